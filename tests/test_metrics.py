@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+from sincvae.data import make_dataset, split_rng
+from sincvae.metrics import lines_from_samples, sample_scores, samples_frame, summarise
+
+
+@pytest.fixture
+def lines(data_1):
+    x, _ = make_dataset(data_1, 6, split_rng(0, "scoring"))
+    x = x[:, 0].transpose(1, 2).numpy().astype(np.float64)
+    return x, data_1(x)
+
+
+def test_the_true_line_scores_perfectly(lines, data_1):
+    x, y = lines
+    scores = sample_scores(x[:, None], y, x, data_1)
+    assert len(scores) == 6
+    assert scores["residual_l1"].max() < 1e-12
+    assert scores["straightness"].max() < 1e-6  # float32 lines
+    assert scores["slope_valid"].all()
+    assert (scores["in_domain"] == 1).all()
+    assert scores["true_distance"].max() == 0
+    summary = summarise(scores, 0.02)
+    assert summary["true_line_recovered"] == 1.0 and summary["samples_per_row"] == 1
+
+
+def test_scores_of_a_shifted_bent_and_reversed_line(lines, data_1):
+    x, y = lines
+    shifted = x[:1] + np.array([0.03, 0.0])[:, None]
+    bent = x[:1].copy()
+    bent[:, 0, 25] += 0.1
+    reversed_ = x[:1, :, ::-1]
+    x_hat = np.stack([shifted[0], bent[0], reversed_[0]])[None]  # (1, 3, 2, 50)
+    scores = sample_scores(x_hat, y[:1], x[:1], data_1)
+    assert scores["true_distance"].iloc[0] == pytest.approx(0.03)
+    assert scores["true_distance"].iloc[1] == pytest.approx(0.1)
+    assert scores["straightness"].iloc[0] < 1e-6 < scores["straightness"].iloc[1]
+    assert scores["slope_valid"].tolist() == [True, True, False]
+    # |sin(5·(x0 + 0.03) + 3·x1) − sin(5·x0 + 3·x1)| ≈ 0.15·|cos(...)|, averaged with an unchanged y2
+    expected = np.abs(data_1(shifted) - y[:1]).mean()
+    assert scores["residual_l1"].iloc[0] == pytest.approx(expected)
+    best = summarise(scores, 0.02)
+    assert best["true_line_recovered"] == 0.0 and best["best_of_k_distance_median"] == pytest.approx(0.03)
+
+
+def test_samples_frame_round_trip(lines):
+    x, y = lines
+    x_hat = np.stack([x + 0.01 * k for k in range(3)], 1)  # (6, 3, 2, 50)
+    frame = samples_frame("scoring", x_hat, y)
+    assert list(frame.columns) == ["split", "row", "sample", "point", "x0", "x1", "y1", "y2"]
+    assert len(frame) == 6 * 3 * 50
+    first = frame.iloc[50 + 7]  # row 0, sample 1, point 7
+    assert (first["row"], first["sample"], first["point"]) == (0, 1, 7)
+    assert first["x1"] == pytest.approx(x_hat[0, 1, 1, 7]) and first["y2"] == pytest.approx(y[0, 1, 7])
+    np.testing.assert_allclose(lines_from_samples(frame, "scoring", [4, 2]), x_hat[[4, 2]])

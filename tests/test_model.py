@@ -1,0 +1,60 @@
+import pytest
+import torch
+from torch import nn
+
+from sincvae.model import CVAE, HIDDEN
+
+
+@pytest.mark.parametrize("latent_dim", [1, 60, 110])
+@pytest.mark.parametrize("variant", ["fixed", "seed_code"])
+def test_shapes(latent_dim, variant):
+    model = CVAE(latent_dim, variant)
+    x, y = torch.rand(7, 2, 50), torch.rand(7, 2, 50)
+    x_hat, mean, logvar = model(x, y)
+    assert x_hat.shape == (7, 2, 50)
+    assert mean.shape == logvar.shape == (7, latent_dim)
+    assert (x_hat >= 0).all()  # the seed's final ReLU
+    assert model.generate(y, 4).shape == (7, 4, 2, 50)
+
+
+def test_encoder_input_differs_by_variant():
+    assert CVAE(8, "fixed").encoder.conv[0].in_channels == 4
+    assert CVAE(8, "seed_code").encoder.conv[0].in_channels == 2
+    with pytest.raises(ValueError, match="variant"):
+        CVAE(8, "other")
+
+
+def test_seed_flatten_size():
+    assert HIDDEN == 64 * 28 == 1792
+
+
+def test_conv1d_form_equals_the_seeds_conv2d():
+    torch.manual_seed(0)
+    conv2d = nn.Conv2d(1, 32, (16, 2))
+    conv1d = nn.Conv1d(2, 32, 16)
+    with torch.no_grad():  # Conv2d weight (32, 1, 16, 2) -> Conv1d weight (32, 2, 16)
+        conv1d.weight.copy_(conv2d.weight[:, 0].transpose(1, 2))
+        conv1d.bias.copy_(conv2d.bias)
+    image = torch.rand(5, 1, 50, 2)  # the seed's layout
+    expected = conv2d(image)  # (5, 32, 35, 1)
+    got = conv1d(image[:, 0].transpose(1, 2))  # (5, 32, 35)
+    torch.testing.assert_close(got, expected[..., 0])
+
+
+def test_he_initialisation_only_for_the_fixed_variant():
+    torch.manual_seed(0)
+    fixed = CVAE(100, "fixed").decoder.expand[0]
+    assert torch.count_nonzero(fixed.bias) == 0
+    # kaiming normal: std = sqrt(2 / fan_in)
+    assert fixed.weight.std().item() == pytest.approx((2 / fixed.in_features) ** 0.5, rel=0.05)
+    default = CVAE(100, "seed_code").decoder.expand[0]
+    assert torch.count_nonzero(default.bias) > 0
+
+
+def test_generation_is_reproducible_with_a_generator():
+    model = CVAE(16).eval()
+    y = torch.rand(3, 2, 50)
+    a = model.generate(y, 5, torch.Generator().manual_seed(1))
+    b = model.generate(y, 5, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(a, b)
+    assert not torch.equal(a[:, 0], a[:, 1])  # samples differ

@@ -1,0 +1,128 @@
+"""The pipeline through the Snakemake CLI, in a temporary working directory."""
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT, SEED_SCORING
+
+pytestmark = pytest.mark.pipeline
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
+CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+CASES = [row["case"] for row in CONFIG["cases"]]
+FINAL = next(c for c in CASES if c.startswith("final"))
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(workdir / "config" / "quick.yaml"), *args],
+        capture_output=True, text=True,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stderr[-4000:]}")
+    return result
+
+
+def new_workdir(tmp_path_factory, name: str) -> Path:
+    workdir = tmp_path_factory.mktemp(name)
+    shutil.copytree(ROOT / "config", workdir / "config")
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    workdir = new_workdir(tmp_path_factory, "quick")
+    snakemake(workdir, "--cores", "2")
+    return workdir
+
+
+def test_quick_run_builds_the_comparison_and_the_report(quick_run):
+    table = pd.read_csv(quick_run / "results" / "comparison.csv")
+    assert len(table) == len(CONFIG["datasets"]) * len(CASES)
+    assert set(table["case"]) == set(CASES)
+    metrics = table.filter(regex="^(scoring|validation)_").select_dtypes("number")
+    assert metrics.notna().all().all() and metrics.map(math.isfinite).all().all()
+    assert (table["scoring_rows"] == 8).all() and (table["validation_rows"] == 20).all()
+    report = (quick_run / "results" / "report.html").read_text()
+    assert report.count("data:image/png;base64,") == 5 * len(CONFIG["datasets"])
+    assert FINAL in report and "Data validation" in report
+
+
+def test_outputs_of_one_case(quick_run):
+    case_dir = quick_run / "results" / "data_2" / FINAL
+    samples = pd.read_parquet(case_dir / "samples.parquet")
+    assert list(samples.columns) == ["split", "row", "sample", "point", "x0", "x1", "y1", "y2"]
+    assert len(samples) == (8 + 20) * 5 * 50  # (scoring + validation rows) × K × points
+    history = pd.read_csv(case_dir / "history.csv")
+    assert history["epoch"].tolist() == [1, 2]
+    log = (quick_run / "logs" / "train" / "data_2" / f"{FINAL}.log").read_text()
+    assert "epoch 2/2" in log and "y_loss" in log
+    metrics = json.loads((case_dir / "metrics.json").read_text())
+    assert set(metrics["splits"]) == {"scoring", "validation"}
+    validation = json.loads((quick_run / "results" / "data_2" / "data_validation.json").read_text())
+    assert validation["splits"]["train"]["rows"] == 1000
+    for rule in ("train", "evaluate"):
+        assert (quick_run / "benchmarks" / rule / "data_2" / f"{FINAL}.tsv").exists()
+
+
+def test_a_second_run_does_nothing(quick_run):
+    result = snakemake(quick_run, "--cores", "2", "--dry-run")
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_one_case_target_plans_only_its_jobs(tmp_path_factory):
+    workdir = new_workdir(tmp_path_factory, "one")
+    result = snakemake(workdir, "--dry-run", f"results/data_2/{FINAL}/metrics.json")
+    plan = result.stdout
+    counts = dict(line.split() for line in plan.split("Job stats:")[1].splitlines()[3:8] if line.strip())
+    assert counts == {"generate_data": "3", "validate_data": "1", "train": "1", "evaluate": "1", "total": "6"}
+    assert "data_1" not in plan
+
+
+def test_default_config_plans_every_case_on_both_datasets(tmp_path_factory):
+    workdir = new_workdir(tmp_path_factory, "default")
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--dry-run"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    train = [line for line in result.stdout.split("Job stats:")[1].splitlines() if line.startswith("train ")]
+    assert train[0].split()[1] == str(2 * len(CASES))
+
+
+def test_unknown_case_or_dataset_is_no_target(tmp_path_factory):
+    workdir = new_workdir(tmp_path_factory, "unknown")
+    for target in ("results/data_3/" + FINAL + "/metrics.json", "results/data_1/no-such-case/metrics.json"):
+        result = snakemake(workdir, "--dry-run", target, check=False)
+        assert result.returncode != 0
+        assert "No rule to produce" in result.stdout + result.stderr
+
+
+def test_an_invalid_config_stops_before_any_job(tmp_path_factory):
+    workdir = new_workdir(tmp_path_factory, "badconfig")
+    bad = yaml.safe_load((workdir / "config" / "quick.yaml").read_text())
+    bad["train"]["variant"] = "improved"
+    (workdir / "config" / "quick.yaml").write_text(yaml.safe_dump(bad))
+    result = snakemake(workdir, "--dry-run", check=False)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "'improved' is not one of ['fixed', 'seed_code']" in output
+    assert "instance['train']['variant']" in output
+    assert not (workdir / "data").exists()
+
+
+@pytest.mark.skipif(not SEED_SCORING.exists(), reason="the seed's scoring file (../shared) is absent")
+def test_a_users_file_with_other_equations_is_kept_and_rejected(tmp_path_factory):
+    workdir = new_workdir(tmp_path_factory, "userdata")
+    target = workdir / "data" / "data_1" / "scoring_dataset.pt"
+    target.parent.mkdir(parents=True)
+    shutil.copy(SEED_SCORING, target)
+    result = snakemake(workdir, "--cores", "2", "results/data_1/data_validation.json", check=False)
+    assert result.returncode != 0
+    assert "scoring_dataset.pt: check 'equations' failed" in (workdir / "logs" / "validate_data" / "data_1.log").read_text()
+    assert target.read_bytes() == SEED_SCORING.read_bytes()  # the user's file is never overwritten
+    assert not (workdir / "results" / "data_1" / "data_validation.json").exists()

@@ -1,0 +1,66 @@
+import pytest
+import torch
+
+from sincvae.data import from_file_layout, make_dataset, split_rng
+from sincvae.losses import cvae_loss
+from sincvae.model import CVAE
+from sincvae.train import TrainingDiverged, TrainSettings, fit, resolve_device
+
+
+def _data(fmap, n, split):
+    x, y = make_dataset(fmap, n, split_rng(0, split))
+    return from_file_layout(x), from_file_layout(y)
+
+
+SETTINGS = TrainSettings(loss="l1_mean", beta=0.01, wx=1.0, wy=1.0, latent_dim=8, lr=1e-3,
+                         batch_size=50, epochs=3)
+
+
+def test_training_is_reproducible_and_learns(data_1):
+    train, val = _data(data_1, 400, "train"), _data(data_1, 100, "validation")
+    model_a, history_a = fit(SETTINGS, data_1, train, val, torch.device("cpu"), log=lambda _: None)
+    model_b, history_b = fit(SETTINGS, data_1, train, val, torch.device("cpu"), log=lambda _: None)
+    drop = lambda h: [{k: v for k, v in row.items() if k not in ("seconds", "samples_per_s")} for row in h]
+    assert drop(history_a) == drop(history_b)
+    for a, b in zip(model_a.state_dict().values(), model_b.state_dict().values()):
+        assert torch.equal(a, b)
+    assert [row["epoch"] for row in history_a] == [1, 2, 3]
+    assert history_a[-1]["train_x_loss"] < history_a[0]["train_x_loss"]
+
+
+@pytest.mark.parametrize("variant, flows", [("fixed", True), ("seed_code", False)])
+def test_wy_gradient_flows_only_in_the_fixed_variant(data_1, variant, flows):
+    """With beta = wx = 0 the y-loss is the only term: the seed's code trained nothing from it."""
+    torch.manual_seed(0)
+    model = CVAE(8, variant)
+    x, y = _data(data_1, 20, "train")
+    x_hat, mean, logvar = model(x, y)
+    y_hat = data_1(x_hat)
+    if variant == "seed_code":
+        y_hat = y_hat.detach()
+    total, _ = cvae_loss(x, x_hat, y, y_hat, mean, logvar, loss="mse", beta=0.0, wx=0.0, wy=1.0)
+    total.backward()
+    assert (model.decoder.expand[0].weight.grad.abs().sum() > 0) == flows
+
+
+def test_a_nan_loss_stops_training_with_the_epoch(data_1):
+    x, y = _data(data_1, 100, "train")
+    x[3, 0, 0] = float("nan")
+    with pytest.raises(TrainingDiverged, match="epoch 1"):
+        fit(SETTINGS, data_1, (x, y), (x, y), torch.device("cpu"), log=lambda _: None)
+
+
+def test_device_resolution():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="no CUDA device"):
+            resolve_device("cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_training_on_cuda(data_1):
+    train = _data(data_1, 200, "train")
+    model, history = fit(SETTINGS, data_1, train, train, torch.device("cuda"), log=lambda _: None)
+    assert next(model.parameters()).device.type == "cpu"
+    assert all(torch.isfinite(torch.tensor(row["train_loss"])) for row in history)

@@ -1,0 +1,49 @@
+import re
+
+from snakemake.utils import validate
+
+validate(config, schema="../../config/schema.yaml")
+
+SPLITS = ["train", "validation", "scoring"]
+DATASETS = list(config["datasets"])
+CASE_IDS = [row["case"] for row in config["cases"]]
+_duplicates = sorted({c for c in CASE_IDS if CASE_IDS.count(c) > 1})
+if _duplicates:
+    raise ValueError(
+        f"config: case ids must be unique, repeated: {', '.join(_duplicates)}"
+    )
+# One row per case with the training defaults filled in: the table every rule reads.
+CASES = {row["case"]: {**config["train"], **row} for row in config["cases"]}
+_bad_rows = [
+    r for r in config["report"]["rows"] if r >= config["data"]["rows"]["scoring"]
+]
+if _bad_rows:
+    raise ValueError(
+        f"config: report.rows {_bad_rows} do not exist: the scoring split has "
+        f"{config['data']['rows']['scoring']} rows"
+    )
+GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
+
+
+def one_of(ids):
+    return "|".join(re.escape(i) for i in ids)
+
+
+wildcard_constraints:
+    dataset=one_of(DATASETS),
+    case=one_of(CASE_IDS),
+    split=one_of(SPLITS),
+
+
+def case_params(wildcards):
+    return {**CASES[wildcards.case], "seed": config["seed"]}
+
+
+def dataset_params(wildcards):
+    return config["datasets"][wildcards.dataset]
+
+
+def per_case(pattern, dataset=None):
+    """Paths of `pattern` for every case of one dataset, or of every dataset."""
+    datasets = DATASETS if dataset is None else [dataset]
+    return expand(pattern, dataset=datasets, case=CASE_IDS)

@@ -1,0 +1,37 @@
+# A dataset file that is present (the user's own) is kept and validated; an absent one is generated.
+
+
+rule generate_data:
+    output:
+        "data/{dataset}/{split}_dataset.pt",
+    log:
+        "logs/generate_data/{dataset}/{split}.log",
+    benchmark:
+        "benchmarks/generate_data/{dataset}/{split}.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    params:
+        dataset=dataset_params,
+        rows=lambda w: config["data"]["rows"][w.split],
+        seed=config["data"]["seed"],
+    script:
+        "../scripts/generate_data.py"
+
+
+rule validate_data:
+    input:
+        expand("data/{{dataset}}/{split}_dataset.pt", split=SPLITS),
+    output:
+        "results/{dataset}/data_validation.json",
+    log:
+        "logs/validate_data/{dataset}.log",
+    benchmark:
+        "benchmarks/validate_data/{dataset}.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    params:
+        dataset=dataset_params,
+        splits=SPLITS,
+        tolerance=config["data"]["tolerance"],
+    script:
+        "../scripts/validate_data.py"

@@ -1,0 +1,27 @@
+rule evaluate:
+    input:
+        model="results/{dataset}/{case}/model.pt",
+        scoring="data/{dataset}/scoring_dataset.pt",
+        validation="data/{dataset}/validation_dataset.pt",
+    output:
+        samples="results/{dataset}/{case}/samples.parquet",
+        scores="results/{dataset}/{case}/scores.parquet",
+        metrics="results/{dataset}/{case}/metrics.json",
+    log:
+        "logs/evaluate/{dataset}/{case}.log",
+    benchmark:
+        "benchmarks/evaluate/{dataset}/{case}.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    threads: config["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=30,
+        gpu=GPUS_PER_JOB,
+    params:
+        case=case_params,
+        dataset=dataset_params,
+        device=config["device"],
+        evaluate=config["evaluate"],
+    script:
+        "../scripts/evaluate.py"

@@ -1,0 +1,71 @@
+rule compare:
+    input:
+        metrics=per_case("results/{dataset}/{case}/metrics.json"),
+        histories=per_case("results/{dataset}/{case}/history.csv"),
+    output:
+        "results/comparison.csv",
+    log:
+        "logs/compare.log",
+    benchmark:
+        "benchmarks/compare.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    params:
+        cases=CASES,
+    script:
+        "../scripts/compare.py"
+
+
+FIGURES = ["data", "loss_curves", "residuals", "samples_x", "samples_y"]
+DATASET_FIGURES = {
+    d: {f: f"results/{d}/figures/{f}.png" for f in FIGURES} for d in DATASETS
+}
+
+
+rule plot_dataset:
+    input:
+        scores=lambda w: per_case("results/{dataset}/{case}/scores.parquet", w.dataset),
+        samples=lambda w: per_case(
+            "results/{dataset}/{case}/samples.parquet", w.dataset
+        ),
+        histories=lambda w: per_case("results/{dataset}/{case}/history.csv", w.dataset),
+        scoring="data/{dataset}/scoring_dataset.pt",
+    output:
+        data="results/{dataset}/figures/data.png",
+        residuals="results/{dataset}/figures/residuals.png",
+        lines_x="results/{dataset}/figures/samples_x.png",
+        lines_y="results/{dataset}/figures/samples_y.png",
+        losses="results/{dataset}/figures/loss_curves.png",
+    log:
+        "logs/plot_dataset/{dataset}.log",
+    benchmark:
+        "benchmarks/plot_dataset/{dataset}.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    params:
+        cases=CASE_IDS,
+        dataset=dataset_params,
+        rows=config["report"]["rows"],
+    script:
+        "../scripts/plot_dataset.py"
+
+
+rule report:
+    input:
+        comparison="results/comparison.csv",
+        validation=expand("results/{dataset}/data_validation.json", dataset=DATASETS),
+        figures=[p for figures in DATASET_FIGURES.values() for p in figures.values()],
+    output:
+        "results/report.html",
+    log:
+        "logs/report.log",
+    benchmark:
+        "benchmarks/report.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    params:
+        datasets=config["datasets"],
+        figures=DATASET_FIGURES,
+        config=config,
+    script:
+        "../scripts/report.py"

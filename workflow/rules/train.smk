@@ -1,0 +1,26 @@
+rule train:
+    input:
+        train="data/{dataset}/train_dataset.pt",
+        validation="data/{dataset}/validation_dataset.pt",
+        checked="results/{dataset}/data_validation.json",
+    output:
+        model="results/{dataset}/{case}/model.pt",
+        history="results/{dataset}/{case}/history.csv",
+        curve="results/{dataset}/{case}/loss_curve.png",
+    log:
+        "logs/train/{dataset}/{case}.log",
+    benchmark:
+        "benchmarks/train/{dataset}/{case}.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    threads: config["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=60,
+        gpu=GPUS_PER_JOB,
+    params:
+        case=case_params,
+        dataset=dataset_params,
+        device=config["device"],
+    script:
+        "../scripts/train.py"

@@ -1,0 +1,26 @@
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from sincvae.data import load_split
+from sincvae.forward import ForwardMap
+from sincvae.metrics import lines_from_samples
+from sincvae.plots import data_overview, line_panels, loss_curves, residual_distributions, save_figure
+
+cases, rows = snakemake.params.cases, snakemake.params.rows
+fmap = ForwardMap.from_config(snakemake.params.dataset)
+x, y = (t.numpy() for t in load_split(snakemake.input.scoring))
+save_figure(data_overview(x, y), snakemake.output.data)
+
+histories = pd.concat(pd.read_csv(p).assign(case=c) for c, p in zip(cases, snakemake.input.histories))
+save_figure(loss_curves(histories), snakemake.output.losses)
+
+scores = pd.concat(pd.read_parquet(p).assign(case=c) for c, p in zip(cases, snakemake.input.scores))
+save_figure(residual_distributions(scores), snakemake.output.residuals)
+
+generated = {c: lines_from_samples(pd.read_parquet(p), "scoring", rows) for c, p in zip(cases, snakemake.input.samples)}
+save_figure(line_panels(x[rows], generated, rows, ("x0", "x1")), snakemake.output.lines_x)
+images = {c: fmap(g) for c, g in generated.items()}
+save_figure(line_panels(y[rows], images, rows, ("y1", "y2")), snakemake.output.lines_y)

@@ -1,0 +1,17 @@
+import json
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from sincvae.report import render_report
+
+validations = []
+for path in snakemake.input.validation:
+    with open(path) as f:
+        validations.append(json.load(f))
+html = render_report(pd.read_csv(snakemake.input.comparison), validations, snakemake.params.datasets,
+                     snakemake.params.figures, snakemake.params.config)
+with open(snakemake.output[0], "w") as out:
+    out.write(html)

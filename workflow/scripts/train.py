@@ -1,0 +1,24 @@
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+import torch
+
+from sincvae.data import load_split
+from sincvae.forward import ForwardMap
+from sincvae.plots import loss_curves, save_figure
+from sincvae.train import TrainSettings, fit, resolve_device
+
+torch.set_num_threads(snakemake.threads)
+settings = TrainSettings.from_dict(snakemake.params.case)
+fmap = ForwardMap.from_config(snakemake.params.dataset)
+device = resolve_device(snakemake.params.device)
+print(f"training {snakemake.wildcards.case} on {snakemake.wildcards.dataset} ({fmap}); "
+      f"{settings}; device {device}, {torch.get_num_threads()} threads")
+model, history = fit(settings, fmap, load_split(snakemake.input.train),
+                     load_split(snakemake.input.validation), device)
+history = pd.DataFrame(history)
+history.to_csv(snakemake.output.history, index=False)
+save_figure(loss_curves(history.assign(case=snakemake.wildcards.case)), snakemake.output.curve)
+torch.save(model.state_dict(), snakemake.output.model)

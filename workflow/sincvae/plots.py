@@ -1,0 +1,80 @@
+"""Figures, one seaborn style throughout. Functions take data frames/arrays and return figures."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+sns.set_theme(style="whitegrid", context="notebook")
+LOSS_PARTS = ("loss", "kl", "x_loss", "y_loss")
+
+
+def save_figure(fig, path) -> None:
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def loss_curves(history: pd.DataFrame):
+    """history: the training history with a `case` column -> one panel per loss part, log scale."""
+    long = history.melt(id_vars=["case", "epoch"], value_vars=[f"{s}_{p}" for s in ("train", "val")
+                        for p in LOSS_PARTS], var_name="series", value_name="value")
+    long[["split", "part"]] = long["series"].str.split("_", n=1, expand=True)
+    long["value"] = long["value"].clip(lower=1e-8)  # log scale; a collapsed KL is ~1e-6
+    grid = sns.relplot(data=long, x="epoch", y="value", hue="case", style="split", col="part",
+                       col_order=list(LOSS_PARTS), kind="line", facet_kws={"sharey": False},
+                       height=3, aspect=1.1)
+    grid.set(yscale="log")
+    grid.set_axis_labels("epoch", "loss (per batch, mean over epoch)")
+    return grid.figure
+
+
+def residual_distributions(scores: pd.DataFrame):
+    """scores: per-sample scores with `case` and `split` -> residual_l1 box plots per case."""
+    fig, ax = plt.subplots(figsize=(9, 0.45 * scores["case"].nunique() + 1.5))
+    sns.boxplot(data=scores, y="case", x="residual_l1", hue="split", ax=ax, fliersize=1, log_scale=True)
+    ax.set_xlabel("forward residual mean|f(x̂) − y| per generated line (log scale)")
+    ax.set_ylabel("")
+    return fig
+
+
+def line_panels(true: np.ndarray, generated: dict[str, np.ndarray], rows: list[int], axes_names: tuple[str, str]):
+    """Grid: one row per case, one column per scoring row.
+
+    true: (R, 2, L) for the shown rows; generated[case]: (R, K, 2, L). Plots channel 0 against 1.
+    """
+    cases = list(generated)
+    fig, axes = plt.subplots(len(cases), len(rows), figsize=(2.6 * len(rows), 2.4 * len(cases)),
+                             squeeze=False, sharex=True, sharey=True)
+    for i, case in enumerate(cases):
+        for j, row in enumerate(rows):
+            ax = axes[i, j]
+            for line in generated[case][j]:
+                ax.plot(line[0], line[1], color="tab:blue", alpha=0.25, lw=0.8)
+            ax.plot(true[j, 0], true[j, 1], color="black", lw=2)
+            if i == 0:
+                ax.set_title(f"scoring row {row}")
+            if j == 0:
+                ax.set_ylabel(f"{case}\n{axes_names[1]}", fontsize=8)
+            if i == len(cases) - 1:
+                ax.set_xlabel(axes_names[0])
+    fig.suptitle("black: truth; blue: generated lines", y=1.0)
+    fig.tight_layout()
+    return fig
+
+
+def data_overview(x: np.ndarray, y: np.ndarray, rows: int = 12):
+    """x, y: (N, 2, L) -> the first lines in the x-plane and their images in the y-plane."""
+    fig, (ax_x, ax_y) = plt.subplots(1, 2, figsize=(9, 4))
+    colours = sns.color_palette("husl", rows)
+    for k in range(min(rows, len(x))):
+        ax_x.plot(x[k, 0], x[k, 1], color=colours[k], lw=1.5)
+        ax_y.plot(y[k, 0], y[k, 1], color=colours[k], lw=1.0)
+    ax_x.set(xlabel="x0", ylabel="x1", title="input lines x (x0 falls, x1 rises)", xlim=(0.05, 1.05), ylim=(0.05, 1.05))
+    ax_y.set(xlabel="y1", ylabel="y2", title="their images y = f(x)", xlim=(-1.1, 1.1), ylim=(-1.1, 1.1))
+    fig.tight_layout()
+    return fig

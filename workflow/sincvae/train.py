@@ -1,0 +1,115 @@
+"""Training loop: Adam on minibatches of in-memory tensors, one history row per epoch."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, fields
+from typing import Callable
+
+import torch
+
+from .forward import ForwardMap
+from .losses import cvae_loss
+from .model import CVAE
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite; no model is written."""
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    loss: str
+    beta: float
+    wx: float
+    wy: float
+    latent_dim: int
+    lr: float
+    batch_size: int
+    epochs: int
+    variant: str = "fixed"
+    seed: int = 0
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainSettings:
+        """Pick this class's fields from a case row (other columns are ignored)."""
+        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" picks CUDA when present; "cuda" without a GPU is an error, not a silent fallback."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' requested but torch sees no CUDA device")
+    return torch.device(name)
+
+
+def _step_losses(model, fmap, x, y, settings):
+    x_hat, mean, logvar = model(x, y)
+    y_hat = fmap(x_hat)
+    if settings.variant == "seed_code":
+        y_hat = y_hat.detach()  # the seed computed y_loss in NumPy: no gradient
+    return cvae_loss(x, x_hat, y, y_hat, mean, logvar,
+                     loss=settings.loss, beta=settings.beta, wx=settings.wx, wy=settings.wy)
+
+
+@torch.no_grad()
+def evaluate_loss(model, fmap, x, y, settings) -> dict[str, float]:
+    """Mean per-batch losses of the reconstruction pass over (x, y), without autograd."""
+    model.eval()
+    sums = {"loss": 0.0, "kl": 0.0, "x_loss": 0.0, "y_loss": 0.0}
+    batches = range(0, x.shape[0], settings.batch_size)
+    for start in batches:
+        sl = slice(start, start + settings.batch_size)
+        total, parts = _step_losses(model, fmap, x[sl], y[sl], settings)
+        sums["loss"] += total.item()
+        for key, value in parts.items():
+            sums[key] += value.item()
+    model.train()
+    return {key: value / len(batches) for key, value in sums.items()}
+
+
+def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, torch.Tensor],
+        validation: tuple[torch.Tensor, torch.Tensor], device: torch.device,
+        log: Callable[[str], None] = print) -> tuple[CVAE, list[dict]]:
+    """Seed, build and train a CVAE. train/validation: (x, y), each (N, 2, 50).
+
+    Returns the model (on CPU) and one history dict per epoch.
+    """
+    torch.manual_seed(settings.seed)
+    shuffle = torch.Generator().manual_seed(settings.seed)
+    model = CVAE(settings.latent_dim, settings.variant).to(device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    x_train, y_train = (t.to(device) for t in train)
+    x_val, y_val = (t.to(device) for t in validation)
+    n = x_train.shape[0]
+    history = []
+    for epoch in range(1, settings.epochs + 1):
+        started = time.perf_counter()
+        sums = {"loss": 0.0, "kl": 0.0, "x_loss": 0.0, "y_loss": 0.0}
+        order = torch.randperm(n, generator=shuffle).to(device)
+        batches = 0
+        for start in range(0, n, settings.batch_size):
+            idx = order[start:start + settings.batch_size]
+            total, parts = _step_losses(model, fmap, x_train[idx], y_train[idx], settings)
+            optimiser.zero_grad(set_to_none=True)
+            total.backward()
+            optimiser.step()
+            value = total.item()
+            if not math.isfinite(value):
+                raise TrainingDiverged(f"loss became {value} at epoch {epoch}, batch {batches + 1}")
+            sums["loss"] += value
+            for key, part in parts.items():
+                sums[key] += part.item()
+            batches += 1
+        seconds = time.perf_counter() - started
+        val = evaluate_loss(model, fmap, x_val, y_val, settings)
+        row = {"epoch": epoch, **{f"train_{k}": v / batches for k, v in sums.items()},
+               **{f"val_{k}": v for k, v in val.items()}, "seconds": seconds, "samples_per_s": n / seconds}
+        history.append(row)
+        log(f"epoch {epoch}/{settings.epochs}  loss {row['train_loss']:.4g}  kl {row['train_kl']:.3g}  "
+            f"x_loss {row['train_x_loss']:.4g}  y_loss {row['train_y_loss']:.4g}  "
+            f"val_loss {row['val_loss']:.4g}  {seconds:.1f} s  {row['samples_per_s']:.0f} samples/s")
+    return model.cpu(), history
