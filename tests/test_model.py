@@ -47,6 +47,10 @@ def test_he_initialisation_only_for_the_fixed_variant():
     assert torch.count_nonzero(fixed.bias) == 0
     # kaiming normal: std = sqrt(2 / fan_in)
     assert fixed.weight.std().item() == pytest.approx((2 / fixed.in_features) ** 0.5, rel=0.05)
+    last = CVAE(100, "fixed").decoder.deconv[1]  # ConvTranspose1d(32 -> 2, 16): fan-in 32 · 16
+    assert last.weight.std().item() == pytest.approx((2 / (32 * 16)) ** 0.5, rel=0.1)
+    head = CVAE(100, "fixed").encoder.logvar
+    assert torch.count_nonzero(head.bias) > 0  # the heads keep PyTorch's default
     default = CVAE(100, "seed_code").decoder.expand[0]
     assert torch.count_nonzero(default.bias) > 0
 

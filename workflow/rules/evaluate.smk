@@ -15,8 +15,8 @@ rule evaluate:
         "../../envs/sincvae.yaml"
     threads: config["threads"]
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=1500,  # measured peak 0.5 GB
+        runtime=10,
         gpu=GPUS_PER_JOB,
     params:
         case=case_params,

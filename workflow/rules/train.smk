@@ -15,8 +15,8 @@ rule train:
         "../../envs/sincvae.yaml"
     threads: config["threads"]
     resources:
-        mem_mb=2000,
-        runtime=60,
+        mem_mb=1500,  # measured peak 0.5 GB at 20,000 rows
+        runtime=train_runtime,
         gpu=GPUS_PER_JOB,
     params:
         case=case_params,

@@ -7,7 +7,7 @@ import pandas as pd
 from sincvae.data import load_split
 from sincvae.forward import ForwardMap
 from sincvae.metrics import lines_from_samples
-from sincvae.plots import data_overview, line_panels, loss_curves, residual_distributions, save_figure
+from sincvae.plots import data_overview, image_panels, line_panels, loss_curves, residual_distributions, save_figure
 
 cases, rows = snakemake.params.cases, snakemake.params.rows
 fmap = ForwardMap.from_config(snakemake.params.dataset)
@@ -21,6 +21,6 @@ scores = pd.concat(pd.read_parquet(p).assign(case=c) for c, p in zip(cases, snak
 save_figure(residual_distributions(scores), snakemake.output.residuals)
 
 generated = {c: lines_from_samples(pd.read_parquet(p), "scoring", rows) for c, p in zip(cases, snakemake.input.samples)}
-save_figure(line_panels(x[rows], generated, rows, ("x0", "x1")), snakemake.output.lines_x)
+save_figure(line_panels(x[rows], generated, rows), snakemake.output.lines_x)
 images = {c: fmap(g) for c, g in generated.items()}
-save_figure(line_panels(y[rows], images, rows, ("y1", "y2")), snakemake.output.lines_y)
+save_figure(image_panels(y[rows], images, rows), snakemake.output.lines_y)

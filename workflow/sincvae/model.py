@@ -62,7 +62,10 @@ class CVAE(nn.Module):
         self.encoder = Encoder(4 if variant == "fixed" else 2, latent_dim)
         self.decoder = Decoder(latent_dim)
         if variant == "fixed":
-            self.apply(he_init)
+            # The Gaussian heads keep PyTorch's default: they feed no ReLU, and He-scaled
+            # log-variances (order ±10) blew up the noise and killed the output ReLU in our runs.
+            self.encoder.conv.apply(he_init)
+            self.decoder.apply(he_init)
 
     def encode(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         inputs = torch.cat([x, y], 1) if self.variant == "fixed" else x
@@ -84,6 +87,12 @@ class CVAE(nn.Module):
 
 
 def he_init(module: nn.Module) -> None:
-    if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d, nn.Linear)):
+    """Kaiming normal with the true fan-in, zero bias."""
+    if isinstance(module, (nn.Conv1d, nn.Linear)):
         nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
-        nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.ConvTranspose1d):
+        # torch reads a transposed weight (in, out, k) backwards: its "fan_out" is the fan-in here.
+        nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+    else:
+        return
+    nn.init.zeros_(module.bias)

@@ -42,29 +42,58 @@ def residual_distributions(scores: pd.DataFrame):
     return fig
 
 
-def line_panels(true: np.ndarray, generated: dict[str, np.ndarray], rows: list[int], axes_names: tuple[str, str]):
-    """Grid: one row per case, one column per scoring row.
-
-    true: (R, 2, L) for the shown rows; generated[case]: (R, K, 2, L). Plots channel 0 against 1.
-    """
-    cases = list(generated)
+def _panel_grid(cases: list[str], rows: list[int], draw, xlabel: str, ylabel: str, title: str):
+    """One row per case, one column per scoring row; draw(ax, case_index, row_index) fills a panel."""
     fig, axes = plt.subplots(len(cases), len(rows), figsize=(2.6 * len(rows), 2.4 * len(cases)),
                              squeeze=False, sharex=True, sharey=True)
     for i, case in enumerate(cases):
         for j, row in enumerate(rows):
             ax = axes[i, j]
-            for line in generated[case][j]:
-                ax.plot(line[0], line[1], color="tab:blue", alpha=0.25, lw=0.8)
-            ax.plot(true[j, 0], true[j, 1], color="black", lw=2)
+            draw(ax, i, j)
             if i == 0:
                 ax.set_title(f"scoring row {row}")
             if j == 0:
-                ax.set_ylabel(f"{case}\n{axes_names[1]}", fontsize=8)
+                ax.set_ylabel(f"{case}\n{ylabel}", fontsize=8)
             if i == len(cases) - 1:
-                ax.set_xlabel(axes_names[0])
-    fig.suptitle("black: truth; blue: generated lines", y=1.0)
+                ax.set_xlabel(xlabel)
+    fig.suptitle(title, y=1.0)
     fig.tight_layout()
     return fig
+
+
+def line_panels(true: np.ndarray, generated: dict[str, np.ndarray], rows: list[int]):
+    """Generated lines in the x-plane. true: (R, 2, L); generated[case]: (R, K, 2, L)."""
+    cases = list(generated)
+
+    def draw(ax, i, j):
+        for line in generated[cases[i]][j]:
+            ax.plot(line[0], line[1], color="tab:blue", alpha=0.25, lw=0.8)
+        ax.plot(true[j, 0], true[j, 1], color="black", lw=2)
+        ax.add_patch(plt.Rectangle((0.1, 0.1), 0.9, 0.9, fill=False, ls=":", color="grey"))
+        ax.set(xlim=(0, 1.1), ylim=(0, 1.1))
+
+    return _panel_grid(cases, rows, draw, "x0", "x1",
+                       "generated lines (blue) and the true line (black); dotted: the box [0.1, 1]²")
+
+
+OFFSET = 1.25  # y1 drawn above, y2 below, so both fit one panel
+
+
+def image_panels(true: np.ndarray, images: dict[str, np.ndarray], rows: list[int]):
+    """f(x̂) against the target y along the line. true: (R, 2, L); images[case]: (R, K, 2, L)."""
+    cases = list(images)
+    points = np.arange(true.shape[-1])
+
+    def draw(ax, i, j):
+        for image in images[cases[i]][j]:
+            ax.plot(points, image[0] + OFFSET, color="tab:blue", alpha=0.25, lw=0.8)
+            ax.plot(points, image[1] - OFFSET, color="tab:orange", alpha=0.25, lw=0.8)
+        ax.plot(points, true[j, 0] + OFFSET, color="black", lw=1.5)
+        ax.plot(points, true[j, 1] - OFFSET, color="black", lw=1.5)
+        ax.set(ylim=(-1.1 - OFFSET, 1.1 + OFFSET))
+
+    return _panel_grid(cases, rows, draw, "point along the line", f"y2 − {OFFSET:g} | y1 + {OFFSET:g}",
+                       "f(x̂) of generated lines (blue: y1, orange: y2) and the target y (black)")
 
 
 def data_overview(x: np.ndarray, y: np.ndarray, rows: int = 12):

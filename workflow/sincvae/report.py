@@ -56,7 +56,7 @@ def _table(frame: pd.DataFrame, sortable: bool = False, best: dict[str, bool] | 
         for column, lower in best.items():
             for _, group in frame.groupby("dataset"):
                 values = pd.to_numeric(group[column], errors="coerce")
-                if values.notna().any():
+                if values.nunique() > 1:
                     marked.add((values.idxmin() if lower else values.idxmax(), column))
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     body = "".join(
@@ -66,13 +66,15 @@ def _table(frame: pd.DataFrame, sortable: bool = False, best: dict[str, bool] | 
         for i, row in frame.iterrows()
     )
     css = ' class="sortable"' if sortable else ""
-    return f"<table{css}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="scroll"><table{css}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1400px; margin: 2em auto; padding: 0 1em; color: #222; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: right; }
+td { white-space: nowrap; }
+div.scroll { overflow-x: auto; }
 th { background: #eee; position: sticky; top: 0; }
 table.sortable th { cursor: pointer; }
 td.best { font-weight: bold; background: #e6f4e6; }

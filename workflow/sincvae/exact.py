@@ -1,0 +1,110 @@
+"""Exact inverse: every straight evenly spaced line in the box with f(x) = y.
+
+For one y point, each term fn(a·x0 + b·x1) = y_k fixes the phase a·x0 + b·x1 up to the
+branches of asin/acos and shifts by 2πn; each pair of phases is a 2×2 linear system. A line
+is fixed by its end points, which solve the point problem at the first and last y; every
+pair of end-point solutions with the right slope signs is checked against all points.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .forward import ForwardMap, Term
+from .lines import DOMAIN
+
+TWO_PI = 2 * np.pi
+
+
+def _phase_range(term: Term) -> tuple[float, float]:
+    lo, hi = DOMAIN
+    corners = [term.a * u + term.b * v for u in (lo, hi) for v in (lo, hi)]
+    return min(corners), max(corners)
+
+
+def phases(term: Term, value: float) -> np.ndarray:
+    """All phases p reachable inside the box with fn(p) = value."""
+    value = float(np.clip(value, -1.0, 1.0))
+    if term.fn == "sin":
+        base = np.array([np.arcsin(value), np.pi - np.arcsin(value)])
+    else:
+        base = np.array([np.arccos(value), -np.arccos(value)])
+    lo, hi = _phase_range(term)
+    shifts = np.arange(np.floor((lo - base.max()) / TWO_PI), np.ceil((hi - base.min()) / TWO_PI) + 1)
+    p = (base[:, None] + TWO_PI * shifts[None]).ravel()
+    return np.unique(p[(p >= lo - 1e-9) & (p <= hi + 1e-9)])
+
+
+def solve_points(fmap: ForwardMap, y: np.ndarray, slack: float = 1e-6) -> np.ndarray:
+    """All x in the box with f(x) = y for one point y (2,) -> (M, 2)."""
+    t1, t2 = fmap.terms
+    p1, p2 = phases(t1, y[0]), phases(t2, y[1])
+    rhs = np.stack(np.meshgrid(p1, p2, indexing="ij"), -1).reshape(-1, 2)
+    matrix = np.array([[t1.a, t1.b], [t2.a, t2.b]])
+    x = np.linalg.solve(matrix, rhs.T).T
+    lo, hi = DOMAIN
+    return x[((x >= lo - slack) & (x <= hi + slack)).all(1)].clip(lo, hi)
+
+
+def lines_from_ends(starts: np.ndarray, ends: np.ndarray, length: int) -> np.ndarray:
+    """starts, ends: (..., 2) -> evenly spaced lines (..., 2, length)."""
+    t = np.linspace(0.0, 1.0, length)
+    return starts[..., None] + (ends - starts)[..., None] * t
+
+
+def refine_lines(fmap: ForwardMap, starts: np.ndarray, ends: np.ndarray, y: np.ndarray,
+                 steps: int, damping: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
+    """Levenberg–Marquardt on the 4 end-point coordinates of lines, kept inside the box.
+
+    starts, ends: (B, 2); y: (B, 2, L) targets. Returns refined (starts, ends).
+    """
+    length = y.shape[-1]
+    t = np.linspace(0.0, 1.0, length)
+    a = np.array([[term.a, term.b] for term in fmap.terms])  # (2 terms, 2 coords)
+    lo, hi = DOMAIN
+    theta = np.concatenate([starts, ends], 1)  # (B, 4)
+    for _ in range(steps):
+        x = lines_from_ends(theta[:, :2], theta[:, 2:], length)
+        phase = np.einsum("kc,bcl->bkl", a, x)
+        residual = fmap(x) - y  # (B, 2, L)
+        slope = np.stack([np.cos(phase[:, k]) if term.fn == "sin" else -np.sin(phase[:, k])
+                          for k, term in enumerate(fmap.terms)], 1)  # d fn / d phase
+        d_dx = slope[:, :, None, :] * a[None, :, :, None]  # (B, k, c, L)
+        jac = np.concatenate([d_dx * (1 - t), d_dx * t], 2)  # (B, k, 4, L)
+        jac = jac.transpose(0, 1, 3, 2).reshape(len(theta), -1, 4)  # (B, 2L, 4)
+        r = residual.reshape(len(theta), -1)
+        normal = jac.transpose(0, 2, 1) @ jac
+        normal += damping * np.eye(4) * (1 + np.diagonal(normal, axis1=1, axis2=2))[:, :, None]
+        step = np.linalg.solve(normal, -(jac.transpose(0, 2, 1) @ r[..., None]))[..., 0]
+        theta = np.clip(theta + step, lo, hi)
+    return theta[:, :2], theta[:, 2:]
+
+
+def solve_lines(fmap: ForwardMap, y: np.ndarray, tolerance: float = 1e-5,
+                candidate_tolerance: float = 0.05, dedupe: float = 1e-3) -> np.ndarray:
+    """All evenly spaced lines x (x0 falling, x1 rising) in the box with f(x) = y.
+
+    y: (2, L). Returns (S, 2, L), each line with max |f(x) − y| ≤ tolerance. End points
+    are solved exactly, then polished by a few Gauss–Newton steps on all points, since
+    inverting float32 y near a turning point (|y| ≈ 1) loses precision.
+    """
+    length = y.shape[-1]
+    first, last = solve_points(fmap, y[:, 0]), solve_points(fmap, y[:, -1])
+    if len(first) == 0 or len(last) == 0:
+        return np.empty((0, 2, length))
+    s = np.repeat(first, len(last), 0)
+    e = np.tile(last, (len(first), 1))
+    keep = (s[:, 0] >= e[:, 0] - 1e-9) & (s[:, 1] <= e[:, 1] + 1e-9)
+    s, e = s[keep], e[keep]
+    error = np.abs(fmap(lines_from_ends(s, e, length)) - y).max((1, 2))
+    s, e = s[error < candidate_tolerance], e[error < candidate_tolerance]
+    if len(s) == 0:
+        return np.empty((0, 2, length))
+    s, e = refine_lines(fmap, s, e, np.broadcast_to(y, (len(s), *y.shape)), steps=4)
+    lines = lines_from_ends(s, e, length)
+    lines = lines[np.abs(fmap(lines) - y).max((1, 2)) <= tolerance]
+    unique: list[np.ndarray] = []
+    for line in lines:
+        if all(np.abs(line - u).max() > dedupe for u in unique):
+            unique.append(line)
+    return np.stack(unique) if unique else np.empty((0, 2, length))
