@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from sincvae.data import make_dataset, split_rng
-from sincvae.metrics import lines_from_samples, sample_scores, samples_frame, summarise
+from sincvae.metrics import lines_from_samples, sample_scores, samples_frame, summarise, truth_table
 
 
 @pytest.fixture
@@ -21,8 +21,10 @@ def test_the_true_line_scores_perfectly(lines, data_1):
     assert scores["slope_valid"].all()
     assert (scores["in_domain"] == 1).all()
     assert scores["true_distance"].max() == 0
-    summary = summarise(scores, 0.02)
+    truth = truth_table(x[:, None], [(x[b:b + 1], np.ones(1)) for b in range(6)], 0.02)
+    summary = summarise(scores, truth, 0.02)
     assert summary["true_line_recovered"] == 1.0 and summary["samples_per_row"] == 1
+    assert summary["coverage"] == summary["precision"] == 1.0 and summary["solutions_mean"] == 1
 
 
 def test_scores_of_a_shifted_bent_and_reversed_line(lines, data_1):
@@ -40,8 +42,10 @@ def test_scores_of_a_shifted_bent_and_reversed_line(lines, data_1):
     # |sin(5·(x0 + 0.03) + 3·x1) − sin(5·x0 + 3·x1)| ≈ 0.15·|cos(...)|, averaged with an unchanged y2
     expected = np.abs(data_1(shifted) - y[:1]).mean()
     assert scores["residual_l1"].iloc[0] == pytest.approx(expected)
-    best = summarise(scores, 0.02)
+    truth = truth_table(x_hat, [(x[:1], np.ones(1))], 0.02)
+    best = summarise(scores, truth, 0.02)
     assert best["true_line_recovered"] == 0.0 and best["best_of_k_distance_median"] == pytest.approx(0.03)
+    assert best["coverage"] == 0.0 and best["precision"] == 0.0
 
 
 def test_samples_frame_round_trip(lines):

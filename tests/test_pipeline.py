@@ -45,8 +45,12 @@ def quick_run(tmp_path_factory):
 
 def test_quick_run_builds_the_comparison_and_the_report(quick_run):
     table = pd.read_csv(quick_run / "results" / "comparison.csv")
-    assert len(table) == len(CONFIG["datasets"]) * len(CASES)
-    assert set(table["case"]) == set(CASES)
+    assert len(table) == len(CONFIG["datasets"]) * (len(CASES) + 1)
+    assert set(table["case"]) == {*CASES, "exact"}
+    exact = table[table["method"] == "exact"]
+    assert (exact["scoring_coverage"] == 1).all() and (exact["scoring_precision"] == 1).all()
+    assert (exact["scoring_residual_l1_mean"] < 1e-5).all()
+    assert ((table["scoring_coverage"] >= 0) & (table["scoring_coverage"] <= 1)).all()
     metrics = table.filter(regex="^(scoring|validation)_").select_dtypes("number")
     assert metrics.notna().all().all() and metrics.map(math.isfinite).all().all()
     assert (table["scoring_rows"] == 8).all() and (table["validation_rows"] == 20).all()
@@ -81,8 +85,10 @@ def test_one_case_target_plans_only_its_jobs(tmp_path_factory):
     workdir = new_workdir(tmp_path_factory, "one")
     result = snakemake(workdir, "--dry-run", f"results/data_2/{FINAL}/metrics.json")
     plan = result.stdout
-    counts = dict(line.split() for line in plan.split("Job stats:")[1].splitlines()[3:8] if line.strip())
-    assert counts == {"generate_data": "3", "validate_data": "1", "train": "1", "evaluate": "1", "total": "6"}
+    stats = plan.split("Job stats:")[1].split("\n\n")[0].splitlines()[3:]
+    counts = dict(line.split() for line in stats if line.strip())
+    assert counts == {"generate_data": "3", "validate_data": "1", "solve_exact": "1", "train": "1", "evaluate": "1",
+                      "total": "7"}
     assert "data_1" not in plan
 
 

@@ -1,6 +1,7 @@
 rule evaluate:
     input:
         model="results/{dataset}/{case}/model.pt",
+        solutions="results/{dataset}/exact/solutions.parquet",
         scoring="data/{dataset}/scoring_dataset.pt",
         validation="data/{dataset}/validation_dataset.pt",
     output:
@@ -25,3 +26,26 @@ rule evaluate:
         evaluate=config["evaluate"],
     script:
         "../scripts/evaluate.py"
+
+
+rule solve_exact:
+    input:
+        scoring="data/{dataset}/scoring_dataset.pt",
+        validation="data/{dataset}/validation_dataset.pt",
+        checked="results/{dataset}/data_validation.json",
+    output:
+        solutions="results/{dataset}/exact/solutions.parquet",
+        scores="results/{dataset}/exact/scores.parquet",
+        metrics="results/{dataset}/exact/metrics.json",
+    log:
+        "logs/solve_exact/{dataset}.log",
+    benchmark:
+        "benchmarks/solve_exact/{dataset}.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    params:
+        dataset=dataset_params,
+        evaluate=config["evaluate"],
+        tolerance=config["data"]["tolerance"],
+    script:
+        "../scripts/solve_exact.py"

@@ -1,5 +1,6 @@
 rule compare:
     input:
+        exact=expand("results/{dataset}/exact/metrics.json", dataset=DATASETS),
         metrics=per_case("results/{dataset}/{case}/metrics.json"),
         histories=per_case("results/{dataset}/{case}/history.csv"),
     output:
@@ -29,6 +30,7 @@ rule plot_dataset:
             "results/{dataset}/{case}/samples.parquet", w.dataset
         ),
         histories=lambda w: per_case("results/{dataset}/{case}/history.csv", w.dataset),
+        solutions="results/{dataset}/exact/solutions.parquet",
         scoring="data/{dataset}/scoring_dataset.pt",
     output:
         data="results/{dataset}/figures/data.png",

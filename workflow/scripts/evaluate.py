@@ -8,6 +8,7 @@ import torch
 
 from sincvae.data import load_split
 from sincvae.evaluate import evaluate_split, load_model
+from sincvae.exact import solutions_from_frame
 from sincvae.forward import ForwardMap
 from sincvae.train import resolve_device
 
@@ -18,13 +19,15 @@ device = resolve_device(snakemake.params.device)
 model = load_model(snakemake.input.model, case["latent_dim"], case["variant"], device)
 generator = torch.Generator(device).manual_seed(case["seed"])
 
+exact = pd.read_parquet(snakemake.input.solutions)
 metrics = {"dataset": snakemake.wildcards.dataset, "case": snakemake.wildcards.case, "splits": {}}
 samples, scores = [], []
 for split, rows in (("scoring", None), ("validation", options["validation_rows"])):
-    x, y = load_split(snakemake.input[split])
-    print(f"generating {options['samples']} lines for each of {len(x[:rows])} {split} rows")
+    x, y = (t[:rows] for t in load_split(snakemake.input[split]))
+    print(f"generating {options['samples']} lines for each of {len(x)} {split} rows")
+    solutions = solutions_from_frame(exact, split, len(x))
     split_samples, split_scores, summary = evaluate_split(
-        model, fmap, split, x[:rows], y[:rows], options["samples"], options["match_tolerance"], generator
+        model, fmap, split, x, y, solutions, options["samples"], options["match_tolerance"], generator
     )
     samples.append(split_samples)
     scores.append(split_scores)

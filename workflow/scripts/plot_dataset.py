@@ -5,6 +5,7 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import pandas as pd
 
 from sincvae.data import load_split
+from sincvae.exact import solutions_from_frame
 from sincvae.forward import ForwardMap
 from sincvae.metrics import lines_from_samples
 from sincvae.plots import data_overview, image_panels, line_panels, loss_curves, residual_distributions, save_figure
@@ -21,6 +22,7 @@ scores = pd.concat(pd.read_parquet(p).assign(case=c) for c, p in zip(cases, snak
 save_figure(residual_distributions(scores), snakemake.output.residuals)
 
 generated = {c: lines_from_samples(pd.read_parquet(p), "scoring", rows) for c, p in zip(cases, snakemake.input.samples)}
-save_figure(line_panels(x[rows], generated, rows), snakemake.output.lines_x)
+solutions = solutions_from_frame(pd.read_parquet(snakemake.input.solutions), "scoring", max(rows) + 1)
+save_figure(line_panels([solutions[r][0] for r in rows], generated, rows), snakemake.output.lines_x)
 images = {c: fmap(g) for c, g in generated.items()}
 save_figure(image_panels(y[rows], images, rows), snakemake.output.lines_y)

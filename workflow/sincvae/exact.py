@@ -9,6 +9,7 @@ pair of end-point solutions with the right slope signs is checked against all po
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from .forward import ForwardMap, Term
 from .lines import DOMAIN
@@ -52,32 +53,53 @@ def lines_from_ends(starts: np.ndarray, ends: np.ndarray, length: int) -> np.nda
     return starts[..., None] + (ends - starts)[..., None] * t
 
 
+def line_jacobian(fmap: ForwardMap, theta: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lines from end points theta = (start0, start1, end0, end1): (B, 4).
+
+    Returns (lines (B, 2, L), Jacobian of f(line) with respect to theta, (B, 2L, 4)).
+    """
+    t = np.linspace(0.0, 1.0, length)
+    a = np.array([[term.a, term.b] for term in fmap.terms])  # (2 terms, 2 coords)
+    x = lines_from_ends(theta[:, :2], theta[:, 2:], length)
+    phase = np.einsum("kc,bcl->bkl", a, x)
+    slope = np.stack([np.cos(phase[:, k]) if term.fn == "sin" else -np.sin(phase[:, k])
+                      for k, term in enumerate(fmap.terms)], 1)  # d fn / d phase: (B, k, L)
+    d_dx = slope[:, :, None, :] * a[None, :, :, None]  # (B, k, c, L)
+    jac = np.concatenate([d_dx * (1 - t), d_dx * t], 2)  # (B, k, 4, L)
+    return x, jac.transpose(0, 1, 3, 2).reshape(len(theta), -1, 4)
+
+
 def refine_lines(fmap: ForwardMap, starts: np.ndarray, ends: np.ndarray, y: np.ndarray,
                  steps: int, damping: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
     """Levenberg–Marquardt on the 4 end-point coordinates of lines, kept inside the box.
 
     starts, ends: (B, 2); y: (B, 2, L) targets. Returns refined (starts, ends).
     """
-    length = y.shape[-1]
-    t = np.linspace(0.0, 1.0, length)
-    a = np.array([[term.a, term.b] for term in fmap.terms])  # (2 terms, 2 coords)
     lo, hi = DOMAIN
-    theta = np.concatenate([starts, ends], 1)  # (B, 4)
+    theta = np.concatenate([starts, ends], 1)
     for _ in range(steps):
-        x = lines_from_ends(theta[:, :2], theta[:, 2:], length)
-        phase = np.einsum("kc,bcl->bkl", a, x)
-        residual = fmap(x) - y  # (B, 2, L)
-        slope = np.stack([np.cos(phase[:, k]) if term.fn == "sin" else -np.sin(phase[:, k])
-                          for k, term in enumerate(fmap.terms)], 1)  # d fn / d phase
-        d_dx = slope[:, :, None, :] * a[None, :, :, None]  # (B, k, c, L)
-        jac = np.concatenate([d_dx * (1 - t), d_dx * t], 2)  # (B, k, 4, L)
-        jac = jac.transpose(0, 1, 3, 2).reshape(len(theta), -1, 4)  # (B, 2L, 4)
-        r = residual.reshape(len(theta), -1)
+        x, jac = line_jacobian(fmap, theta, y.shape[-1])
+        r = (fmap(x) - y).reshape(len(theta), -1)
         normal = jac.transpose(0, 2, 1) @ jac
         normal += damping * np.eye(4) * (1 + np.diagonal(normal, axis1=1, axis2=2))[:, :, None]
         step = np.linalg.solve(normal, -(jac.transpose(0, 2, 1) @ r[..., None]))[..., 0]
         theta = np.clip(theta + step, lo, hi)
     return theta[:, :2], theta[:, 2:]
+
+
+def posterior_weights(fmap: ForwardMap, lines: np.ndarray) -> np.ndarray:
+    """Weights of the exact solutions of one y under the data's prior, summing to 1.
+
+    lines: (S, 2, L). With y observed through vanishing isotropic noise, the posterior puts
+    mass p(θ) / sqrt(det JᵀJ) on each solution θ (end points; J the Jacobian of f(line) in θ).
+    The seed's generator gives p(θ) ∝ 1 / ((1 − x0_end)(1 − x1_start)).
+    """
+    theta = np.concatenate([lines[:, :, 0], lines[:, :, -1]], 1)
+    _, jac = line_jacobian(fmap, theta, lines.shape[-1])
+    volume = np.sqrt(np.linalg.det(jac.transpose(0, 2, 1) @ jac))
+    prior = 1.0 / ((1 - theta[:, 2]).clip(1e-9) * (1 - theta[:, 1]).clip(1e-9))
+    weights = prior / volume
+    return weights / weights.sum()
 
 
 def solve_lines(fmap: ForwardMap, y: np.ndarray, tolerance: float = 1e-5,
@@ -94,17 +116,57 @@ def solve_lines(fmap: ForwardMap, y: np.ndarray, tolerance: float = 1e-5,
         return np.empty((0, 2, length))
     s = np.repeat(first, len(last), 0)
     e = np.tile(last, (len(first), 1))
-    keep = (s[:, 0] >= e[:, 0] - 1e-9) & (s[:, 1] <= e[:, 1] + 1e-9)
+    # slack: a constant coordinate (start = end) comes back from float32 y with ~1e-7 noise
+    keep = (s[:, 0] >= e[:, 0] - 1e-6) & (s[:, 1] <= e[:, 1] + 1e-6)
     s, e = s[keep], e[keep]
     error = np.abs(fmap(lines_from_ends(s, e, length)) - y).max((1, 2))
     s, e = s[error < candidate_tolerance], e[error < candidate_tolerance]
     if len(s) == 0:
         return np.empty((0, 2, length))
-    s, e = refine_lines(fmap, s, e, np.broadcast_to(y, (len(s), *y.shape)), steps=4)
-    lines = lines_from_ends(s, e, length)
+    s, e = refine_lines(fmap, s, e, np.broadcast_to(y, (len(s), *y.shape)), steps=10)
+    keep = (s[:, 0] >= e[:, 0] - 1e-6) & (s[:, 1] <= e[:, 1] + 1e-6)  # refinement may tip a slope
+    lines = lines_from_ends(s[keep], e[keep], length)
     lines = lines[np.abs(fmap(lines) - y).max((1, 2)) <= tolerance]
     unique: list[np.ndarray] = []
     for line in lines:
         if all(np.abs(line - u).max() > dedupe for u in unique):
             unique.append(line)
     return np.stack(unique) if unique else np.empty((0, 2, length))
+
+
+def solve_split(fmap: ForwardMap, y: np.ndarray, tolerance: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Exact solutions (max |f(x) − y| ≤ tolerance) and posterior weights for every row of y: (N, 2, L)."""
+    solutions = []
+    for row in y.astype(np.float64):
+        lines = solve_lines(fmap, row, tolerance)
+        solutions.append((lines, posterior_weights(fmap, lines) if len(lines) else np.empty(0)))
+    return solutions
+
+
+def solutions_frame(split: str, solutions: list[tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """Long format: split, row, solution, point, x0, x1, weight."""
+    parts = []
+    for row, (lines, weights) in enumerate(solutions):
+        count, _, length = lines.shape
+        index = np.indices((count, length)).reshape(2, -1)
+        parts.append(pd.DataFrame({
+            "split": split, "row": row, "solution": index[0], "point": index[1],
+            "x0": lines[:, 0].reshape(-1), "x1": lines[:, 1].reshape(-1), "weight": weights[index[0]],
+        }))
+    return pd.concat(parts, ignore_index=True)
+
+
+def solutions_from_frame(frame: pd.DataFrame, split: str, rows: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Inverse of solutions_frame for the first `rows` rows of one split."""
+    picked = frame[frame["split"] == split]
+    by_row = dict(tuple(picked.groupby("row")))
+    solutions = []
+    for row in range(rows):
+        if row not in by_row:
+            solutions.append((np.empty((0, 2, 0)), np.empty(0)))
+            continue
+        part = by_row[row].sort_values(["solution", "point"])
+        count, length = part["solution"].max() + 1, part["point"].max() + 1
+        lines = part[["x0", "x1"]].to_numpy().reshape(count, length, 2).transpose(0, 2, 1)
+        solutions.append((lines, part["weight"].to_numpy()[::length]))
+    return solutions

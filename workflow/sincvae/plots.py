@@ -61,19 +61,23 @@ def _panel_grid(cases: list[str], rows: list[int], draw, xlabel: str, ylabel: st
     return fig
 
 
-def line_panels(true: np.ndarray, generated: dict[str, np.ndarray], rows: list[int]):
-    """Generated lines in the x-plane. true: (R, 2, L); generated[case]: (R, K, 2, L)."""
+def line_panels(solutions: list[np.ndarray], generated: dict[str, np.ndarray], rows: list[int]):
+    """Generated lines in the x-plane against every exact solution.
+
+    solutions[j]: (S, 2, L) for the j-th shown row; generated[case]: (R, K, 2, L).
+    """
     cases = list(generated)
 
     def draw(ax, i, j):
         for line in generated[cases[i]][j]:
             ax.plot(line[0], line[1], color="tab:blue", alpha=0.25, lw=0.8)
-        ax.plot(true[j, 0], true[j, 1], color="black", lw=2)
+        for line in solutions[j]:
+            ax.plot(line[0], line[1], color="black", lw=2)
         ax.add_patch(plt.Rectangle((0.1, 0.1), 0.9, 0.9, fill=False, ls=":", color="grey"))
         ax.set(xlim=(0, 1.1), ylim=(0, 1.1))
 
     return _panel_grid(cases, rows, draw, "x0", "x1",
-                       "generated lines (blue) and the true line (black); dotted: the box [0.1, 1]²")
+                       "generated lines (blue) and every exact solution (black); dotted: the box [0.1, 1]²")
 
 
 OFFSET = 1.25  # y1 drawn above, y2 below, so both fit one panel

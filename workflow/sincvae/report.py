@@ -14,6 +14,9 @@ import pandas as pd
 HYPERPARAMETERS = ("loss", "beta", "wx", "wy", "latent_dim", "lr", "batch_size", "epochs", "variant")
 # Columns of the report's table: (comparison.csv column, heading, lower is better?)
 TABLE_COLUMNS = (
+    ("scoring_coverage", "coverage", False),
+    ("scoring_precision", "precision", False),
+    ("scoring_mmd", "MMD", True),
     ("scoring_residual_l1_median", "median residual L1", True),
     ("scoring_residual_l1_mean", "mean residual L1", True),
     ("scoring_straightness_mean", "straightness RMS", True),
@@ -21,20 +24,24 @@ TABLE_COLUMNS = (
     ("scoring_in_domain_share", "points in domain", False),
     ("scoring_best_of_k_distance_median", "best-of-K distance to truth", True),
     ("scoring_true_line_recovered", "true line recovered", False),
+    ("validation_coverage", "validation coverage", False),
     ("validation_residual_l1_median", "validation median residual L1", True),
     ("final_val_loss", "final validation loss (reconstruction)", True),
     ("train_seconds", "training s", True),
 )
 
 
-def comparison_row(case: dict, metrics: dict, history: pd.DataFrame) -> dict:
-    """One row of comparison.csv: ids, hyperparameters, final losses, and every metric per split."""
-    last = history.iloc[-1]
-    row = {"dataset": metrics["dataset"], "case": metrics["case"], **{k: case[k] for k in HYPERPARAMETERS}}
-    row.update({f"final_{k}": last[k] for k in history.columns if k.startswith(("train_", "val_"))})
-    row["train_seconds"] = history["seconds"].sum()
+def comparison_row(metrics: dict, case: dict | None = None, history: pd.DataFrame | None = None) -> dict:
+    """One row of comparison.csv: ids, hyperparameters and final losses of a trained case
+    (none for the exact enumerator), and every numeric metric per split."""
+    row = {"dataset": metrics["dataset"], "case": metrics["case"], "method": "cvae" if case else "exact"}
+    if case:
+        row.update({k: case[k] for k in HYPERPARAMETERS})
+        last = history.iloc[-1]
+        row.update({f"final_{k}": last[k] for k in history.columns if k.startswith(("train_", "val_"))})
+        row["train_seconds"] = history["seconds"].sum()
     for split, summary in metrics["splits"].items():
-        row.update({f"{split}_{k}": v for k, v in summary.items()})
+        row.update({f"{split}_{k}": v for k, v in summary.items() if not isinstance(v, dict)})
     return row
 
 
@@ -116,7 +123,7 @@ def render_report(comparison: pd.DataFrame, validations: list[dict], datasets: d
     sections.append("<h2>2. Data validation</h2><p>Every file is checked before training: shape, dtype, finite "
                     "values, domain, x0 falling, x1 rising, straight evenly spaced lines, and Y = f(X).</p>"
                     + _table(pd.DataFrame(rows)))
-    table = comparison[["dataset", "case", *HYPERPARAMETERS, *(c for c, _, _ in TABLE_COLUMNS)]].rename(
+    table = comparison[["dataset", "case", "method", *HYPERPARAMETERS, *(c for c, _, _ in TABLE_COLUMNS)]].rename(
         columns={c: h for c, h, _ in TABLE_COLUMNS})
     best = {h: lower for _, h, lower in TABLE_COLUMNS}
     sections.append(

@@ -1,0 +1,121 @@
+import numpy as np
+import pytest
+
+from sincvae.data import from_file_layout, make_dataset, split_rng
+from sincvae.exact import (
+    phases,
+    posterior_weights,
+    refine_lines,
+    solutions_frame,
+    solutions_from_frame,
+    solve_lines,
+    solve_points,
+    solve_split,
+)
+from sincvae.forward import ForwardMap, Term
+from sincvae.metrics import truth_scores
+
+ROWS = 300
+
+
+def _rows(fmap, n=ROWS, split="validation"):
+    x, y = make_dataset(fmap, n, split_rng(11, split))
+    return from_file_layout(x).numpy(), from_file_layout(y).numpy()  # float32, as in the files
+
+
+def _check_enumerator(fmap):
+    """Every solution solves y to 1e-5, the generating line is always found; returns the counts."""
+    x, y = _rows(fmap)
+    counts = []
+    for xi, yi in zip(x, y):
+        lines = solve_lines(fmap, yi.astype(np.float64))
+        assert len(lines) >= 1
+        assert np.abs(fmap(lines) - yi).max() <= 1e-5
+        assert np.abs(lines - xi).max((1, 2)).min() < 1e-4  # the generating line is one of them
+        steps = np.diff(lines, axis=-1)
+        assert (steps[:, 0] <= 1e-7).all() and (steps[:, 1] >= -1e-7).all()  # 1e-6 over the line
+        assert lines.min() >= 0.1 and lines.max() <= 1.0
+        counts.append(len(lines))
+    return np.bincount(counts)
+
+
+def test_data_1_has_one_or_two_solutions(data_1):
+    counts = _check_enumerator(data_1)
+    assert counts[1] > 0 and counts[2] > 0  # measured: ~70% one, ~30% two
+    assert len(counts) == 3
+
+
+def test_data_2_often_has_several_solutions(data_2):
+    counts = _check_enumerator(data_2)
+    several = counts[2:].sum() / counts.sum()
+    assert several > 0.5  # measured: 73% of y have 2 to 8 solutions
+    assert len(counts) > 5
+
+
+def test_a_dataset_declared_only_in_config():
+    fmap = ForwardMap.from_config({"terms": [{"fn": "sin", "a": 7, "b": -11}, {"fn": "cos", "a": 20, "b": 3}]})
+    assert _check_enumerator(fmap).sum() == ROWS
+
+
+def test_phases_cover_every_branch():
+    term = Term("cos", 4, 8)  # phase range [1.2, 12]
+    p = phases(term, 0.3)
+    assert np.allclose(np.cos(p), 0.3)
+    assert p.min() >= 1.2 and p.max() <= 12
+    assert len(p) == 4  # two per period over ~1.7 periods
+    assert len(phases(Term("sin", 1, 1), 0.5)) == 1  # range [0.2, 2]: only asin(0.5)
+
+
+def test_point_solutions_solve_the_point(data_2):
+    y = data_2(np.array([[[0.4], [0.7]]]))[0, :, 0]
+    points = solve_points(data_2, y)
+    assert np.abs(points - [0.4, 0.7]).max(1).min() < 1e-9
+    assert np.abs(data_2(points[:, :, None])[:, :, 0] - y).max() < 1e-9
+
+
+def test_refinement_recovers_a_perturbed_line(data_1):
+    x, y = _rows(data_1, 20)
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    rng = np.random.default_rng(0)
+    starts = (x[:, :, 0] + rng.uniform(-0.005, 0.005, (20, 2))).clip(0.1, 1)
+    ends = (x[:, :, -1] + rng.uniform(-0.005, 0.005, (20, 2))).clip(0.1, 1)
+    s, e = refine_lines(data_1, starts, ends, y, steps=10)
+    assert np.abs(s - x[:, :, 0]).max() < 1e-5 and np.abs(e - x[:, :, -1]).max() < 1e-5
+
+
+def test_posterior_weights_and_truth_scores(data_2):
+    _, y = _rows(data_2, 40)
+    solutions = solve_split(data_2, y, 1e-5)
+    lines, weights = next((s, w) for s, w in solutions if len(s) >= 2)
+    assert weights.sum() == pytest.approx(1) and (weights > 0).all()
+    exact = truth_scores(lines, lines, weights, 0.02, sample_weights=weights)
+    assert exact == {"coverage": 1.0, "precision": 1.0, "mmd": pytest.approx(0, abs=1e-6)}
+    only_first = truth_scores(np.repeat(lines[:1], 5, 0), lines, weights, 0.02)
+    assert only_first["coverage"] == pytest.approx(1 / len(lines)) and only_first["precision"] == 1
+    assert only_first["mmd"] > 0.01
+    far = truth_scores(lines + 0.3, lines, weights, 0.02)
+    assert far["coverage"] == 0 and far["precision"] == 0 and far["mmd"] > only_first["mmd"]
+
+
+def test_solutions_frame_round_trip(data_2):
+    _, y = _rows(data_2, 10)
+    solutions = solve_split(data_2, y, 1e-5)
+    back = solutions_from_frame(solutions_frame("scoring", solutions), "scoring", 10)
+    for (lines, weights), (lines_back, weights_back) in zip(solutions, back):
+        np.testing.assert_array_equal(lines, lines_back)
+        np.testing.assert_array_equal(weights, weights_back)
+
+
+def test_posterior_weights_match_an_independent_computation(data_2):
+    """w ∝ p(θ) / sqrt(det JᵀJ), with J by finite differences and the seed's prior density."""
+    _, y = _rows(data_2, 40)
+    lines, weights = next((s, w) for s, w in solve_split(data_2, y, 1e-5) if len(s) >= 3)
+    expected = []
+    for line in lines:
+        theta = np.array([line[0, 0], line[1, 0], line[0, -1], line[1, -1]])
+        def image(t):
+            return data_2(np.linspace(t[:2], t[2:], 50).T).ravel()
+        jac = np.stack([(image(theta + h) - image(theta - h)) / 2e-7 for h in np.eye(4) * 1e-7], 1)
+        prior = 1 / (0.9 * (1 - theta[2]) * 0.9 * (1 - theta[1]))
+        expected.append(prior / np.sqrt(np.linalg.det(jac.T @ jac)))
+    np.testing.assert_allclose(weights, np.array(expected) / sum(expected), rtol=1e-4)
