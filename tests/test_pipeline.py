@@ -18,6 +18,7 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snake
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 CASES = [row["case"] for row in CONFIG["cases"]]
 FINAL = next(c for c in CASES if c.startswith("final"))
+QUICK_SEEDS = yaml.safe_load((ROOT / "config" / "quick.yaml").read_text())["seeds"]
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -52,8 +53,18 @@ def test_quick_run_builds_the_comparison_and_the_report(quick_run):
     assert (exact["scoring_residual_l1_mean"] < 1e-5).all()
     assert ((table["scoring_coverage"] >= 0) & (table["scoring_coverage"] <= 1)).all()
     metrics = table.filter(regex="^(scoring|validation)_").select_dtypes("number")
-    assert metrics.notna().all().all() and metrics.map(math.isfinite).all().all()
+    means = metrics.filter(regex="(?<!_ci_low)(?<!_ci_high)$")
+    assert means.map(math.isfinite).all().all()
+    assert metrics[table["method"] == "cvae"].map(math.isfinite).all().all()  # the exact row has no interval
     assert (table["scoring_rows"] == 8).all() and (table["validation_rows"] == 20).all()
+    cvae = table[table["method"] == "cvae"]
+    assert (cvae["seeds"] == QUICK_SEEDS).all()
+    for column in ("scoring_residual_l1_mean", "scoring_mmd", "final_train_loss"):
+        assert (cvae[f"{column}_ci_low"] <= cvae[column]).all() and (cvae[column] <= cvae[f"{column}_ci_high"]).all()
+    per_seed = pd.read_csv(quick_run / "results" / "comparison_seeds.csv")
+    assert len(per_seed) == len(cvae) * QUICK_SEEDS
+    means = per_seed.groupby(["dataset", "case"])["scoring_residual_l1_mean"].mean()
+    assert means.to_dict() == pytest.approx(cvae.set_index(["dataset", "case"])["scoring_residual_l1_mean"].to_dict())
     report = (quick_run / "results" / "report.html").read_text()
     assert report.count("data:image/png;base64,") == 5 * len(CONFIG["datasets"])
     assert FINAL in report and "Data validation" in report
@@ -61,19 +72,23 @@ def test_quick_run_builds_the_comparison_and_the_report(quick_run):
 
 def test_outputs_of_one_case(quick_run):
     case_dir = quick_run / "results" / "data_2" / FINAL
-    samples = pd.read_parquet(case_dir / "samples.parquet")
+    seed_dir = case_dir / "seed0"
+    samples = pd.read_parquet(seed_dir / "samples.parquet")
     assert list(samples.columns) == ["split", "row", "sample", "point", "x0", "x1", "y1", "y2"]
     assert len(samples) == (8 + 20) * 5 * 50  # (scoring + validation rows) × K × points
-    history = pd.read_csv(case_dir / "history.csv")
+    history = pd.read_csv(seed_dir / "history.csv")
     assert history["epoch"].tolist() == [1, 2]
-    log = (quick_run / "logs" / "train" / "data_2" / f"{FINAL}.log").read_text()
+    log = (quick_run / "logs" / "train" / "data_2" / FINAL / "seed0.log").read_text()
     assert "epoch 2/2" in log and "y_loss" in log
-    metrics = json.loads((case_dir / "metrics.json").read_text())
+    metrics = json.loads((seed_dir / "metrics.json").read_text())
     assert set(metrics["splits"]) == {"scoring", "validation"}
+    aggregated = json.loads((case_dir / "metrics.json").read_text())
+    assert aggregated["seeds"] == list(range(QUICK_SEEDS)) and len(aggregated["per_seed"]) == QUICK_SEEDS
+    assert (case_dir / "loss_curves.png").stat().st_size > 10_000
     validation = json.loads((quick_run / "results" / "data_2" / "data_validation.json").read_text())
     assert validation["splits"]["train"]["rows"] == 1000
     for rule in ("train", "evaluate"):
-        assert (quick_run / "benchmarks" / rule / "data_2" / f"{FINAL}.tsv").exists()
+        assert (quick_run / "benchmarks" / rule / "data_2" / FINAL / "seed0.tsv").exists()
 
 
 def test_a_second_run_does_nothing(quick_run):
@@ -87,8 +102,9 @@ def test_one_case_target_plans_only_its_jobs(tmp_path_factory):
     plan = result.stdout
     stats = plan.split("Job stats:")[1].split("\n\n")[0].splitlines()[3:]
     counts = dict(line.split() for line in stats if line.strip())
-    assert counts == {"generate_data": "3", "validate_data": "1", "solve_exact": "1", "train": "1", "evaluate": "1",
-                      "total": "7"}
+    seeds = str(QUICK_SEEDS)
+    assert counts == {"generate_data": "3", "validate_data": "1", "solve_exact": "1", "train": seeds,
+                      "evaluate": seeds, "aggregate_seeds": "1", "total": str(6 + 2 * QUICK_SEEDS)}
     assert "data_1" not in plan
 
 
@@ -97,7 +113,7 @@ def test_default_config_plans_every_case_on_both_datasets(tmp_path_factory):
     result = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--dry-run"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     train = [line for line in result.stdout.split("Job stats:")[1].splitlines() if line.startswith("train ")]
-    assert train[0].split()[1] == str(2 * len(CASES))
+    assert train[0].split()[1] == str(2 * len(CASES) * CONFIG["seeds"])
 
 
 def test_unknown_case_or_dataset_is_no_target(tmp_path_factory):

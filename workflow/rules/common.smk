@@ -23,6 +23,7 @@ if _bad_rows:
         f"config: report.rows {_bad_rows} do not exist: the scoring split has "
         f"{config['data']['rows']['scoring']} rows"
     )
+SEEDS = list(range(config["seeds"]))
 GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
 
 
@@ -41,17 +42,23 @@ wildcard_constraints:
     dataset=one_of(DATASETS),
     case=one_of(CASE_IDS),
     split=one_of(SPLITS),
+    seed=one_of(str(s) for s in SEEDS),
 
 
 def case_params(wildcards):
-    return {**CASES[wildcards.case], "seed": config["seed"]}
+    return {**CASES[wildcards.case], "seed": int(wildcards.seed)}
 
 
 def dataset_params(wildcards):
     return config["datasets"][wildcards.dataset]
 
 
-def per_case(pattern, dataset=None):
+def per_case(pattern, dataset=None, **fixed):
     """Paths of `pattern` for every case of one dataset, or of every dataset."""
     datasets = DATASETS if dataset is None else [dataset]
-    return expand(pattern, dataset=datasets, case=CASE_IDS)
+    return expand(pattern, dataset=datasets, case=CASE_IDS, **fixed)
+
+
+def per_seed(pattern):
+    """Input function: `pattern` for every seed of the job's dataset and case."""
+    return lambda w: expand(pattern, dataset=w.dataset, case=w.case, seed=SEEDS)

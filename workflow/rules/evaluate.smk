@@ -1,17 +1,17 @@
 rule evaluate:
     input:
-        model="results/{dataset}/{case}/model.pt",
+        model="results/{dataset}/{case}/seed{seed}/model.pt",
         solutions="results/{dataset}/exact/solutions.parquet",
         scoring="data/{dataset}/scoring_dataset.pt",
         validation="data/{dataset}/validation_dataset.pt",
     output:
-        samples="results/{dataset}/{case}/samples.parquet",
-        scores="results/{dataset}/{case}/scores.parquet",
-        metrics="results/{dataset}/{case}/metrics.json",
+        samples="results/{dataset}/{case}/seed{seed}/samples.parquet",
+        scores="results/{dataset}/{case}/seed{seed}/scores.parquet",
+        metrics="results/{dataset}/{case}/seed{seed}/metrics.json",
     log:
-        "logs/evaluate/{dataset}/{case}.log",
+        "logs/evaluate/{dataset}/{case}/seed{seed}.log",
     benchmark:
-        "benchmarks/evaluate/{dataset}/{case}.tsv"
+        "benchmarks/evaluate/{dataset}/{case}/seed{seed}.tsv"
     conda:
         "../../envs/sincvae.yaml"
     threads: config["threads"]
@@ -26,6 +26,26 @@ rule evaluate:
         evaluate=config["evaluate"],
     script:
         "../scripts/evaluate.py"
+
+
+rule aggregate_seeds:
+    input:
+        metrics=per_seed("results/{dataset}/{case}/seed{seed}/metrics.json"),
+        histories=per_seed("results/{dataset}/{case}/seed{seed}/history.csv"),
+    output:
+        metrics="results/{dataset}/{case}/metrics.json",
+        curves="results/{dataset}/{case}/loss_curves.png",
+    log:
+        "logs/aggregate_seeds/{dataset}/{case}.log",
+    benchmark:
+        "benchmarks/aggregate_seeds/{dataset}/{case}.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    params:
+        case=lambda w: CASES[w.case],
+        seeds=SEEDS,
+    script:
+        "../scripts/aggregate_seeds.py"
 
 
 rule solve_exact:

@@ -2,17 +2,15 @@ rule compare:
     input:
         exact=expand("results/{dataset}/exact/metrics.json", dataset=DATASETS),
         metrics=per_case("results/{dataset}/{case}/metrics.json"),
-        histories=per_case("results/{dataset}/{case}/history.csv"),
     output:
-        "results/comparison.csv",
+        table="results/comparison.csv",
+        seeds="results/comparison_seeds.csv",
     log:
         "logs/compare.log",
     benchmark:
         "benchmarks/compare.tsv"
     conda:
         "../../envs/sincvae.yaml"
-    params:
-        cases=CASES,
     script:
         "../scripts/compare.py"
 
@@ -25,11 +23,18 @@ DATASET_FIGURES = {
 
 rule plot_dataset:
     input:
-        scores=lambda w: per_case("results/{dataset}/{case}/scores.parquet", w.dataset),
-        samples=lambda w: per_case(
-            "results/{dataset}/{case}/samples.parquet", w.dataset
+        # residuals pooled over seeds; lines and loss curves of the first seed
+        scores=lambda w: per_case(
+            "results/{dataset}/{case}/seed{seed}/scores.parquet", w.dataset, seed=SEEDS
         ),
-        histories=lambda w: per_case("results/{dataset}/{case}/history.csv", w.dataset),
+        samples=lambda w: per_case(
+            "results/{dataset}/{case}/seed{seed}/samples.parquet",
+            w.dataset,
+            seed=SEEDS[0],
+        ),
+        histories=lambda w: per_case(
+            "results/{dataset}/{case}/seed{seed}/history.csv", w.dataset, seed=SEEDS[0]
+        ),
         solutions="results/{dataset}/exact/solutions.parquet",
         scoring="data/{dataset}/scoring_dataset.pt",
     output:
@@ -46,6 +51,7 @@ rule plot_dataset:
         "../../envs/sincvae.yaml"
     params:
         cases=CASE_IDS,
+        seeds=SEEDS,
         dataset=dataset_params,
         rows=config["report"]["rows"],
     script:

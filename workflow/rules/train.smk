@@ -4,13 +4,12 @@ rule train:
         validation="data/{dataset}/validation_dataset.pt",
         checked="results/{dataset}/data_validation.json",
     output:
-        model="results/{dataset}/{case}/model.pt",
-        history="results/{dataset}/{case}/history.csv",
-        curve="results/{dataset}/{case}/loss_curve.png",
+        model="results/{dataset}/{case}/seed{seed}/model.pt",
+        history="results/{dataset}/{case}/seed{seed}/history.csv",
     log:
-        "logs/train/{dataset}/{case}.log",
+        "logs/train/{dataset}/{case}/seed{seed}.log",
     benchmark:
-        "benchmarks/train/{dataset}/{case}.tsv"
+        "benchmarks/train/{dataset}/{case}/seed{seed}.tsv"
     conda:
         "../../envs/sincvae.yaml"
     threads: config["threads"]

@@ -2,6 +2,8 @@ import sys
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
+from itertools import product
+
 import pandas as pd
 
 from sincvae.data import load_split
@@ -18,7 +20,8 @@ save_figure(data_overview(x, y), snakemake.output.data)
 histories = pd.concat(pd.read_csv(p).assign(case=c) for c, p in zip(cases, snakemake.input.histories))
 save_figure(loss_curves(histories), snakemake.output.losses)
 
-scores = pd.concat(pd.read_parquet(p).assign(case=c) for c, p in zip(cases, snakemake.input.scores))
+case_seeds = product(cases, snakemake.params.seeds)  # the order of snakemake.input.scores
+scores = pd.concat(pd.read_parquet(p).assign(case=c, seed=s) for (c, s), p in zip(case_seeds, snakemake.input.scores))
 save_figure(residual_distributions(scores), snakemake.output.residuals)
 
 generated = {c: lines_from_samples(pd.read_parquet(p), "scoring", rows) for c, p in zip(cases, snakemake.input.samples)}

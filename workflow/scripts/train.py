@@ -7,7 +7,6 @@ import torch
 
 from sincvae.data import load_split
 from sincvae.forward import ForwardMap
-from sincvae.plots import loss_curves, save_figure
 from sincvae.train import TrainSettings, fit, resolve_device
 
 torch.set_num_threads(snakemake.threads)
@@ -20,5 +19,4 @@ model, history = fit(settings, fmap, load_split(snakemake.input.train),
                      load_split(snakemake.input.validation), device)
 history = pd.DataFrame(history)
 history.to_csv(snakemake.output.history, index=False)
-save_figure(loss_curves(history.assign(case=snakemake.wildcards.case)), snakemake.output.curve)
 torch.save(model.state_dict(), snakemake.output.model)

@@ -19,13 +19,13 @@ def save_figure(fig, path) -> None:
     plt.close(fig)
 
 
-def loss_curves(history: pd.DataFrame):
-    """history: the training history with a `case` column -> one panel per loss part, log scale."""
-    long = history.melt(id_vars=["case", "epoch"], value_vars=[f"{s}_{p}" for s in ("train", "val")
+def loss_curves(history: pd.DataFrame, hue: str = "case"):
+    """history: training histories with a `hue` column (case or seed) -> one panel per loss part, log scale."""
+    long = history.melt(id_vars=[hue, "epoch"], value_vars=[f"{s}_{p}" for s in ("train", "val")
                         for p in LOSS_PARTS], var_name="series", value_name="value")
     long[["split", "part"]] = long["series"].str.split("_", n=1, expand=True)
     long["value"] = long["value"].clip(lower=1e-8)  # log scale; a collapsed KL is ~1e-6
-    grid = sns.relplot(data=long, x="epoch", y="value", hue="case", style="split", col="part",
+    grid = sns.relplot(data=long, x="epoch", y="value", hue=hue, style="split", col="part",
                        col_order=list(LOSS_PARTS), kind="line", facet_kws={"sharey": False},
                        height=3, aspect=1.1)
     grid.set(yscale="log")

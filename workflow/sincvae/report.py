@@ -9,7 +9,9 @@ import platform
 from importlib.metadata import version
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 HYPERPARAMETERS = ("loss", "beta", "wx", "wy", "latent_dim", "lr", "batch_size", "epochs", "variant")
 # Columns of the report's table: (comparison.csv column, heading, lower is better?)
@@ -31,17 +33,58 @@ TABLE_COLUMNS = (
 )
 
 
-def comparison_row(metrics: dict, case: dict | None = None, history: pd.DataFrame | None = None) -> dict:
-    """One row of comparison.csv: ids, hyperparameters and final losses of a trained case
-    (none for the exact enumerator), and every numeric metric per split."""
-    row = {"dataset": metrics["dataset"], "case": metrics["case"], "method": "cvae" if case else "exact"}
-    if case:
-        row.update({k: case[k] for k in HYPERPARAMETERS})
-        last = history.iloc[-1]
-        row.update({f"final_{k}": last[k] for k in history.columns if k.startswith(("train_", "val_"))})
-        row["train_seconds"] = history["seconds"].sum()
-    for split, summary in metrics["splits"].items():
-        row.update({f"{split}_{k}": v for k, v in summary.items() if not isinstance(v, dict)})
+def _flat_metrics(metrics: dict) -> dict:
+    """{split: {metric: value}} -> {"split_metric": value} for the numeric metrics."""
+    return {f"{split}_{k}": v for split, summary in metrics["splits"].items()
+            for k, v in summary.items() if not isinstance(v, dict)}
+
+
+def seed_row(metrics: dict, case: dict, history: pd.DataFrame) -> dict:
+    """One trained seed: ids, hyperparameters, final losses, training time and every metric."""
+    last = history.iloc[-1]
+    return {
+        "dataset": metrics["dataset"], "case": metrics["case"], "method": "cvae", "seed": case["seed"],
+        **{k: case[k] for k in HYPERPARAMETERS},
+        **{f"final_{k}": float(last[k]) for k in history.columns if k.startswith(("train_", "val_"))},
+        "train_seconds": float(history["seconds"].sum()),
+        **_flat_metrics(metrics),
+    }
+
+
+def exact_row(metrics: dict) -> dict:
+    return {"dataset": metrics["dataset"], "case": "exact", "method": "exact", **_flat_metrics(metrics)}
+
+
+def mean_interval(values) -> tuple[float, float, float]:
+    """Mean and 95% Student-t interval over seeds (the interval is NaN for a single seed)."""
+    values = np.asarray(values, dtype=float)
+    mean = float(values.mean())
+    if len(values) < 2:
+        return mean, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+    return mean, mean - half, mean + half
+
+
+def aggregate_seeds(rows: list[dict]) -> dict:
+    """Seed rows of one case -> mean and 95% interval of every numeric column that varies by seed."""
+    frame = pd.DataFrame(rows)
+    ids = {k: rows[0][k] for k in ("dataset", "case", "method", *HYPERPARAMETERS)}
+    numeric = [c for c in frame.select_dtypes("number").columns if c not in (*HYPERPARAMETERS, "seed")]
+    summary = {}
+    for column in numeric:
+        mean, low, high = mean_interval(frame[column])
+        summary[column] = {"mean": mean, "ci_low": low, "ci_high": high}
+    return {**ids, "seeds": frame["seed"].tolist(), "summary": summary, "per_seed": rows}
+
+
+def comparison_row(aggregated: dict) -> dict:
+    """A case's row of comparison.csv: each metric's mean, then its interval as _ci_low/_ci_high."""
+    row = {k: v for k, v in aggregated.items() if k not in ("summary", "per_seed", "seeds")}
+    row["seeds"] = len(aggregated["seeds"])
+    for column, values in aggregated["summary"].items():
+        row[column] = values["mean"]
+        row[f"{column}_ci_low"] = values["ci_low"]
+        row[f"{column}_ci_high"] = values["ci_high"]
     return row
 
 
@@ -52,26 +95,31 @@ def _image(path: str | Path, alt: str) -> str:
 
 def _format(value) -> str:
     if isinstance(value, float):
-        return f"{value:.3g}"
+        return "—" if np.isnan(value) else f"{value:.3g}"
     return html.escape(str(value))
 
 
-def _table(frame: pd.DataFrame, sortable: bool = False, best: dict[str, bool] | None = None) -> str:
-    """HTML table; `best` maps a column to lower-is-better and marks each dataset's best cell."""
+def _table(frame: pd.DataFrame, sortable: bool = False, best: dict[str, bool] | None = None,
+           intervals: pd.DataFrame | None = None) -> str:
+    """HTML table. best maps a column to lower-is-better and marks each dataset's best mean;
+    intervals holds a 95% half-width per cell (NaN: none) shown as "mean ± half". The exact
+    reference row is the limit, not a contender: it is never marked."""
     marked = set()
-    if best:
-        for column, lower in best.items():
-            for _, group in frame.groupby("dataset"):
-                values = pd.to_numeric(group[column], errors="coerce")
-                if values.nunique() > 1:
-                    marked.add((values.idxmin() if lower else values.idxmax(), column))
+    contenders = frame[frame["method"] != "exact"] if "method" in frame else frame
+    for column, lower in (best or {}).items():
+        for _, group in contenders.groupby("dataset"):
+            values = pd.to_numeric(group[column], errors="coerce")
+            if values.nunique() > 1:
+                marked.add((values.idxmin() if lower else values.idxmax(), column))
+
+    def cell(i, column, value):
+        text = _format(value)
+        if intervals is not None and column in intervals and pd.notna(intervals.at[i, column]):
+            text += f" ± {intervals.at[i, column]:.2g}"
+        return f'<td class="{"best" if (i, column) in marked else ""}">{text}</td>'
+
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    body = "".join(
-        "<tr>" + "".join(
-            f'<td class="{"best" if (i, c) in marked else ""}">{_format(v)}</td>' for c, v in row.items()
-        ) + "</tr>"
-        for i, row in frame.iterrows()
-    )
+    body = "".join("<tr>" + "".join(cell(i, c, v) for c, v in row.items()) + "</tr>" for i, row in frame.iterrows())
     css = ' class="sortable"' if sortable else ""
     return f'<div class="scroll"><table{css}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
@@ -123,14 +171,22 @@ def render_report(comparison: pd.DataFrame, validations: list[dict], datasets: d
     sections.append("<h2>2. Data validation</h2><p>Every file is checked before training: shape, dtype, finite "
                     "values, domain, x0 falling, x1 rising, straight evenly spaced lines, and Y = f(X).</p>"
                     + _table(pd.DataFrame(rows)))
-    table = comparison[["dataset", "case", "method", *HYPERPARAMETERS, *(c for c, _, _ in TABLE_COLUMNS)]].rename(
-        columns={c: h for c, h, _ in TABLE_COLUMNS})
-    best = {h: lower for _, h, lower in TABLE_COLUMNS}
+    columns = [c for c, _, _ in TABLE_COLUMNS]
+    headings = {c: h for c, h, _ in TABLE_COLUMNS}
+    table = comparison[["dataset", "case", "method", "seeds", *HYPERPARAMETERS, *columns]].rename(columns=headings)
+    half = pd.DataFrame({headings[c]: (comparison[f"{c}_ci_high"] - comparison[f"{c}_ci_low"]) / 2
+                         for c in columns if f"{c}_ci_high" in comparison})
     sections.append(
         "<h2>3. Comparison</h2><p>Scores on the scoring split unless the heading says validation; "
-        f"{config['evaluate']['samples']} generated lines per y. The best value per dataset is marked. "
-        "Click a heading to sort. Every column is in <code>results/comparison.csv</code>.</p>"
-        + _table(table, sortable=True, best=best)
+        f"{config['evaluate']['samples']} generated lines per y; mean over seeds ± the half-width of its "
+        "95% Student-t interval. A generated line matches an exact solution when every point is within "
+        f"{config['evaluate']['match_tolerance']}: <b>coverage</b> is the share of exact solutions some "
+        "sample matches, <b>precision</b> the share of samples that match one, <b>MMD</b> the kernel "
+        "distance between the samples and the exact solutions weighted by the posterior. The "
+        "<b>exact</b> row is the enumerator itself, the limit for every method. The best value per "
+        "dataset is marked; click a heading to sort. Every column is in <code>results/comparison.csv</code>, "
+        "every seed in <code>results/comparison_seeds.csv</code>.</p>"
+        + _table(table, sortable=True, best={h: lower for _, h, lower in TABLE_COLUMNS}, intervals=half)
     )
     for number, d in enumerate(datasets, start=4):
         sections.append(
