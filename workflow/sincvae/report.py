@@ -13,6 +13,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .verdicts import contrasts, verdicts
+
+VERDICT_METRICS = ("scoring_residual_l1_mean", "scoring_mmd")
 HYPERPARAMETERS = ("loss", "beta", "wx", "wy", "latent_dim", "lr", "batch_size", "epochs", "variant")
 # Columns of the report's table: (comparison.csv column, heading, lower is better?)
 TABLE_COLUMNS = (
@@ -116,7 +119,8 @@ def _table(frame: pd.DataFrame, sortable: bool = False, best: dict[str, bool] | 
         text = _format(value)
         if intervals is not None and column in intervals and pd.notna(intervals.at[i, column]):
             text += f" ± {intervals.at[i, column]:.2g}"
-        return f'<td class="{"best" if (i, column) in marked else ""}">{text}</td>'
+        classes = " ".join(c for c in ("best" if (i, column) in marked else "", "text" if isinstance(value, str) else "") if c)
+        return f'<td class="{classes}">{text}</td>'
 
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     body = "".join("<tr>" + "".join(cell(i, c, v) for c, v in row.items()) + "</tr>" for i, row in frame.iterrows())
@@ -129,6 +133,7 @@ body { font-family: system-ui, sans-serif; max-width: 1400px; margin: 2em auto; 
 table { border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: right; }
 td { white-space: nowrap; }
+td.text { text-align: left; }
 div.scroll { overflow-x: auto; }
 th { background: #eee; position: sticky; top: 0; }
 table.sortable th { cursor: pointer; }
@@ -196,6 +201,30 @@ def render_report(comparison: pd.DataFrame, validations: list[dict], datasets: d
             + "<h3>Generated lines against the truth, in x</h3>" + _image(figures[d]["samples_x"], f"{d} x")
             + "<h3>Their images f(x̂) against the target y</h3>" + _image(figures[d]["samples_y"], f"{d} y")
         )
+    judged = pd.concat([verdicts(comparison, metric) for metric in VERDICT_METRICS], ignore_index=True)
+    sections.append(
+        f"<h2>{len(datasets) + 4}. Verdicts on the seed's claims</h2><p>The seed's \"Results\" section, tested "
+        "case by case within each model variant: for each claim, the best case meeting its condition "
+        "against the best case outside it, on the mean forward residual and on the MMD to the exact posterior (scoring split, mean over "
+        "seeds with 95% intervals). <b>supported</b> / <b>contradicted</b>: the two intervals do not overlap; "
+        "<b>inconclusive</b>: they overlap, or no case separates the condition; the last column names the "
+        "run that would decide. The seed's cases change several settings at once, so even a clear verdict "
+        "here is about these cases, not about one setting alone.</p>" + _table(judged)
+    )
+    variant = contrasts(comparison, "variant", VERDICT_METRICS, HYPERPARAMETERS)
+    wy = contrasts(comparison, "wy", VERDICT_METRICS, HYPERPARAMETERS)
+    sections.append(
+        f"<h2>{len(datasets) + 5}. The seed's code against the fixed model</h2><p>Case pairs that differ "
+        "only in <code>variant</code>: <code>seed_code</code> (encoder sees x only, y-loss without "
+        "gradient, PyTorch default initialisation) against <code>fixed</code> (encoder sees x and y, "
+        "differentiable y-loss, He initialisation).</p>"
+        + (_table(variant) if len(variant) else "<p>No such pair in this configuration.</p>")
+        + "<h3>Does wy matter once its gradient flows?</h3><p>Case pairs that differ only in wy, "
+        "within each variant. Under <code>seed_code</code> wy only scales a loss that has no gradient, "
+        "so the pair trains identical models (same seeds): identical numbers are the expected sign of "
+        "the seed's bug.</p>"
+        + (_table(wy) if len(wy) else "<p>No such pair in this configuration.</p>")
+    )
     versions = {p: version(p) for p in ("torch", "numpy", "pandas", "snakemake", "seaborn", "matplotlib")}
     sections.append(
         "<h2>Provenance</h2><p>Python " + html.escape(platform.python_version()) + "; "
