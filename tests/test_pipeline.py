@@ -16,9 +16,10 @@ from conftest import ROOT, SEED_SCORING
 pytestmark = pytest.mark.pipeline
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-CASES = [row["case"] for row in CONFIG["cases"]]
+QUICK = yaml.safe_load((ROOT / "config" / "quick.yaml").read_text())
+CASES = [row["case"] for row in QUICK["cases"]]
 FINAL = next(c for c in CASES if c.startswith("final"))
-QUICK_SEEDS = yaml.safe_load((ROOT / "config" / "quick.yaml").read_text())["seeds"]
+QUICK_SEEDS = QUICK["seeds"]
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -113,7 +114,7 @@ def test_default_config_plans_every_case_on_both_datasets(tmp_path_factory):
     result = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--dry-run"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     train = [line for line in result.stdout.split("Job stats:")[1].splitlines() if line.startswith("train ")]
-    assert train[0].split()[1] == str(2 * len(CASES) * CONFIG["seeds"])
+    assert train[0].split()[1] == str(2 * len(CONFIG["cases"]) * CONFIG["seeds"])
 
 
 def test_unknown_case_or_dataset_is_no_target(tmp_path_factory):
