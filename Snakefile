@@ -14,6 +14,14 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 
 
+# Seconds-long bookkeeping: on a cluster, run it where snakemake runs instead of queueing it.
+localrules:
+    all,
+    aggregate_seeds,
+    compare,
+    report,
+
+
 rule all:
     default_target: True
     input:

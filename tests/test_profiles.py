@@ -1,0 +1,60 @@
+"""The cluster profiles plan every job with the right resources (dry runs: no cluster needed)."""
+
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+TRAIN_JOBS = len(CONFIG["datasets"]) * len(CONFIG["cases"]) * CONFIG["seeds"]
+
+
+def dry_run(tmp_path, profile: str, *args: str) -> list[dict]:
+    """Plan the default study with a profile; returns each job's rule and resources."""
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+         "--profile", str(ROOT / "profiles" / profile), "--dry-run", *args],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", result.stdout):
+        rule = re.match(r"(?:local)?rule (\w+):", block)
+        resources = re.search(r"resources: (.*)", block)
+        if rule and resources:
+            jobs.append({"rule": rule.group(1), **dict(kv.split("=", 1) for kv in resources.group(1).split(", "))})
+    return jobs
+
+
+def test_slurm_profile_asks_for_a_gpu_per_training_job(tmp_path):
+    pytest.importorskip("snakemake_executor_plugin_slurm")
+    jobs = dry_run(tmp_path, "slurm", "--config", "device=cuda")
+    counts = Counter(job["rule"] for job in jobs)
+    assert counts["train"] == TRAIN_JOBS and counts["evaluate"] == TRAIN_JOBS
+    for job in jobs:
+        assert job["slurm_account"] == "<account>" and int(job["runtime"]) >= 5
+        if job["rule"] in ("train", "evaluate"):
+            assert job["gpu"] == "1" and int(job["mem_mb"]) == 1500
+    assert all(job["gpu_model"].startswith("<") for job in jobs if job["rule"] == "train")
+
+
+def test_slurm_profile_on_cpu_asks_for_no_gpu(tmp_path):
+    pytest.importorskip("snakemake_executor_plugin_slurm")
+    jobs = dry_run(tmp_path, "slurm", "--config", "device=cpu")
+    assert {job["gpu"] for job in jobs if job["rule"] == "train"} == {"0"}
+
+
+def test_kubernetes_profile_plans_every_job_through_storage(tmp_path):
+    pytest.importorskip("snakemake_executor_plugin_kubernetes")
+    pytest.importorskip("snakemake_storage_plugin_fs")
+    jobs = dry_run(tmp_path, "kubernetes")
+    counts = Counter(job["rule"] for job in jobs)
+    assert counts["train"] == TRAIN_JOBS and counts["solve_exact"] == len(CONFIG["datasets"])
+    assert all(int(job["mem_mb"]) >= 1000 and int(job["runtime"]) >= 5 for job in jobs)
