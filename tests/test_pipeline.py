@@ -69,6 +69,9 @@ def test_quick_run_builds_the_comparison_and_the_report(quick_run):
     report = (quick_run / "results" / "report.html").read_text()
     assert report.count("data:image/png;base64,") == 5 * len(CONFIG["datasets"])
     assert FINAL in report and "Data validation" in report
+    for section in ("Verdicts on the seed's claims", "The seed's code against the fixed model", "Time and peak memory per rule",
+                    "config sha256"):
+        assert section in report
 
 
 def test_outputs_of_one_case(quick_run):

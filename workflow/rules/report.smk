@@ -58,8 +58,23 @@ rule plot_dataset:
         "../scripts/plot_dataset.py"
 
 
+# Time and peak memory of every upstream job, for the report: the rules' benchmark paths,
+# written out (rules.X.benchmark carries a storage prefix on clusters, and inputs get it again).
+# generate_data is left out: asking for its benchmark would regenerate a file the user supplied.
+UPSTREAM_BENCHMARKS = [
+    *expand("benchmarks/validate_data/{dataset}.tsv", dataset=DATASETS),
+    *expand("benchmarks/solve_exact/{dataset}.tsv", dataset=DATASETS),
+    *per_case("benchmarks/train/{dataset}/{case}/seed{seed}.tsv", seed=SEEDS),
+    *per_case("benchmarks/evaluate/{dataset}/{case}/seed{seed}.tsv", seed=SEEDS),
+    *per_case("benchmarks/aggregate_seeds/{dataset}/{case}.tsv"),
+    *expand("benchmarks/plot_dataset/{dataset}.tsv", dataset=DATASETS),
+    "benchmarks/compare.tsv",
+]
+
+
 rule report:
     input:
+        benchmarks=UPSTREAM_BENCHMARKS,
         comparison="results/comparison.csv",
         validation=expand("results/{dataset}/data_validation.json", dataset=DATASETS),
         figures=[p for figures in DATASET_FIGURES.values() for p in figures.values()],
@@ -75,5 +90,33 @@ rule report:
         datasets=config["datasets"],
         figures=DATASET_FIGURES,
         config=config,
+        source=workflow.basedir,
     script:
         "../scripts/report.py"
+
+
+rule throughput:
+    input:
+        train=expand("data/{dataset}/train_dataset.pt", dataset=DATASETS),
+        validation=expand("data/{dataset}/validation_dataset.pt", dataset=DATASETS),
+    output:
+        "results/benchmarks/throughput.csv",
+    log:
+        "logs/throughput.log",
+    benchmark:
+        "benchmarks/throughput.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    threads: config["threads"]
+    resources:
+        gpu=GPUS_PER_JOB,
+    params:
+        case=CASES[FINAL_CASE],
+        datasets=DATASETS,
+        dataset_specs=config["datasets"],
+        device=config["device"],
+        steps=50,
+        exact_rows=500,
+        tolerance=config["data"]["tolerance"],
+    script:
+        "../scripts/throughput.py"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import json
 import platform
+import subprocess
 from importlib.metadata import version
 from pathlib import Path
 
@@ -91,6 +93,30 @@ def comparison_row(aggregated: dict) -> dict:
     return row
 
 
+def benchmark_summary(paths: list[str]) -> pd.DataFrame:
+    """Snakemake benchmark TSVs (benchmarks/<rule>/...) -> one row per rule: jobs, wall time, peak memory."""
+    frame = pd.concat([pd.read_csv(p, sep="\t").assign(rule=Path(p).parts[1].removesuffix(".tsv")) for p in paths])
+    summary = frame.groupby("rule").agg(jobs=("s", "size"), total_s=("s", "sum"), mean_s=("s", "mean"),
+                                        max_s=("s", "max"), peak_rss_mb=("max_rss", "max"))
+    return summary.sort_values("total_s", ascending=False).reset_index()
+
+
+def provenance(config: dict, source: str | Path) -> dict:
+    """What produced the report: config hash, git commit of the workflow, package versions."""
+    try:
+        commit = subprocess.run(["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown (not a git checkout)"
+    packages = ("torch", "numpy", "pandas", "scipy", "snakemake", "seaborn", "matplotlib")
+    return {
+        "config sha256": hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16],
+        "git commit": commit,
+        "python": platform.python_version(),
+        **{p: version(p) for p in packages},
+    }
+
+
 def _image(path: str | Path, alt: str) -> str:
     data = base64.b64encode(Path(path).read_bytes()).decode()
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
@@ -157,7 +183,7 @@ document.querySelectorAll("table.sortable th").forEach((th, col) => th.addEventL
 
 
 def render_report(comparison: pd.DataFrame, validations: list[dict], datasets: dict, figures: dict,
-                  config: dict) -> str:
+                  config: dict, origin: dict, benchmarks: pd.DataFrame) -> str:
     """The whole report as one HTML string; figures[dataset][name] are PNG paths, embedded."""
     sections = ["<h1>sincvae: inverting sinusoidal maps of straight lines with a conditional VAE</h1>"]
     sections.append(
@@ -225,11 +251,11 @@ def render_report(comparison: pd.DataFrame, validations: list[dict], datasets: d
         "the seed's bug.</p>"
         + (_table(wy) if len(wy) else "<p>No such pair in this configuration.</p>")
     )
-    versions = {p: version(p) for p in ("torch", "numpy", "pandas", "snakemake", "seaborn", "matplotlib")}
     sections.append(
-        "<h2>Provenance</h2><p>Python " + html.escape(platform.python_version()) + "; "
-        + ", ".join(f"{p} {v}" for p, v in versions.items())
-        + "</p><h3>Configuration</h3><pre>" + html.escape(json.dumps(config, indent=2)) + "</pre>"
+        "<h2>Provenance</h2>" + _table(pd.DataFrame([origin]))
+        + "<h3>Time and peak memory per rule</h3><p>From the <code>benchmark:</code> files of every job "
+        "(seconds of wall time; peak resident memory in MB).</p>" + _table(benchmarks)
+        + "<h3>Configuration</h3><pre>" + html.escape(json.dumps(config, indent=2)) + "</pre>"
     )
     return (
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>sincvae report</title>"

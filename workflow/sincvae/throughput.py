@@ -1,0 +1,71 @@
+"""Throughput of training, generation and the exact enumerator on this machine."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+
+import numpy as np
+import torch
+
+from .exact import solve_split
+from .forward import ForwardMap
+from .losses import cvae_loss
+from .model import CVAE
+from .train import TrainSettings
+
+
+def machine() -> dict:
+    return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+            "processor": platform.processor() or platform.machine(), "python": platform.python_version()}
+
+
+def _timed(fn, repeats: int) -> float:
+    """Seconds per call over `repeats` calls, after one warm-up call."""
+    fn()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - started) / repeats
+
+
+def training_samples_per_s(settings: TrainSettings, fmap: ForwardMap, x: torch.Tensor, y: torch.Tensor,
+                           steps: int, device: torch.device) -> float:
+    """One Adam step on a batch of settings.batch_size rows of (x, y), as in training."""
+    torch.manual_seed(settings.seed)
+    model = CVAE(settings.latent_dim, settings.variant).to(device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    xb, yb = x[:settings.batch_size].to(device), y[:settings.batch_size].to(device)
+
+    def step():
+        x_hat, mean, logvar = model(xb, yb)
+        total, _ = cvae_loss(xb, x_hat, yb, fmap(x_hat), mean, logvar, loss=settings.loss,
+                             beta=settings.beta, wx=settings.wx, wy=settings.wy)
+        optimiser.zero_grad(set_to_none=True)
+        total.backward()
+        optimiser.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    return len(xb) / _timed(step, steps)
+
+
+def generation_samples_per_s(latent_dim: int, y: torch.Tensor, samples: int, repeats: int,
+                             device: torch.device) -> float:
+    model = CVAE(latent_dim).to(device).eval()
+    yd = y.to(device)
+    generator = torch.Generator(device).manual_seed(0)
+
+    def generate():
+        model.generate(yd, samples, generator)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    return len(y) * samples / _timed(generate, repeats)
+
+
+def exact_y_per_s(fmap: ForwardMap, y: np.ndarray, tolerance: float) -> float:
+    started = time.perf_counter()
+    solve_split(fmap, y, tolerance)
+    return len(y) / (time.perf_counter() - started)
