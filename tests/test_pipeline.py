@@ -95,6 +95,18 @@ def test_outputs_of_one_case(quick_run):
         assert (quick_run / "benchmarks" / rule / "data_2" / FINAL / "seed0.tsv").exists()
 
 
+def test_the_same_config_gives_byte_identical_metrics_on_one_core(quick_run, tmp_path_factory):
+    """The quick run used --cores 2; one case again with --cores 1 in a fresh directory."""
+    workdir = new_workdir(tmp_path_factory, "again")
+    snakemake(workdir, "--cores", "1", f"results/data_2/{FINAL}/metrics.json")
+    for seed in range(QUICK_SEEDS):
+        path = Path("results", "data_2", FINAL, f"seed{seed}", "metrics.json")
+        assert (workdir / path).read_bytes() == (quick_run / path).read_bytes()
+    path = Path("results", "data_2", FINAL, "metrics.json")
+    assert (workdir / path).read_bytes() == (quick_run / path).read_bytes()
+    assert not (workdir / "results" / "data_2" / FINAL / "seed0" / "checkpoint.pt").exists()
+
+
 def test_a_second_run_does_nothing(quick_run):
     result = snakemake(quick_run, "--cores", "2", "--dry-run")
     assert "Nothing to be done" in result.stdout + result.stderr

@@ -20,8 +20,7 @@ def test_training_is_reproducible_and_learns(data_1):
     train, val = _data(data_1, 400, "train"), _data(data_1, 100, "validation")
     model_a, history_a = fit(SETTINGS, data_1, train, val, torch.device("cpu"), log=lambda _: None)
     model_b, history_b = fit(SETTINGS, data_1, train, val, torch.device("cpu"), log=lambda _: None)
-    drop = lambda h: [{k: v for k, v in row.items() if k not in ("seconds", "samples_per_s")} for row in h]
-    assert drop(history_a) == drop(history_b)
+    assert _timeless(history_a) == _timeless(history_b)
     for a, b in zip(model_a.state_dict().values(), model_b.state_dict().values()):
         assert torch.equal(a, b)
     assert [row["epoch"] for row in history_a] == [1, 2, 3]
@@ -64,3 +63,40 @@ def test_training_on_cuda(data_1):
     model, history = fit(SETTINGS, data_1, train, train, torch.device("cuda"), log=lambda _: None)
     assert next(model.parameters()).device.type == "cpu"
     assert all(torch.isfinite(torch.tensor(row["train_loss"])) for row in history)
+
+
+def _timeless(history):
+    return [{k: v for k, v in row.items() if k not in ("seconds", "samples_per_s")} for row in history]
+
+
+def test_an_interrupted_run_resumes_to_the_same_result(data_1, tmp_path):
+    settings = TrainSettings(**{**SETTINGS.__dict__, "epochs": 4})
+    train, val = _data(data_1, 300, "train"), _data(data_1, 100, "validation")
+    cpu = torch.device("cpu")
+    reference, reference_history = fit(settings, data_1, train, val, cpu, log=lambda _: None)
+
+    checkpoint = tmp_path / "checkpoint.pt"
+
+    def die_after_epoch_2(message):
+        if message.startswith("epoch 2/4"):
+            raise KeyboardInterrupt  # as a SIGTERM/SIGINT would, after epoch 2's checkpoint
+    with pytest.raises(KeyboardInterrupt):
+        fit(settings, data_1, train, val, cpu, log=die_after_epoch_2, checkpoint=checkpoint)
+
+    messages = []
+    model, history = fit(settings, data_1, train, val, cpu, log=messages.append, checkpoint=checkpoint)
+    assert messages[0] == f"resuming from {checkpoint} after epoch 2"
+    assert [m.split()[1] for m in messages[1:]] == ["3/4", "4/4"]
+    assert _timeless(history) == _timeless(reference_history)
+    for a, b in zip(model.state_dict().values(), reference.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_a_checkpoint_of_other_settings_is_ignored(data_1, tmp_path):
+    train = _data(data_1, 200, "train")
+    checkpoint = tmp_path / "checkpoint.pt"
+    fit(SETTINGS, data_1, train, train, torch.device("cpu"), log=lambda _: None, checkpoint=checkpoint)
+    other = TrainSettings(**{**SETTINGS.__dict__, "beta": 0.5})
+    messages = []
+    _, history = fit(other, data_1, train, train, torch.device("cpu"), log=messages.append, checkpoint=checkpoint)
+    assert messages[0].startswith("ignoring") and len(history) == SETTINGS.epochs

@@ -2,6 +2,8 @@ import sys
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
+from pathlib import Path
+
 import pandas as pd
 import torch
 
@@ -15,8 +17,11 @@ fmap = ForwardMap.from_config(snakemake.params.dataset)
 device = resolve_device(snakemake.params.device)
 print(f"training {snakemake.wildcards.case} on {snakemake.wildcards.dataset} ({fmap}); "
       f"{settings}; device {device}, {torch.get_num_threads()} threads")
+# Not a declared output, so Snakemake keeps it when the job dies: a rerun resumes from it.
+checkpoint = Path(snakemake.output.model).with_name("checkpoint.pt")
 model, history = fit(settings, fmap, load_split(snakemake.input.train),
-                     load_split(snakemake.input.validation), device)
+                     load_split(snakemake.input.validation), device, checkpoint=checkpoint)
 history = pd.DataFrame(history)
 history.to_csv(snakemake.output.history, index=False)
 torch.save(model.state_dict(), snakemake.output.model)
+checkpoint.unlink()

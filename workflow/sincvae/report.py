@@ -34,7 +34,6 @@ TABLE_COLUMNS = (
     ("validation_coverage", "validation coverage", False),
     ("validation_residual_l1_median", "validation median residual L1", True),
     ("final_val_loss", "final validation loss (reconstruction)", True),
-    ("train_seconds", "training s", True),
 )
 
 
@@ -51,7 +50,6 @@ def seed_row(metrics: dict, case: dict, history: pd.DataFrame) -> dict:
         "dataset": metrics["dataset"], "case": metrics["case"], "method": "cvae", "seed": case["seed"],
         **{k: case[k] for k in HYPERPARAMETERS},
         **{f"final_{k}": float(last[k]) for k in history.columns if k.startswith(("train_", "val_"))},
-        "train_seconds": float(history["seconds"].sum()),
         **_flat_metrics(metrics),
     }
 

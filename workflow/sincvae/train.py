@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
 import time
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -73,10 +75,12 @@ def evaluate_loss(model, fmap, x, y, settings) -> dict[str, float]:
 
 def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, torch.Tensor],
         validation: tuple[torch.Tensor, torch.Tensor], device: torch.device,
-        log: Callable[[str], None] = print) -> tuple[CVAE, list[dict]]:
+        log: Callable[[str], None] = print, checkpoint: Path | None = None) -> tuple[CVAE, list[dict]]:
     """Seed, build and train a CVAE. train/validation: (x, y), each (N, 2, 50).
 
-    Returns the model (on CPU) and one history dict per epoch.
+    With `checkpoint`, the state after each epoch is saved there, and a run that finds one
+    written with the same settings resumes after its last epoch; on the CPU the result is the
+    same as an uninterrupted run. Returns the model (on CPU) and one history dict per epoch.
     """
     torch.manual_seed(settings.seed)
     shuffle = torch.Generator().manual_seed(settings.seed)
@@ -85,8 +89,9 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
     x_train, y_train = (t.to(device) for t in train)
     x_val, y_val = (t.to(device) for t in validation)
     n = x_train.shape[0]
-    history = []
-    for epoch in range(1, settings.epochs + 1):
+    data = [n, float(x_train.double().sum()), float(y_train.double().sum())]  # which data a checkpoint saw
+    history = _resume(checkpoint, settings, data, model, optimiser, shuffle, log) if checkpoint else []
+    for epoch in range(len(history) + 1, settings.epochs + 1):
         started = time.perf_counter()
         sums = {"loss": 0.0, "kl": 0.0, "x_loss": 0.0, "y_loss": 0.0}
         order = torch.randperm(n, generator=shuffle).to(device)
@@ -109,7 +114,34 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
         row = {"epoch": epoch, **{f"train_{k}": v / batches for k, v in sums.items()},
                **{f"val_{k}": v for k, v in val.items()}, "seconds": seconds, "samples_per_s": n / seconds}
         history.append(row)
+        if checkpoint:
+            _save(checkpoint, settings, data, model, optimiser, shuffle, history)
         log(f"epoch {epoch}/{settings.epochs}  loss {row['train_loss']:.4g}  kl {row['train_kl']:.3g}  "
             f"x_loss {row['train_x_loss']:.4g}  y_loss {row['train_y_loss']:.4g}  "
             f"val_loss {row['val_loss']:.4g}  {seconds:.1f} s  {row['samples_per_s']:.0f} samples/s")
     return model.cpu(), history
+
+
+def _save(path: Path, settings, data, model, optimiser, shuffle, history) -> None:
+    state = {"settings": asdict(settings), "data": data, "model": model.state_dict(),
+             "optimiser": optimiser.state_dict(), "torch_rng": torch.get_rng_state(),
+             "shuffle_rng": shuffle.get_state(), "history": history}
+    partial = path.with_name(path.name + ".partial")
+    torch.save(state, partial)
+    os.replace(partial, path)  # a kill mid-write never leaves a torn checkpoint
+
+
+def _resume(path: Path, settings, data, model, optimiser, shuffle, log) -> list[dict]:
+    """Restore the state saved in `path` if it belongs to this run; returns the history so far."""
+    if not path.exists():
+        return []
+    state = torch.load(path, weights_only=True, map_location="cpu")
+    if state["settings"] != asdict(settings) or state["data"] != data:
+        log(f"ignoring {path}: written for other settings or data")
+        return []
+    model.load_state_dict(state["model"])
+    optimiser.load_state_dict(state["optimiser"])
+    torch.set_rng_state(state["torch_rng"])
+    shuffle.set_state(state["shuffle_rng"])
+    log(f"resuming from {path} after epoch {len(state['history'])}")
+    return state["history"]
