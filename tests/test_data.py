@@ -81,6 +81,8 @@ def _bump_row(t, row, fn):
     ("shape", lambda x, y: (x[:, :, :49], y[:, :, :49])),
     ("dtype", lambda x, y: (x.double(), y)),
     ("finite", lambda x, y: (_bump_row(x, 5, lambda r: r * float("nan")), y)),
+    ("finite", lambda x, y: (x, _bump_row(y, 5, lambda r: r + float("inf")))),
+    ("x1 rising", lambda x, y: (_bump_row(x, 5, lambda r: torch.stack([r[:, :, 0], r[:, :, 1].flip(1)], -1)), y)),
     ("domain", lambda x, y: (_bump_row(x, 5, lambda r: r + 0.5), y)),
     ("x0 falling", lambda x, y: (_bump_row(x, 5, lambda r: r.flip(1)), y)),
     ("straight evenly spaced", lambda x, y: (_bump_row(x, 5, lambda r: 0.1 + (r - 0.1) ** 2), y)),

@@ -132,12 +132,15 @@ def test_default_config_plans_every_case_on_both_datasets(tmp_path_factory):
     assert train[0].split()[1] == str(2 * len(CONFIG["cases"]) * CONFIG["seeds"])
 
 
-def test_unknown_case_or_dataset_is_no_target(tmp_path_factory):
+def test_an_unknown_case_or_dataset_fails_naming_the_valid_ids(tmp_path_factory):
     workdir = new_workdir(tmp_path_factory, "unknown")
-    for target in ("results/data_3/" + FINAL + "/metrics.json", "results/data_1/no-such-case/metrics.json"):
+    for target in ("results/data_3/" + FINAL + "/metrics.json", "results/data_1/no-such-case/metrics.json",
+                   "results/data_3/no-such-case/metrics.json"):
         result = snakemake(workdir, "--dry-run", target, check=False)
+        output = result.stdout + result.stderr
         assert result.returncode != 0
-        assert "No rule to produce" in result.stdout + result.stderr
+        assert f"unknown target {target}: datasets are data_1, data_2; cases are {', '.join(CASES)}" in output
+        assert not (workdir / "data").exists()
 
 
 def test_an_invalid_config_stops_before_any_job(tmp_path_factory):

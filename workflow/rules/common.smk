@@ -64,3 +64,16 @@ def per_case(pattern, dataset=None, **fixed):
 def per_seed(pattern):
     """Input function: `pattern` for every seed of the job's dataset and case."""
     return lambda w: expand(pattern, dataset=w.dataset, case=w.case, seed=SEEDS)
+
+
+def not_one_of(ids):
+    """A wildcard pattern for any path segment except the given ids."""
+    return f"(?!(?:{one_of(ids)})(?:/|$))[^/]+"
+
+
+def reject_unknown_ids(wildcards):
+    """Input function of unknown_id: fail while planning, naming the valid ids."""
+    raise ValueError(
+        f"unknown target results/{wildcards.dataset}/{wildcards.case}/metrics.json: "
+        f"datasets are {', '.join(DATASETS)}; cases are {', '.join(CASE_IDS)}"
+    )

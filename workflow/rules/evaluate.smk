@@ -69,3 +69,23 @@ rule solve_exact:
         tolerance=config["data"]["tolerance"],
     script:
         "../scripts/solve_exact.py"
+
+
+# A case target with an id that is not in the config fails while planning, listing the valid ids.
+rule unknown_case:
+    input:
+        reject_unknown_ids,
+    output:
+        "results/{dataset}/{case}/metrics.json",
+    wildcard_constraints:
+        case=not_one_of([*CASE_IDS, "exact"]),
+
+
+rule unknown_dataset:
+    input:
+        reject_unknown_ids,
+    output:
+        "results/{dataset}/{case}/metrics.json",
+    wildcard_constraints:
+        dataset=not_one_of(DATASETS),
+        case="[^/]+",
