@@ -2,9 +2,12 @@
 
 import json
 import math
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -105,6 +108,32 @@ def test_the_same_config_gives_byte_identical_metrics_on_one_core(quick_run, tmp
     path = Path("results", "data_2", FINAL, "metrics.json")
     assert (workdir / path).read_bytes() == (quick_run / path).read_bytes()
     assert not (workdir / "results" / "data_2" / FINAL / "seed0" / "checkpoint.pt").exists()
+
+
+def test_a_killed_training_job_resumes_from_its_checkpoint(tmp_path_factory):
+    """SIGKILL snakemake and its job mid-training; after --unlock, the rerun resumes and finishes."""
+    workdir = new_workdir(tmp_path_factory, "killed")
+    (workdir / "config" / "slow.yaml").write_text(yaml.safe_dump(
+        {"seeds": 1, "train": {"epochs": 40}, "data": {"rows": {"train": 2000, "validation": 200, "scoring": 8}}}))
+    target = f"results/data_1/{FINAL}/seed0/metrics.json"
+    seed_dir = workdir / "results" / "data_1" / FINAL / "seed0"
+    command = [*SNAKEMAKE, target, "--directory", str(workdir), "--cores", "1",
+               "--configfile", str(workdir / "config" / "quick.yaml"), str(workdir / "config" / "slow.yaml")]
+    job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not (seed_dir / "checkpoint.pt").exists():
+        assert job.poll() is None and time.monotonic() < deadline, "training never wrote a checkpoint"
+        time.sleep(0.2)
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait()
+    assert not (seed_dir / "model.pt").exists() and not (seed_dir / "metrics.json").exists()
+
+    subprocess.run([*command, "--unlock"], check=True, capture_output=True)
+    subprocess.run(command, check=True, capture_output=True)
+    log = (workdir / "logs" / "train" / "data_1" / FINAL / "seed0.log").read_text()
+    assert "resuming from" in log and "epoch 40/40" in log
+    assert (seed_dir / "metrics.json").exists() and not (seed_dir / "checkpoint.pt").exists()
+    assert len(pd.read_csv(seed_dir / "history.csv")) == 40
 
 
 def test_a_second_run_does_nothing(quick_run):
