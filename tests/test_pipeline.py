@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -96,6 +97,19 @@ def test_outputs_of_one_case(quick_run):
     assert validation["splits"]["train"]["rows"] == 1000
     for rule in ("train", "evaluate"):
         assert (quick_run / "benchmarks" / rule / "data_2" / FINAL / "seed0.tsv").exists()
+    assert f"device cpu, {CONFIG['threads']} threads" in log  # torch uses exactly the rule's threads
+
+
+def test_declared_resources_cover_the_measured_peaks_with_margin(quick_run):
+    """mem_mb and runtime of train and evaluate stay at least 2x above what the jobs used."""
+    plan = snakemake(quick_run, "--dry-run", "--forceall").stdout
+    declared = {m.group(1): m.group(2) for m in re.finditer(
+        r"rule (train|evaluate):.*?resources: ([^\n]*)", plan, flags=re.S)}
+    for rule, resources in declared.items():
+        values = dict(kv.split("=", 1) for kv in resources.split(", "))
+        bench = pd.concat(pd.read_csv(p, sep="\t") for p in (quick_run / "benchmarks" / rule).rglob("*.tsv"))
+        assert bench["max_rss"].max() * 2 <= int(values["mem_mb"])
+        assert bench["s"].max() * 2 <= int(values["runtime"]) * 60
 
 
 def test_the_same_config_gives_byte_identical_metrics_on_one_core(quick_run, tmp_path_factory):
@@ -134,6 +148,19 @@ def test_a_killed_training_job_resumes_from_its_checkpoint(tmp_path_factory):
     assert "resuming from" in log and "epoch 40/40" in log
     assert (seed_dir / "metrics.json").exists() and not (seed_dir / "checkpoint.pt").exists()
     assert len(pd.read_csv(seed_dir / "history.csv")) == 40
+
+
+def test_a_diverging_case_stops_naming_case_and_epoch_and_writes_no_model(tmp_path_factory):
+    workdir = new_workdir(tmp_path_factory, "diverge")
+    quick = yaml.safe_load((workdir / "config" / "quick.yaml").read_text())
+    quick["cases"] = [{"case": "blowup", "loss": "mse", "beta": 1, "wx": 1, "wy": 1, "lr": 1e6}]
+    quick["seeds"] = 1
+    (workdir / "config" / "quick.yaml").write_text(yaml.safe_dump(quick))
+    result = snakemake(workdir, "--cores", "1", "results/data_1/blowup/seed0/model.pt", check=False)
+    assert result.returncode != 0
+    log = (workdir / "logs" / "train" / "data_1" / "blowup" / "seed0.log").read_text()
+    assert "TrainingDiverged: data_1/blowup/seed0: loss became nan at epoch 1" in log
+    assert not (workdir / "results" / "data_1" / "blowup" / "seed0" / "model.pt").exists()
 
 
 def test_a_second_run_does_nothing(quick_run):

@@ -9,7 +9,7 @@ import torch
 
 from sincvae.data import load_split
 from sincvae.forward import ForwardMap
-from sincvae.train import TrainSettings, fit, resolve_device
+from sincvae.train import TrainingDiverged, TrainSettings, fit, resolve_device
 
 torch.set_num_threads(snakemake.threads)
 settings = TrainSettings.from_dict(snakemake.params.case)
@@ -19,8 +19,12 @@ print(f"training {snakemake.wildcards.case} on {snakemake.wildcards.dataset} ({f
       f"{settings}; device {device}, {torch.get_num_threads()} threads")
 # Not a declared output, so Snakemake keeps it when the job dies: a rerun resumes from it.
 checkpoint = Path(snakemake.output.model).with_name("checkpoint.pt")
-model, history = fit(settings, fmap, load_split(snakemake.input.train),
-                     load_split(snakemake.input.validation), device, checkpoint=checkpoint)
+try:
+    model, history = fit(settings, fmap, load_split(snakemake.input.train),
+                         load_split(snakemake.input.validation), device, checkpoint=checkpoint)
+except TrainingDiverged as err:
+    w = snakemake.wildcards
+    raise TrainingDiverged(f"{w.dataset}/{w.case}/seed{w.seed}: {err}") from None
 history = pd.DataFrame(history)
 history.to_csv(snakemake.output.history, index=False)
 torch.save(model.state_dict(), snakemake.output.model)
