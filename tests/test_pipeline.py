@@ -124,8 +124,11 @@ def test_the_same_config_gives_byte_identical_metrics_on_one_core(quick_run, tmp
     assert not (workdir / "results" / "data_2" / FINAL / "seed0" / "checkpoint.pt").exists()
 
 
-def test_a_killed_training_job_resumes_from_its_checkpoint(tmp_path_factory):
-    """SIGKILL snakemake and its job mid-training; after --unlock, the rerun resumes and finishes."""
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_an_interrupted_run_loses_no_work(tmp_path_factory, how):
+    """SIGTERM: snakemake lets the running training job finish and stops; the rerun only evaluates.
+    SIGKILL of snakemake and its job mid-training: after --unlock, the rerun resumes from the
+    checkpoint and finishes."""
     workdir = new_workdir(tmp_path_factory, "killed")
     (workdir / "config" / "slow.yaml").write_text(yaml.safe_dump(
         {"seeds": 1, "train": {"epochs": 40}, "data": {"rows": {"train": 2000, "validation": 200, "scoring": 8}}}))
@@ -138,14 +141,22 @@ def test_a_killed_training_job_resumes_from_its_checkpoint(tmp_path_factory):
     while not (seed_dir / "checkpoint.pt").exists():
         assert job.poll() is None and time.monotonic() < deadline, "training never wrote a checkpoint"
         time.sleep(0.2)
-    os.killpg(job.pid, signal.SIGKILL)
-    job.wait()
-    assert not (seed_dir / "model.pt").exists() and not (seed_dir / "metrics.json").exists()
-
-    subprocess.run([*command, "--unlock"], check=True, capture_output=True)
-    subprocess.run(command, check=True, capture_output=True)
-    log = (workdir / "logs" / "train" / "data_1" / FINAL / "seed0.log").read_text()
-    assert "resuming from" in log and "epoch 40/40" in log
+    train_log = workdir / "logs" / "train" / "data_1" / FINAL / "seed0.log"
+    if how == "SIGTERM":
+        job.terminate()
+        job.wait(timeout=120)
+        assert (seed_dir / "model.pt").exists() and not (seed_dir / "metrics.json").exists()
+        finished = train_log.read_text()
+        subprocess.run(command, check=True, capture_output=True)
+        assert train_log.read_text() == finished  # not retrained
+    else:
+        os.killpg(job.pid, signal.SIGKILL)
+        job.wait(timeout=120)
+        assert not (seed_dir / "model.pt").exists() and not (seed_dir / "metrics.json").exists()
+        subprocess.run([*command, "--unlock"], check=True, capture_output=True)
+        subprocess.run(command, check=True, capture_output=True)
+        assert "resuming from" in train_log.read_text()
+    assert "epoch 40/40" in train_log.read_text()
     assert (seed_dir / "metrics.json").exists() and not (seed_dir / "checkpoint.pt").exists()
     assert len(pd.read_csv(seed_dir / "history.csv")) == 40
 
