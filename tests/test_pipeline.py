@@ -78,6 +78,12 @@ def test_quick_run_builds_the_comparison_and_the_report(quick_run):
         assert section in report
 
 
+def test_snakemakes_own_report_builds(quick_run):
+    snakemake(quick_run, "--report", "results/snakemake-report.html")
+    page = (quick_run / "results" / "snakemake-report.html").read_text()
+    assert "comparison.csv" in page and "loss_curves.png" in page and "samples_x.png" in page
+
+
 def test_outputs_of_one_case(quick_run):
     case_dir = quick_run / "results" / "data_2" / FINAL
     seed_dir = case_dir / "seed0"

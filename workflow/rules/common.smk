@@ -77,3 +77,13 @@ def reject_unknown_ids(wildcards):
         f"unknown target results/{wildcards.dataset}/{wildcards.case}/metrics.json: "
         f"datasets are {', '.join(DATASETS)}; cases are {', '.join(CASE_IDS)}"
     )
+
+
+def dataset_figure(name):
+    """A per-dataset figure, in Snakemake's --report under its dataset with its caption."""
+    return report(
+        f"results/{{dataset}}/figures/{name}.png",
+        caption=f"../report/{name}.rst",
+        category="{dataset}",
+        subcategory=name.replace("_", " "),
+    )

@@ -34,7 +34,13 @@ rule aggregate_seeds:
         histories=per_seed("results/{dataset}/{case}/seed{seed}/history.csv"),
     output:
         metrics="results/{dataset}/{case}/metrics.json",
-        curves="results/{dataset}/{case}/loss_curves.png",
+        curves=report(
+            "results/{dataset}/{case}/loss_curves.png",
+            caption="../report/loss_curves.rst",
+            category="{dataset}",
+            subcategory="loss curves per case",
+            labels={"case": "{case}"},
+        ),
     log:
         "logs/aggregate_seeds/{dataset}/{case}.log",
     benchmark:

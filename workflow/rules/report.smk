@@ -3,7 +3,11 @@ rule compare:
         exact=expand("results/{dataset}/exact/metrics.json", dataset=DATASETS),
         metrics=per_case("results/{dataset}/{case}/metrics.json"),
     output:
-        table="results/comparison.csv",
+        table=report(
+            "results/comparison.csv",
+            caption="../report/comparison.rst",
+            category="Comparison",
+        ),
         seeds="results/comparison_seeds.csv",
     log:
         "logs/compare.log",
@@ -16,6 +20,8 @@ rule compare:
 
 
 FIGURES = ["data", "loss_curves", "residuals", "samples_x", "samples_y"]
+
+
 DATASET_FIGURES = {
     d: {f: f"results/{d}/figures/{f}.png" for f in FIGURES} for d in DATASETS
 }
@@ -38,11 +44,11 @@ rule plot_dataset:
         solutions="results/{dataset}/exact/solutions.parquet",
         scoring="data/{dataset}/scoring_dataset.pt",
     output:
-        data="results/{dataset}/figures/data.png",
-        residuals="results/{dataset}/figures/residuals.png",
-        lines_x="results/{dataset}/figures/samples_x.png",
-        lines_y="results/{dataset}/figures/samples_y.png",
-        losses="results/{dataset}/figures/loss_curves.png",
+        data=dataset_figure("data"),
+        residuals=dataset_figure("residuals"),
+        lines_x=dataset_figure("samples_x"),
+        lines_y=dataset_figure("samples_y"),
+        losses=dataset_figure("loss_curves"),
     log:
         "logs/plot_dataset/{dataset}.log",
     benchmark:
