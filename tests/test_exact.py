@@ -4,7 +4,6 @@ import pytest
 from sincvae.data import from_file_layout, make_dataset, split_rng
 from sincvae.exact import (
     phases,
-    posterior_weights,
     refine_lines,
     solutions_frame,
     solutions_from_frame,
