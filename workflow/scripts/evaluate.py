@@ -7,7 +7,7 @@ import pandas as pd
 import torch
 
 from sincvae.data import load_split
-from sincvae.evaluate import evaluate_split, load_model
+from sincvae.evaluate import evaluate_split, evaluated_splits, load_model
 from sincvae.exact import solutions_from_frame
 from sincvae.forward import ForwardMap
 from sincvae.train import resolve_device
@@ -22,7 +22,7 @@ generator = torch.Generator(device).manual_seed(case["seed"])
 exact = pd.read_parquet(snakemake.input.solutions)
 metrics = {"dataset": snakemake.wildcards.dataset, "case": snakemake.wildcards.case, "splits": {}}
 samples, scores = [], []
-for split, rows in (("scoring", None), ("validation", options["validation_rows"])):
+for split, rows in evaluated_splits(options["validation_rows"]):
     x, y = (t[:rows] for t in load_split(snakemake.input[split]))
     print(f"generating {options['samples']} lines for each of {len(x)} {split} rows")
     solutions = solutions_from_frame(exact, split, len(x))

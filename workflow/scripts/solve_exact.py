@@ -7,7 +7,7 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import pandas as pd
 
 from sincvae.data import load_split
-from sincvae.evaluate import evaluate_exact
+from sincvae.evaluate import evaluate_exact, evaluated_splits
 from sincvae.exact import solutions_frame, solve_split
 from sincvae.forward import ForwardMap
 
@@ -15,7 +15,7 @@ options = snakemake.params.evaluate
 fmap = ForwardMap.from_config(snakemake.params.dataset)
 metrics = {"dataset": snakemake.wildcards.dataset, "case": "exact", "splits": {}}
 frames, scores = [], []
-for split, rows in (("scoring", None), ("validation", options["validation_rows"])):
+for split, rows in evaluated_splits(options["validation_rows"]):
     x, y = (t.numpy() for t in load_split(snakemake.input[split]))
     x, y = x[:rows], y[:rows]
     started = time.perf_counter()

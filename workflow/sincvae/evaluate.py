@@ -13,6 +13,12 @@ from .model import CVAE
 Solutions = list[tuple[np.ndarray, np.ndarray]]  # per row: lines (S, 2, L), posterior weights (S,)
 
 
+def evaluated_splits(validation_rows: int) -> list[tuple[str, int | None]]:
+    """(split, rows scored): every scoring row, the first validation rows. The exact solver and
+    every method's evaluation use this one list, so their rows line up."""
+    return [("scoring", None), ("validation", validation_rows)]
+
+
 def load_model(path, latent_dim: int, variant: str, device: torch.device) -> CVAE:
     model = CVAE(latent_dim, variant)
     model.load_state_dict(torch.load(path, weights_only=True, map_location="cpu"))

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .forward import ForwardMap, Term
-from .lines import DOMAIN
+from .lines import DOMAIN, lines_from_ends
 
 TWO_PI = 2 * np.pi
 
@@ -45,12 +45,6 @@ def solve_points(fmap: ForwardMap, y: np.ndarray, slack: float = 1e-6) -> np.nda
     x = np.linalg.solve(matrix, rhs.T).T
     lo, hi = DOMAIN
     return x[((x >= lo - slack) & (x <= hi + slack)).all(1)].clip(lo, hi)
-
-
-def lines_from_ends(starts: np.ndarray, ends: np.ndarray, length: int) -> np.ndarray:
-    """starts, ends: (..., 2) -> evenly spaced lines (..., 2, length)."""
-    t = np.linspace(0.0, 1.0, length)
-    return starts[..., None] + (ends - starts)[..., None] * t
 
 
 def line_jacobian(fmap: ForwardMap, theta: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -102,6 +96,12 @@ def posterior_weights(fmap: ForwardMap, lines: np.ndarray) -> np.ndarray:
     return weights / weights.sum()
 
 
+def _slopes_ok(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """x0 falls and x1 rises; slack because a constant coordinate (start = end) comes back
+    from float32 y with ~1e-7 noise."""
+    return (starts[:, 0] >= ends[:, 0] - 1e-6) & (starts[:, 1] <= ends[:, 1] + 1e-6)
+
+
 def solve_lines(fmap: ForwardMap, y: np.ndarray, tolerance: float = 1e-5,
                 candidate_tolerance: float = 0.05, dedupe: float = 1e-3) -> np.ndarray:
     """All evenly spaced lines x (x0 falling, x1 rising) in the box with f(x) = y.
@@ -116,15 +116,14 @@ def solve_lines(fmap: ForwardMap, y: np.ndarray, tolerance: float = 1e-5,
         return np.empty((0, 2, length))
     s = np.repeat(first, len(last), 0)
     e = np.tile(last, (len(first), 1))
-    # slack: a constant coordinate (start = end) comes back from float32 y with ~1e-7 noise
-    keep = (s[:, 0] >= e[:, 0] - 1e-6) & (s[:, 1] <= e[:, 1] + 1e-6)
+    keep = _slopes_ok(s, e)
     s, e = s[keep], e[keep]
     error = np.abs(fmap(lines_from_ends(s, e, length)) - y).max((1, 2))
     s, e = s[error < candidate_tolerance], e[error < candidate_tolerance]
     if len(s) == 0:
         return np.empty((0, 2, length))
     s, e = refine_lines(fmap, s, e, np.broadcast_to(y, (len(s), *y.shape)), steps=10)
-    keep = (s[:, 0] >= e[:, 0] - 1e-6) & (s[:, 1] <= e[:, 1] + 1e-6)  # refinement may tip a slope
+    keep = _slopes_ok(s, e)  # refinement may tip a slope
     lines = lines_from_ends(s[keep], e[keep], length)
     lines = lines[np.abs(fmap(lines) - y).max((1, 2)) <= tolerance]
     unique: list[np.ndarray] = []

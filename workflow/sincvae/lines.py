@@ -19,10 +19,13 @@ def sample_lines(n: int, rng: np.random.Generator, points: int = POINTS) -> np.n
     x0_start = rng.uniform(x0_end, hi)
     x1_start = rng.uniform(lo, hi, n)
     x1_end = rng.uniform(x1_start, hi)
-    starts = np.stack([x0_start, x1_start], 1)[:, :, None]
-    ends = np.stack([x0_end, x1_end], 1)[:, :, None]
-    t = np.linspace(0.0, 1.0, points)
-    return starts + (ends - starts) * t
+    return lines_from_ends(np.stack([x0_start, x1_start], 1), np.stack([x0_end, x1_end], 1), points)
+
+
+def lines_from_ends(starts: np.ndarray, ends: np.ndarray, length: int) -> np.ndarray:
+    """starts, ends: (..., 2) -> evenly spaced lines (..., 2, length)."""
+    t = np.linspace(0.0, 1.0, length)
+    return starts[..., None] + (ends - starts)[..., None] * t
 
 
 def fit_lines(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,9 +11,8 @@ import torch
 
 from .exact import solve_split
 from .forward import ForwardMap
-from .losses import cvae_loss
 from .model import CVAE
-from .train import TrainSettings
+from .train import TrainSettings, train_step
 
 
 def machine() -> dict:
@@ -39,12 +38,7 @@ def training_samples_per_s(settings: TrainSettings, fmap: ForwardMap, x: torch.T
     xb, yb = x[:settings.batch_size].to(device), y[:settings.batch_size].to(device)
 
     def step():
-        x_hat, mean, logvar = model(xb, yb)
-        total, _ = cvae_loss(xb, x_hat, yb, fmap(x_hat), mean, logvar, loss=settings.loss,
-                             beta=settings.beta, wx=settings.wx, wy=settings.wy)
-        optimiser.zero_grad(set_to_none=True)
-        total.backward()
-        optimiser.step()
+        train_step(model, optimiser, fmap, xb, yb, settings)
         if device.type == "cuda":
             torch.cuda.synchronize()
 

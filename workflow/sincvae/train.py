@@ -57,18 +57,30 @@ def _step_losses(model, fmap, x, y, settings):
                      loss=settings.loss, beta=settings.beta, wx=settings.wx, wy=settings.wy)
 
 
+def train_step(model, optimiser, fmap, x, y, settings) -> tuple[torch.Tensor, dict]:
+    """One optimiser step on a batch; returns the batch's total loss and its parts."""
+    total, parts = _step_losses(model, fmap, x, y, settings)
+    optimiser.zero_grad(set_to_none=True)
+    total.backward()
+    optimiser.step()
+    return total, parts
+
+
+def _add(sums: dict[str, float], total: torch.Tensor, parts: dict) -> None:
+    sums["loss"] = sums.get("loss", 0.0) + total.item()
+    for key, value in parts.items():
+        sums[key] = sums.get(key, 0.0) + value.item()
+
+
 @torch.no_grad()
 def evaluate_loss(model, fmap, x, y, settings) -> dict[str, float]:
     """Mean per-batch losses of the reconstruction pass over (x, y), without autograd."""
     model.eval()
-    sums = {"loss": 0.0, "kl": 0.0, "x_loss": 0.0, "y_loss": 0.0}
+    sums: dict[str, float] = {}
     batches = range(0, x.shape[0], settings.batch_size)
     for start in batches:
         sl = slice(start, start + settings.batch_size)
-        total, parts = _step_losses(model, fmap, x[sl], y[sl], settings)
-        sums["loss"] += total.item()
-        for key, value in parts.items():
-            sums[key] += value.item()
+        _add(sums, *_step_losses(model, fmap, x[sl], y[sl], settings))
     model.train()
     return {key: value / len(batches) for key, value in sums.items()}
 
@@ -93,22 +105,16 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
     history = _resume(checkpoint, settings, data, model, optimiser, shuffle, log) if checkpoint else []
     for epoch in range(len(history) + 1, settings.epochs + 1):
         started = time.perf_counter()
-        sums = {"loss": 0.0, "kl": 0.0, "x_loss": 0.0, "y_loss": 0.0}
+        sums: dict[str, float] = {}
         order = torch.randperm(n, generator=shuffle).to(device)
         batches = 0
         for start in range(0, n, settings.batch_size):
             idx = order[start:start + settings.batch_size]
-            total, parts = _step_losses(model, fmap, x_train[idx], y_train[idx], settings)
-            optimiser.zero_grad(set_to_none=True)
-            total.backward()
-            optimiser.step()
-            value = total.item()
-            if not math.isfinite(value):
-                raise TrainingDiverged(f"loss became {value} at epoch {epoch}, batch {batches + 1}")
-            sums["loss"] += value
-            for key, part in parts.items():
-                sums[key] += part.item()
+            total, parts = train_step(model, optimiser, fmap, x_train[idx], y_train[idx], settings)
             batches += 1
+            if not math.isfinite(total.item()):
+                raise TrainingDiverged(f"loss became {total.item()} at epoch {epoch}, batch {batches}")
+            _add(sums, total, parts)
         seconds = time.perf_counter() - started
         val = evaluate_loss(model, fmap, x_val, y_val, settings)
         row = {"epoch": epoch, **{f"train_{k}": v / batches for k, v in sums.items()},
