@@ -22,6 +22,7 @@ localrules:
     all,
     aggregate_seeds,
     compare,
+    plot_comparison,
     report,
 
 

@@ -22,7 +22,10 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snake
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 QUICK = yaml.safe_load((ROOT / "config" / "quick.yaml").read_text())
 CASES = [row["case"] for row in QUICK["cases"]]
+LEARNED = [row["case"] for row in QUICK["cases"] if row.get("method", "cvae") in ("cvae", "flow")]
 FINAL = next(c for c in CASES if c.startswith("final"))
+FLOW = next(row["case"] for row in QUICK["cases"] if row.get("method") == "flow")
+NEAREST = next(row["case"] for row in QUICK["cases"] if row.get("method") == "nearest")
 QUICK_SEEDS = QUICK["seeds"]
 
 
@@ -51,27 +54,41 @@ def quick_run(tmp_path_factory):
 
 def test_quick_run_builds_the_comparison_and_the_report(quick_run):
     table = pd.read_csv(quick_run / "results" / "comparison.csv")
-    assert len(table) == len(CONFIG["datasets"]) * (len(CASES) + 1)
+    assert len(table) == len(CONFIG["datasets"]) * (2 * len(CASES) + 1)  # raw and refined per case, and exact
     assert set(table["case"]) == {*CASES, "exact"}
+    assert set(table["method"]) == {"cvae", "flow", "nearest", "prior", "exact"}
+    refined = table[table["stage"] == "refined"].set_index(["dataset", "case"])
+    raw = table[(table["stage"] == "raw") & (table["method"] != "exact")].set_index(["dataset", "case"])
+    # refinement only lowers the residual; its time per line includes the oversampled candidates
+    assert (refined["scoring_residual_l1_median"] < 1e-4).sum() >= len(refined) // 2
+    assert (refined["scoring_residual_l1_median"] <= raw["scoring_residual_l1_median"]).all()
+    assert (refined["ms_per_sample"] > raw["ms_per_sample"]).all() and (raw["ms_per_sample"] > 0).all()
+    assert (raw["train_s"][raw["method"].isin(["cvae", "flow"])] > 0).all()
+    assert (raw["train_s"][raw["method"].isin(["nearest", "prior"])] == 0).all()
     exact = table[table["method"] == "exact"]
     assert (exact["scoring_coverage"] == 1).all() and (exact["scoring_precision"] == 1).all()
     assert (exact["scoring_residual_l1_mean"] < 1e-5).all()
     assert ((table["scoring_coverage"] >= 0) & (table["scoring_coverage"] <= 1)).all()
-    metrics = table.filter(regex="^(scoring|validation)_").select_dtypes("number")
+    converged = table.filter(like="converged_share")  # a refined stage's share of converged candidates
+    assert converged[table["stage"] == "refined"].map(math.isfinite).all().all()
+    assert converged[table["stage"] == "raw"].isna().all().all()
+    metrics = table.filter(regex="^(scoring|validation)_").drop(columns=converged.columns).select_dtypes("number")
     means = metrics.filter(regex="(?<!_ci_low)(?<!_ci_high)$")
     assert means.map(math.isfinite).all().all()
     assert metrics[table["method"] == "cvae"].map(math.isfinite).all().all()  # the exact row has no interval
     assert (table["scoring_rows"] == 8).all() and (table["validation_rows"] == 20).all()
     cvae = table[table["method"] == "cvae"]
-    assert (cvae["seeds"] == QUICK_SEEDS).all()
+    contenders = table[table["method"] != "exact"]
+    assert (contenders["seeds"] == QUICK_SEEDS).all()
     for column in ("scoring_residual_l1_mean", "scoring_mmd", "final_train_loss"):
         assert (cvae[f"{column}_ci_low"] <= cvae[column]).all() and (cvae[column] <= cvae[f"{column}_ci_high"]).all()
     per_seed = pd.read_csv(quick_run / "results" / "comparison_seeds.csv")
-    assert len(per_seed) == len(cvae) * QUICK_SEEDS
-    means = per_seed.groupby(["dataset", "case"])["scoring_residual_l1_mean"].mean()
-    assert means.to_dict() == pytest.approx(cvae.set_index(["dataset", "case"])["scoring_residual_l1_mean"].to_dict())
+    assert len(per_seed) == len(contenders) * QUICK_SEEDS
+    means = per_seed.groupby(["dataset", "case", "stage"])["scoring_residual_l1_mean"].mean()
+    assert means.to_dict() == pytest.approx(
+        contenders.set_index(["dataset", "case", "stage"])["scoring_residual_l1_mean"].to_dict())
     report = (quick_run / "results" / "report.html").read_text()
-    assert report.count("data:image/png;base64,") == 5 * len(CONFIG["datasets"])
+    assert report.count("data:image/png;base64,") == 5 * len(CONFIG["datasets"]) + 1  # + coverage vs compute
     assert FINAL in report and "Data validation" in report
     for section in ("Verdicts on the seed's claims", "The seed's code against the fixed model", "Time and peak memory per rule",
                     "config sha256"):
@@ -88,22 +105,36 @@ def test_outputs_of_one_case(quick_run):
     case_dir = quick_run / "results" / "data_2" / FINAL
     seed_dir = case_dir / "seed0"
     samples = pd.read_parquet(seed_dir / "samples.parquet")
-    assert list(samples.columns) == ["split", "row", "sample", "point", "x0", "x1", "y1", "y2"]
-    assert len(samples) == (8 + 20) * 5 * 50  # (scoring + validation rows) × K × points
+    assert list(samples.columns) == ["split", "row", "sample", "point", "x0", "x1", "y1", "y2", "stage"]
+    assert len(samples) == 2 * (8 + 20) * 5 * 50  # stages × (scoring + validation rows) × K × points
     history = pd.read_csv(seed_dir / "history.csv")
     assert history["epoch"].tolist() == [1, 2]
     log = (quick_run / "logs" / "train" / "data_2" / FINAL / "seed0.log").read_text()
     assert "epoch 2/2" in log and "y_loss" in log
     metrics = json.loads((seed_dir / "metrics.json").read_text())
-    assert set(metrics["splits"]) == {"scoring", "validation"}
+    assert set(metrics["stages"]) == {"raw", "refined"}
+    assert set(metrics["stages"]["refined"]) == {"scoring", "validation"}
+    timing = json.loads((seed_dir / "timing.json").read_text())
+    assert timing["train_s"] > 0 and timing["scoring"]["candidates"] == 5 * CONFIG["evaluate"]["refine"]["oversample"]
     aggregated = json.loads((case_dir / "metrics.json").read_text())
-    assert aggregated["seeds"] == list(range(QUICK_SEEDS)) and len(aggregated["per_seed"]) == QUICK_SEEDS
+    for stage in aggregated["stages"].values():
+        assert stage["seeds"] == list(range(QUICK_SEEDS)) and len(stage["per_seed"]) == QUICK_SEEDS
     assert (case_dir / "loss_curves.png").stat().st_size > 10_000
     validation = json.loads((quick_run / "results" / "data_2" / "data_validation.json").read_text())
     assert validation["splits"]["train"]["rows"] == 1000
     for rule in ("train", "evaluate"):
         assert (quick_run / "benchmarks" / rule / "data_2" / FINAL / "seed0.tsv").exists()
     assert f"device cpu, {CONFIG['threads']} threads" in log  # torch uses exactly the rule's threads
+
+
+def test_methods_without_training_have_no_training_job(quick_run):
+    for case in CASES:
+        trained = (quick_run / "results" / "data_1" / case / "seed0" / "model.pt").exists()
+        assert trained == (case in LEARNED)
+    assert (quick_run / "results" / "data_1" / FLOW / "loss_curves.png").exists()
+    assert "nll" in (quick_run / "logs" / "train" / "data_1" / FLOW / "seed0.log").read_text()
+    plan = snakemake(quick_run, "--dry-run", "--forceall", f"results/data_1/{NEAREST}/seed0/metrics.json").stdout
+    assert "rule train:" not in plan and "rule evaluate:" in plan
 
 
 def test_declared_resources_cover_the_measured_peaks_with_margin(quick_run):
@@ -201,8 +232,10 @@ def test_default_config_plans_every_case_on_both_datasets(tmp_path_factory):
     workdir = new_workdir(tmp_path_factory, "default")
     result = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--dry-run"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    train = [line for line in result.stdout.split("Job stats:")[1].splitlines() if line.startswith("train ")]
-    assert train[0].split()[1] == str(2 * len(CONFIG["cases"]) * CONFIG["seeds"])
+    stats = result.stdout.split("Job stats:")[1].splitlines()
+    jobs = {line.split()[0]: int(line.split()[1]) for line in stats if line.startswith(("train ", "evaluate "))}
+    learned = sum(case.get("method", "cvae") in ("cvae", "flow") for case in CONFIG["cases"])
+    assert jobs == {"train": 2 * learned * CONFIG["seeds"], "evaluate": 2 * len(CONFIG["cases"]) * CONFIG["seeds"]}
 
 
 def test_an_unknown_case_or_dataset_fails_naming_the_valid_ids(tmp_path_factory):

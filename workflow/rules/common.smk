@@ -24,9 +24,25 @@ if _bad_rows:
         f"{config['data']['rows']['scoring']} rows"
     )
 SEEDS = list(range(config["seeds"]))
+# The cases whose method trains a model (a train job, history.csv and loss curves).
+LEARNED_CASES = [c for c in CASE_IDS if CASES[c]["method"] in ("cvae", "flow")]
 # The seed's recommended setting: the case the throughput benchmark trains.
-FINAL_CASE = next((c for c in CASE_IDS if c.startswith("final")), CASE_IDS[0])
+FINAL_CASE = next(
+    (c for c in LEARNED_CASES if c.startswith("final")), (LEARNED_CASES or CASE_IDS)[0]
+)
 GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
+
+
+def method_inputs(wildcards):
+    """What a case's evaluation reads besides the data: its trained model, or for nearest
+    neighbours the training split it searches."""
+    method = CASES[wildcards.case]["method"]
+    if wildcards.case in LEARNED_CASES:
+        run = f"results/{wildcards.dataset}/{wildcards.case}/seed{wildcards.seed}"
+        return {"model": f"{run}/model.pt", "history": f"{run}/history.csv"}
+    if method == "nearest":
+        return {"train": f"data/{wildcards.dataset}/train_dataset.pt"}
+    return {}
 
 
 def train_runtime(wildcards):
@@ -55,15 +71,22 @@ def dataset_params(wildcards):
     return config["datasets"][wildcards.dataset]
 
 
-def per_case(pattern, dataset=None, **fixed):
-    """Paths of `pattern` for every case of one dataset, or of every dataset."""
+def per_case(pattern, dataset=None, cases=CASE_IDS, **fixed):
+    """Paths of `pattern` for every case (or the given ones) of one dataset, or of every dataset."""
     datasets = DATASETS if dataset is None else [dataset]
-    return expand(pattern, dataset=datasets, case=CASE_IDS, **fixed)
+    return expand(pattern, dataset=datasets, case=cases, **fixed)
 
 
-def per_seed(pattern):
-    """Input function: `pattern` for every seed of the job's dataset and case."""
-    return lambda w: expand(pattern, dataset=w.dataset, case=w.case, seed=SEEDS)
+def per_seed(pattern, learned_only=False):
+    """Input function: `pattern` for every seed of the job's dataset and case (none for a
+    training-free case when learned_only)."""
+
+    def paths(w):
+        if learned_only and w.case not in LEARNED_CASES:
+            return []
+        return expand(pattern, dataset=w.dataset, case=w.case, seed=SEEDS)
+
+    return paths
 
 
 def not_one_of(ids):

@@ -1,6 +1,6 @@
 rule evaluate:
     input:
-        model="results/{dataset}/{case}/seed{seed}/model.pt",
+        unpack(method_inputs),
         solutions="results/{dataset}/exact/solutions.parquet",
         scoring="data/{dataset}/scoring_dataset.pt",
         validation="data/{dataset}/validation_dataset.pt",
@@ -8,6 +8,7 @@ rule evaluate:
         samples="results/{dataset}/{case}/seed{seed}/samples.parquet",
         scores="results/{dataset}/{case}/seed{seed}/scores.parquet",
         metrics="results/{dataset}/{case}/seed{seed}/metrics.json",
+        timing="results/{dataset}/{case}/seed{seed}/timing.json",
     log:
         "logs/evaluate/{dataset}/{case}/seed{seed}.log",
     benchmark:
@@ -31,16 +32,11 @@ rule evaluate:
 rule aggregate_seeds:
     input:
         metrics=per_seed("results/{dataset}/{case}/seed{seed}/metrics.json"),
-        histories=per_seed("results/{dataset}/{case}/seed{seed}/history.csv"),
+        histories=per_seed(
+            "results/{dataset}/{case}/seed{seed}/history.csv", learned_only=True
+        ),
     output:
         metrics="results/{dataset}/{case}/metrics.json",
-        curves=report(
-            "results/{dataset}/{case}/loss_curves.png",
-            caption="../report/loss_curves.rst",
-            category="{dataset}",
-            subcategory="loss curves per case",
-            labels={"case": "{case}"},
-        ),
     log:
         "logs/aggregate_seeds/{dataset}/{case}.log",
     benchmark:
@@ -52,6 +48,31 @@ rule aggregate_seeds:
         seeds=SEEDS,
     script:
         "../scripts/aggregate_seeds.py"
+
+
+rule loss_curves:
+    input:
+        histories=per_seed("results/{dataset}/{case}/seed{seed}/history.csv"),
+    output:
+        report(
+            "results/{dataset}/{case}/loss_curves.png",
+            caption="../report/loss_curves.rst",
+            category="{dataset}",
+            subcategory="loss curves per case",
+            labels={"case": "{case}"},
+        ),
+    log:
+        "logs/loss_curves/{dataset}/{case}.log",
+    benchmark:
+        "benchmarks/loss_curves/{dataset}/{case}.tsv"
+    wildcard_constraints:
+        case=one_of(LEARNED_CASES),
+    conda:
+        "../../envs/sincvae.yaml"
+    params:
+        seeds=SEEDS,
+    script:
+        "../scripts/loss_curves.py"
 
 
 rule solve_exact:

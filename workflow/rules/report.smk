@@ -2,6 +2,7 @@ rule compare:
     input:
         exact=expand("results/{dataset}/exact/metrics.json", dataset=DATASETS),
         metrics=per_case("results/{dataset}/{case}/metrics.json"),
+        timings=per_case("results/{dataset}/{case}/seed{seed}/timing.json", seed=SEEDS),
     output:
         table=report(
             "results/comparison.csv",
@@ -39,7 +40,10 @@ rule plot_dataset:
             seed=SEEDS[0],
         ),
         histories=lambda w: per_case(
-            "results/{dataset}/{case}/seed{seed}/history.csv", w.dataset, seed=SEEDS[0]
+            "results/{dataset}/{case}/seed{seed}/history.csv",
+            w.dataset,
+            LEARNED_CASES,
+            seed=SEEDS[0],
         ),
         solutions="results/{dataset}/exact/solutions.parquet",
         scoring="data/{dataset}/scoring_dataset.pt",
@@ -57,11 +61,33 @@ rule plot_dataset:
         "../../envs/sincvae.yaml"
     params:
         cases=CASE_IDS,
+        learned_cases=LEARNED_CASES,
         seeds=SEEDS,
         dataset=dataset_params,
         rows=config["report"]["rows"],
     script:
         "../scripts/plot_dataset.py"
+
+
+rule plot_comparison:
+    input:
+        "results/comparison.csv",
+    output:
+        report(
+            "results/figures/coverage_vs_compute.png",
+            caption="../report/coverage_vs_compute.rst",
+            category="Comparison",
+        ),
+    log:
+        "logs/plot_comparison.log",
+    benchmark:
+        "benchmarks/plot_comparison.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    params:
+        samples=config["evaluate"]["samples"],
+    script:
+        "../scripts/plot_comparison.py"
 
 
 # Time and peak memory of every upstream job, for the report: the rules' benchmark paths,
@@ -70,11 +96,17 @@ rule plot_dataset:
 UPSTREAM_BENCHMARKS = [
     *expand("benchmarks/validate_data/{dataset}.tsv", dataset=DATASETS),
     *expand("benchmarks/solve_exact/{dataset}.tsv", dataset=DATASETS),
-    *per_case("benchmarks/train/{dataset}/{case}/seed{seed}.tsv", seed=SEEDS),
+    *per_case(
+        "benchmarks/train/{dataset}/{case}/seed{seed}.tsv",
+        cases=LEARNED_CASES,
+        seed=SEEDS,
+    ),
     *per_case("benchmarks/evaluate/{dataset}/{case}/seed{seed}.tsv", seed=SEEDS),
     *per_case("benchmarks/aggregate_seeds/{dataset}/{case}.tsv"),
+    *per_case("benchmarks/loss_curves/{dataset}/{case}.tsv", cases=LEARNED_CASES),
     *expand("benchmarks/plot_dataset/{dataset}.tsv", dataset=DATASETS),
     "benchmarks/compare.tsv",
+    "benchmarks/plot_comparison.tsv",
 ]
 
 
@@ -82,6 +114,8 @@ rule report:
     input:
         benchmarks=UPSTREAM_BENCHMARKS,
         comparison="results/comparison.csv",
+        compute="results/figures/coverage_vs_compute.png",
+        curves=per_case("results/{dataset}/{case}/loss_curves.png", cases=LEARNED_CASES),
         validation=expand("results/{dataset}/data_validation.json", dataset=DATASETS),
         figures=[p for figures in DATASET_FIGURES.values() for p in figures.values()],
     output:

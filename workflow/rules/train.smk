@@ -10,6 +10,8 @@ rule train:
         "logs/train/{dataset}/{case}/seed{seed}.log",
     benchmark:
         "benchmarks/train/{dataset}/{case}/seed{seed}.tsv"
+    wildcard_constraints:
+        case=one_of(LEARNED_CASES),
     conda:
         "../../envs/sincvae.yaml"
     threads: config["threads"]

@@ -5,7 +5,7 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
-from sincvae.report import comparison_row, exact_row
+from sincvae.report import comparison_row, exact_row, timing_rows
 
 
 def read(path):
@@ -14,9 +14,13 @@ def read(path):
 
 
 exact = [exact_row(read(path)) for path in snakemake.input.exact]
-cases = [read(path) for path in snakemake.input.metrics]
-table = pd.DataFrame(exact + [comparison_row(case) for case in cases])
+stages = [stage for path in snakemake.input.metrics for stage in read(path)["stages"].values()]
+table = pd.DataFrame(exact + [comparison_row(stage) for stage in stages])
+# Wall times: mean over seeds (they vary run to run, so they stay out of the metrics files).
+timing = pd.DataFrame([row for path in snakemake.input.timings for row in timing_rows(read(path))])
+timing = timing.groupby(["dataset", "case", "stage"], as_index=False)[["train_s", "ms_per_sample"]].mean()
+table = table.merge(timing, on=["dataset", "case", "stage"], how="left")
 table = table.sort_values("dataset", kind="stable")  # the exact row first within each dataset
 table.to_csv(snakemake.output.table, index=False)
-pd.DataFrame([row for case in cases for row in case["per_seed"]]).to_csv(snakemake.output.seeds, index=False)
+pd.DataFrame([row for stage in stages for row in stage["per_seed"]]).to_csv(snakemake.output.seeds, index=False)
 print(f"{len(table)} rows written to {snakemake.output.table}")

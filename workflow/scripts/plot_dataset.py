@@ -17,14 +17,17 @@ fmap = ForwardMap.from_config(snakemake.params.dataset)
 x, y = (t.numpy() for t in load_split(snakemake.input.scoring))
 save_figure(data_overview(x, y), snakemake.output.data)
 
-histories = pd.concat(pd.read_csv(p).assign(case=c) for c, p in zip(cases, snakemake.input.histories))
+histories = pd.concat(pd.read_csv(p).assign(case=c)
+                      for c, p in zip(snakemake.params.learned_cases, snakemake.input.histories))
 save_figure(loss_curves(histories), snakemake.output.losses)
 
 case_seeds = product(cases, snakemake.params.seeds)  # the order of snakemake.input.scores
 scores = pd.concat(pd.read_parquet(p).assign(case=c, seed=s) for (c, s), p in zip(case_seeds, snakemake.input.scores))
-save_figure(residual_distributions(scores), snakemake.output.residuals)
+save_figure(residual_distributions(scores[scores["split"] == "scoring"]), snakemake.output.residuals)
 
-generated = {c: lines_from_samples(pd.read_parquet(p), "scoring", rows) for c, p in zip(cases, snakemake.input.samples)}
+# Each method's own lines (the raw stage): what it learned, before refinement moves them.
+raw = {c: pd.read_parquet(p, filters=[("stage", "==", "raw")]) for c, p in zip(cases, snakemake.input.samples)}
+generated = {c: lines_from_samples(frame, "scoring", rows) for c, frame in raw.items()}
 solutions = solutions_from_frame(pd.read_parquet(snakemake.input.solutions), "scoring", max(rows) + 1)
 save_figure(line_panels([solutions[r][0] for r in rows], generated, rows), snakemake.output.lines_x)
 images = {c: fmap(g) for c, g in generated.items()}

@@ -12,7 +12,7 @@ for path in snakemake.input.validation:
     with open(path) as f:
         validations.append(json.load(f))
 html = render_report(pd.read_csv(snakemake.input.comparison), validations, snakemake.params.datasets,
-                     snakemake.params.figures, snakemake.params.config,
+                     snakemake.params.figures, snakemake.input.compute, snakemake.params.config,
                      provenance(snakemake.params.config, snakemake.params.source),
                      benchmark_summary(snakemake.input.benchmarks))
 with open(snakemake.output[0], "w") as out:

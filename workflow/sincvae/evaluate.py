@@ -1,6 +1,8 @@
-"""Generation from the prior, the exact reference, and their scores for one split."""
+"""Generation, refinement, and their scores against the exact solutions for one split."""
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import pandas as pd
@@ -8,9 +10,10 @@ import torch
 
 from .forward import ForwardMap
 from .metrics import sample_scores, samples_frame, summarise, truth_table
-from .model import CVAE
+from .refine import refine_candidates
 
 Solutions = list[tuple[np.ndarray, np.ndarray]]  # per row: lines (S, 2, L), posterior weights (S,)
+STAGES = ("raw", "refined")  # a method's own lines; the same after refinement
 
 
 def evaluated_splits(validation_rows: int) -> list[tuple[str, int | None]]:
@@ -19,23 +22,41 @@ def evaluated_splits(validation_rows: int) -> list[tuple[str, int | None]]:
     return [("scoring", None), ("validation", validation_rows)]
 
 
-def load_model(path, latent_dim: int, variant: str, device: torch.device) -> CVAE:
-    model = CVAE(latent_dim, variant)
-    model.load_state_dict(torch.load(path, weights_only=True, map_location="cpu"))
-    return model.to(device).eval()
-
-
-def evaluate_split(model: CVAE, fmap: ForwardMap, split: str, x: torch.Tensor, y: torch.Tensor,
-                   solutions: Solutions, samples: int, match_tolerance: float, generator: torch.Generator):
-    """Generate `samples` lines per y (x, y: (B, 2, 50)) and score them against x and the exact solutions.
+def score_lines(fmap: ForwardMap, split: str, x_hat: np.ndarray, x: np.ndarray, y: np.ndarray,
+                solutions: Solutions, match_tolerance: float) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Score lines x_hat (B, K, 2, L) for targets y against the true x and the exact solutions.
 
     Returns (long samples frame, per-sample scores, summary dict).
     """
-    x_hat = model.generate(y.to(generator.device), samples, generator).cpu().numpy()
-    x_np, y_np = x.numpy(), y.numpy()
-    scores = sample_scores(x_hat, y_np, x_np, fmap)
+    scores = sample_scores(x_hat, y, x, fmap)
     truth = truth_table(x_hat, solutions, match_tolerance)
-    return samples_frame(split, x_hat, y_np), scores.assign(split=split), summarise(scores, truth, match_tolerance)
+    return samples_frame(split, x_hat, y), scores.assign(split=split), summarise(scores, truth, match_tolerance)
+
+
+def evaluate_split(sampler: torch.nn.Module, fmap: ForwardMap, split: str, x: torch.Tensor, y: torch.Tensor,
+                   solutions: Solutions, options: dict, generator: torch.Generator) -> tuple[dict, dict]:
+    """Generate and score one split (x, y: (B, 2, 50)) in each stage.
+
+    raw: the first `samples` of the method's lines. refined: `oversample` × `samples` lines
+    refined and cut back to `samples` (refine_candidates), when refine steps > 0.
+    Returns ({stage: (samples frame, scores, summary)}, timing in seconds and counts).
+    """
+    samples, refine = options["samples"], options["refine"]
+    count = samples * (refine["oversample"] if refine["steps"] else 1)
+    started = time.perf_counter()
+    candidates = sampler.generate(y.to(generator.device), count, generator).cpu().double().numpy()
+    timing = {"rows": len(y), "samples": samples, "candidates": count,
+              "generate_s": time.perf_counter() - started, "refine_s": 0.0}
+    x_np, y_np = x.numpy(), y.numpy()
+    stages = {"raw": score_lines(fmap, split, candidates[:, :samples], x_np, y_np, solutions,
+                                 options["match_tolerance"])}
+    if refine["steps"]:
+        started = time.perf_counter()
+        refined, converged = refine_candidates(fmap, candidates, y_np, samples, refine["steps"], refine["converged"])
+        timing["refine_s"] = time.perf_counter() - started
+        frame, scores, summary = score_lines(fmap, split, refined, x_np, y_np, solutions, options["match_tolerance"])
+        stages["refined"] = (frame, scores, {**summary, "converged_share": float(converged.mean())})
+    return stages, timing
 
 
 def evaluate_exact(fmap: ForwardMap, x: np.ndarray, y: np.ndarray, solutions: Solutions,

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .forward import ForwardMap, Term
-from .lines import DOMAIN, lines_from_ends
+from .lines import DOMAIN, lines_from_ends, slopes_ok
 
 TWO_PI = 2 * np.pi
 
@@ -96,12 +96,6 @@ def posterior_weights(fmap: ForwardMap, lines: np.ndarray) -> np.ndarray:
     return weights / weights.sum()
 
 
-def _slopes_ok(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """x0 falls and x1 rises; slack because a constant coordinate (start = end) comes back
-    from float32 y with ~1e-7 noise."""
-    return (starts[:, 0] >= ends[:, 0] - 1e-6) & (starts[:, 1] <= ends[:, 1] + 1e-6)
-
-
 def solve_lines(fmap: ForwardMap, y: np.ndarray, tolerance: float = 1e-5,
                 candidate_tolerance: float = 0.05, dedupe: float = 1e-3) -> np.ndarray:
     """All evenly spaced lines x (x0 falling, x1 rising) in the box with f(x) = y.
@@ -116,14 +110,14 @@ def solve_lines(fmap: ForwardMap, y: np.ndarray, tolerance: float = 1e-5,
         return np.empty((0, 2, length))
     s = np.repeat(first, len(last), 0)
     e = np.tile(last, (len(first), 1))
-    keep = _slopes_ok(s, e)
+    keep = slopes_ok(s, e)
     s, e = s[keep], e[keep]
     error = np.abs(fmap(lines_from_ends(s, e, length)) - y).max((1, 2))
     s, e = s[error < candidate_tolerance], e[error < candidate_tolerance]
     if len(s) == 0:
         return np.empty((0, 2, length))
     s, e = refine_lines(fmap, s, e, np.broadcast_to(y, (len(s), *y.shape)), steps=10)
-    keep = _slopes_ok(s, e)  # refinement may tip a slope
+    keep = slopes_ok(s, e)  # refinement may tip a slope
     lines = lines_from_ends(s[keep], e[keep], length)
     lines = lines[np.abs(fmap(lines) - y).max((1, 2)) <= tolerance]
     unique: list[np.ndarray] = []

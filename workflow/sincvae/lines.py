@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 DOMAIN = (0.1, 1.0)
 POINTS = 50
@@ -22,10 +23,30 @@ def sample_lines(n: int, rng: np.random.Generator, points: int = POINTS) -> np.n
     return lines_from_ends(np.stack([x0_start, x1_start], 1), np.stack([x0_end, x1_end], 1), points)
 
 
-def lines_from_ends(starts: np.ndarray, ends: np.ndarray, length: int) -> np.ndarray:
-    """starts, ends: (..., 2) -> evenly spaced lines (..., 2, length)."""
-    t = np.linspace(0.0, 1.0, length)
+def lines_from_ends(starts, ends, length: int):
+    """starts, ends: (..., 2) arrays or tensors -> evenly spaced lines (..., 2, length), same type."""
+    if isinstance(starts, torch.Tensor):
+        t = torch.linspace(0.0, 1.0, length, dtype=starts.dtype, device=starts.device)
+    else:
+        t = np.linspace(0.0, 1.0, length)
     return starts[..., None] + (ends - starts)[..., None] * t
+
+
+def sample_ends(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+    """End points (starts, ends) -> (*shape, 4) from the seed's generator (see sample_lines), in torch."""
+    lo, hi = DOMAIN
+    u = torch.rand(*shape, 4, generator=generator, device=generator.device, dtype=torch.float64)
+    x0_end = lo + (hi - lo) * u[..., 0]
+    x0_start = x0_end + (hi - x0_end) * u[..., 1]
+    x1_start = lo + (hi - lo) * u[..., 2]
+    x1_end = x1_start + (hi - x1_start) * u[..., 3]
+    return torch.stack([x0_start, x1_start, x0_end, x1_end], -1)
+
+
+def slopes_ok(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """x0 falls and x1 rises; slack because a constant coordinate (start = end) comes back
+    from float32 y with ~1e-7 noise."""
+    return (starts[..., 0] >= ends[..., 0] - 1e-6) & (starts[..., 1] <= ends[..., 1] + 1e-6)
 
 
 def fit_lines(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -38,3 +59,10 @@ def fit_lines(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = x.mean(-1, keepdims=True)
     slope = ((x - mean) * t).sum(-1) / (t * t).sum()
     return slope, mean + slope[..., None] * t
+
+
+def fitted_ends(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """End points (starts, ends), each (..., 2), of the least-squares line through x (..., 2, L):
+    where refinement starts from a generated line that is not quite straight."""
+    _, fitted = fit_lines(x)
+    return fitted[..., 0], fitted[..., -1]

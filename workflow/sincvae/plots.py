@@ -11,7 +11,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 sns.set_theme(style="whitegrid", context="notebook")
-LOSS_PARTS = ("loss", "kl", "x_loss", "y_loss")
+LOSS_PARTS = ("loss", "kl", "x_loss", "y_loss", "nll")  # the CVAE's parts, then the flow's
 
 
 def save_figure(fig, path) -> None:
@@ -20,24 +20,33 @@ def save_figure(fig, path) -> None:
 
 
 def loss_curves(history: pd.DataFrame, hue: str = "case"):
-    """history: training histories with a `hue` column (case or seed) -> one panel per loss part, log scale."""
-    long = history.melt(id_vars=[hue, "epoch"], value_vars=[f"{s}_{p}" for s in ("train", "val")
-                        for p in LOSS_PARTS], var_name="series", value_name="value")
+    """history: training histories with a `hue` column (case or seed) -> one panel per loss part.
+
+    CVAE parts on a log scale; a flow's loss is a negative log-likelihood, which goes below 0,
+    so the scale is linear whenever one is shown."""
+    parts = [p for p in LOSS_PARTS if f"train_{p}" in history]
+    long = history.melt(id_vars=[hue, "epoch"], value_vars=[f"{s}_{p}" for s in ("train", "val") for p in parts],
+                        var_name="series", value_name="value").dropna(subset=["value"])
     long[["split", "part"]] = long["series"].str.split("_", n=1, expand=True)
-    long["value"] = long["value"].clip(lower=1e-8)  # log scale; a collapsed KL is ~1e-6
+    log_scale = "nll" not in parts
+    if log_scale:
+        long["value"] = long["value"].clip(lower=1e-8)  # a collapsed KL is ~1e-6
     grid = sns.relplot(data=long, x="epoch", y="value", hue=hue, style="split", col="part",
-                       col_order=list(LOSS_PARTS), kind="line", facet_kws={"sharey": False},
-                       height=3, aspect=1.1)
-    grid.set(yscale="log")
+                       col_order=parts, kind="line", facet_kws={"sharey": False}, height=3, aspect=1.1)
+    grid.set(yscale="log" if log_scale else "linear")
     grid.set_axis_labels("epoch", "loss (per batch, mean over epoch)")
     return grid.figure
 
 
+RESIDUAL_FLOOR = 1e-12  # refined lines reach float64 round-off; drawn at this floor on the log scale
+
+
 def residual_distributions(scores: pd.DataFrame):
-    """scores: per-sample scores with `case` and `split` -> residual_l1 box plots per case."""
+    """scores: per-sample scores with `case` and `stage` -> residual_l1 box plots per case."""
     fig, ax = plt.subplots(figsize=(9, 0.45 * scores["case"].nunique() + 1.5))
-    sns.boxplot(data=scores, y="case", x="residual_l1", hue="split", ax=ax, fliersize=1, log_scale=True)
-    ax.set_xlabel("forward residual mean|f(x̂) − y| per generated line (log scale)")
+    shown = scores.assign(residual_l1=scores["residual_l1"].clip(lower=RESIDUAL_FLOOR))
+    sns.boxplot(data=shown, y="case", x="residual_l1", hue="stage", ax=ax, fliersize=1, log_scale=True)
+    ax.set_xlabel(f"forward residual mean|f(x̂) − y| per generated line (log scale, floor {RESIDUAL_FLOOR:g})")
     ax.set_ylabel("")
     return fig
 
@@ -109,5 +118,29 @@ def data_overview(x: np.ndarray, y: np.ndarray, rows: int = 12):
         ax_y.plot(y[k, 0], y[k, 1], color=colours[k], lw=1.0)
     ax_x.set(xlabel="x0", ylabel="x1", title="input lines x (x0 falls, x1 rises)", xlim=(0.05, 1.05), ylim=(0.05, 1.05))
     ax_y.set(xlabel="y1", ylabel="y2", title="their images y = f(x)", xlim=(-1.1, 1.1), ylim=(-1.1, 1.1))
+    fig.tight_layout()
+    return fig
+
+
+def coverage_vs_compute(table: pd.DataFrame, samples: int):
+    """comparison.csv rows -> per dataset, scoring coverage against the wall time to answer one y
+    (K lines, refinement included), one point per case and stage, with 95% intervals."""
+    rows = table[table["method"] != "exact"].assign(ms_per_y=lambda t: t["ms_per_sample"] * samples)
+    datasets = list(rows["dataset"].unique())
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4.8), squeeze=False, sharey=True)
+    methods = sorted(rows["method"].unique())
+    colours = dict(zip(methods, sns.color_palette("colorblind", len(methods))))
+    markers = {"raw": "o", "refined": "s"}
+    for ax, dataset in zip(axes[0], datasets):
+        for _, row in rows[rows["dataset"] == dataset].iterrows():
+            error = [[row["scoring_coverage"] - row["scoring_coverage_ci_low"]],
+                     [row["scoring_coverage_ci_high"] - row["scoring_coverage"]]]
+            ax.errorbar(row["ms_per_y"], row["scoring_coverage"], yerr=np.nan_to_num(error), fmt=markers[row["stage"]],
+                        color=colours[row["method"]], alpha=0.8, capsize=2, ms=6)
+        ax.set(xscale="log", title=dataset, xlabel=f"wall time per y, {samples} lines (ms, log scale)",
+               ylabel="coverage of the exact solutions (scoring split)", ylim=(-0.03, 1.03))
+    handles = [plt.Line2D([], [], color=c, marker="o", ls="", label=m) for m, c in colours.items()]
+    handles += [plt.Line2D([], [], color="grey", marker=mk, ls="", label=st) for st, mk in markers.items()]
+    axes[0, -1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.02, 0.5), title="method / stage")
     fig.tight_layout()
     return fig

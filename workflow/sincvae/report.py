@@ -15,10 +15,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .methods import SETTINGS
 from .verdicts import contrasts, verdicts
 
 VERDICT_METRICS = ("scoring_residual_l1_mean", "scoring_mmd")
-HYPERPARAMETERS = ("loss", "beta", "wx", "wy", "latent_dim", "lr", "batch_size", "epochs", "variant")
+HYPERPARAMETERS = ("loss", "beta", "wx", "wy", "latent_dim", "lr", "batch_size", "epochs", "variant",
+                   "transforms", "hidden")
 # Columns of the report's table: (comparison.csv column, heading, lower is better?)
 TABLE_COLUMNS = (
     ("scoring_coverage", "coverage", False),
@@ -33,29 +35,49 @@ TABLE_COLUMNS = (
     ("scoring_true_line_recovered", "true line recovered", False),
     ("validation_coverage", "validation coverage", False),
     ("validation_residual_l1_median", "validation median residual L1", True),
-    ("final_val_loss", "final validation loss (reconstruction)", True),
+    ("final_val_loss", "final validation loss", True),
+    ("train_s", "training time (s)", True),
+    ("ms_per_sample", "time per line (ms)", True),
 )
 
 
-def _flat_metrics(metrics: dict) -> dict:
+def _flat_metrics(splits: dict) -> dict:
     """{split: {metric: value}} -> {"split_metric": value} for the numeric metrics."""
-    return {f"{split}_{k}": v for split, summary in metrics["splits"].items()
+    return {f"{split}_{k}": v for split, summary in splits.items()
             for k, v in summary.items() if not isinstance(v, dict)}
 
 
-def seed_row(metrics: dict, case: dict, history: pd.DataFrame) -> dict:
-    """One trained seed: ids, hyperparameters, final losses, training time and every metric."""
-    last = history.iloc[-1]
-    return {
-        "dataset": metrics["dataset"], "case": metrics["case"], "method": "cvae", "seed": case["seed"],
-        **{k: case[k] for k in HYPERPARAMETERS},
-        **{f"final_{k}": float(last[k]) for k in history.columns if k.startswith(("train_", "val_"))},
-        **_flat_metrics(metrics),
-    }
+def seed_rows(metrics: dict, case: dict, history: pd.DataFrame | None) -> list[dict]:
+    """One evaluated seed -> a row per stage: ids, hyperparameters, final losses (learned
+    methods only) and every metric."""
+    final = {} if history is None else {
+        f"final_{k}": float(history.iloc[-1][k]) for k in history.columns if k.startswith(("train_", "val_"))}
+    return [{"dataset": metrics["dataset"], "case": metrics["case"], "method": metrics["method"],
+             "stage": stage, "seed": case["seed"],
+             **{k: case[k] if k in SETTINGS[case["method"]] else None for k in HYPERPARAMETERS},
+             **final, **_flat_metrics(splits)}
+            for stage, splits in metrics["stages"].items()]
+
+
+def timing_rows(timing: dict) -> list[dict]:
+    """One evaluated seed's timing.json -> a row per stage: training seconds and the wall time
+    per returned line (ms), over both evaluated splits. A refined line's time includes drawing
+    and refining all its oversampled candidates."""
+    splits = [v for v in timing.values() if isinstance(v, dict)]
+    generate_s = sum(s["generate_s"] for s in splits)
+    candidates = sum(s["rows"] * s["candidates"] for s in splits)
+    lines = sum(s["rows"] * s["samples"] for s in splits)
+    ids = {"dataset": timing["dataset"], "case": timing["case"], "seed": timing["seed"], "train_s": timing["train_s"]}
+    rows = [{**ids, "stage": "raw", "ms_per_sample": 1000 * generate_s / candidates}]
+    if any(s["refine_s"] for s in splits):
+        refine_s = sum(s["refine_s"] for s in splits)
+        rows.append({**ids, "stage": "refined", "ms_per_sample": 1000 * (generate_s + refine_s) / lines})
+    return rows
 
 
 def exact_row(metrics: dict) -> dict:
-    return {"dataset": metrics["dataset"], "case": "exact", "method": "exact", **_flat_metrics(metrics)}
+    return {"dataset": metrics["dataset"], "case": "exact", "method": "exact", "stage": "raw",
+            **_flat_metrics(metrics["splits"])}
 
 
 def mean_interval(values) -> tuple[float, float, float]:
@@ -71,7 +93,7 @@ def mean_interval(values) -> tuple[float, float, float]:
 def aggregate_seeds(rows: list[dict]) -> dict:
     """Seed rows of one case -> mean and 95% interval of every numeric column that varies by seed."""
     frame = pd.DataFrame(rows)
-    ids = {k: rows[0][k] for k in ("dataset", "case", "method", *HYPERPARAMETERS)}
+    ids = {k: rows[0][k] for k in ("dataset", "case", "method", "stage", *HYPERPARAMETERS)}
     numeric = [c for c in frame.select_dtypes("number").columns if c not in (*HYPERPARAMETERS, "seed")]
     summary = {}
     for column in numeric:
@@ -181,8 +203,8 @@ document.querySelectorAll("table.sortable th").forEach((th, col) => th.addEventL
 
 
 def render_report(comparison: pd.DataFrame, validations: list[dict], datasets: dict, figures: dict,
-                  config: dict, origin: dict, benchmarks: pd.DataFrame) -> str:
-    """The whole report as one HTML string; figures[dataset][name] are PNG paths, embedded."""
+                  compute_figure: str, config: dict, origin: dict, benchmarks: pd.DataFrame) -> str:
+    """The whole report as one HTML string; figures[dataset][name] and compute_figure are PNG paths, embedded."""
     sections = ["<h1>sincvae: inverting sinusoidal maps of straight lines with a conditional VAE</h1>"]
     sections.append(
         "<h2>1. The problem</h2><p>A sample is a 50-point straight line x = (x0, x1) in [0.1, 1]², x0 falling "
@@ -200,9 +222,10 @@ def render_report(comparison: pd.DataFrame, validations: list[dict], datasets: d
     sections.append("<h2>2. Data validation</h2><p>Every file is checked before training: shape, dtype, finite "
                     "values, domain, x0 falling, x1 rising, straight evenly spaced lines, and Y = f(X).</p>"
                     + _table(pd.DataFrame(rows)))
+    refine = config["evaluate"]["refine"]
     columns = [c for c, _, _ in TABLE_COLUMNS]
     headings = {c: h for c, h, _ in TABLE_COLUMNS}
-    table = comparison[["dataset", "case", "method", "seeds", *HYPERPARAMETERS, *columns]].rename(columns=headings)
+    table = comparison[["dataset", "case", "method", "stage", "seeds", *HYPERPARAMETERS, *columns]].rename(columns=headings)
     half = pd.DataFrame({headings[c]: (comparison[f"{c}_ci_high"] - comparison[f"{c}_ci_low"]) / 2
                          for c in columns if f"{c}_ci_high" in comparison})
     sections.append(
@@ -215,7 +238,18 @@ def render_report(comparison: pd.DataFrame, validations: list[dict], datasets: d
         "<b>exact</b> row is the enumerator itself, the limit for every method. The best value per "
         "dataset is marked; click a heading to sort. Every column is in <code>results/comparison.csv</code>, "
         "every seed in <code>results/comparison_seeds.csv</code>.</p>"
+        "<p><b>Methods.</b> <code>cvae</code>: the seed's conditional VAE. <code>flow</code>: a conditional "
+        "normalizing flow (neural spline flow) over the line's 4 end-point coordinates given y. "
+        "<code>nearest</code>: the training lines whose y are nearest. <code>prior</code>: lines drawn from "
+        "the data's prior, ignoring y. <b>Stages.</b> <code>raw</code>: the method's own lines. "
+        f"<code>refined</code>: {refine['oversample']} × {config['evaluate']['samples']} lines per y, each "
+        f"given {refine['steps']} Levenberg–Marquardt steps on its end points inside the box, then the first "
+        f"{config['evaluate']['samples']} that converged (max |f(x) − y| ≤ {refine['converged']:g}, slopes "
+        "valid), topped up with the closest others; <code>prior</code> refined is multi-start least "
+        "squares. <b>Time per line</b> is wall time on this run's machine, including the oversampled "
+        "candidates and their refinement; training time is the sum over epochs.</p>"
         + _table(table, sortable=True, best={h: lower for _, h, lower in TABLE_COLUMNS}, intervals=half)
+        + "<h3>Coverage against compute</h3>" + _image(compute_figure, "coverage against wall time per y")
     )
     for number, d in enumerate(datasets, start=4):
         sections.append(
@@ -225,7 +259,8 @@ def render_report(comparison: pd.DataFrame, validations: list[dict], datasets: d
             + "<h3>Generated lines against the truth, in x</h3>" + _image(figures[d]["samples_x"], f"{d} x")
             + "<h3>Their images f(x̂) against the target y</h3>" + _image(figures[d]["samples_y"], f"{d} y")
         )
-    judged = pd.concat([verdicts(comparison, metric) for metric in VERDICT_METRICS], ignore_index=True)
+    own_lines = comparison[comparison["stage"] == "raw"]  # the seed's claims are about the CVAE's own lines
+    judged = pd.concat([verdicts(own_lines, metric) for metric in VERDICT_METRICS], ignore_index=True)
     sections.append(
         f"<h2>{len(datasets) + 4}. Verdicts on the seed's claims</h2><p>The seed's \"Results\" section, tested "
         "case by case within each model variant: for each claim, the best case meeting its condition "
@@ -235,8 +270,8 @@ def render_report(comparison: pd.DataFrame, validations: list[dict], datasets: d
         "run that would decide. The seed's cases change several settings at once, so even a clear verdict "
         "here is about these cases, not about one setting alone.</p>" + _table(judged)
     )
-    variant = contrasts(comparison, "variant", VERDICT_METRICS, HYPERPARAMETERS)
-    wy = contrasts(comparison, "wy", VERDICT_METRICS, HYPERPARAMETERS)
+    variant = contrasts(own_lines, "variant", VERDICT_METRICS, HYPERPARAMETERS)
+    wy = contrasts(own_lines, "wy", VERDICT_METRICS, HYPERPARAMETERS)
     sections.append(
         f"<h2>{len(datasets) + 5}. The seed's code against the fixed model</h2><p>Case pairs that differ "
         "only in <code>variant</code>: <code>seed_code</code> (encoder sees x only, y-loss without "

@@ -1,4 +1,4 @@
-"""Training loop: Adam on minibatches of in-memory tensors, one history row per epoch."""
+"""Training loop of the learned methods: Adam on minibatches of in-memory tensors, one history row per epoch."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import torch
 
 from .forward import ForwardMap
 from .losses import cvae_loss
-from .model import CVAE
+from .methods import build_model
 
 
 class TrainingDiverged(FloatingPointError):
@@ -22,16 +22,21 @@ class TrainingDiverged(FloatingPointError):
 
 @dataclass(frozen=True)
 class TrainSettings:
-    loss: str
-    beta: float
-    wx: float
-    wy: float
-    latent_dim: int
     lr: float
     batch_size: int
     epochs: int
-    variant: str = "fixed"
+    method: str = "cvae"
     seed: int = 0
+    # cvae
+    loss: str | None = None
+    beta: float | None = None
+    wx: float | None = None
+    wy: float | None = None
+    latent_dim: int = 100
+    variant: str = "fixed"
+    # flow
+    transforms: int = 5
+    hidden: int = 256
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainSettings:
@@ -49,6 +54,10 @@ def resolve_device(name: str) -> torch.device:
 
 
 def _step_losses(model, fmap, x, y, settings):
+    """The batch's total loss and its named parts."""
+    if settings.method == "flow":
+        nll = -model.log_prob(x, y).mean()
+        return nll, {"nll": nll}
     x_hat, mean, logvar = model(x, y)
     y_hat = fmap(x_hat)
     if settings.variant == "seed_code":
@@ -87,8 +96,8 @@ def evaluate_loss(model, fmap, x, y, settings) -> dict[str, float]:
 
 def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, torch.Tensor],
         validation: tuple[torch.Tensor, torch.Tensor], device: torch.device,
-        log: Callable[[str], None] = print, checkpoint: Path | None = None) -> tuple[CVAE, list[dict]]:
-    """Seed, build and train a CVAE. train/validation: (x, y), each (N, 2, 50).
+        log: Callable[[str], None] = print, checkpoint: Path | None = None) -> tuple[torch.nn.Module, list[dict]]:
+    """Seed, build and train a learned method's model. train/validation: (x, y), each (N, 2, 50).
 
     With `checkpoint`, the state after each epoch is saved there, and a run that finds one
     written with the same settings resumes after its last epoch; on the CPU the result is the
@@ -96,7 +105,7 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
     """
     torch.manual_seed(settings.seed)
     shuffle = torch.Generator().manual_seed(settings.seed)
-    model = CVAE(settings.latent_dim, settings.variant).to(device)
+    model = build_model(settings).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr)
     x_train, y_train = (t.to(device) for t in train)
     x_val, y_val = (t.to(device) for t in validation)
@@ -122,9 +131,9 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
         history.append(row)
         if checkpoint:
             _save(checkpoint, settings, data, model, optimiser, shuffle, history)
-        log(f"epoch {epoch}/{settings.epochs}  loss {row['train_loss']:.4g}  kl {row['train_kl']:.3g}  "
-            f"x_loss {row['train_x_loss']:.4g}  y_loss {row['train_y_loss']:.4g}  "
-            f"val_loss {row['val_loss']:.4g}  {seconds:.1f} s  {row['samples_per_s']:.0f} samples/s")
+        losses = "  ".join(f"{k} {v / batches:.4g}" for k, v in sums.items())
+        log(f"epoch {epoch}/{settings.epochs}  {losses}  val_loss {row['val_loss']:.4g}  "
+            f"{seconds:.1f} s  {row['samples_per_s']:.0f} samples/s")
     return model.cpu(), history
 
 
