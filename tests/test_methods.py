@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import ROOT
 from sincvae.exact import solve_lines
 from sincvae.flow import LineFlow, ends_of
 from sincvae.lines import DOMAIN, POINTS, fit_lines, sample_lines
@@ -119,3 +120,26 @@ def test_refinement_keeps_one_line_per_distinct_solution_before_repeats(data_2):
     near = [line + rng.normal(0, 1e-4, line.shape) for line in (first, first, first, second)]
     kept, _ = refine_candidates(data_2, np.stack(near)[None], y[row][None], samples=2, steps=30, converged=1e-6)
     assert line_distances(kept[0], np.stack([first, second])).argmin(1).tolist() == [0, 1]
+
+
+def test_the_workflow_plans_training_for_exactly_the_learned_methods():
+    from sincvae.methods import LEARNED
+    common = (ROOT / "workflow" / "rules" / "common.smk").read_text()
+    assert f"LEARNED_METHODS = {list(LEARNED)!r}".replace("'", '"') in common
+
+
+def test_line_cvae_learns_and_uses_its_latent(data_1):
+    """A few epochs on data_1: the loss falls, generated lines beat an untrained model, the latent
+    carries information (KL above zero), and every sample is a straight line."""
+    train, val = lines(4000, seed=6), lines(200, seed=7)
+    settings = TrainSettings(method="line_cvae", lr=1e-3, batch_size=200, epochs=4, beta=1.0, wx=200.0, wy=1.0,
+                             latent_dim=4, free_bits=0.5, hidden=64)
+    model, history = fit(settings, data_1, (train, data_1(train)), (val, data_1(val)), torch.device("cpu"))
+    assert history[-1]["val_loss"] < 0.85 * history[0]["val_loss"]
+    assert history[-1]["val_kl"] > 0.1
+    samples = model.generate(data_1(val), 8, torch.Generator().manual_seed(0))
+    _, fitted = fit_lines(samples.double().numpy())
+    assert np.abs(samples.double().numpy() - fitted).max() < 1e-5
+    untrained = build_model(settings).generate(data_1(val), 8, torch.Generator().manual_seed(0))
+    residual = (data_1(samples) - data_1(val)[:, None]).abs().mean()
+    assert residual < 0.5 * (data_1(untrained) - data_1(val)[:, None]).abs().mean()

@@ -16,13 +16,14 @@ import pytest
 import yaml
 
 from conftest import ROOT, SEED_SCORING
+from sincvae.methods import LEARNED as METHODS_LEARNED
 
 pytestmark = pytest.mark.pipeline
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 QUICK = yaml.safe_load((ROOT / "config" / "quick.yaml").read_text())
 CASES = [row["case"] for row in QUICK["cases"]]
-LEARNED = [row["case"] for row in QUICK["cases"] if row.get("method", "cvae") in ("cvae", "flow")]
+LEARNED = [row["case"] for row in QUICK["cases"] if row.get("method", "cvae") in METHODS_LEARNED]
 FINAL = next(c for c in CASES if c.startswith("final"))
 FLOW = next(row["case"] for row in QUICK["cases"] if row.get("method") == "flow")
 NEAREST = next(row["case"] for row in QUICK["cases"] if row.get("method") == "nearest")
@@ -56,14 +57,14 @@ def test_quick_run_builds_the_comparison_and_the_report(quick_run):
     table = pd.read_csv(quick_run / "results" / "comparison.csv")
     assert len(table) == len(CONFIG["datasets"]) * (2 * len(CASES) + 1)  # raw and refined per case, and exact
     assert set(table["case"]) == {*CASES, "exact"}
-    assert set(table["method"]) == {"cvae", "flow", "nearest", "prior", "exact"}
+    assert set(table["method"]) == {"cvae", "line_cvae", "flow", "nearest", "prior", "exact"}
     refined = table[table["stage"] == "refined"].set_index(["dataset", "case"])
     raw = table[(table["stage"] == "raw") & (table["method"] != "exact")].set_index(["dataset", "case"])
     # refinement only lowers the residual; its time per line includes the oversampled candidates
     assert (refined["scoring_residual_l1_median"] < 1e-4).sum() >= len(refined) // 2
     assert (refined["scoring_residual_l1_median"] <= raw["scoring_residual_l1_median"]).all()
     assert (refined["ms_per_sample"] > raw["ms_per_sample"]).all() and (raw["ms_per_sample"] > 0).all()
-    assert (raw["train_s"][raw["method"].isin(["cvae", "flow"])] > 0).all()
+    assert (raw["train_s"][raw["method"].isin(METHODS_LEARNED)] > 0).all()
     assert (raw["train_s"][raw["method"].isin(["nearest", "prior"])] == 0).all()
     exact = table[table["method"] == "exact"]
     assert (exact["scoring_coverage"] == 1).all() and (exact["scoring_precision"] == 1).all()
@@ -234,7 +235,7 @@ def test_default_config_plans_every_case_on_both_datasets(tmp_path_factory):
     assert result.returncode == 0, result.stderr
     stats = result.stdout.split("Job stats:")[1].splitlines()
     jobs = {line.split()[0]: int(line.split()[1]) for line in stats if line.startswith(("train ", "evaluate "))}
-    learned = sum(case.get("method", "cvae") in ("cvae", "flow") for case in CONFIG["cases"])
+    learned = sum(case.get("method", "cvae") in METHODS_LEARNED for case in CONFIG["cases"])
     assert jobs == {"train": 2 * learned * CONFIG["seeds"], "evaluate": 2 * len(CONFIG["cases"]) * CONFIG["seeds"]}
 
 

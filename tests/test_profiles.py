@@ -10,12 +10,13 @@ import pytest
 import yaml
 
 from conftest import ROOT
+from sincvae.methods import LEARNED
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 RUNS = len(CONFIG["datasets"]) * CONFIG["seeds"]
 EVALUATE_JOBS = RUNS * len(CONFIG["cases"])
 # nearest neighbours and prior lines learn nothing: no training job
-TRAIN_JOBS = RUNS * sum(case.get("method", "cvae") in ("cvae", "flow") for case in CONFIG["cases"])
+TRAIN_JOBS = RUNS * sum(case.get("method", "cvae") in LEARNED for case in CONFIG["cases"])
 
 
 def dry_run(tmp_path, profile: str, *args: str) -> list[dict]:

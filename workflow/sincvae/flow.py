@@ -3,7 +3,7 @@
 A straight evenly spaced line is fixed by θ = (x0_start, x1_start, x0_end, x1_end), so a
 density over 4 numbers covers the whole answer set, where one over the 100 point values
 would spend its capacity on 96 exact constraints. y (2 × 50) is embedded by a small 1-D
-convolution network trained with the flow.
+convolution network (embedding.py) trained with the flow.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import torch
 import zuko
 from torch import nn
 
+from .embedding import y_embedding
 from .lines import lines_from_ends
-from .model import LENGTH
 
 # The box [0.1, 1] mapped to about [-1.7, 1.7]: well inside the splines' [-5, 5].
 CENTRE, SCALE = 0.55, 0.26
@@ -27,10 +27,7 @@ def ends_of(x: torch.Tensor) -> torch.Tensor:
 class LineFlow(nn.Module):
     def __init__(self, transforms: int = 5, hidden: int = 256, embedding: int = 128):
         super().__init__()
-        self.embed = nn.Sequential(
-            nn.Conv1d(2, 32, 5, padding=2), nn.ReLU(), nn.Conv1d(32, 64, 5, padding=2), nn.ReLU(),
-            nn.Flatten(), nn.Linear(64 * LENGTH, embedding), nn.ReLU(),
-        )
+        self.embed = y_embedding(embedding)
         self.flow = zuko.flows.NSF(4, embedding, transforms=transforms, hidden_features=(hidden, hidden))
 
     def log_prob(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

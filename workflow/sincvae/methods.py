@@ -8,18 +8,20 @@ import torch
 from torch import nn
 
 from .flow import LineFlow
+from .line_cvae import LineCVAE
 from .lines import lines_from_ends, sample_ends
 from .model import CVAE
 
 if TYPE_CHECKING:
     from .train import TrainSettings
 
-METHODS = ("cvae", "flow", "nearest", "prior")
-LEARNED = ("cvae", "flow")  # the methods with a training job
+METHODS = ("cvae", "line_cvae", "flow", "nearest", "prior")
+LEARNED = ("cvae", "line_cvae", "flow")  # the methods with a training job
 TRAINING = ("lr", "batch_size", "epochs")
 # The case columns each method reads; the others do not apply to it.
 SETTINGS = {
     "cvae": ("loss", "beta", "wx", "wy", "latent_dim", "variant", *TRAINING),
+    "line_cvae": ("beta", "wx", "wy", "latent_dim", "free_bits", "hidden", *TRAINING),
     "flow": ("transforms", "hidden", *TRAINING),
     "nearest": (),
     "prior": (),
@@ -55,6 +57,8 @@ def build_model(settings: TrainSettings) -> nn.Module:
     """A fresh, untrained model of a learned method."""
     if settings.method == "cvae":
         return CVAE(settings.latent_dim, settings.variant)
+    if settings.method == "line_cvae":
+        return LineCVAE(settings.latent_dim, settings.hidden)
     if settings.method == "flow":
         return LineFlow(settings.transforms, settings.hidden)
     raise ValueError(f"method {settings.method!r} has no training; learned methods are {LEARNED}")

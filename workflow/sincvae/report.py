@@ -20,7 +20,7 @@ from .verdicts import contrasts, verdicts
 
 VERDICT_METRICS = ("scoring_residual_l1_mean", "scoring_mmd")
 HYPERPARAMETERS = ("loss", "beta", "wx", "wy", "latent_dim", "lr", "batch_size", "epochs", "variant",
-                   "transforms", "hidden")
+                   "free_bits", "transforms", "hidden")
 # Columns of the report's table: (comparison.csv column, heading, lower is better?)
 TABLE_COLUMNS = (
     ("scoring_coverage", "coverage", False),
@@ -238,7 +238,8 @@ def render_report(comparison: pd.DataFrame, validations: list[dict], datasets: d
         "<b>exact</b> row is the enumerator itself, the limit for every method. The best value per "
         "dataset is marked; click a heading to sort. Every column is in <code>results/comparison.csv</code>, "
         "every seed in <code>results/comparison_seeds.csv</code>.</p>"
-        "<p><b>Methods.</b> <code>cvae</code>: the seed's conditional VAE. <code>flow</code>: a conditional "
+        "<p><b>Methods.</b> <code>cvae</code>: the seed's conditional VAE. <code>line_cvae</code>: our CVAE "
+        "over the line's 4 end-point coordinates, with a small latent and free bits. <code>flow</code>: a conditional "
         "normalizing flow (neural spline flow) over the line's 4 end-point coordinates given y. "
         "<code>nearest</code>: the training lines whose y are nearest. <code>prior</code>: lines drawn from "
         "the data's prior, ignoring y. <b>Stages.</b> <code>raw</code>: the method's own lines. "

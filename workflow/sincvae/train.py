@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 
 from .forward import ForwardMap
-from .losses import cvae_loss
+from .losses import cvae_loss, line_cvae_loss
 from .methods import build_model
 
 
@@ -34,6 +34,8 @@ class TrainSettings:
     wy: float | None = None
     latent_dim: int = 100
     variant: str = "fixed"
+    # line_cvae (also beta, wx, wy, latent_dim, hidden)
+    free_bits: float = 0.0
     # flow
     transforms: int = 5
     hidden: int = 256
@@ -59,6 +61,9 @@ def _step_losses(model, fmap, x, y, settings):
         nll = -model.log_prob(x, y).mean()
         return nll, {"nll": nll}
     x_hat, mean, logvar = model(x, y)
+    if settings.method == "line_cvae":
+        return line_cvae_loss(x, x_hat, y, fmap(x_hat), mean, logvar, beta=settings.beta, wx=settings.wx,
+                              wy=settings.wy, free_bits=settings.free_bits)
     y_hat = fmap(x_hat)
     if settings.variant == "seed_code":
         y_hat = y_hat.detach()  # the seed computed y_loss in NumPy: no gradient
