@@ -89,11 +89,77 @@ def test_quick_run_builds_the_comparison_and_the_report(quick_run):
     assert means.to_dict() == pytest.approx(
         contenders.set_index(["dataset", "case", "stage"])["scoring_residual_l1_mean"].to_dict())
     report = (quick_run / "results" / "report.html").read_text()
-    assert report.count("data:image/png;base64,") == 5 * len(CONFIG["datasets"]) + 1  # + coverage vs compute
+    # five figures and the latent space per dataset, and coverage against compute
+    assert report.count("data:image/png;base64,") == 6 * len(CONFIG["datasets"]) + 1
     assert FINAL in report and "Data validation" in report
     for section in ("Verdicts on the seed's claims", "The seed's code against the fixed model", "Time and peak memory per rule",
                     "config sha256"):
         assert section in report
+
+
+def test_report_is_valid_html(quick_run):
+    html5lib = pytest.importorskip("html5lib")
+    html5lib.HTMLParser(strict=True).parse((quick_run / "results" / "report.html").read_bytes())
+
+
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
+def test_report_in_headless_chromium(quick_run):
+    """Offline, no console errors, every figure loaded, the table sorts on a click; saves a screenshot."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    report = (quick_run / "results" / "report.html").as_uri()
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        errors, requests = [], []
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(report)
+        images = page.evaluate("[...document.images].map(i => i.complete && i.naturalWidth > 0)")
+        headings = page.locator("table.sortable th")
+        column = headings.all_inner_texts().index("coverage")
+
+        def coverage_column():
+            cells = page.locator(f"table.sortable tbody tr td:nth-child({column + 1})").all_inner_texts()
+            return [float(cell.split(" ± ")[0]) for cell in cells]
+
+        before = coverage_column()
+        headings.nth(column).click()
+        ascending = coverage_column()
+        headings.nth(column).click()
+        descending = coverage_column()
+        page.screenshot(path=str(quick_run / "results" / "report_screenshot.png"), full_page=True)
+        browser.close()
+    assert errors == []
+    assert requests == [report]  # figures are embedded: nothing else is fetched
+    assert len(images) == 6 * len(CONFIG["datasets"]) + 1 and all(images)
+    assert ascending == sorted(before) and descending == sorted(before, reverse=True) and ascending != before
+    assert (quick_run / "results" / "report_screenshot.png").stat().st_size > 100_000
+
+
+def test_the_notebook_runs_in_the_dag_and_standalone(quick_run):
+    nbformat = pytest.importorskip("nbformat")
+    in_dag = nbformat.read(quick_run / "results" / "notebooks" / "data_2.ipynb", as_version=4)
+    outputs = [o for cell in in_dag.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    figures = [o for o in outputs if "image/png" in o.get("data", {})]
+    latent = [c for c in QUICK["report"]["inspect_cases"] if c.startswith(("final", "linecvae"))]
+    # lines and images, one latent projection, and a traversal per CVAE case
+    assert len(figures) == 2 + 1 + len(latent)
+    assert "notebooks/data_2.html" in (quick_run / "results" / "report.html").read_text()
+    assert "Latent traversals" in (quick_run / "results" / "notebooks" / "data_2.html").read_text()
+    standalone = quick_run / "standalone.ipynb"
+    result = subprocess.run(
+        [sys.executable, "-m", "papermill", str(ROOT / "workflow" / "notebooks" / "inspect_cases.ipynb"),
+         str(standalone), "-p", "dataset", "data_1", "-p", "samples", "3",
+         "-y", f"{{cases: [{NEAREST}], rows: [0], config_files: [config/config.yaml, config/quick.yaml]}}",
+         "--cwd", str(quick_run)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ran = nbformat.read(standalone, as_version=4)
+    assert "none of these cases has an encoder" in str(ran.cells)
 
 
 def test_snakemakes_own_report_builds(quick_run):

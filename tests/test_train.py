@@ -100,3 +100,13 @@ def test_a_checkpoint_of_other_settings_is_ignored(data_1, tmp_path):
     messages = []
     _, history = fit(other, data_1, train, train, torch.device("cpu"), log=messages.append, checkpoint=checkpoint)
     assert messages[0].startswith("ignoring") and len(history) == SETTINGS.epochs
+
+
+def test_progress_bar_shows_each_epochs_batches_when_asked(capsys, data_1):
+    train, val = _data(data_1, 400, "train"), _data(data_1, 50, "validation")
+    settings = TrainSettings(**{**SETTINGS.__dict__, "epochs": 1, "batch_size": 100})
+    fit(settings, data_1, train, val, torch.device("cpu"), log=lambda _: None, progress=True)
+    bar = capsys.readouterr().err
+    assert "epoch 1/1" in bar and "0/4 [" in bar  # 400 rows in batches of 100
+    fit(settings, data_1, train, val, torch.device("cpu"), log=lambda _: None, progress=False)
+    assert capsys.readouterr().err == ""

@@ -23,6 +23,11 @@ if _bad_rows:
         f"config: report.rows {_bad_rows} do not exist: the scoring split has "
         f"{config['data']['rows']['scoring']} rows"
     )
+_unknown_inspect = [c for c in config["report"]["inspect_cases"] if c not in CASES]
+if _unknown_inspect:
+    raise ValueError(
+        f"config: report.inspect_cases {_unknown_inspect} are not cases; cases are {', '.join(CASE_IDS)}"
+    )
 SEEDS = list(range(config["seeds"]))
 # The methods that train a model (a train job, history.csv and loss curves): sincvae.methods.LEARNED,
 # spelled out so that planning does not import torch (tests/test_methods.py checks they agree).
@@ -33,6 +38,21 @@ FINAL_CASE = next(
     (c for c in LEARNED_CASES if c.startswith("final")), (LEARNED_CASES or CASE_IDS)[0]
 )
 GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
+
+
+# The cases each dataset's notebook shows, and those with an encoder (latent-space figure).
+INSPECT_CASES = config["report"]["inspect_cases"]
+LATENT_CASES = [c for c in INSPECT_CASES if CASES[c]["method"] in ("cvae", "line_cvae")]
+
+
+def inspected_models(wildcards):
+    """The first seed's model of every learned case the notebook shows."""
+    return expand(
+        "results/{dataset}/{case}/seed{seed}/model.pt",
+        dataset=wildcards.dataset,
+        case=[c for c in INSPECT_CASES if c in LEARNED_CASES],
+        seed=SEEDS[0],
+    )
 
 
 def method_inputs(wildcards):

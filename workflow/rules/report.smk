@@ -23,8 +23,13 @@ rule compare:
 FIGURES = ["data", "loss_curves", "residuals", "samples_x", "samples_y"]
 
 
+# the latent-space figure only where some inspected case has an encoder
 DATASET_FIGURES = {
-    d: {f: f"results/{d}/figures/{f}.png" for f in FIGURES} for d in DATASETS
+    d: {
+        f: f"results/{d}/figures/{f}.png"
+        for f in FIGURES + ["latent"] * bool(LATENT_CASES)
+    }
+    for d in DATASETS
 }
 
 
@@ -90,6 +95,63 @@ rule plot_comparison:
         "../scripts/plot_comparison.py"
 
 
+rule notebook:
+    input:
+        notebook=workflow.source_path("../notebooks/inspect_cases.ipynb"),
+        models=inspected_models,
+        solutions="results/{dataset}/exact/solutions.parquet",
+        splits=expand("data/{{dataset}}/{split}_dataset.pt", split=SPLITS),
+    output:
+        notebook="results/notebooks/{dataset}.ipynb",
+        html=report(
+            "results/notebooks/{dataset}.html",
+            caption="../report/notebook.rst",
+            category="{dataset}",
+            subcategory="notebook",
+        ),
+    log:
+        "logs/notebook/{dataset}.log",
+    benchmark:
+        "benchmarks/notebook/{dataset}.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    params:
+        parameters=lambda w: {
+            "dataset": w.dataset,
+            "cases": INSPECT_CASES,
+            "seed": SEEDS[0],
+            "rows": config["report"]["rows"],
+            "samples": config["evaluate"]["samples"],
+            "config": config,
+        },
+    script:
+        "../scripts/run_notebook.py"
+
+
+rule plot_latent:
+    input:
+        models=lambda w: expand(
+            "results/{dataset}/{case}/seed{seed}/model.pt",
+            dataset=w.dataset,
+            case=LATENT_CASES,
+            seed=SEEDS[0],
+        ),
+        validation="data/{dataset}/validation_dataset.pt",
+    output:
+        dataset_figure("latent"),
+    log:
+        "logs/plot_latent/{dataset}.log",
+    benchmark:
+        "benchmarks/plot_latent/{dataset}.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    params:
+        cases={c: CASES[c] for c in LATENT_CASES},
+        rows=1000,
+    script:
+        "../scripts/plot_latent.py"
+
+
 # Time and peak memory of every upstream job, for the report: the rules' benchmark paths,
 # written out (rules.X.benchmark carries a storage prefix on clusters, and inputs get it again).
 # generate_data is left out: asking for its benchmark would regenerate a file the user supplied.
@@ -105,6 +167,12 @@ UPSTREAM_BENCHMARKS = [
     *per_case("benchmarks/aggregate_seeds/{dataset}/{case}.tsv"),
     *per_case("benchmarks/loss_curves/{dataset}/{case}.tsv", cases=LEARNED_CASES),
     *expand("benchmarks/plot_dataset/{dataset}.tsv", dataset=DATASETS),
+    *expand("benchmarks/notebook/{dataset}.tsv", dataset=DATASETS),
+    *(
+        expand("benchmarks/plot_latent/{dataset}.tsv", dataset=DATASETS)
+        if LATENT_CASES
+        else []
+    ),
     "benchmarks/compare.tsv",
     "benchmarks/plot_comparison.tsv",
 ]
@@ -116,6 +184,8 @@ rule report:
         comparison="results/comparison.csv",
         compute="results/figures/coverage_vs_compute.png",
         curves=per_case("results/{dataset}/{case}/loss_curves.png", cases=LEARNED_CASES),
+        notebooks=expand("results/notebooks/{dataset}.html", dataset=DATASETS),
+        latent=[DATASET_FIGURES[d]["latent"] for d in DATASETS if LATENT_CASES],
         validation=expand("results/{dataset}/data_validation.json", dataset=DATASETS),
         figures=[p for figures in DATASET_FIGURES.values() for p in figures.values()],
     output:
@@ -129,6 +199,7 @@ rule report:
     params:
         datasets=config["datasets"],
         figures=DATASET_FIGURES,
+        notebooks=expand("results/notebooks/{dataset}.html", dataset=DATASETS),
         config=config,
         source=workflow.basedir,
     script:

@@ -37,10 +37,21 @@ class LineCVAE(nn.Module):
         theta = self.decoder(torch.cat([z, h], -1)) * SCALE + CENTRE
         return lines_from_ends(theta[..., :2], theta[..., 2:], length)
 
+    def _encode(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.encoder(torch.cat([(ends_of(x) - CENTRE) / SCALE, h], -1)).chunk(2, -1)
+
+    def encode(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """q(z | x, y): mean, log-variance (B, latent_dim)."""
+        return self._encode(x, self.embed(y))
+
+    def decode(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """z (B, latent_dim), y (B, 2, L) -> lines (B, 2, L)."""
+        return self._lines(z, self.embed(y), y.shape[-1])
+
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Reconstruction pass for training: x̂ (B, 2, L), mean, log-variance."""
-        h = self.embed(y)
-        mean, logvar = self.encoder(torch.cat([(ends_of(x) - CENTRE) / SCALE, h], -1)).chunk(2, -1)
+        h = self.embed(y)  # once for encoder and decoder
+        mean, logvar = self._encode(x, h)
         z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
         return self._lines(z, h, x.shape[-1]), mean, logvar
 

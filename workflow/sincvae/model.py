@@ -71,6 +71,10 @@ class CVAE(nn.Module):
         inputs = torch.cat([x, y], 1) if self.variant == "fixed" else x
         return self.encoder(inputs)
 
+    def decode(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """z (B, latent_dim), y (B, 2, 50) -> x̂ (B, 2, 50)."""
+        return self.decoder(z, y)
+
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Reconstruction pass for training: x̂, mean, log-variance."""
         mean, logvar = self.encode(x, y)

@@ -144,3 +144,34 @@ def coverage_vs_compute(table: pd.DataFrame, samples: int):
     axes[0, -1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.02, 0.5), title="method / stage")
     fig.tight_layout()
     return fig
+
+
+def latent_projections(points: dict[str, np.ndarray], shares: dict[str, np.ndarray], colour: np.ndarray,
+                       colour_label: str):
+    """One panel per case: encoder means on their first two principal axes, coloured by a line parameter."""
+    cases = list(points)
+    fig, axes = plt.subplots(1, len(cases), figsize=(4.8 * len(cases), 4), squeeze=False, layout="constrained")
+    for ax, case in zip(axes[0], cases):
+        shown = ax.scatter(points[case][:, 0], points[case][:, 1], c=colour, cmap="viridis", s=8)
+        share = shares[case]
+        ax.set(title=case, xlabel=f"principal axis 1 ({share[0]:.0%} of variance)",
+               ylabel=f"principal axis 2 ({share[1]:.0%})")
+        ax.title.set_fontsize(8)
+    fig.colorbar(shown, ax=axes[0].tolist(), label=colour_label)
+    return fig
+
+
+def latent_traversal(lines: np.ndarray, solutions: np.ndarray, dims: list[int], values: np.ndarray, title: str):
+    """lines (D, V, 2, L) decoded along latent dimensions dims at values, against the exact solutions (S, 2, L)."""
+    fig, axes = plt.subplots(1, len(dims), figsize=(3.2 * len(dims), 3.2), squeeze=False, sharey=True)
+    colours = sns.color_palette("coolwarm", len(values))
+    for ax, dim, row in zip(axes[0], dims, lines):
+        for line in solutions:
+            ax.plot(line[0], line[1], color="black", lw=2.5)
+        for colour, line in zip(colours, row):
+            ax.plot(line[0], line[1], color=colour, lw=1.2)
+        ax.set(title=f"z[{dim}] from {values[0]:g} to {values[-1]:g}", xlabel="x0", xlim=(0, 1.1), ylim=(0, 1.1))
+    axes[0, 0].set_ylabel("x1")
+    fig.suptitle(f"{title}: blue to red as z[d] grows, others 0; black: exact solutions", fontsize=9)
+    fig.tight_layout()
+    return fig

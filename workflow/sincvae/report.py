@@ -203,8 +203,9 @@ document.querySelectorAll("table.sortable th").forEach((th, col) => th.addEventL
 
 
 def render_report(comparison: pd.DataFrame, validations: list[dict], datasets: dict, figures: dict,
-                  compute_figure: str, config: dict, origin: dict, benchmarks: pd.DataFrame) -> str:
-    """The whole report as one HTML string; figures[dataset][name] and compute_figure are PNG paths, embedded."""
+                  notebooks: dict, compute_figure: str, config: dict, origin: dict, benchmarks: pd.DataFrame) -> str:
+    """The whole report as one HTML string; figures[dataset][name] and compute_figure are PNG paths,
+    embedded; notebooks[dataset] is the executed notebook's HTML, linked relative to the report."""
     sections = ["<h1>sincvae: inverting sinusoidal maps of straight lines with a conditional VAE</h1>"]
     sections.append(
         "<h2>1. The problem</h2><p>A sample is a 50-point straight line x = (x0, x1) in [0.1, 1]², x0 falling "
@@ -259,6 +260,10 @@ def render_report(comparison: pd.DataFrame, validations: list[dict], datasets: d
             + "<h3>Forward residuals of generated lines</h3>" + _image(figures[d]["residuals"], f"{d} residuals")
             + "<h3>Generated lines against the truth, in x</h3>" + _image(figures[d]["samples_x"], f"{d} x")
             + "<h3>Their images f(x̂) against the target y</h3>" + _image(figures[d]["samples_y"], f"{d} y")
+            + ("<h3>Latent space of the CVAEs</h3>" + _image(figures[d]["latent"], f"{d} latent space")
+               if "latent" in figures[d] else "")
+            + f'<p>More by eye, with latent traversals: <a href="{html.escape(notebooks[d])}">the executed '
+            f"inspection notebook for {html.escape(d)}</a>.</p>"
         )
     own_lines = comparison[comparison["stage"] == "raw"]  # the seed's claims are about the CVAE's own lines
     judged = pd.concat([verdicts(own_lines, metric) for metric in VERDICT_METRICS], ignore_index=True)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Callable
 
 import torch
+from tqdm.auto import tqdm
 
 from .forward import ForwardMap
 from .losses import cvae_loss, line_cvae_loss
@@ -101,13 +103,18 @@ def evaluate_loss(model, fmap, x, y, settings) -> dict[str, float]:
 
 def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, torch.Tensor],
         validation: tuple[torch.Tensor, torch.Tensor], device: torch.device,
-        log: Callable[[str], None] = print, checkpoint: Path | None = None) -> tuple[torch.nn.Module, list[dict]]:
+        log: Callable[[str], None] = print, checkpoint: Path | None = None,
+        progress: bool | None = None) -> tuple[torch.nn.Module, list[dict]]:
     """Seed, build and train a learned method's model. train/validation: (x, y), each (N, 2, 50).
 
     With `checkpoint`, the state after each epoch is saved there, and a run that finds one
     written with the same settings resumes after its last epoch; on the CPU the result is the
-    same as an uninterrupted run. Returns the model (on CPU) and one history dict per epoch.
+    same as an uninterrupted run. `progress` shows a bar over each epoch's batches; by default
+    only when stderr is a terminal (an interactive session, not a rule's log file).
+    Returns the model (on CPU) and one history dict per epoch.
     """
+    if progress is None:
+        progress = sys.stderr.isatty()
     torch.manual_seed(settings.seed)
     shuffle = torch.Generator().manual_seed(settings.seed)
     model = build_model(settings).to(device)
@@ -122,7 +129,8 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
         sums: dict[str, float] = {}
         order = torch.randperm(n, generator=shuffle).to(device)
         batches = 0
-        for start in range(0, n, settings.batch_size):
+        starts = range(0, n, settings.batch_size)
+        for start in tqdm(starts, desc=f"epoch {epoch}/{settings.epochs}", leave=False, disable=not progress):
             idx = order[start:start + settings.batch_size]
             total, parts = train_step(model, optimiser, fmap, x_train[idx], y_train[idx], settings)
             batches += 1
