@@ -15,6 +15,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/tuning.smk"
 
 
 # Seconds-long bookkeeping: on a cluster, run it where snakemake runs instead of queueing it.

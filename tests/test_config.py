@@ -54,7 +54,8 @@ OUT_OF_RANGE = [
     (("cases", 1, "wx"), -1), (("cases", 2, "wy"), -1), (("cases", 3, "loss"), "huber"),
     (("cases", 4, "latent_dim"), 0), (("cases", 0, "case"), "bad id/with slash"),
     (("datasets", "data_1", "terms", 0, "fn"), "tan"), (("evaluate", "samples"), 0),
-    (("evaluate", "match_tolerance"), -0.02), (("report", "rows", 0), -1),
+    (("evaluate", "match_tolerance"), -0.02), (("report", "rows", 0), -1), (("tuning", "trials"), 0),
+    (("tuning", "workers"), 0), (("evaluate", "refine", "oversample"), 0), (("train", "method"), "gan"),
 ]
 
 

@@ -22,8 +22,8 @@ pytestmark = pytest.mark.pipeline
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 QUICK = yaml.safe_load((ROOT / "config" / "quick.yaml").read_text())
-CASES = [row["case"] for row in QUICK["cases"]]
-LEARNED = [row["case"] for row in QUICK["cases"] if row.get("method", "cvae") in METHODS_LEARNED]
+CASES = [row["case"] for row in QUICK["cases"]] + ["tuned"]  # the search's best setting
+LEARNED = [row["case"] for row in QUICK["cases"] if row.get("method", "cvae") in METHODS_LEARNED] + ["tuned"]
 FINAL = next(c for c in CASES if c.startswith("final"))
 FLOW = next(row["case"] for row in QUICK["cases"] if row.get("method") == "flow")
 NEAREST = next(row["case"] for row in QUICK["cases"] if row.get("method") == "nearest")
@@ -204,6 +204,30 @@ def test_methods_without_training_have_no_training_job(quick_run):
     assert "rule train:" not in plan and "rule evaluate:" in plan
 
 
+def test_the_search_finds_a_tuned_case_and_resumes(quick_run, tmp_path_factory):
+    tuning = {**CONFIG["tuning"], **QUICK["tuning"]}
+    grid = pd.read_csv(quick_run / "results" / "tuning" / "data_1" / "grid.csv")
+    assert sorted(grid["beta"]) == sorted(tuning["grid"]["beta"]) and grid["validation_mmd"].is_monotonic_increasing
+    best = yaml.safe_load((quick_run / "results" / "tuning" / "data_1" / "best.yaml").read_text())
+    trials = pd.read_csv(quick_run / "results" / "tuning" / "data_1" / "trials.csv")
+    assert (trials["state"].isin(["COMPLETE", "PRUNED"])).sum() >= tuning["trials"]
+    assert best["value"] == trials["validation_mmd"].min() and set(best["setting"]) == set(tuning["space"])
+    # the tuned case trains with the best setting, on every seed
+    log = (quick_run / "logs" / "train" / "data_1" / "tuned" / "seed1.log").read_text()
+    assert f"latent_dim={best['setting']['latent_dim']}" in log and f"loss='{best['setting']['loss']}'" in log
+    report = (quick_run / "results" / "report.html").read_text()
+    assert "Hyperparameter search" in report and "in the seed&#x27;s range" in report
+    # rerunning the search after losing its workers' outputs (in a copy) runs no trial again
+    copy = tmp_path_factory.mktemp("resume") / "run"
+    shutil.copytree(quick_run, copy)
+    for worker in range(tuning["workers"]):
+        (copy / "results" / "tuning" / "data_1" / f"worker{worker}.csv").unlink()
+    snakemake(copy, "--cores", "2", "results/tuning/data_1/best.yaml")
+    for worker in range(tuning["workers"]):
+        assert "ran 0 trials" in (copy / "logs" / "tune" / "data_1" / f"worker{worker}.log").read_text()
+    assert pd.read_csv(copy / "results" / "tuning" / "data_1" / "trials.csv").equals(trials)
+
+
 def test_declared_resources_cover_the_measured_peaks_with_margin(quick_run):
     """mem_mb and runtime of train and evaluate stay at least 2x above what the jobs used."""
     plan = snakemake(quick_run, "--dry-run", "--forceall").stdout
@@ -301,8 +325,10 @@ def test_default_config_plans_every_case_on_both_datasets(tmp_path_factory):
     assert result.returncode == 0, result.stderr
     stats = result.stdout.split("Job stats:")[1].splitlines()
     jobs = {line.split()[0]: int(line.split()[1]) for line in stats if line.startswith(("train ", "evaluate "))}
-    learned = sum(case.get("method", "cvae") in METHODS_LEARNED for case in CONFIG["cases"])
-    assert jobs == {"train": 2 * learned * CONFIG["seeds"], "evaluate": 2 * len(CONFIG["cases"]) * CONFIG["seeds"]}
+    learned = sum(case.get("method", "cvae") in METHODS_LEARNED for case in CONFIG["cases"]) + 1  # + tuned
+    grid = math.prod(len(values) for values in CONFIG["tuning"]["grid"].values())  # first seed only
+    assert jobs == {"train": 2 * (learned * CONFIG["seeds"] + grid),
+                    "evaluate": 2 * ((len(CONFIG["cases"]) + 1) * CONFIG["seeds"] + grid)}
 
 
 def test_an_unknown_case_or_dataset_fails_naming_the_valid_ids(tmp_path_factory):

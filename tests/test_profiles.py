@@ -1,5 +1,6 @@
 """The cluster profiles plan every job with the right resources (dry runs: no cluster needed)."""
 
+import math
 import re
 import shutil
 import subprocess
@@ -14,9 +15,11 @@ from sincvae.methods import LEARNED
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 RUNS = len(CONFIG["datasets"]) * CONFIG["seeds"]
-EVALUATE_JOBS = RUNS * len(CONFIG["cases"])
+# the grid's points train once (first seed) per dataset; `tuned` is one more case
+GRID_RUNS = len(CONFIG["datasets"]) * math.prod(len(values) for values in CONFIG["tuning"]["grid"].values())
+EVALUATE_JOBS = RUNS * (len(CONFIG["cases"]) + 1) + GRID_RUNS
 # nearest neighbours and prior lines learn nothing: no training job
-TRAIN_JOBS = RUNS * sum(case.get("method", "cvae") in LEARNED for case in CONFIG["cases"])
+TRAIN_JOBS = RUNS * (sum(case.get("method", "cvae") in LEARNED for case in CONFIG["cases"]) + 1) + GRID_RUNS
 
 
 def dry_run(tmp_path, profile: str, *args: str) -> list[dict]:

@@ -1,5 +1,9 @@
+import itertools
 import math
 import re
+
+import pandas as pd
+from snakemake.utils import Paramspace
 
 from snakemake.utils import validate
 
@@ -15,6 +19,30 @@ if _duplicates:
     )
 # One row per case with the training defaults filled in: the table every rule reads.
 CASES = {row["case"]: {**config["train"], **row} for row in config["cases"]}
+# Hyperparameter search (tuning.smk): each grid point is a case of its own, trained and
+# evaluated by the usual rules (first seed only, not in the comparison); `tuned` is the
+# search's best setting, a case of the comparison whose settings come from best.yaml.
+TUNING = config.get("tuning")
+GRID_CASES = {}
+if TUNING:
+    if TUNING["base_case"] not in CASES:
+        raise ValueError(
+            f"config: tuning.base_case {TUNING['base_case']!r} is not a case; cases are {', '.join(CASE_IDS)}"
+        )
+    _grid = pd.DataFrame(
+        list(itertools.product(*TUNING["grid"].values())), columns=list(TUNING["grid"])
+    )
+    GRID = Paramspace(_grid, filename_params="*")
+    for _pattern, (_, _point) in zip(GRID.instance_patterns, _grid.iterrows()):
+        GRID_CASES[f"grid_{_pattern}"] = _point.to_dict()
+    for _id, _point in GRID_CASES.items():
+        CASES[_id] = {**CASES[TUNING["base_case"]], **_point, "case": _id}
+    if "tuned" in CASES:
+        raise ValueError(
+            "config: the case id 'tuned' is the search's best setting; rename that case"
+        )
+    CASES["tuned"] = {**CASES[TUNING["base_case"]], "case": "tuned", "tuned": True}
+    CASE_IDS = [*CASE_IDS, "tuned"]
 _bad_rows = [
     r for r in config["report"]["rows"] if r >= config["data"]["rows"]["scoring"]
 ]
@@ -33,6 +61,10 @@ SEEDS = list(range(config["seeds"]))
 # spelled out so that planning does not import torch (tests/test_methods.py checks they agree).
 LEARNED_METHODS = ["cvae", "line_cvae", "flow"]
 LEARNED_CASES = [c for c in CASE_IDS if CASES[c]["method"] in LEARNED_METHODS]
+if TUNING and CASES[TUNING["base_case"]]["method"] not in LEARNED_METHODS:
+    raise ValueError(
+        f"config: tuning.base_case {TUNING['base_case']!r} must be a case of a method that trains: {', '.join(LEARNED_METHODS)}"
+    )
 # The seed's recommended setting: the case the throughput benchmark trains.
 FINAL_CASE = next(
     (c for c in LEARNED_CASES if c.startswith("final")), (LEARNED_CASES or CASE_IDS)[0]
@@ -59,11 +91,22 @@ def method_inputs(wildcards):
     """What a case's evaluation reads besides the data: its trained model, or for nearest
     neighbours the training split it searches."""
     method = CASES[wildcards.case]["method"]
-    if wildcards.case in LEARNED_CASES:
+    if method in LEARNED_METHODS:
         run = f"results/{wildcards.dataset}/{wildcards.case}/seed{wildcards.seed}"
-        return {"model": f"{run}/model.pt", "history": f"{run}/history.csv"}
+        return {
+            "model": f"{run}/model.pt",
+            "history": f"{run}/history.csv",
+            **tuned_setting(wildcards),
+        }
     if method == "nearest":
         return {"train": f"data/{wildcards.dataset}/train_dataset.pt"}
+    return {}
+
+
+def tuned_setting(wildcards):
+    """The search's best setting, read by every job of the `tuned` case."""
+    if wildcards.case == "tuned":
+        return {"best": f"results/tuning/{wildcards.dataset}/best.yaml"}
     return {}
 
 
@@ -80,7 +123,7 @@ def one_of(ids):
 
 wildcard_constraints:
     dataset=one_of(DATASETS),
-    case=one_of(CASE_IDS),
+    case=one_of([*CASE_IDS, *GRID_CASES]),
     split=one_of(SPLITS),
     seed=one_of(str(s) for s in SEEDS),
 

@@ -31,6 +31,7 @@ rule evaluate:
 
 rule aggregate_seeds:
     input:
+        unpack(tuned_setting),
         metrics=per_seed("results/{dataset}/{case}/seed{seed}/metrics.json"),
         histories=per_seed(
             "results/{dataset}/{case}/seed{seed}/history.csv", learned_only=True

@@ -23,6 +23,16 @@ rule compare:
 FIGURES = ["data", "loss_curves", "residuals", "samples_x", "samples_y"]
 
 
+TUNING_FILES = {
+    d: {
+        "grid": f"results/tuning/{d}/grid.csv",
+        "best": f"results/tuning/{d}/best.yaml",
+        "history": f"results/tuning/{d}/history.png",
+    }
+    for d in (DATASETS if TUNING else [])
+}
+
+
 # the latent-space figure only where some inspected case has an encoder
 DATASET_FIGURES = {
     d: {
@@ -185,7 +195,7 @@ rule report:
         compute="results/figures/coverage_vs_compute.png",
         curves=per_case("results/{dataset}/{case}/loss_curves.png", cases=LEARNED_CASES),
         notebooks=expand("results/notebooks/{dataset}.html", dataset=DATASETS),
-        latent=[DATASET_FIGURES[d]["latent"] for d in DATASETS if LATENT_CASES],
+        tuning=[p for files in TUNING_FILES.values() for p in files.values()],
         validation=expand("results/{dataset}/data_validation.json", dataset=DATASETS),
         figures=[p for figures in DATASET_FIGURES.values() for p in figures.values()],
     output:
@@ -200,6 +210,7 @@ rule report:
         datasets=config["datasets"],
         figures=DATASET_FIGURES,
         notebooks=expand("results/notebooks/{dataset}.html", dataset=DATASETS),
+        tuning=TUNING_FILES,
         config=config,
         source=workflow.basedir,
     script:

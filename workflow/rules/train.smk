@@ -1,5 +1,6 @@
 rule train:
     input:
+        unpack(tuned_setting),
         train="data/{dataset}/train_dataset.pt",
         validation="data/{dataset}/validation_dataset.pt",
         checked="results/{dataset}/data_validation.json",
@@ -11,7 +12,7 @@ rule train:
     benchmark:
         "benchmarks/train/{dataset}/{case}/seed{seed}.tsv"
     wildcard_constraints:
-        case=one_of(LEARNED_CASES),
+        case=one_of([*LEARNED_CASES, *GRID_CASES]),
     conda:
         "../../envs/sincvae.yaml"
     threads: config["threads"]

@@ -10,11 +10,11 @@ from sincvae.data import load_split
 from sincvae.evaluate import evaluate_split, evaluated_splits
 from sincvae.exact import solutions_from_frame
 from sincvae.forward import ForwardMap
-from sincvae.methods import load_sampler
+from sincvae.methods import load_sampler, with_best_setting
 from sincvae.train import TrainSettings, resolve_device
 
 torch.set_num_threads(snakemake.threads)
-case, options = snakemake.params.case, snakemake.params.evaluate
+case, options = with_best_setting(snakemake.params.case, snakemake.input.get("best")), snakemake.params.evaluate
 fmap = ForwardMap.from_config(snakemake.params.dataset)
 device = resolve_device(snakemake.params.device)
 train = load_split(snakemake.input.train) if case["method"] == "nearest" else None

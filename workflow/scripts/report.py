@@ -15,7 +15,8 @@ for path in snakemake.input.validation:
 report_dir = os.path.dirname(snakemake.output[0])
 notebooks = {d: os.path.relpath(p, report_dir) for d, p in zip(snakemake.params.datasets, snakemake.params.notebooks)}
 html = render_report(pd.read_csv(snakemake.input.comparison), validations, snakemake.params.datasets,
-                     snakemake.params.figures, notebooks, snakemake.input.compute, snakemake.params.config,
+                     snakemake.params.figures, notebooks, snakemake.params.tuning, snakemake.input.compute,
+                     snakemake.params.config,
                      provenance(snakemake.params.config, snakemake.params.source),
                      benchmark_summary(snakemake.input.benchmarks))
 with open(snakemake.output[0], "w") as out:

@@ -9,10 +9,11 @@ import torch
 
 from sincvae.data import load_split
 from sincvae.forward import ForwardMap
+from sincvae.methods import with_best_setting
 from sincvae.train import TrainingDiverged, TrainSettings, fit, resolve_device
 
 torch.set_num_threads(snakemake.threads)
-settings = TrainSettings.from_dict(snakemake.params.case)
+settings = TrainSettings.from_dict(with_best_setting(snakemake.params.case, snakemake.input.get("best")))
 fmap = ForwardMap.from_config(snakemake.params.dataset)
 device = resolve_device(snakemake.params.device)
 print(f"training {snakemake.wildcards.case} on {snakemake.wildcards.dataset} ({fmap}); "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
+import yaml
 from torch import nn
 
 from .flow import LineFlow
@@ -51,6 +52,14 @@ class PriorLines(nn.Module):
     def generate(self, y: torch.Tensor, samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
         ends = sample_ends((y.shape[0], samples), generator)
         return lines_from_ends(ends[..., :2], ends[..., 2:], y.shape[-1]).to(y.dtype)
+
+
+def with_best_setting(case: dict, best_path: str | None) -> dict:
+    """A case row; for the `tuned` case, with the search's best setting (best.yaml) applied."""
+    if not case.get("tuned"):
+        return case
+    with open(best_path) as f:
+        return {**case, **yaml.safe_load(f)["setting"]}
 
 
 def build_model(settings: TrainSettings) -> nn.Module:

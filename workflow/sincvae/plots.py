@@ -175,3 +175,23 @@ def latent_traversal(lines: np.ndarray, solutions: np.ndarray, dims: list[int], 
     fig.suptitle(f"{title}: blue to red as z[d] grows, others 0; black: exact solutions", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def tuning_history(trials: pd.DataFrame, importances: dict[str, float], objective: str):
+    """Left: each trial's objective (pruned trials marked at the axis floor) and the best so far;
+    right: parameter importances."""
+    fig, (ax, bars) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [2, 1]})
+    complete = trials[trials["state"] == "COMPLETE"]
+    ax.scatter(complete["trial"], complete[objective], s=18, label="completed trial")
+    pruned = trials[trials["state"] == "PRUNED"]
+    if len(pruned):
+        floor = complete[objective].min() if len(complete) else 0
+        ax.scatter(pruned["trial"], [floor] * len(pruned), marker="x", color="grey", label="pruned (shown at the best value)")
+    ax.step(trials["trial"], trials["best_so_far"], where="post", color="black", label="best so far")
+    ax.set(xlabel="trial", ylabel=f"{objective} (lower is better)", title="search history")
+    ax.legend(fontsize=8)
+    if importances:
+        sns.barplot(x=list(importances.values()), y=list(importances), ax=bars, color="tab:blue")
+    bars.set(xlabel="importance (fANOVA, sums to 1)", title="parameter importances")
+    fig.tight_layout()
+    return fig

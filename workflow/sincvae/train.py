@@ -104,13 +104,15 @@ def evaluate_loss(model, fmap, x, y, settings) -> dict[str, float]:
 def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, torch.Tensor],
         validation: tuple[torch.Tensor, torch.Tensor], device: torch.device,
         log: Callable[[str], None] = print, checkpoint: Path | None = None,
-        progress: bool | None = None) -> tuple[torch.nn.Module, list[dict]]:
+        progress: bool | None = None,
+        epoch_end: Callable[[int, torch.nn.Module], None] | None = None) -> tuple[torch.nn.Module, list[dict]]:
     """Seed, build and train a learned method's model. train/validation: (x, y), each (N, 2, 50).
 
     With `checkpoint`, the state after each epoch is saved there, and a run that finds one
     written with the same settings resumes after its last epoch; on the CPU the result is the
     same as an uninterrupted run. `progress` shows a bar over each epoch's batches; by default
     only when stderr is a terminal (an interactive session, not a rule's log file).
+    `epoch_end(epoch, model)` runs after each epoch (hyperparameter search: report, prune).
     Returns the model (on CPU) and one history dict per epoch.
     """
     if progress is None:
@@ -147,6 +149,8 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
         losses = "  ".join(f"{k} {v / batches:.4g}" for k, v in sums.items())
         log(f"epoch {epoch}/{settings.epochs}  {losses}  val_loss {row['val_loss']:.4g}  "
             f"{seconds:.1f} s  {row['samples_per_s']:.0f} samples/s")
+        if epoch_end:
+            epoch_end(epoch, model)
     return model.cpu(), history
 
 

@@ -1,0 +1,95 @@
+# Hyperparameter search on the validation split (config `tuning`; README "Hyperparameter search").
+
+
+localrules:
+    grid,
+    best_setting,
+
+
+rule grid:
+    input:
+        metrics=lambda w: expand(
+            "results/{dataset}/{case}/seed{seed}/metrics.json",
+            dataset=w.dataset,
+            case=GRID_CASES,
+            seed=SEEDS[0],
+        ),
+    output:
+        report(
+            "results/tuning/{dataset}/grid.csv",
+            caption="../report/grid.rst",
+            category="Hyperparameter search",
+            subcategory="{dataset}",
+        ),
+    log:
+        "logs/grid/{dataset}.log",
+    benchmark:
+        "benchmarks/grid/{dataset}.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    params:
+        points=list(GRID_CASES.values()),
+    script:
+        "../scripts/grid.py"
+
+
+# Workers share one study through its journal (results/tuning/{dataset}/study.journal, not a
+# declared output: it outlives an interrupted job, and a rerun goes on from its finished trials).
+rule tune:
+    input:
+        train="data/{dataset}/train_dataset.pt",
+        validation="data/{dataset}/validation_dataset.pt",
+        solutions="results/{dataset}/exact/solutions.parquet",
+        checked="results/{dataset}/data_validation.json",
+    output:
+        "results/tuning/{dataset}/worker{worker}.csv",
+    log:
+        "logs/tune/{dataset}/worker{worker}.log",
+    benchmark:
+        "benchmarks/tune/{dataset}/worker{worker}.tsv"
+    wildcard_constraints:
+        worker=r"\d+",
+    conda:
+        "../../envs/sincvae.yaml"
+    threads: config["threads"]
+    resources:
+        mem_mb=1500,
+        runtime=lambda w: 10 + 2 * TUNING["trials"],
+        gpu=GPUS_PER_JOB,
+    params:
+        base=lambda w: {**CASES[TUNING["base_case"]], "seed": SEEDS[0]},
+        tuning=TUNING,
+        dataset=dataset_params,
+        device=config["device"],
+        evaluate=config["evaluate"],
+        journal=lambda w: f"results/tuning/{w.dataset}/study.journal",
+    script:
+        "../scripts/tune.py"
+
+
+rule best_setting:
+    input:
+        workers=expand(
+            "results/tuning/{{dataset}}/worker{worker}.csv",
+            worker=range(TUNING["workers"] if TUNING else 0),
+        ),
+    output:
+        best="results/tuning/{dataset}/best.yaml",
+        trials="results/tuning/{dataset}/trials.csv",
+        history=report(
+            "results/tuning/{dataset}/history.png",
+            caption="../report/tuning_history.rst",
+            category="Hyperparameter search",
+            subcategory="{dataset}",
+        ),
+    log:
+        "logs/best_setting/{dataset}.log",
+    benchmark:
+        "benchmarks/best_setting/{dataset}.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    params:
+        tuning=TUNING,
+        journal=lambda w: f"results/tuning/{w.dataset}/study.journal",
+    script:
+        "../scripts/best_setting.py"

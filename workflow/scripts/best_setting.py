@@ -1,0 +1,30 @@
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import yaml
+
+from sincvae.plots import save_figure, tuning_history
+from sincvae.tuning import OBJECTIVE, best_case, importances, in_seed_ranges, open_study, trials_frame
+
+tuning = snakemake.params.tuning
+dataset = snakemake.wildcards.dataset
+study = open_study(snakemake.params.journal, dataset, tuning["seed"], tuning["startup_trials"])
+frame = trials_frame(study)
+frame.to_csv(snakemake.output.trials, index=False)
+setting = best_case(frame, tuning["space"])
+weights = importances(study)
+best = {
+    "dataset": dataset,
+    "base_case": tuning["base_case"],
+    "objective": OBJECTIVE,
+    "value": float(frame.loc[frame["state"] == "COMPLETE", OBJECTIVE].min()),
+    "setting": setting,
+    "trials": frame["state"].value_counts().to_dict(),
+    "importances": weights,
+    "in_seed_ranges": in_seed_ranges(setting),
+}
+with open(snakemake.output.best, "w") as out:
+    yaml.safe_dump(best, out, sort_keys=False)
+save_figure(tuning_history(frame, weights, OBJECTIVE), snakemake.output.history)
+print(yaml.safe_dump(best, sort_keys=False))
