@@ -27,6 +27,8 @@ LEARNED = [row["case"] for row in QUICK["cases"] if row.get("method", "cvae") in
 FINAL = next(c for c in CASES if c.startswith("final"))
 FLOW = next(row["case"] for row in QUICK["cases"] if row.get("method") == "flow")
 NEAREST = next(row["case"] for row in QUICK["cases"] if row.get("method") == "nearest")
+# per dataset: five figures, the latent space and the search history; and coverage against compute
+REPORT_IMAGES = 7 * len(CONFIG["datasets"]) + 1
 QUICK_SEEDS = QUICK["seeds"]
 
 
@@ -89,8 +91,7 @@ def test_quick_run_builds_the_comparison_and_the_report(quick_run):
     assert means.to_dict() == pytest.approx(
         contenders.set_index(["dataset", "case", "stage"])["scoring_residual_l1_mean"].to_dict())
     report = (quick_run / "results" / "report.html").read_text()
-    # five figures and the latent space per dataset, and coverage against compute
-    assert report.count("data:image/png;base64,") == 6 * len(CONFIG["datasets"]) + 1
+    assert report.count("data:image/png;base64,") == REPORT_IMAGES
     assert FINAL in report and "Data validation" in report
     for section in ("Verdicts on the seed's claims", "The seed's code against the fixed model", "Time and peak memory per rule",
                     "config sha256"):
@@ -135,7 +136,7 @@ def test_report_in_headless_chromium(quick_run):
         browser.close()
     assert errors == []
     assert requests == [report]  # figures are embedded: nothing else is fetched
-    assert len(images) == 6 * len(CONFIG["datasets"]) + 1 and all(images)
+    assert len(images) == REPORT_IMAGES and all(images)
     assert ascending == sorted(before) and descending == sorted(before, reverse=True) and ascending != before
     assert (quick_run / "results" / "report_screenshot.png").stat().st_size > 100_000
 
@@ -205,9 +206,10 @@ def test_methods_without_training_have_no_training_job(quick_run):
 
 
 def test_the_search_finds_a_tuned_case_and_resumes(quick_run, tmp_path_factory):
-    tuning = {**CONFIG["tuning"], **QUICK["tuning"]}
+    tuning = {**CONFIG["tuning"], **QUICK["tuning"]}  # the grid's keys merge too: beta × wy
     grid = pd.read_csv(quick_run / "results" / "tuning" / "data_1" / "grid.csv")
-    assert sorted(grid["beta"]) == sorted(tuning["grid"]["beta"]) and grid["validation_mmd"].is_monotonic_increasing
+    assert sorted(zip(grid["beta"], grid["wy"])) == [(0.5, 0.0), (1.1, 0.0)]
+    assert grid["validation_mmd"].is_monotonic_increasing
     best = yaml.safe_load((quick_run / "results" / "tuning" / "data_1" / "best.yaml").read_text())
     trials = pd.read_csv(quick_run / "results" / "tuning" / "data_1" / "trials.csv")
     assert (trials["state"].isin(["COMPLETE", "PRUNED"])).sum() >= tuning["trials"]
@@ -217,11 +219,12 @@ def test_the_search_finds_a_tuned_case_and_resumes(quick_run, tmp_path_factory):
     assert f"latent_dim={best['setting']['latent_dim']}" in log and f"loss='{best['setting']['loss']}'" in log
     report = (quick_run / "results" / "report.html").read_text()
     assert "Hyperparameter search" in report and "in the seed&#x27;s range" in report
-    # rerunning the search after losing its workers' outputs (in a copy) runs no trial again
+    # a search interrupted after its trials (in a copy: no worker output, no best.yaml) resumes
+    # from the journal and runs no trial again
     copy = tmp_path_factory.mktemp("resume") / "run"
     shutil.copytree(quick_run, copy)
-    for worker in range(tuning["workers"]):
-        (copy / "results" / "tuning" / "data_1" / f"worker{worker}.csv").unlink()
+    for name in [f"worker{worker}.csv" for worker in range(tuning["workers"])] + ["best.yaml"]:
+        (copy / "results" / "tuning" / "data_1" / name).unlink()
     snakemake(copy, "--cores", "2", "results/tuning/data_1/best.yaml")
     for worker in range(tuning["workers"]):
         assert "ran 0 trials" in (copy / "logs" / "tune" / "data_1" / f"worker{worker}.log").read_text()
@@ -294,6 +297,8 @@ def test_a_diverging_case_stops_naming_case_and_epoch_and_writes_no_model(tmp_pa
     quick = yaml.safe_load((workdir / "config" / "quick.yaml").read_text())
     quick["cases"] = [{"case": "blowup", "loss": "mse", "beta": 1, "wx": 1, "wy": 1, "lr": 1e6}]
     quick["seeds"] = 1
+    quick["report"]["inspect_cases"] = ["blowup"]  # config refers to cases by id: point these at it too
+    quick["tuning"]["base_case"] = "blowup"
     (workdir / "config" / "quick.yaml").write_text(yaml.safe_dump(quick))
     result = snakemake(workdir, "--cores", "1", "results/data_1/blowup/seed0/model.pt", check=False)
     assert result.returncode != 0

@@ -17,7 +17,7 @@ rule evaluate:
         "../../envs/sincvae.yaml"
     threads: config["threads"]
     resources:
-        mem_mb=1500,  # measured peak 0.5 GB
+        mem_mb=2500,  # measured peak 1.0 GB with refinement (default config)
         runtime=10,
         gpu=GPUS_PER_JOB,
     params:

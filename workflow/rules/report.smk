@@ -45,13 +45,15 @@ DATASET_FIGURES = {
 
 rule plot_dataset:
     input:
-        # residuals pooled over seeds; lines and loss curves of the first seed
+        # residuals of every case pooled over seeds; loss curves of the first seed;
+        # generated lines of the inspected cases (first seed), as in the notebook
         scores=lambda w: per_case(
             "results/{dataset}/{case}/seed{seed}/scores.parquet", w.dataset, seed=SEEDS
         ),
         samples=lambda w: per_case(
             "results/{dataset}/{case}/seed{seed}/samples.parquet",
             w.dataset,
+            INSPECT_CASES,
             seed=SEEDS[0],
         ),
         histories=lambda w: per_case(
@@ -77,6 +79,7 @@ rule plot_dataset:
     params:
         cases=CASE_IDS,
         learned_cases=LEARNED_CASES,
+        inspect_cases=INSPECT_CASES,
         seeds=SEEDS,
         dataset=dataset_params,
         rows=config["report"]["rows"],

@@ -26,7 +26,8 @@ scores = pd.concat(pd.read_parquet(p).assign(case=c, seed=s) for (c, s), p in zi
 save_figure(residual_distributions(scores[scores["split"] == "scoring"]), snakemake.output.residuals)
 
 # Each method's own lines (the raw stage): what it learned, before refinement moves them.
-raw = {c: pd.read_parquet(p, filters=[("stage", "==", "raw")]) for c, p in zip(cases, snakemake.input.samples)}
+raw = {c: pd.read_parquet(p, filters=[("stage", "==", "raw")])
+       for c, p in zip(snakemake.params.inspect_cases, snakemake.input.samples)}
 generated = {c: lines_from_samples(frame, "scoring", rows) for c, frame in raw.items()}
 solutions = solutions_from_frame(pd.read_parquet(snakemake.input.solutions), "scoring", max(rows) + 1)
 save_figure(line_panels([solutions[r][0] for r in rows], generated, rows), snakemake.output.lines_x)
