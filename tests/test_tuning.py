@@ -66,6 +66,21 @@ def test_best_setting_is_the_lowest_completed_trial_and_is_applied_to_the_tuned_
     assert with_best_setting(plain, None) is plain
 
 
+def test_a_pruned_trial_has_no_objective_value(tmp_path):
+    def pruned_at_first_epoch(trial):
+        suggest(trial, SPACE)
+        trial.report(0.001, 1)  # a progress value far below any objective
+        raise optuna.TrialPruned()
+
+    study = open_study(str(tmp_path / "p.journal"), "d", sampler_seed=0, startup_trials=0)
+    run_worker(study, quadratic, trials=2, log=lambda _: None)
+    study.optimize(pruned_at_first_epoch, n_trials=1)
+    frame = trials_frame(study)
+    assert frame["state"].tolist() == ["COMPLETE", "COMPLETE", "PRUNED"]
+    assert pd.isna(frame[OBJECTIVE].iloc[2]) and best_case(frame, SPACE) == study.best_params
+    assert frame["best_so_far"].iloc[2] == frame[OBJECTIVE].iloc[:2].min()
+
+
 def test_seed_ranges_and_grid_table():
     assert in_seed_ranges({"latent_dim": 110, "beta": 1.1, "wx": 0.6, "wy": 0.7}) == {
         "latent_dim": True, "beta": True, "wx": True, "wy": False}

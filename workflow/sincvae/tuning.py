@@ -116,11 +116,13 @@ def suggest_summary(params: dict) -> str:
 
 
 def trials_frame(study: optuna.Study) -> pd.DataFrame:
-    """One row per trial: number, state, objective, parameters, and the best objective so far."""
-    frame = pd.DataFrame([{"trial": t.number, "state": t.state.name, OBJECTIVE: t.value, **t.params}
+    """One row per trial: number, state, objective (completed trials only: Optuna gives a pruned
+    trial its last progress value, which is not the objective), parameters, best so far."""
+    complete = optuna.trial.TrialState.COMPLETE
+    frame = pd.DataFrame([{"trial": t.number, "state": t.state.name,
+                           OBJECTIVE: t.value if t.state == complete else float("nan"), **t.params}
                           for t in study.trials])
-    done = frame[OBJECTIVE].where(frame["state"] == "COMPLETE")
-    return frame.assign(best_so_far=done.cummin())
+    return frame.assign(best_so_far=frame[OBJECTIVE].cummin().ffill())
 
 
 def importances(study: optuna.Study) -> dict[str, float]:
