@@ -2,7 +2,6 @@
 
 import optuna
 import pandas as pd
-import pytest
 import yaml
 
 from sincvae.methods import with_best_setting

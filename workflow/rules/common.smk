@@ -32,11 +32,14 @@ if TUNING:
     _grid = pd.DataFrame(
         list(itertools.product(*TUNING["grid"].values())), columns=list(TUNING["grid"])
     )
-    GRID = Paramspace(_grid, filename_params="*")
-    for _pattern, (_, _point) in zip(GRID.instance_patterns, _grid.iterrows()):
+    _space = Paramspace(_grid, filename_params="*")
+    for _pattern, (_, _point) in zip(_space.instance_patterns, _grid.iterrows()):
         GRID_CASES[f"grid_{_pattern}"] = _point.to_dict()
-    for _id, _point in GRID_CASES.items():
-        CASES[_id] = {**CASES[TUNING["base_case"]], **_point, "case": _id}
+        CASES[f"grid_{_pattern}"] = {
+            **CASES[TUNING["base_case"]],
+            **_point.to_dict(),
+            "case": f"grid_{_pattern}",
+        }
     if "tuned" in CASES:
         raise ValueError(
             "config: the case id 'tuned' is the search's best setting; rename that case"
@@ -60,6 +63,7 @@ SEEDS = list(range(config["seeds"]))
 # The methods that train a model (a train job, history.csv and loss curves): sincvae.methods.LEARNED,
 # spelled out so that planning does not import torch (tests/test_methods.py checks they agree).
 LEARNED_METHODS = ["cvae", "line_cvae", "flow"]
+ENCODER_METHODS = ["cvae", "line_cvae"]  # a latent space to draw
 LEARNED_CASES = [c for c in CASE_IDS if CASES[c]["method"] in LEARNED_METHODS]
 if TUNING and CASES[TUNING["base_case"]]["method"] not in LEARNED_METHODS:
     raise ValueError(
@@ -74,15 +78,18 @@ GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
 
 # The cases each dataset's notebook shows, and those with an encoder (latent-space figure).
 INSPECT_CASES = config["report"]["inspect_cases"]
-LATENT_CASES = [c for c in INSPECT_CASES if CASES[c]["method"] in ("cvae", "line_cvae")]
+LATENT_CASES = [c for c in INSPECT_CASES if CASES[c]["method"] in ENCODER_METHODS]
+NOTEBOOKS = expand("results/notebooks/{dataset}.html", dataset=DATASETS)
+# A search's shared study (tuning.smk); not a declared output, so it outlives a killed job.
+STUDY_JOURNAL = "results/tuning/{dataset}/study.journal"
 
 
-def inspected_models(wildcards):
-    """The first seed's model of every learned case the notebook shows."""
-    return expand(
+def first_seed_models(cases):
+    """Input function: the first seed's model of each of `cases` that trains, for the job's dataset."""
+    return lambda w: expand(
         "results/{dataset}/{case}/seed{seed}/model.pt",
-        dataset=wildcards.dataset,
-        case=[c for c in INSPECT_CASES if c in LEARNED_CASES],
+        dataset=w.dataset,
+        case=[c for c in cases if c in LEARNED_CASES],
         seed=SEEDS[0],
     )
 

@@ -111,7 +111,7 @@ rule plot_comparison:
 rule notebook:
     input:
         notebook=workflow.source_path("../notebooks/inspect_cases.ipynb"),
-        models=inspected_models,
+        models=first_seed_models(INSPECT_CASES),
         solutions="results/{dataset}/exact/solutions.parquet",
         splits=expand("data/{{dataset}}/{split}_dataset.pt", split=SPLITS),
     output:
@@ -143,12 +143,7 @@ rule notebook:
 
 rule plot_latent:
     input:
-        models=lambda w: expand(
-            "results/{dataset}/{case}/seed{seed}/model.pt",
-            dataset=w.dataset,
-            case=LATENT_CASES,
-            seed=SEEDS[0],
-        ),
+        models=first_seed_models(LATENT_CASES),
         validation="data/{dataset}/validation_dataset.pt",
     output:
         dataset_figure("latent"),
@@ -197,7 +192,7 @@ rule report:
         comparison="results/comparison.csv",
         compute="results/figures/coverage_vs_compute.png",
         curves=per_case("results/{dataset}/{case}/loss_curves.png", cases=LEARNED_CASES),
-        notebooks=expand("results/notebooks/{dataset}.html", dataset=DATASETS),
+        notebooks=NOTEBOOKS,
         tuning=[p for files in TUNING_FILES.values() for p in files.values()],
         validation=expand("results/{dataset}/data_validation.json", dataset=DATASETS),
         figures=[p for figures in DATASET_FIGURES.values() for p in figures.values()],
@@ -212,7 +207,7 @@ rule report:
     params:
         datasets=config["datasets"],
         figures=DATASET_FIGURES,
-        notebooks=expand("results/notebooks/{dataset}.html", dataset=DATASETS),
+        notebooks=NOTEBOOKS,
         tuning=TUNING_FILES,
         config=config,
         source=workflow.basedir,

@@ -33,8 +33,7 @@ rule grid:
         "../scripts/grid.py"
 
 
-# Workers share one study through its journal (results/tuning/{dataset}/study.journal, not a
-# declared output: it outlives an interrupted job, and a rerun goes on from its finished trials).
+# Workers share one study through its journal (STUDY_JOURNAL): a rerun goes on from its finished trials.
 rule tune:
     input:
         train="data/{dataset}/train_dataset.pt",
@@ -62,7 +61,7 @@ rule tune:
         dataset=dataset_params,
         device=config["device"],
         evaluate=config["evaluate"],
-        journal=lambda w: f"results/tuning/{w.dataset}/study.journal",
+        journal=lambda w: STUDY_JOURNAL.format(dataset=w.dataset),
     script:
         "../scripts/tune.py"
 
@@ -90,6 +89,6 @@ rule best_setting:
         "../../envs/sincvae.yaml"
     params:
         tuning=TUNING,
-        journal=lambda w: f"results/tuning/{w.dataset}/study.journal",
+        journal=lambda w: STUDY_JOURNAL.format(dataset=w.dataset),
     script:
         "../scripts/best_setting.py"

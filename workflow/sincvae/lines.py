@@ -9,18 +9,26 @@ DOMAIN = (0.1, 1.0)
 POINTS = 50
 
 
-def sample_lines(n: int, rng: np.random.Generator, points: int = POINTS) -> np.ndarray:
-    """Draw n lines from the seed's generator -> (n, 2, points) float64.
+def ends_from_uniforms(u):
+    """The seed's generator from 4 uniforms in [0, 1) on the last axis (array or tensor) ->
+    end points (..., 4): x0_start, x1_start, x0_end, x1_end.
 
     x0 falls from start ~ U[end, 1] to end ~ U[0.1, 1]; x1 rises from
     start ~ U[0.1, 1] to end ~ U[start, 1]; x0 and x1 independent.
     """
+    lib = torch if isinstance(u, torch.Tensor) else np
     lo, hi = DOMAIN
-    x0_end = rng.uniform(lo, hi, n)
-    x0_start = rng.uniform(x0_end, hi)
-    x1_start = rng.uniform(lo, hi, n)
-    x1_end = rng.uniform(x1_start, hi)
-    return lines_from_ends(np.stack([x0_start, x1_start], 1), np.stack([x0_end, x1_end], 1), points)
+    x0_end = lo + (hi - lo) * u[..., 0]
+    x0_start = x0_end + (hi - x0_end) * u[..., 1]
+    x1_start = lo + (hi - lo) * u[..., 2]
+    x1_end = x1_start + (hi - x1_start) * u[..., 3]
+    return lib.stack([x0_start, x1_start, x0_end, x1_end], -1)
+
+
+def sample_lines(n: int, rng: np.random.Generator, points: int = POINTS) -> np.ndarray:
+    """Draw n lines from the seed's generator -> (n, 2, points) float64."""
+    ends = ends_from_uniforms(np.stack([rng.random(n) for _ in range(4)], -1))  # the datasets' draw order
+    return lines_from_ends(ends[:, :2], ends[:, 2:], points)
 
 
 def lines_from_ends(starts, ends, length: int):
@@ -33,14 +41,8 @@ def lines_from_ends(starts, ends, length: int):
 
 
 def sample_ends(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
-    """End points (starts, ends) -> (*shape, 4) from the seed's generator (see sample_lines), in torch."""
-    lo, hi = DOMAIN
-    u = torch.rand(*shape, 4, generator=generator, device=generator.device, dtype=torch.float64)
-    x0_end = lo + (hi - lo) * u[..., 0]
-    x0_start = x0_end + (hi - x0_end) * u[..., 1]
-    x1_start = lo + (hi - lo) * u[..., 2]
-    x1_end = x1_start + (hi - x1_start) * u[..., 3]
-    return torch.stack([x0_start, x1_start, x0_end, x1_end], -1)
+    """End points (*shape, 4) from the seed's generator, drawn with a torch generator."""
+    return ends_from_uniforms(torch.rand(*shape, 4, generator=generator, device=generator.device, dtype=torch.float64))
 
 
 def slopes_ok(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
