@@ -122,12 +122,6 @@ def test_refinement_keeps_one_line_per_distinct_solution_before_repeats(data_2):
     assert line_distances(kept[0], np.stack([first, second])).argmin(1).tolist() == [0, 1]
 
 
-def test_the_workflow_plans_training_for_exactly_the_learned_methods():
-    from sincvae.methods import LEARNED
-    common = (ROOT / "workflow" / "rules" / "common.smk").read_text()
-    assert f"LEARNED_METHODS = {list(LEARNED)!r}".replace("'", '"') in common
-
-
 def test_line_cvae_learns_and_uses_its_latent(data_1):
     """A few epochs on data_1: the loss falls, generated lines beat an untrained model, the latent
     carries information (KL above zero), and every sample is a straight line."""

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, SEED_SCORING
-from sincvae.methods import LEARNED as METHODS_LEARNED
+from sincvae.planning import LEARNED as METHODS_LEARNED
 
 pytestmark = pytest.mark.pipeline
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
@@ -27,8 +27,9 @@ LEARNED = [row["case"] for row in QUICK["cases"] if row.get("method", "cvae") in
 FINAL = next(c for c in CASES if c.startswith("final"))
 FLOW = next(row["case"] for row in QUICK["cases"] if row.get("method") == "flow")
 NEAREST = next(row["case"] for row in QUICK["cases"] if row.get("method") == "nearest")
-# per dataset: five figures, the latent space and the search history; and coverage against compute
-REPORT_IMAGES = 7 * len(CONFIG["datasets"]) + 1
+# per dataset: five figures, the latent space and the search history; coverage against compute;
+# the claims' headline figure and one per claim
+REPORT_IMAGES = 7 * len(CONFIG["datasets"]) + 1 + 1 + len(QUICK["ablations"]["factors"])
 QUICK_SEEDS = QUICK["seeds"]
 
 
@@ -93,9 +94,37 @@ def test_quick_run_builds_the_comparison_and_the_report(quick_run):
     report = (quick_run / "results" / "report.html").read_text()
     assert report.count("data:image/png;base64,") == REPORT_IMAGES
     assert FINAL in report and "Data validation" in report
-    for section in ("Verdicts on the seed's claims", "The seed's code against the fixed model", "Time and peak memory per rule",
+    for section in ('<h2>Findings</h2>', "The seed&#39;s claims, one factor at a time", "Time and peak memory per rule",
                     "config sha256"):
         assert section in report
+    assert report.index('id="findings"') < report.index('id="claims"') < report.index('id="comparison"')
+
+
+def test_the_ablations_decide_every_claim_and_lead_the_findings(quick_run):
+    verdicts = pd.read_csv(quick_run / "results" / "verdicts.csv")
+    factors = QUICK["ablations"]["factors"]
+    variants = CONFIG["ablations"]["variants"]
+    assert len(verdicts) == len(factors) * len(CONFIG["datasets"]) * len(variants) * 3  # metrics
+    assert set(verdicts["metric"]) == {"mmd", "residual_l1", "coverage"}
+    assert set(verdicts["decision"]) <= {"supported", "contradicted", "no detectable difference", "undecided"}
+    assert (verdicts["seeds"] == QUICK["ablations"]["seeds"]).all()
+    assert (verdicts["rows"] == QUICK["data"]["rows"]["scoring"]).all()
+    tested = verdicts.dropna(subset=["p"])
+    assert ((tested["ci_low"] <= tested["effect"]) & (tested["effect"] <= tested["ci_high"])).all()
+    assert (tested["p_adjusted"] >= tested["p"]).all()
+    # under the seed's code wy scales a loss without gradient: the levels train identical models
+    wy = verdicts[(verdicts["factor"] == "wy") & (verdicts["variant"] == "seed_code")]
+    assert (wy["effect"] == 0).all() and (wy["reason"] == "identical scores on every seed and row").all()
+    findings = (quick_run / "results" / "findings.md").read_text()
+    for factor in factors:
+        assert f"- {verdicts[verdicts['factor'] == factor]['claim'].iloc[0]}: " in findings
+    # the 25-epoch level continues the shorter run: its first epochs are that run's
+    center = pd.read_csv(quick_run / "results" / "data_1" / "ablation-fixed-center" / "seed0" / "history.csv")
+    longer = pd.read_csv(quick_run / "results" / "data_1" / "ablation-fixed-epochs25" / "seed0" / "history.csv")
+    assert len(longer) == 25
+    columns = [c for c in center.columns if c not in ("seconds", "samples_per_s")]
+    pd.testing.assert_frame_equal(longer[columns].head(len(center)), center[columns])
+    assert not (quick_run / "results" / "data_1" / "ablation-fixed-center" / "seed0" / "state.pt").exists()
 
 
 def test_report_is_valid_html(quick_run):
@@ -113,15 +142,18 @@ def test_report_in_headless_chromium(quick_run):
     report = (quick_run / "results" / "report.html").as_uri()
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
         errors, requests = [], []
         page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.on("request", lambda request: requests.append(request.url))
         page.goto(report)
         images = page.evaluate("[...document.images].map(i => i.complete && i.naturalWidth > 0)")
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        first_screen = page.evaluate("""[document.querySelector('#findings h2'), document.querySelector('img.headline')]
+            .map(e => e.getBoundingClientRect().bottom)""")
         headings = page.locator("table.sortable th")
-        column = headings.all_inner_texts().index("coverage")
+        column = headings.all_inner_texts().index("coverage raw")
 
         def coverage_column():
             cells = page.locator(f"table.sortable tbody tr td:nth-child({column + 1})").all_inner_texts()
@@ -135,6 +167,8 @@ def test_report_in_headless_chromium(quick_run):
         page.screenshot(path=str(quick_run / "results" / "report_screenshot.png"), full_page=True)
         browser.close()
     assert errors == []
+    assert overflow <= 0  # no horizontal scrollbar at 1,280 px
+    assert max(first_screen) <= 800  # the Findings heading and the headline figure without scrolling
     assert requests == [report]  # figures are embedded: nothing else is fetched
     assert len(images) == REPORT_IMAGES and all(images)
     assert ascending == sorted(before) and descending == sorted(before, reverse=True) and ascending != before
@@ -332,8 +366,12 @@ def test_default_config_plans_every_case_on_both_datasets(tmp_path_factory):
     jobs = {line.split()[0]: int(line.split()[1]) for line in stats if line.startswith(("train ", "evaluate "))}
     learned = sum(case.get("method", "cvae") in METHODS_LEARNED for case in CONFIG["cases"]) + 1  # + tuned
     grid = math.prod(len(values) for values in CONFIG["tuning"]["grid"].values())  # first seed only
-    assert jobs == {"train": 2 * (learned * CONFIG["seeds"] + grid),
-                    "evaluate": 2 * ((len(CONFIG["cases"]) + 1) * CONFIG["seeds"] + grid)}
+    ablations = CONFIG["ablations"]
+    # per variant: the shared center and every other level; the 25-epoch level continues the center
+    levels = len(ablations["variants"]) * (1 + sum(len(f["levels"]) - 1 for f in ablations["factors"].values()))
+    centers = len(ablations["variants"])  # trained by rule train_continued
+    assert jobs == {"train": 2 * (learned * CONFIG["seeds"] + grid + (levels - centers) * ablations["seeds"]),
+                    "evaluate": 2 * ((len(CONFIG["cases"]) + 1) * CONFIG["seeds"] + grid + levels * ablations["seeds"])}
 
 
 def test_an_unknown_case_or_dataset_fails_naming_the_valid_ids(tmp_path_factory):

@@ -1,6 +1,5 @@
 """The cluster profiles plan every job with the right resources (dry runs: no cluster needed)."""
 
-import math
 import re
 import shutil
 import subprocess
@@ -11,15 +10,17 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from sincvae.methods import LEARNED
+from sincvae.planning import LEARNED, plan
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-RUNS = len(CONFIG["datasets"]) * CONFIG["seeds"]
-# the grid's points train once (first seed) per dataset; `tuned` is one more case
-GRID_RUNS = len(CONFIG["datasets"]) * math.prod(len(values) for values in CONFIG["tuning"]["grid"].values())
-EVALUATE_JOBS = RUNS * (len(CONFIG["cases"]) + 1) + GRID_RUNS
-# nearest neighbours and prior lines learn nothing: no training job
-TRAIN_JOBS = RUNS * (sum(case.get("method", "cvae") in LEARNED for case in CONFIG["cases"]) + 1) + GRID_RUNS
+PLAN = plan(CONFIG)  # every case (comparison, grid, tuned, ablations) with its seeds
+DATASETS = len(CONFIG["datasets"])
+EVALUATE_JOBS = DATASETS * sum(len(seeds) for seeds in PLAN.seeds.values())
+# nearest neighbours and prior lines learn nothing: no training job; the runs that a longer
+# epochs level continues are rule train_continued's
+CONTINUED = set(PLAN.continued_from.values())
+TRAIN_JOBS = DATASETS * sum(len(PLAN.seeds[c]) for c in PLAN.learned if c not in CONTINUED)
+CONTINUED_JOBS = DATASETS * sum(len(PLAN.seeds[c]) for c in CONTINUED)
 
 
 def dry_run(tmp_path, profile: str, *args: str) -> list[dict]:
@@ -45,9 +46,10 @@ def test_slurm_profile_asks_for_a_gpu_per_training_job(tmp_path):
     jobs = dry_run(tmp_path, "slurm", "--config", "device=cuda")
     counts = Counter(job["rule"] for job in jobs)
     assert counts["train"] == TRAIN_JOBS < counts["evaluate"] == EVALUATE_JOBS
+    assert counts["train_continued"] == CONTINUED_JOBS
     for job in jobs:
         assert job["slurm_account"] == "<account>" and int(job["runtime"]) >= 5
-        if job["rule"] in ("train", "evaluate"):
+        if job["rule"] in ("train", "train_continued", "evaluate"):
             assert job["gpu"] == "1" and int(job["mem_mb"]) >= 1500
     assert all(job["gpu_model"].startswith("<") for job in jobs if job["rule"] == "train")
 

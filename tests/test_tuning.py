@@ -4,7 +4,7 @@ import optuna
 import pandas as pd
 import yaml
 
-from sincvae.methods import with_best_setting
+from sincvae.planning import with_best_setting
 from sincvae.tuning import (FINISHED, OBJECTIVE, best_case, grid_frame, in_seed_ranges, open_study, run_worker,
                             suggest, trials_frame)
 

@@ -1,84 +1,38 @@
-import itertools
 import math
 import re
-
-import pandas as pd
-from snakemake.utils import Paramspace
+from dataclasses import asdict
 
 from snakemake.utils import validate
 
+from sincvae.planning import ENCODER, LEARNED, plan
+
 validate(config, schema="../../config/schema.yaml")
 
+# The whole study as a table of cases (sincvae.planning, unit-tested without Snakemake): the
+# comparison's cases, the search's grid points and `tuned` case, the ablations' levels.
+PLAN = plan(config)
 SPLITS = ["train", "validation", "scoring"]
 DATASETS = list(config["datasets"])
-CASE_IDS = [row["case"] for row in config["cases"]]
-_duplicates = sorted({c for c in CASE_IDS if CASE_IDS.count(c) > 1})
-if _duplicates:
-    raise ValueError(
-        f"config: case ids must be unique, repeated: {', '.join(_duplicates)}"
-    )
-# One row per case with the training defaults filled in: the table every rule reads.
-CASES = {row["case"]: {**config["train"], **row} for row in config["cases"]}
-# Hyperparameter search (tuning.smk): each grid point is a case of its own, trained and
-# evaluated by the usual rules (first seed only, not in the comparison); `tuned` is the
-# search's best setting, a case of the comparison whose settings come from best.yaml.
+CASES = PLAN.cases
+CASE_IDS = PLAN.comparison
+GRID_CASES = PLAN.grid
+ABLATION_CASES = PLAN.ablation
+ABLATIONS = config.get("ablations") or {}
+ABLATION_SEEDS = list(range(ABLATIONS.get("seeds", 0)))
+CASE_SEEDS = PLAN.seeds
 TUNING = config.get("tuning")
-GRID_CASES = {}
-if TUNING:
-    if TUNING["base_case"] not in CASES:
-        raise ValueError(
-            f"config: tuning.base_case {TUNING['base_case']!r} is not a case; cases are {', '.join(CASE_IDS)}"
-        )
-    _grid = pd.DataFrame(
-        list(itertools.product(*TUNING["grid"].values())), columns=list(TUNING["grid"])
-    )
-    _space = Paramspace(_grid, filename_params="*")
-    for _pattern, (_, _point) in zip(_space.instance_patterns, _grid.iterrows()):
-        GRID_CASES[f"grid_{_pattern}"] = _point.to_dict()
-        CASES[f"grid_{_pattern}"] = {
-            **CASES[TUNING["base_case"]],
-            **_point.to_dict(),
-            "case": f"grid_{_pattern}",
-        }
-    if "tuned" in CASES:
-        raise ValueError(
-            "config: the case id 'tuned' is the search's best setting; rename that case"
-        )
-    CASES["tuned"] = {**CASES[TUNING["base_case"]], "case": "tuned", "tuned": True}
-    CASE_IDS = [*CASE_IDS, "tuned"]
-_bad_rows = [
-    r for r in config["report"]["rows"] if r >= config["data"]["rows"]["scoring"]
-]
-if _bad_rows:
-    raise ValueError(
-        f"config: report.rows {_bad_rows} do not exist: the scoring split has "
-        f"{config['data']['rows']['scoring']} rows"
-    )
-_unknown_inspect = [c for c in config["report"]["inspect_cases"] if c not in CASES]
-if _unknown_inspect:
-    raise ValueError(
-        f"config: report.inspect_cases {_unknown_inspect} are not cases; cases are {', '.join(CASE_IDS)}"
-    )
 SEEDS = list(range(config["seeds"]))
-# The methods that train a model (a train job, history.csv and loss curves): sincvae.methods.LEARNED,
-# spelled out so that planning does not import torch (tests/test_methods.py checks they agree).
-LEARNED_METHODS = ["cvae", "line_cvae", "flow"]
-ENCODER_METHODS = ["cvae", "line_cvae"]  # a latent space to draw
-LEARNED_CASES = [c for c in CASE_IDS if CASES[c]["method"] in LEARNED_METHODS]
-if TUNING and CASES[TUNING["base_case"]]["method"] not in LEARNED_METHODS:
-    raise ValueError(
-        f"config: tuning.base_case {TUNING['base_case']!r} must be a case of a method that trains: {', '.join(LEARNED_METHODS)}"
-    )
-# The seed's recommended setting: the case the throughput benchmark trains.
-FINAL_CASE = next(
-    (c for c in LEARNED_CASES if c.startswith("final")), (LEARNED_CASES or CASE_IDS)[0]
-)
+LEARNED_CASES = [c for c in CASE_IDS if CASES[c]["method"] in LEARNED]
+# Cases with a train job: rule train_continued for those a longer epochs level resumes, else train.
+CONTINUED_CASES = sorted(set(PLAN.continued_from.values()))
+TRAINED_CASES = [
+    c for c in CASES if CASES[c]["method"] in LEARNED and c not in CONTINUED_CASES
+]
+REFERENCE_CASE = config["reference_case"]
 GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
-
-
 # The cases each dataset's notebook shows, and those with an encoder (latent-space figure).
 INSPECT_CASES = config["report"]["inspect_cases"]
-LATENT_CASES = [c for c in INSPECT_CASES if CASES[c]["method"] in ENCODER_METHODS]
+LATENT_CASES = [c for c in INSPECT_CASES if CASES[c]["method"] in ENCODER]
 NOTEBOOKS = expand("results/notebooks/{dataset}.html", dataset=DATASETS)
 # A search's shared study (tuning.smk); not a declared output, so it outlives a killed job.
 STUDY_JOURNAL = "results/tuning/{dataset}/study.journal"
@@ -89,7 +43,7 @@ def first_seed_models(cases):
     return lambda w: expand(
         "results/{dataset}/{case}/seed{seed}/model.pt",
         dataset=w.dataset,
-        case=[c for c in cases if c in LEARNED_CASES],
+        case=[c for c in cases if CASES[c]["method"] in LEARNED],
         seed=SEEDS[0],
     )
 
@@ -98,7 +52,7 @@ def method_inputs(wildcards):
     """What a case's evaluation reads besides the data: its trained model, or for nearest
     neighbours the training split it searches."""
     method = CASES[wildcards.case]["method"]
-    if method in LEARNED_METHODS:
+    if method in LEARNED:
         run = f"results/{wildcards.dataset}/{wildcards.case}/seed{wildcards.seed}"
         return {
             "model": f"{run}/model.pt",
@@ -117,6 +71,16 @@ def tuned_setting(wildcards):
     return {}
 
 
+def continued_state(wildcards):
+    """An epochs level of the ablations resumes from the end of the next shorter level's run."""
+    shorter = PLAN.continued_from.get(wildcards.case)
+    if shorter is None:
+        return {}
+    return {
+        "start": f"results/{wildcards.dataset}/{shorter}/seed{wildcards.seed}/state.pt"
+    }
+
+
 def train_runtime(wildcards):
     """Minutes: 3× margin on the ~14,500 samples/s measured on 2 CPU cores, plus start-up."""
     case = CASES[wildcards.case]
@@ -130,9 +94,9 @@ def one_of(ids):
 
 wildcard_constraints:
     dataset=one_of(DATASETS),
-    case=one_of([*CASE_IDS, *GRID_CASES]),
+    case=one_of(CASES),
     split=one_of(SPLITS),
-    seed=one_of(str(s) for s in SEEDS),
+    seed=one_of(str(s) for s in PLAN.all_seeds),
 
 
 def case_params(wildcards):
@@ -154,9 +118,9 @@ def per_seed(pattern, learned_only=False):
     training-free case when learned_only)."""
 
     def paths(w):
-        if learned_only and w.case not in LEARNED_CASES:
+        if learned_only and CASES[w.case]["method"] not in LEARNED:
             return []
-        return expand(pattern, dataset=w.dataset, case=w.case, seed=SEEDS)
+        return expand(pattern, dataset=w.dataset, case=w.case, seed=CASE_SEEDS[w.case])
 
     return paths
 

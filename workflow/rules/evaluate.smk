@@ -7,6 +7,7 @@ rule evaluate:
     output:
         samples="results/{dataset}/{case}/seed{seed}/samples.parquet",
         scores="results/{dataset}/{case}/seed{seed}/scores.parquet",
+        rows="results/{dataset}/{case}/seed{seed}/rows.parquet",
         metrics="results/{dataset}/{case}/seed{seed}/metrics.json",
         timing="results/{dataset}/{case}/seed{seed}/timing.json",
     log:
@@ -46,7 +47,7 @@ rule aggregate_seeds:
         "../../envs/sincvae.yaml"
     params:
         case=lambda w: CASES[w.case],
-        seeds=SEEDS,
+        seeds=lambda w: CASE_SEEDS[w.case],
     script:
         "../scripts/aggregate_seeds.py"
 
@@ -106,7 +107,7 @@ rule unknown_case:
     output:
         "results/{dataset}/{case}/metrics.json",
     wildcard_constraints:
-        case=not_one_of([*CASE_IDS, "exact"]),
+        case=not_one_of([*CASES, "exact"]),
 
 
 rule unknown_dataset:
@@ -117,3 +118,33 @@ rule unknown_dataset:
     wildcard_constraints:
         dataset=not_one_of(DATASETS),
         case="[^/]+",
+
+
+# The seed's claims decided from the ablations (sincvae.stats): one row per claim × dataset ×
+# variant × metric, and each level's mean with its interval for the figures.
+rule verdicts:
+    input:
+        rows=per_case(
+            "results/{dataset}/{case}/seed{seed}/rows.parquet",
+            cases=ABLATION_CASES,
+            seed=ABLATION_SEEDS,
+        ),
+    output:
+        verdicts=report(
+            "results/verdicts.csv",
+            caption="../report/verdicts.rst",
+            category="Claims",
+        ),
+        levels="results/ablation_levels.csv",
+    log:
+        "logs/verdicts.log",
+    benchmark:
+        "benchmarks/verdicts.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    params:
+        levels=[asdict(level) for level in PLAN.levels],
+        claims={factor: claim.text for factor, claim in PLAN.claims.items()},
+        alpha=ABLATIONS.get("alpha"),
+    script:
+        "../scripts/verdicts.py"

@@ -108,6 +108,66 @@ rule plot_comparison:
         "../scripts/plot_comparison.py"
 
 
+# The claims' figures: the headline (every effect) and one per claim (metrics against levels).
+CLAIM_FIGURES = {
+    "headline": "results/figures/claims.png",
+    **{f: f"results/figures/claim_{f}.png" for f in PLAN.claims},
+}
+CLAIM_INPUTS = (
+    {
+        "verdicts": "results/verdicts.csv",
+        "headline": CLAIM_FIGURES["headline"],
+        "claim_figures": [CLAIM_FIGURES[f] for f in PLAN.claims],
+    }
+    if ABLATIONS
+    else {}
+)
+
+
+rule plot_claims:
+    input:
+        verdicts="results/verdicts.csv",
+        levels="results/ablation_levels.csv",
+    output:
+        **{
+            name: report(path, caption="../report/claims.rst", category="Claims")
+            for name, path in CLAIM_FIGURES.items()
+        },
+    log:
+        "logs/plot_claims.log",
+    benchmark:
+        "benchmarks/plot_claims.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    params:
+        claims={f: claim.text for f, claim in PLAN.claims.items()},
+        inside={
+            f: {str(lv.level): lv.in_claim for lv in PLAN.levels if lv.factor == f}
+            for f in PLAN.claims
+        },
+    script:
+        "../scripts/plot_claims.py"
+
+
+rule findings:
+    input:
+        **{k: v for k, v in CLAIM_INPUTS.items() if k == "verdicts"},
+        comparison="results/comparison.csv",
+    output:
+        "results/findings.md",
+    log:
+        "logs/findings.log",
+    benchmark:
+        "benchmarks/findings.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    params:
+        config=config,
+        source=workflow.basedir,
+    script:
+        "../scripts/findings.py"
+
+
 rule notebook:
     input:
         notebook=workflow.source_path("../notebooks/inspect_cases.ipynb"),
@@ -183,12 +243,25 @@ UPSTREAM_BENCHMARKS = [
     ),
     "benchmarks/compare.tsv",
     "benchmarks/plot_comparison.tsv",
+    *(["benchmarks/verdicts.tsv", "benchmarks/plot_claims.tsv"] if ABLATIONS else []),
+    *per_case(
+        "benchmarks/train/{dataset}/{case}/seed{seed}.tsv",
+        cases=ABLATION_CASES,
+        seed=ABLATION_SEEDS,
+    ),
+    *per_case(
+        "benchmarks/evaluate/{dataset}/{case}/seed{seed}.tsv",
+        cases=ABLATION_CASES,
+        seed=ABLATION_SEEDS,
+    ),
 ]
 
 
 rule report:
     input:
+        **CLAIM_INPUTS,
         benchmarks=UPSTREAM_BENCHMARKS,
+        findings="results/findings.md",
         comparison="results/comparison.csv",
         compute="results/figures/coverage_vs_compute.png",
         curves=per_case("results/{dataset}/{case}/loss_curves.png", cases=LEARNED_CASES),
@@ -231,7 +304,7 @@ rule throughput:
     resources:
         gpu=GPUS_PER_JOB,
     params:
-        case=CASES[FINAL_CASE],
+        case=CASES[REFERENCE_CASE],
         datasets=DATASETS,
         dataset_specs=config["datasets"],
         device=config["device"],

@@ -5,7 +5,7 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
-from sincvae.methods import with_best_setting
+from sincvae.planning import with_best_setting
 from sincvae.report import aggregate_seeds, seed_rows
 
 case = with_best_setting(snakemake.params.case, snakemake.input.get("best"))

@@ -5,19 +5,44 @@ import sys
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
+import yaml
 
-from sincvae.report import benchmark_summary, provenance, render_report
+from sincvae.findings import claim_lines, findings
+from sincvae.report import (benchmark_summary, comparison_view, image, provenance, render_report, run_facts,
+                            table_view, tuning_view)
 
+params, inputs = snakemake.params, snakemake.input
+config = params.config
+comparison = pd.read_csv(inputs.comparison)
+verdicts = pd.read_csv(inputs.verdicts) if inputs.get("verdicts") else None
 validations = []
-for path in snakemake.input.validation:
+for path in inputs.validation:
     with open(path) as f:
         validations.append(json.load(f))
 report_dir = os.path.dirname(snakemake.output[0])
-notebooks = {d: os.path.relpath(p, report_dir) for d, p in zip(snakemake.params.datasets, snakemake.params.notebooks)}
-html = render_report(pd.read_csv(snakemake.input.comparison), validations, snakemake.params.datasets,
-                     snakemake.params.figures, notebooks, snakemake.params.tuning, snakemake.input.compute,
-                     snakemake.params.config,
-                     provenance(snakemake.params.config, snakemake.params.source),
-                     benchmark_summary(snakemake.input.benchmarks))
+origin = provenance(config, params.source)
+table, settings = comparison_view(comparison)
+claims = [] if verdicts is None else [
+    {"line": line, "figure": image(path)} for line, path in zip(claim_lines(verdicts), inputs.claim_figures)]
+html = render_report(
+    found=findings(comparison, verdicts, config["reference_case"], config["report"].get("seed_y_loss")),
+    run=run_facts(config, origin, verdicts),
+    headline=image(inputs.headline) if inputs.get("headline") else None,
+    claims=claims,
+    verdicts=table_view(verdicts) if verdicts is not None else None,
+    comparison=table, settings=settings,
+    compute_figure=image(inputs.compute),
+    datasets=list(params.datasets), validations=validations,
+    validation=table_view(pd.DataFrame([
+        {"dataset": v["dataset"], "split": split, "rows": s["rows"], "checks passed": len(s["checks_passed"]),
+         "max |Y − f(X)|": s["max_abs_y_error"], "max line error": s["max_line_error"]}
+        for v in validations for split, s in v["splits"].items()])),
+    figures={d: {name: image(path) for name, path in figures.items()} for d, figures in params.figures.items()},
+    notebooks={d: os.path.relpath(p, report_dir) for d, p in zip(params.datasets, params.notebooks)},
+    tuning=[tuning_view(d, files) for d, files in params.tuning.items()],
+    origin=table_view(pd.DataFrame([origin])),
+    benchmarks=table_view(benchmark_summary(inputs.benchmarks)),
+    config_text=yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
+)
 with open(snakemake.output[0], "w") as out:
     out.write(html)

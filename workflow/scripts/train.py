@@ -2,6 +2,7 @@ import sys
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -9,7 +10,7 @@ import torch
 
 from sincvae.data import load_split
 from sincvae.forward import ForwardMap
-from sincvae.methods import with_best_setting
+from sincvae.planning import with_best_setting
 from sincvae.train import TrainingDiverged, TrainSettings, fit, resolve_device
 
 torch.set_num_threads(snakemake.threads)
@@ -20,6 +21,9 @@ print(f"training {snakemake.wildcards.case} on {snakemake.wildcards.dataset} ({f
       f"{settings}; device {device}, {torch.get_num_threads()} threads")
 # Not a declared output, so Snakemake keeps it when the job dies: a rerun resumes from it.
 checkpoint = Path(snakemake.output.model).with_name("checkpoint.pt")
+if "start" in snakemake.input.keys() and not checkpoint.exists():
+    print(f"continuing the run that ended in {snakemake.input.start}")
+    shutil.copyfile(snakemake.input.start, checkpoint)
 try:
     model, history = fit(settings, fmap, load_split(snakemake.input.train),
                          load_split(snakemake.input.validation), device, checkpoint=checkpoint)
@@ -29,4 +33,7 @@ except TrainingDiverged as err:
 history = pd.DataFrame(history)
 history.to_csv(snakemake.output.history, index=False)
 torch.save(model.state_dict(), snakemake.output.model)
-checkpoint.unlink()
+if "state" in snakemake.output.keys():  # a longer run continues from this one's end
+    checkpoint.replace(snakemake.output.state)
+else:
+    checkpoint.unlink()

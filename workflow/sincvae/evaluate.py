@@ -26,11 +26,14 @@ def score_lines(fmap: ForwardMap, split: str, x_hat: np.ndarray, x: np.ndarray, 
                 solutions: Solutions, match_tolerance: float) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Score lines x_hat (B, K, 2, L) for targets y against the true x and the exact solutions.
 
-    Returns (long samples frame, per-sample scores, summary dict).
+    Returns (long samples frame, per-sample scores, summary dict, per-row scores: coverage,
+    precision, MMD and the mean forward residual of the row's K lines).
     """
     scores = sample_scores(x_hat, y, x, fmap)
     truth = truth_table(x_hat, solutions, match_tolerance)
-    return samples_frame(split, x_hat, y), scores.assign(split=split), summarise(scores, truth, match_tolerance)
+    rows = truth.assign(split=split, residual_l1=scores.groupby("row")["residual_l1"].mean().to_numpy())
+    return (samples_frame(split, x_hat, y), scores.assign(split=split), summarise(scores, truth, match_tolerance),
+            rows)
 
 
 def evaluate_split(sampler: torch.nn.Module, fmap: ForwardMap, split: str, x: torch.Tensor, y: torch.Tensor,
@@ -39,7 +42,7 @@ def evaluate_split(sampler: torch.nn.Module, fmap: ForwardMap, split: str, x: to
 
     raw: the first `samples` of the method's lines. refined: `oversample` × `samples` lines
     refined and cut back to `samples` (refine_candidates), when refine steps > 0.
-    Returns ({stage: (samples frame, scores, summary)}, timing in seconds and counts).
+    Returns ({stage: (samples frame, scores, summary, per-row scores)}, timing in seconds and counts).
     """
     samples, refine = options["samples"], options["refine"]
     count = samples * (refine["oversample"] if refine["steps"] else 1)
@@ -54,8 +57,9 @@ def evaluate_split(sampler: torch.nn.Module, fmap: ForwardMap, split: str, x: to
         started = time.perf_counter()
         refined, converged = refine_candidates(fmap, candidates, y_np, samples, refine["steps"], refine["converged"])
         timing["refine_s"] = time.perf_counter() - started
-        frame, scores, summary = score_lines(fmap, split, refined, x_np, y_np, solutions, options["match_tolerance"])
-        stages["refined"] = (frame, scores, {**summary, "converged_share": float(converged.mean())})
+        frame, scores, summary, rows = score_lines(fmap, split, refined, x_np, y_np, solutions,
+                                                   options["match_tolerance"])
+        stages["refined"] = (frame, scores, {**summary, "converged_share": float(converged.mean())}, rows)
     return stages, timing
 
 

@@ -5,29 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
-import yaml
 from torch import nn
 
 from .flow import LineFlow
 from .line_cvae import LineCVAE
 from .lines import lines_from_ends, sample_ends
 from .model import CVAE
+from .planning import LEARNED, METHODS
 
 if TYPE_CHECKING:
     from .train import TrainSettings
-
-METHODS = ("cvae", "line_cvae", "flow", "nearest", "prior")
-LEARNED = ("cvae", "line_cvae", "flow")  # the methods with a training job
-TRAINING = ("lr", "batch_size", "epochs")
-# The case columns each method reads; the others do not apply to it.
-SETTINGS = {
-    "cvae": ("loss", "beta", "wx", "wy", "latent_dim", "variant", *TRAINING),
-    "line_cvae": ("beta", "wx", "wy", "latent_dim", "free_bits", "hidden", *TRAINING),
-    "flow": ("transforms", "hidden", *TRAINING),
-    "nearest": (),
-    "prior": (),
-}
-
 
 class NearestLines(nn.Module):
     """The cheapest baseline: the training lines whose y are nearest (Euclidean, all 100 values)."""
@@ -52,14 +39,6 @@ class PriorLines(nn.Module):
     def generate(self, y: torch.Tensor, samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
         ends = sample_ends((y.shape[0], samples), generator)
         return lines_from_ends(ends[..., :2], ends[..., 2:], y.shape[-1]).to(y.dtype)
-
-
-def with_best_setting(case: dict, best_path: str | None) -> dict:
-    """A case row; for the `tuned` case, with the search's best setting (best.yaml) applied."""
-    if not case.get("tuned"):
-        return case
-    with open(best_path) as f:
-        return {**case, **yaml.safe_load(f)["setting"]}
 
 
 def build_model(settings: TrainSettings) -> nn.Module:

@@ -195,3 +195,70 @@ def tuning_history(trials: pd.DataFrame, importances: dict[str, float], objectiv
     bars.set(xlabel="importance (fANOVA, sums to 1)", title="parameter importances")
     fig.tight_layout()
     return fig
+
+
+DECISION_COLOURS = {"supported": "#2a9d3f", "contradicted": "#c0392b", "no detectable difference": "#7f7f7f",
+                    "undecided": "#d4a017"}
+METRIC_LABELS = {"mmd": "MMD to the exact posterior", "residual_l1": "mean forward residual",
+                 "coverage": "coverage"}
+
+
+def claim_effects(verdicts: pd.DataFrame):
+    """The headline: each claim's effect on every metric (advantage of the seed's recommended
+    level over the best level outside its range, 95% interval), a panel per metric, coloured by
+    the Holm-corrected decision; one row per claim × dataset × variant."""
+    metrics = [m for m in METRIC_LABELS if m in set(verdicts["metric"])]
+    shown = verdicts.assign(label=verdicts["claim"] + "  " + verdicts["dataset"] + " " + verdicts["variant"])
+    labels = list(dict.fromkeys(shown["label"]))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics) + 2.2, 0.19 * len(labels) + 1.3),
+                             sharey=True, squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        part = shown[shown["metric"] == metric].set_index("label").reindex(labels)
+        y = np.arange(len(labels))
+        for decision, colour in DECISION_COLOURS.items():
+            mask = (part["decision"] == decision).to_numpy()
+            ax.errorbar(part["effect"][mask], y[mask],
+                        xerr=[(part["effect"] - part["ci_low"])[mask], (part["ci_high"] - part["effect"])[mask]],
+                        fmt="o", ms=3, color=colour, label=decision, elinewidth=1)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_title(METRIC_LABELS[metric], fontsize=10)
+        ax.set_xlabel("advantage of the claimed level", fontsize=9)
+        ax.tick_params(labelsize=8)
+    axes[0, 0].set_yticks(np.arange(len(labels)), labels)
+    axes[0, 0].invert_yaxis()
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=8, frameon=False,
+               bbox_to_anchor=(0.6, -0.02))
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+def claim_levels(levels: pd.DataFrame, claim_text: str, inside: dict):
+    """One claim: each metric against the factor's levels (mean and 95% band over seeds and
+    scoring rows), a line per variant, a panel per dataset × metric; the claimed levels shaded.
+    inside: level (as text, in the order to draw) -> whether the claim holds there."""
+    metrics = [m for m in METRIC_LABELS if m in set(levels["metric"])]
+    datasets = list(dict.fromkeys(levels["dataset"]))
+    order = list(inside)
+    position = {v: i for i, v in enumerate(order)}
+    fig, axes = plt.subplots(len(datasets), len(metrics), figsize=(3.4 * len(metrics), 2.4 * len(datasets) + 0.5),
+                             squeeze=False)
+    for i, dataset in enumerate(datasets):
+        for j, metric in enumerate(metrics):
+            ax = axes[i, j]
+            for k, level in enumerate(order):
+                if inside[level]:
+                    ax.axvspan(k - 0.4, k + 0.4, color="#2a9d3f", alpha=0.12, lw=0)
+            part = levels[(levels["dataset"] == dataset) & (levels["metric"] == metric)]
+            for variant, line in part.groupby("variant", sort=False):
+                x = line["level"].astype(str).map(position).to_numpy()
+                idx = np.argsort(x)
+                ax.plot(x[idx], line["mean"].to_numpy()[idx], "o-", ms=4, label=variant)
+                ax.fill_between(x[idx], line["ci_low"].to_numpy()[idx], line["ci_high"].to_numpy()[idx], alpha=0.2)
+            ax.set_xticks(range(len(order)), order)
+            ax.set_title(f"{dataset}: {METRIC_LABELS[metric]}", fontsize=9)
+            ax.tick_params(labelsize=8)
+    axes[0, 0].legend(fontsize=8, title="variant", title_fontsize=8)
+    fig.suptitle(f"{claim_text} (shaded: the claimed range)", fontsize=10)
+    fig.tight_layout()
+    return fig

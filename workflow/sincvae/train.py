@@ -109,8 +109,8 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
     """Seed, build and train a learned method's model. train/validation: (x, y), each (N, 2, 50).
 
     With `checkpoint`, the state after each epoch is saved there, and a run that finds one
-    written with the same settings resumes after its last epoch; on the CPU the result is the
-    same as an uninterrupted run. `progress` shows a bar over each epoch's batches; by default
+    written with the same settings (a shorter run's, or its own from before an interruption)
+    resumes after its last epoch; on the CPU the result is the same as an uninterrupted run. `progress` shows a bar over each epoch's batches; by default
     only when stderr is a terminal (an interactive session, not a rule's log file).
     `epoch_end(epoch, model)` runs after each epoch (hyperparameter search: report, prune).
     Returns the model (on CPU) and one history dict per epoch.
@@ -168,8 +168,10 @@ def _resume(path: Path, settings, data, model, optimiser, shuffle, log) -> list[
     if not path.exists():
         return []
     state = torch.load(path, weights_only=True, map_location="cpu")
-    if state["settings"] != asdict(settings) or state["data"] != data:
-        log(f"ignoring {path}: written for other settings or data")
+    # A run of the same settings up to its epochs (a shorter run, or this one interrupted) resumes exactly.
+    same = {**state["settings"], "epochs": settings.epochs} == asdict(settings)
+    if not same or state["data"] != data or len(state["history"]) > settings.epochs:
+        log(f"ignoring {path}: written for other settings, data or more epochs")
         return []
     model.load_state_dict(state["model"])
     optimiser.load_state_dict(state["optimiser"])

@@ -1,0 +1,110 @@
+"""The study's plan from its config, without Snakemake or torch."""
+
+import copy
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from sincvae.planning import Claim, PlanError, grid_cases, plan
+
+CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+REFERENCE = CONFIG["reference_case"]
+
+
+def edited(**changes):
+    config = copy.deepcopy(CONFIG)
+    for path, value in changes.items():
+        node = config
+        *parents, last = path.split("__")
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    return config
+
+
+def test_planning_imports_neither_torch_nor_snakemake():
+    code = "import sys, sincvae.planning, sincvae.stats; print(sorted({'torch', 'snakemake'} & set(sys.modules)))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
+def test_the_default_plan_has_every_case_with_its_seeds():
+    study = plan(CONFIG)
+    assert study.comparison == [row["case"] for row in CONFIG["cases"]] + ["tuned"]
+    assert study.seeds[REFERENCE] == list(range(CONFIG["seeds"]))
+    # every grid point is a case of its own, named as Snakemake's Paramspace names it, first seed only
+    assert "grid_beta~0.5_wy~0.0" in study.grid and study.seeds["grid_beta~0.5_wy~0.0"] == [0]
+    assert study.cases["grid_beta~0.5_wy~0.0"]["latent_dim"] == study.cases[CONFIG["tuning"]["base_case"]]["latent_dim"]
+    assert study.cases["tuned"]["tuned"] is True
+
+
+def test_ablations_vary_one_setting_of_the_reference_case():
+    study = plan(CONFIG)
+    factors = CONFIG["ablations"]["factors"]
+    per_variant = 1 + sum(len(spec["levels"]) - 1 for spec in factors.values())  # the center is shared
+    assert len(study.ablation) == len(CONFIG["ablations"]["variants"]) * per_variant
+    reference = study.cases[REFERENCE]
+    for case in study.ablation:
+        row = study.cases[case]
+        changed = {k for k in reference if k not in ("case", "variant") and row[k] != reference[k]}
+        assert len(changed) <= 1, (case, changed)
+        assert row["refine"] is False and study.seeds[case] == list(range(CONFIG["ablations"]["seeds"]))
+    beta = [lv for lv in study.levels if lv.variant == "fixed" and lv.factor == "beta"]
+    assert [(lv.level, lv.case, lv.in_claim, lv.reference) for lv in beta] == [
+        (0.5, "ablation-fixed-beta0.5", False, False),
+        (1.1, "ablation-fixed-center", True, True),
+        (2.0, "ablation-fixed-beta2", True, False),
+    ]
+    assert study.cases["ablation-seed_code-wy0.9"]["variant"] == "seed_code"
+
+
+def test_epoch_levels_continue_the_shorter_run():
+    study = plan(edited(ablations__factors__epochs={"claim": {"at_least": 25}, "levels": [5, 10, 25, 40]}))
+    assert study.continued_from == {
+        "ablation-fixed-center": "ablation-fixed-epochs5", "ablation-fixed-epochs25": "ablation-fixed-center",
+        "ablation-fixed-epochs40": "ablation-fixed-epochs25",
+        "ablation-seed_code-center": "ablation-seed_code-epochs5",
+        "ablation-seed_code-epochs25": "ablation-seed_code-center",
+        "ablation-seed_code-epochs40": "ablation-seed_code-epochs25",
+    }
+    # the claim is judged at the inside level nearest the reference's own (10 epochs is outside)
+    judged = [lv.level for lv in study.levels if lv.factor == "epochs" and lv.reference]
+    assert judged == [25, 25]
+
+
+def test_claims_say_where_they_hold():
+    wx = Claim("wx", above=0.5, below=0.7)
+    assert [wx.holds(v) for v in (0.5, 0.6, 0.7)] == [False, True, False]
+    assert wx.text == "0.5 < wx < 0.7"
+    assert Claim("epochs", at_least=25).holds(25) and Claim("epochs", at_least=25).text == "epochs ≥ 25"
+    assert Claim("loss", one_of=("l1_mean",)).text == "loss in {l1_mean}"
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"ablations__factors__beta": {"claim": {"above": 1}, "levels": [0.5, 2.0]}}, "must include the reference case's value 1.1"),
+    ({"ablations__factors__beta": {"claim": {"above": 0.1}, "levels": [0.5, 1.1]}}, "both inside and outside the claim beta > 0.1"),
+    ({"reference_case": "nope"}, "reference_case 'nope' is not a case"),
+    ({"reference_case": "flow-nsf5-h256-e30"}, "must be a cvae case"),
+    ({"tuning__base_case": "prior-lines"}, "must be a case of a method that trains"),
+    ({"report__rows": [0, 99]}, "report.rows [99] do not exist"),
+    ({"report__inspect_cases": ["nope"]}, "report.inspect_cases ['nope'] are not cases"),
+])
+def test_a_bad_plan_is_refused_with_the_reason(changes, message):
+    with pytest.raises(PlanError, match=message.replace("[", r"\[").replace("]", r"\]").replace(".", r"\.")):
+        plan(edited(**changes))
+
+
+@pytest.mark.parametrize("case", ["tuned", "grid_beta~1", "ablation-fixed-center", "c1-l1mean-b1-wx0-wy0-z100"])
+def test_reserved_or_repeated_case_ids_are_refused(case):
+    config = copy.deepcopy(CONFIG)
+    config["cases"].append({**config["cases"][0], "case": case})
+    with pytest.raises(PlanError, match="reserved|repeated"):
+        plan(config)
+
+
+def test_grid_cases_cover_every_combination():
+    cases = grid_cases({"grid": {"beta": [0.5, 1.1], "loss": ["mse"]}}, {"wx": 1.0})
+    assert sorted(cases) == ["grid_beta~0.5_loss~mse", "grid_beta~1.1_loss~mse"]
+    assert cases["grid_beta~1.1_loss~mse"] == {"wx": 1.0, "beta": 1.1, "loss": "mse", "case": "grid_beta~1.1_loss~mse"}

@@ -1,0 +1,116 @@
+"""Aggregation over seeds, the report's tables and the Findings, from small hand-made tables."""
+
+import math
+
+import html5lib
+import numpy as np
+import pandas as pd
+import pytest
+
+from sincvae.findings import best_methods, claim_outcome, findings, render_markdown
+from sincvae.report import aggregate_seeds, comparison_row, comparison_view, mean_interval, render_report
+
+RUN = {"config_sha256": "abc", "commit": "123", "scoring_rows": 50, "tests": 4, "alpha": 0.05, "train_rows": 10000,
+       "epochs": 10}
+
+
+def test_mean_interval_is_student_t_over_seeds():
+    mean, low, high = mean_interval([1.0, 2.0, 3.0])
+    assert mean == 2.0
+    assert high - mean == pytest.approx(4.302653 * 1.0 / math.sqrt(3), rel=1e-6)  # t(0.975, 2) · sd / √n
+    assert math.isnan(mean_interval([1.0])[1])
+
+
+def test_aggregate_seeds_keeps_every_seed_and_summarises_the_metrics():
+    ids = {"dataset": "d", "case": "c", "method": "cvae", "stage": "raw", "loss": "l1_mean", "beta": 1.0,
+           "wx": 0.6, "wy": 0.6, "latent_dim": 110, "lr": 1e-3, "batch_size": 500, "epochs": 10,
+           "variant": "fixed", "free_bits": None, "transforms": None, "hidden": None}
+    rows = [{**ids, "seed": s, "scoring_mmd": v} for s, v in enumerate([0.4, 0.6])]
+    aggregated = aggregate_seeds(rows)
+    assert aggregated["seeds"] == [0, 1] and aggregated["per_seed"] == rows
+    assert aggregated["summary"]["scoring_mmd"]["mean"] == pytest.approx(0.5)
+    row = comparison_row(aggregated)
+    assert row["seeds"] == 2 and row["scoring_mmd_ci_low"] < 0.5 < row["scoring_mmd_ci_high"]
+    assert "latent_dim" in row and "seed" not in aggregated["summary"]
+
+
+@pytest.mark.parametrize("decisions, outcome", [
+    (["supported", "no detectable difference"], "holds"),
+    (["contradicted", "no detectable difference"], "fails"),
+    (["supported", "contradicted"], "mixed"),
+    (["no detectable difference", "undecided"], "not shown"),
+    (["undecided", "undecided"], "undecided"),
+])
+def test_a_claims_outcome_follows_its_decisions(decisions, outcome):
+    assert claim_outcome(decisions) == outcome
+
+
+def comparison():
+    rows = []
+    for case, method, mmd, coverage in (("ref", "cvae", 1.1, 0.0), ("flow", "flow", 0.2, 0.7),
+                                        ("exact", "exact", 0.0, 1.0)):
+        for stage in ("raw", "refined") if method != "exact" else ("raw",):
+            value = mmd / (4 if stage == "refined" else 1)
+            rows.append({"dataset": "d", "case": case, "method": method, "stage": stage, "seeds": 3,
+                         "loss": "l1_mean" if method == "cvae" else np.nan, "beta": np.nan, "wx": np.nan,
+                         "wy": np.nan, "latent_dim": np.nan, "lr": np.nan, "batch_size": np.nan, "epochs": np.nan,
+                         "variant": np.nan, "free_bits": np.nan, "transforms": np.nan, "hidden": np.nan,
+                         "scoring_mmd": value, "scoring_mmd_ci_low": value - 0.01, "scoring_mmd_ci_high": value + 0.01,
+                         "scoring_coverage": coverage, "scoring_precision": coverage,
+                         "scoring_residual_l1_mean": value, "ms_per_sample": 0.1, "train_s": 5.0})
+    return pd.DataFrame(rows)
+
+
+def verdicts():
+    return pd.DataFrame([
+        {"claim": "beta > 1", "factor": "beta", "dataset": "d", "variant": v, "metric": m, "reference_level": 1.1,
+         "best_outside": 0.5, "effect": e, "ci_low": e - 0.1, "ci_high": e + 0.1, "p": 0.001,
+         "p_adjusted": 0.004, "decision": d, "mde": np.nan, "seeds": 5, "rows": 50, "reason": np.nan}
+        for v, m, e, d in (("fixed", "mmd", -0.3, "contradicted"), ("fixed", "coverage", 0.0, "no detectable difference"),
+                           ("seed_code", "mmd", 0.0, "no detectable difference"), ("seed_code", "coverage", 0.0,
+                                                                                   "no detectable difference"))])
+
+
+def test_the_best_method_is_the_lowest_mmd_of_each_stage_never_the_exact_row():
+    best = {b["stage"]: b for b in best_methods(comparison())}
+    assert best["raw"]["case"] == "flow" and best["refined"]["case"] == "flow"
+    assert best["raw"]["MMD"]["mean"] == pytest.approx(0.2)
+
+
+def test_findings_are_written_from_the_numbers():
+    found = findings(comparison(), verdicts(), "ref", 0.1492)
+    text = render_markdown(found, RUN)
+    assert "None of its generated lines is a valid input" in text  # the reference's precision is 0
+    assert "beta > 1: fails" in text and "-0.3 [-0.4, -0.2]" in text
+    assert "flow (flow, 3 seeds) has the lowest MMD, 0.2 [0.19, 0.21]" in text
+    assert "y_loss 0.149" in text and "mean residual 1.1" in text
+    better = comparison()
+    better.loc[better["case"] == "ref", ["scoring_precision"]] = 0.9
+    assert "Most of its generated lines are valid inputs" in render_markdown(
+        findings(better, verdicts(), "ref", None), RUN)
+
+
+def test_the_comparison_puts_raw_and_refined_side_by_side():
+    view, settings = comparison_view(comparison())
+    assert view["head"][:4] == ["dataset", "case", "method", "seeds"]
+    assert "coverage raw" in view["head"] and "coverage refined" in view["head"]
+    assert len(view["rows"]) == 3  # one per dataset × case
+    mmd_raw = view["head"].index("MMD raw")
+    marked = [row[1]["text"] for row in view["rows"] if row[mmd_raw]["cls"] == "best"]
+    assert marked == ["flow"]  # the exact row is never marked
+    assert settings["head"] == ["case", "loss"] and len(settings["rows"]) == 2
+
+
+def test_the_report_template_renders_valid_html_with_findings_first():
+    view, settings = comparison_view(comparison())
+    empty = {"head": [], "rows": []}
+    page = render_report(found=findings(comparison(), verdicts(), "ref", None),
+                         run={**RUN, "reference_case": "ref", "samples": 30, "match_tolerance": 0.02,
+                              "refine": {"oversample": 4, "steps": 30, "converged": 1e-4}, "ablation_seeds": 5,
+                              "tuning": None},
+                         headline=None, claims=[], verdicts=None, comparison=view, settings=settings,
+                         compute_figure="data:,", datasets=[], validations=[], validation=empty, figures={},
+                         notebooks={}, tuning=[], origin=empty, benchmarks=empty, config_text="a: <b>")
+    html5lib.HTMLParser(strict=True).parse(page)
+    assert page.index('id="findings"') < page.index('id="comparison"')
+    assert "a: &lt;b&gt;" in page  # text is escaped

@@ -1,0 +1,17 @@
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from sincvae.findings import findings, render_markdown
+from sincvae.report import provenance, run_facts
+
+config = snakemake.params.config
+verdicts = pd.read_csv(snakemake.input.verdicts) if snakemake.input.get("verdicts") else None
+found = findings(pd.read_csv(snakemake.input.comparison), verdicts, config["reference_case"],
+                 config["report"].get("seed_y_loss"))
+text = render_markdown(found, run_facts(config, provenance(config, snakemake.params.source), verdicts))
+with open(snakemake.output[0], "w") as out:
+    out.write(text)
+print(text)

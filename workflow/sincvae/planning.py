@@ -1,0 +1,218 @@
+"""The study's plan from its config: every case with its settings and seeds, the search's grid
+and `tuned` cases, the controlled ablations, and the checks that fail early on a bad id.
+
+Torch-free and Snakemake-free: `workflow/rules/common.smk` builds one Plan while parsing, and
+the unit tests build one in milliseconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import yaml
+
+METHODS = ("cvae", "line_cvae", "flow", "nearest", "prior")
+LEARNED = ("cvae", "line_cvae", "flow")  # the methods with a training job
+ENCODER = ("cvae", "line_cvae")  # a latent space to draw
+TRAINING = ("lr", "batch_size", "epochs")
+# The case columns each method reads; the others do not apply to it.
+SETTINGS = {
+    "cvae": ("loss", "beta", "wx", "wy", "latent_dim", "variant", *TRAINING),
+    "line_cvae": ("beta", "wx", "wy", "latent_dim", "free_bits", "hidden", *TRAINING),
+    "flow": ("transforms", "hidden", *TRAINING),
+    "nearest": (),
+    "prior": (),
+}
+ABLATION_PREFIX = "ablation"
+TUNED = "tuned"
+
+
+class PlanError(ValueError):
+    """A config that names something that does not exist or cannot be planned."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The seed's claim about one setting: the region it says is best."""
+
+    factor: str
+    above: float | None = None  # exclusive lower bound
+    below: float | None = None  # exclusive upper bound
+    at_least: float | None = None  # inclusive lower bound
+    one_of: tuple | None = None  # the claimed choices of a categorical setting
+
+    def holds(self, level) -> bool:
+        if self.one_of is not None:
+            return level in self.one_of
+        return ((self.above is None or level > self.above) and (self.below is None or level < self.below)
+                and (self.at_least is None or level >= self.at_least))
+
+    @property
+    def text(self) -> str:
+        if self.one_of is not None:
+            return f"{self.factor} in {{{', '.join(map(str, self.one_of))}}}"
+        if self.above is not None and self.below is not None:
+            return f"{self.above:g} < {self.factor} < {self.below:g}"
+        if self.above is not None:
+            return f"{self.factor} > {self.above:g}"
+        return f"{self.factor} ≥ {self.at_least:g}"
+
+
+@dataclass(frozen=True)
+class Level:
+    """One level of a one-factor sweep: the case that trains it."""
+
+    variant: str
+    factor: str
+    level: object
+    case: str
+    in_claim: bool
+    reference: bool  # the reference case's own value: the level the claim is judged by
+
+
+@dataclass
+class Plan:
+    cases: dict[str, dict]  # every case id -> its full settings (defaults filled in)
+    comparison: list[str]  # the cases of the comparison table, in config order
+    seeds: dict[str, list[int]]  # case -> its seeds
+    grid: dict[str, dict] = field(default_factory=dict)  # grid case -> its point
+    claims: dict[str, Claim] = field(default_factory=dict)
+    levels: list[Level] = field(default_factory=list)  # the ablations' levels, every variant
+    continued_from: dict[str, str] = field(default_factory=dict)  # case -> case whose end it resumes
+
+    @property
+    def learned(self) -> list[str]:
+        return [c for c, row in self.cases.items() if row["method"] in LEARNED]
+
+    @property
+    def ablation(self) -> list[str]:
+        return list(dict.fromkeys(level.case for level in self.levels))
+
+    @property
+    def all_seeds(self) -> list[int]:
+        return sorted({s for seeds in self.seeds.values() for s in seeds})
+
+
+def _number(value) -> str:
+    """A level as it reads in a case id: 0.5, 2, l1_mean."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def grid_cases(tuning: dict, base: dict) -> dict[str, dict]:
+    """Every combination of the grid's values: `grid_beta~0.5_wy~0.0` -> its full settings."""
+    names = list(tuning["grid"])
+    cases = {}
+    for point in itertools.product(*tuning["grid"].values()):
+        values = dict(zip(names, point))
+        case = "grid_" + "_".join(f"{k}~{v}" for k, v in values.items())
+        cases[case] = {**base, **values, "case": case}
+    return cases
+
+
+def claims(config: dict) -> dict[str, Claim]:
+    """The seed's claim per ablated factor (config `ablations.factors.*.claim`)."""
+    factors = (config.get("ablations") or {}).get("factors", {})
+    return {f: Claim(f, **{k: (tuple(v) if k == "one_of" else v) for k, v in spec["claim"].items()})
+            for f, spec in factors.items()}
+
+
+def _judged_level(claim: Claim, levels: list, ref_value):
+    """The level a claim is judged by: the reference case's own value when the claim holds for
+    it (the seed's recommendation), else the level inside the claim nearest to it."""
+    if claim.holds(ref_value):
+        return ref_value
+    inside = [v for v in levels if claim.holds(v)]
+    numeric = all(isinstance(v, (int, float)) for v in [*inside, ref_value])
+    return min(inside, key=lambda v: abs(v - ref_value) if numeric else 0)
+
+
+def ablation_cases(config: dict, reference: dict) -> tuple[list[Level], dict[str, dict], dict[str, str]]:
+    """One-factor sweeps around the reference case: for each variant and factor, a case per level
+    with every other setting the reference's. The reference's own value of a factor is the
+    variant's `center` case, shared by every factor. Epoch levels continue one another: each
+    resumes from the end of the next shorter one, so one run is evaluated at every level.
+    Returns (levels, case id -> settings, case -> the case it continues)."""
+    ablations = config["ablations"]
+    levels, cases, continued = [], {}, {}
+    for variant in ablations["variants"]:
+        center = f"{ABLATION_PREFIX}-{variant}-center"
+        base = {**reference, "variant": variant, "refine": False}
+        cases[center] = {**base, "case": center}
+        for factor, claim in claims(config).items():
+            values, ref_value = ablations["factors"][factor]["levels"], reference[factor]
+            if ref_value not in values:
+                raise PlanError(f"config: ablations.factors.{factor}.levels {values} must include the "
+                                f"reference case's value {ref_value!r}: every sweep varies one setting of it")
+            inside = [v for v in values if claim.holds(v)]
+            if not inside or len(inside) == len(values):
+                raise PlanError(f"config: ablations.factors.{factor}.levels {values} must have levels "
+                                f"both inside and outside the claim {claim.text}")
+            judged = _judged_level(claim, values, ref_value)
+            for value in values:
+                case = center if value == ref_value else f"{ABLATION_PREFIX}-{variant}-{factor}{_number(value)}"
+                if case != center:
+                    cases[case] = {**base, factor: value, "case": case}
+                levels.append(Level(variant, factor, value, case, claim.holds(value), value == judged))
+        chain = sorted((lv for lv in levels if lv.variant == variant and lv.factor == "epochs"),
+                       key=lambda lv: lv.level)
+        for shorter, longer in zip(chain, chain[1:]):
+            continued[longer.case] = shorter.case
+    return levels, cases, continued
+
+
+def plan(config: dict) -> Plan:
+    """The whole study from a validated config; raises PlanError naming what is wrong."""
+    ids = [row["case"] for row in config["cases"]]
+    repeated = sorted({c for c in ids if ids.count(c) > 1})
+    if repeated:
+        raise PlanError(f"config: case ids must be unique, repeated: {', '.join(repeated)}")
+    reserved = [c for c in ids if c == TUNED or c.startswith(("grid_", f"{ABLATION_PREFIX}-"))]
+    if reserved:
+        raise PlanError(f"config: case ids {reserved} are reserved (the search's `tuned` case, grid_* "
+                        f"and {ABLATION_PREFIX}-* cases are planned from the config); rename them")
+    cases = {row["case"]: {**config["train"], **row} for row in config["cases"]}
+    seeds = list(range(config["seeds"]))
+    result = Plan(cases=cases, comparison=list(ids), seeds={c: seeds for c in ids})
+
+    def known(key: str, case: str) -> dict:
+        if case not in cases:
+            raise PlanError(f"config: {key} {case!r} is not a case; cases are {', '.join(ids)}")
+        return cases[case]
+
+    reference = known("reference_case", config["reference_case"])
+    if reference["method"] != "cvae":
+        raise PlanError(f"config: reference_case {config['reference_case']!r} must be a cvae case (the seed's model)")
+    tuning = config.get("tuning")
+    if tuning:
+        base = known("tuning.base_case", tuning["base_case"])
+        if base["method"] not in LEARNED:
+            raise PlanError(f"config: tuning.base_case {tuning['base_case']!r} must be a case of a method that "
+                            f"trains: {', '.join(LEARNED)}")
+        result.grid = grid_cases(tuning, base)
+        cases.update(result.grid)
+        result.seeds.update({c: seeds[:1] for c in result.grid})  # a grid point trains with the first seed
+        cases[TUNED] = {**base, "case": TUNED, "tuned": True}
+        result.comparison.append(TUNED)
+        result.seeds[TUNED] = seeds
+    if config.get("ablations"):
+        result.levels, ablation, result.continued_from = ablation_cases(config, reference)
+        result.claims = claims(config)
+        cases.update(ablation)
+        result.seeds.update({c: list(range(config["ablations"]["seeds"])) for c in ablation})
+    rows = config["data"]["rows"]["scoring"]
+    bad_rows = [r for r in config["report"]["rows"] if r >= rows]
+    if bad_rows:
+        raise PlanError(f"config: report.rows {bad_rows} do not exist: the scoring split has {rows} rows")
+    unknown = [c for c in config["report"]["inspect_cases"] if c not in cases]
+    if unknown:
+        raise PlanError(f"config: report.inspect_cases {unknown} are not cases; cases are {', '.join(result.comparison)}")
+    return result
+
+
+def with_best_setting(case: dict, best_path: str | None) -> dict:
+    """A case row; for the `tuned` case, with the search's best setting (best.yaml) applied."""
+    if not case.get("tuned"):
+        return case
+    with open(best_path) as f:
+        return {**case, **yaml.safe_load(f)["setting"]}
