@@ -24,6 +24,9 @@ localrules:
     aggregate_seeds,
     compare,
     plot_comparison,
+    verdicts,
+    plot_claims,
+    findings,
     report,
 
 

@@ -25,9 +25,20 @@ def edited(**changes):
     return config
 
 
+def imported(modules: str) -> set[str]:
+    code = f"import sys, {modules}; print(' '.join(sorted(sys.modules)))"
+    return set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
+
+
 def test_planning_imports_neither_torch_nor_snakemake():
-    code = "import sys, sincvae.planning, sincvae.stats; print(sorted({'torch', 'snakemake'} & set(sys.modules)))"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    assert not {"torch", "snakemake"} & imported("sincvae.planning, sincvae.stats")
+
+
+def test_the_bookkeeping_rules_start_without_torch():
+    """aggregate_seeds, compare, loss_curves, plot_comparison, verdicts, plot_claims, findings,
+    report, grid and best_setting import only these library modules."""
+    assert "torch" not in imported("sincvae.planning, sincvae.stats, sincvae.findings, sincvae.report, "
+                                   "sincvae.plots, sincvae.tuning")
 
 
 def test_the_default_plan_has_every_case_with_its_seeds():

@@ -41,6 +41,9 @@ def reference_lines(comparison: pd.DataFrame, reference_case: str) -> list[dict]
     return rows
 
 
+OUTCOMES = ("holds", "fails", "mixed", "not shown", "undecided")
+
+
 def claim_outcome(decisions: list[str]) -> str:
     """A claim across datasets, variants and metrics: holds, fails, mixed, not shown or undecided."""
     supported, contradicted = "supported" in decisions, "contradicted" in decisions
@@ -91,9 +94,11 @@ def best_methods(comparison: pd.DataFrame) -> list[dict]:
 def findings(comparison: pd.DataFrame, verdicts: pd.DataFrame | None, reference_case: str,
              seed_y_loss: float | None) -> dict:
     """Everything the Findings section says, as data for the templates."""
-    return {"reference": reference_lines(comparison, reference_case),
-            "claims": [] if verdicts is None else claim_lines(verdicts),
-            "best": best_methods(comparison), "seed_y_loss": seed_y_loss}
+    claims = [] if verdicts is None else claim_lines(verdicts)
+    outcomes = {o: sum(c["outcome"] == o for c in claims) for o in OUTCOMES}
+    return {"reference": reference_lines(comparison, reference_case), "claims": claims,
+            "outcomes": {o: n for o, n in outcomes.items() if n}, "best": best_methods(comparison),
+            "seed_y_loss": seed_y_loss}
 
 
 def number(value, digits: int = 3) -> str:

@@ -203,14 +203,14 @@ METRIC_LABELS = {"mmd": "MMD to the exact posterior", "residual_l1": "mean forwa
                  "coverage": "coverage"}
 
 
-def claim_effects(verdicts: pd.DataFrame):
-    """The headline: each claim's effect on every metric (advantage of the seed's recommended
-    level over the best level outside its range, 95% interval), a panel per metric, coloured by
-    the Holm-corrected decision; one row per claim × dataset × variant."""
-    metrics = [m for m in METRIC_LABELS if m in set(verdicts["metric"])]
+def claim_effects(verdicts: pd.DataFrame, metrics: tuple[str, ...] = ("mmd",)):
+    """The headline: each claim's effect on the given metrics (advantage of the seed's
+    recommended level over the best level outside its range, 95% interval), a panel per metric,
+    coloured by the Holm-corrected decision; one row per claim × dataset × variant."""
+    metrics = [m for m in metrics if m in set(verdicts["metric"])]
     shown = verdicts.assign(label=verdicts["claim"] + "  " + verdicts["dataset"] + " " + verdicts["variant"])
     labels = list(dict.fromkeys(shown["label"]))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics) + 2.2, 0.19 * len(labels) + 1.3),
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics) + 2.4, 0.2 * len(labels) + 1.4),
                              sharey=True, squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         part = shown[shown["metric"] == metric].set_index("label").reindex(labels)
@@ -227,8 +227,7 @@ def claim_effects(verdicts: pd.DataFrame):
     axes[0, 0].set_yticks(np.arange(len(labels)), labels)
     axes[0, 0].invert_yaxis()
     handles, names = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=8, frameon=False,
-               bbox_to_anchor=(0.6, -0.02))
+    fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.02))
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
 

@@ -9,18 +9,18 @@ forward residual alone rewards collapsing onto one easy line. The scoring split 
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import optuna
 import pandas as pd
-import torch
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.study import MaxTrialsCallback
 
-from .evaluate import evaluate_split
-from .forward import ForwardMap
-from .train import TrainSettings, fit
+if TYPE_CHECKING:
+    import torch
+
+    from .forward import ForwardMap
 
 OBJECTIVE = "validation_mmd"
 PRUNING_SAMPLES = 4  # lines per y for the per-epoch progress value
@@ -44,11 +44,15 @@ def suggest(trial: optuna.Trial, space: dict) -> dict:
     return values
 
 
-@torch.no_grad()
+# torch is imported where trials run, so that the bookkeeping rules reading the study and the
+# grid (best_setting, grid) start without it.
 def generated_residual(model: torch.nn.Module, fmap: ForwardMap, y: torch.Tensor, generator: torch.Generator) -> float:
     """Mean |f(x̂) − y| of a few generated lines per y: cheap progress for pruning."""
+    import torch
+
     model.eval()
-    lines = model.generate(y, PRUNING_SAMPLES, generator)
+    with torch.no_grad():
+        lines = model.generate(y, PRUNING_SAMPLES, generator)
     model.train()
     return float((fmap(lines) - y[:, None]).abs().mean())
 
@@ -62,6 +66,11 @@ def make_objective(base: dict, space: dict, fmap: ForwardMap, train: tuple, vali
     validation: (x, y) for the training loop's losses; scored: the validation rows the exact
     solutions belong to.
     """
+    import torch
+
+    from .evaluate import evaluate_split
+    from .train import TrainSettings, fit
+
     x_scored, y_scored = scored
 
     def objective(trial: optuna.Trial) -> float:
