@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from sincvae.findings import best_methods, claim_outcome, findings, render_markdown
-from sincvae.report import aggregate_seeds, comparison_row, comparison_view, mean_interval, render_report
+from sincvae.report import (aggregate_seeds, benchmark_summary, comparison_row, comparison_view, mean_interval,
+                            render_report)
 
 RUN = {"config_sha256": "abc", "commit": "123", "scoring_rows": 50, "tests": 4, "alpha": 0.05, "train_rows": 10000,
        "epochs": 10}
@@ -114,3 +115,19 @@ def test_the_report_template_renders_valid_html_with_findings_first():
     html5lib.HTMLParser(strict=True).parse(page)
     assert page.index('id="findings"') < page.index('id="comparison"')
     assert "a: &lt;b&gt;" in page  # text is escaped
+
+
+def test_the_time_table_sums_cpu_seconds_per_rule_family(tmp_path, monkeypatch):
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    paths = []
+    for rule, name, seconds, cpu in (("train", "a", 10.0, 9.0), ("train", "b", 12.0, 11.0), ("report", "r", 2.0, 1.0)):
+        path = tmp_path / "benchmarks" / rule / f"{name}.tsv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(header + f"{seconds}\t0:00:10\t400\t0\t0\t0\t0\t0\t90\t{cpu}\n")
+        paths.append(str(path.relative_to(tmp_path)))
+    monkeypatch.chdir(tmp_path)
+    table = benchmark_summary(paths).set_index("rule")
+    assert table.loc["train", "cpu_s"] == 20.0 and table.loc["train", "jobs"] == 2
+    assert table.loc["total", "cpu_s"] == 21.0 and table.loc["total", "jobs"] == 3
+    assert table.loc["train", "cpu_share"] == pytest.approx(20 / 21)
+    assert list(table.index) == ["train", "report", "total"]

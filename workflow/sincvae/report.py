@@ -92,11 +92,17 @@ def comparison_row(aggregated: dict) -> dict:
 
 
 def benchmark_summary(paths: list[str]) -> pd.DataFrame:
-    """Snakemake benchmark TSVs (benchmarks/<rule>/...) -> one row per rule: jobs, wall time, peak memory."""
+    """Snakemake benchmark TSVs (benchmarks/<rule>/...) -> one row per rule family: jobs, CPU
+    seconds, wall time, peak memory, largest CPU share first, and a `total` row."""
     frame = pd.concat([pd.read_csv(p, sep="\t").assign(rule=Path(p).parts[1].removesuffix(".tsv")) for p in paths])
-    summary = frame.groupby("rule").agg(jobs=("s", "size"), total_s=("s", "sum"), mean_s=("s", "mean"),
-                                        max_s=("s", "max"), peak_rss_mb=("max_rss", "max"))
-    return summary.sort_values("total_s", ascending=False).reset_index()
+    summary = frame.groupby("rule").agg(jobs=("s", "size"), cpu_s=("cpu_time", "sum"), total_s=("s", "sum"),
+                                        mean_s=("s", "mean"), max_s=("s", "max"), peak_rss_mb=("max_rss", "max"))
+    summary = summary.sort_values("cpu_s", ascending=False)
+    summary["cpu_share"] = summary["cpu_s"] / summary["cpu_s"].sum()
+    total = pd.DataFrame([{"jobs": summary["jobs"].sum(), "cpu_s": summary["cpu_s"].sum(),
+                           "total_s": summary["total_s"].sum(), "mean_s": frame["s"].mean(), "max_s": frame["s"].max(),
+                           "peak_rss_mb": summary["peak_rss_mb"].max(), "cpu_share": 1.0}], index=["total"])
+    return pd.concat([summary, total]).rename_axis("rule").reset_index()
 
 
 def provenance(config: dict, source: str | Path) -> dict:
