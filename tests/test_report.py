@@ -83,6 +83,7 @@ def test_findings_are_written_from_the_numbers():
     text = render_markdown(found, RUN)
     assert "None of its generated lines is a valid input" in text  # the reference's precision is 0
     assert "beta > 1: fails" in text and "-0.3 [-0.4, -0.2]" in text
+    assert "Decided: d fixed mmd contradicted, -0.3 [-0.4, -0.2] (Holm p 0.004)." in text
     assert "flow (flow, 3 seeds) has the lowest MMD, 0.2 [0.19, 0.21]" in text
     assert "y_loss 0.149" in text and "mean residual 1.1" in text
     better = comparison()

@@ -62,7 +62,11 @@ def claim_lines(verdicts: pd.DataFrame) -> list[dict]:
     claims = []
     for claim, table in verdicts.groupby("claim", sort=False):
         primary = table[table["metric"] == PRIMARY]
+        decided = table[table["decision"].isin(["supported", "contradicted"])]
         claims.append({
+            "decided": [{"dataset": r["dataset"], "variant": r["variant"], "metric": r["metric"],
+                         "decision": r["decision"], "effect": r["effect"], "low": r["ci_low"], "high": r["ci_high"],
+                         "p_adjusted": r["p_adjusted"]} for _, r in decided.iterrows()],
             "claim": claim, "factor": table["factor"].iloc[0], "outcome": claim_outcome(table["decision"].tolist()),
             "tests": len(table), "counts": table["decision"].value_counts().to_dict(),
             "primary": [{"dataset": r["dataset"], "variant": r["variant"], "decision": r["decision"],

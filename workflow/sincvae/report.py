@@ -142,7 +142,8 @@ def table_view(frame: pd.DataFrame, best: dict[str, bool] | None = None,
     def cell(i, column, value):
         text = number(value) if isinstance(value, float) else str(value)
         if intervals is not None and column in intervals and pd.notna(intervals.at[i, column]):
-            text += f" ± {intervals.at[i, column]:.2g}"
+            half = intervals.at[i, column]
+            text += " ± 0" if abs(half) <= 1e-9 * max(1.0, abs(value)) else f" ± {half:.2g}"  # round-off is no spread
         cls = " ".join(c for c in ("best" if (i, column) in marked else "", "text" if isinstance(value, str) else "") if c)
         return {"text": text, "cls": cls}
 
