@@ -94,7 +94,7 @@ def test_quick_run_builds_the_comparison_and_the_report(quick_run):
     report = (quick_run / "results" / "report.html").read_text()
     assert report.count("data:image/png;base64,") == REPORT_IMAGES
     assert FINAL in report and "Data validation" in report
-    for section in ('<h2>Findings</h2>', "The seed&#39;s claims, one factor at a time", "Time and peak memory per rule",
+    for section in ('<h2>Findings</h2>', "The seed's claims, one factor at a time", "Time and peak memory per rule",
                     "config sha256"):
         assert section in report
     assert report.index('id="findings"') < report.index('id="claims"') < report.index('id="comparison"')
@@ -252,7 +252,7 @@ def test_the_search_finds_a_tuned_case_and_resumes(quick_run, tmp_path_factory):
     log = (quick_run / "logs" / "train" / "data_1" / "tuned" / "seed1.log").read_text()
     assert f"latent_dim={best['setting']['latent_dim']}" in log and f"loss='{best['setting']['loss']}'" in log
     report = (quick_run / "results" / "report.html").read_text()
-    assert "Hyperparameter search" in report and "in the seed&#x27;s range" in report
+    assert "Hyperparameter search" in report and "in the seed&#39;s range" in report
     # a search interrupted after its trials (in a copy: no worker output, no best.yaml) resumes
     # from the journal and runs no trial again
     copy = tmp_path_factory.mktemp("resume") / "run"
@@ -296,7 +296,8 @@ def test_an_interrupted_run_loses_no_work(tmp_path_factory, how):
     checkpoint and finishes."""
     workdir = new_workdir(tmp_path_factory, "killed")
     (workdir / "config" / "slow.yaml").write_text(yaml.safe_dump(
-        {"seeds": 1, "train": {"epochs": 40}, "data": {"rows": {"train": 2000, "validation": 200, "scoring": 8}}}))
+        {"seeds": 1, "train": {"epochs": 40}, "data": {"rows": {"train": 2000, "validation": 200, "scoring": 8}},
+         "ablations": None}))
     target = f"results/data_1/{FINAL}/seed0/metrics.json"
     seed_dir = workdir / "results" / "data_1" / FINAL / "seed0"
     command = [*SNAKEMAKE, target, "--directory", str(workdir), "--cores", "1",
@@ -332,7 +333,8 @@ def test_a_diverging_case_stops_naming_case_and_epoch_and_writes_no_model(tmp_pa
     quick["cases"] = [{"case": "blowup", "loss": "mse", "beta": 1, "wx": 1, "wy": 1, "lr": 1e6}]
     quick["seeds"] = 1
     quick["report"]["inspect_cases"] = ["blowup"]  # config refers to cases by id: point these at it too
-    quick["tuning"]["base_case"] = "blowup"
+    quick["tuning"]["base_case"] = quick["reference_case"] = "blowup"
+    quick["ablations"] = None
     (workdir / "config" / "quick.yaml").write_text(yaml.safe_dump(quick))
     result = snakemake(workdir, "--cores", "1", "results/data_1/blowup/seed0/model.pt", check=False)
     assert result.returncode != 0

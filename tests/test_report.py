@@ -106,7 +106,8 @@ def test_the_comparison_puts_raw_and_refined_side_by_side():
 def test_the_report_template_renders_valid_html_with_findings_first():
     view, settings = comparison_view(comparison())
     empty = {"head": [], "rows": []}
-    page = render_report(found=findings(comparison(), verdicts(), "ref", None),
+    claims = verdicts().assign(claim="0.5 < beta < 2")  # "<" in a sentence must come out escaped
+    page = render_report(found=findings(comparison(), claims, "ref", None),
                          run={**RUN, "reference_case": "ref", "samples": 30, "match_tolerance": 0.02,
                               "refine": {"oversample": 4, "steps": 30, "converged": 1e-4}, "ablation_seeds": 5,
                               "tuning": None},
@@ -115,7 +116,7 @@ def test_the_report_template_renders_valid_html_with_findings_first():
                          notebooks={}, tuning=[], origin=empty, benchmarks=empty, config_text="a: <b>")
     html5lib.HTMLParser(strict=True).parse(page)
     assert page.index('id="findings"') < page.index('id="comparison"')
-    assert "a: &lt;b&gt;" in page  # text is escaped
+    assert "a: &lt;b&gt;" in page and "0.5 &lt; beta &lt; 2: fails" in page  # text is escaped
 
 
 def test_the_time_table_sums_cpu_seconds_per_rule_family(tmp_path, monkeypatch):

@@ -89,7 +89,9 @@ def train_runtime(wildcards):
 
 
 def one_of(ids):
-    return "|".join(re.escape(i) for i in ids)
+    """A wildcard pattern for exactly these ids; none: a pattern nothing matches (an empty
+    constraint would match anything)."""
+    return "|".join(re.escape(i) for i in ids) or "(?!)"
 
 
 wildcard_constraints:
