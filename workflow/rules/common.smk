@@ -25,9 +25,7 @@ SEEDS = list(range(config["seeds"]))
 LEARNED_CASES = [c for c in CASE_IDS if CASES[c]["method"] in LEARNED]
 # Cases with a train job: rule train_continued for those a longer epochs level resumes, else train.
 CONTINUED_CASES = sorted(set(PLAN.continued_from.values()))
-TRAINED_CASES = [
-    c for c in CASES if CASES[c]["method"] in LEARNED and c not in CONTINUED_CASES
-]
+TRAINED_CASES = [c for c in PLAN.learned if c not in CONTINUED_CASES]
 REFERENCE_CASE = config["reference_case"]
 GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
 # The cases each dataset's notebook shows, and those with an encoder (latent-space figure).

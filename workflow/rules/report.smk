@@ -113,9 +113,10 @@ CLAIM_FIGURES = {
     "headline": "results/figures/claims.png",
     **{f: f"results/figures/claim_{f}.png" for f in PLAN.claims},
 }
+VERDICTS = {"verdicts": "results/verdicts.csv"} if ABLATIONS else {}
 CLAIM_INPUTS = (
     {
-        "verdicts": "results/verdicts.csv",
+        **VERDICTS,
         "headline": CLAIM_FIGURES["headline"],
         "claim_figures": [CLAIM_FIGURES[f] for f in PLAN.claims],
     }
@@ -126,7 +127,7 @@ CLAIM_INPUTS = (
 
 rule plot_claims:
     input:
-        verdicts="results/verdicts.csv",
+        **VERDICTS,
         levels="results/ablation_levels.csv",
     output:
         **{
@@ -151,7 +152,7 @@ rule plot_claims:
 
 rule findings:
     input:
-        **{k: v for k, v in CLAIM_INPUTS.items() if k == "verdicts"},
+        **VERDICTS,
         comparison="results/comparison.csv",
     output:
         "results/findings.md",
