@@ -6,6 +6,8 @@ import torch
 
 from sincvae.data import from_file_layout, make_dataset, split_rng
 from sincvae.exact import solve_split
+from sincvae.methods import PriorLines
+from sincvae.refine import refine_candidates
 from sincvae.throughput import exact_y_per_s, generation_samples_per_s, machine, training_samples_per_s
 from sincvae.train import TrainSettings
 
@@ -20,6 +22,15 @@ def test_exact_enumerator(benchmark, data_2):
     _, y = _rows(data_2, 200)
     solutions = benchmark(solve_split, data_2, y.numpy(), 1e-5)
     assert len(solutions) == 200 and all(len(lines) >= 1 for lines, _ in solutions)
+
+
+def test_refinement(benchmark, data_2):
+    """The default study's refinement of multi-start candidates: 120 per y, 30 kept, 30 steps.
+    Goal (issue 13): at most 0.5 ms per kept line, generation included."""
+    _, y = _rows(data_2, 50)
+    candidates = PriorLines().generate(y, 120, torch.Generator().manual_seed(0)).double().numpy()
+    lines, converged = benchmark(refine_candidates, data_2, candidates, y.numpy(), 30, 30, 1e-4)
+    assert lines.shape == (50, 30, 2, 50) and 0.05 < converged.mean() < 1
 
 
 def test_throughput_measures_are_positive(data_1):

@@ -3,6 +3,8 @@ import pytest
 
 from sincvae.data import from_file_layout, make_dataset, split_rng
 from sincvae.exact import (
+    EXPLORE,
+    MEMORY,
     phases,
     refine_lines,
     solutions_frame,
@@ -12,6 +14,7 @@ from sincvae.exact import (
     solve_split,
 )
 from sincvae.forward import ForwardMap, Term
+from sincvae.lines import ends_from_uniforms, lines_from_ends
 from sincvae.metrics import truth_scores
 
 ROWS = 300
@@ -80,6 +83,29 @@ def test_refinement_recovers_a_perturbed_line(data_1):
     ends = (x[:, :, -1] + rng.uniform(-0.005, 0.005, (20, 2))).clip(0.1, 1)
     s, e = refine_lines(data_1, starts, ends, y, steps=10)
     assert np.abs(s - x[:, :, 0]).max() < 1e-5 and np.abs(e - x[:, :, -1]).max() < 1e-5
+
+
+def test_refinement_leaves_converged_lines_alone(data_2):
+    x, y = _rows(data_2, 20)
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    s, e = refine_lines(data_2, x[:, :, 0], x[:, :, -1], y, steps=30, tolerance=1e-4)
+    assert (s == x[:, :, 0]).all() and (e == x[:, :, -1]).all()  # already within tolerance: no step
+
+
+def test_refinement_steps_are_damped_after_exploring(data_2):
+    """From far starts: once the exploring steps are done, a step is taken only below the largest
+    of the last MEMORY costs, so no line ends above the largest cost of the last exploring steps."""
+    _, y = _rows(data_2, 50)
+    y = y.astype(np.float64)
+    ends = ends_from_uniforms(np.random.default_rng(1).random((50, 4)))
+
+    def cost(steps):
+        s, e = refine_lines(data_2, ends[:, :2], ends[:, 2:], y, steps=steps)
+        return ((data_2(lines_from_ends(s, e, 50)) - y) ** 2).sum((1, 2))
+
+    explored = np.max([cost(steps) for steps in range(EXPLORE - MEMORY + 1, EXPLORE + 1)], 0)
+    final = cost(30)
+    assert (final <= explored + 1e-12).all() and (final < explored / 2).any()
 
 
 def test_posterior_weights_and_truth_scores(data_2):

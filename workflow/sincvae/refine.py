@@ -27,7 +27,7 @@ def refine_candidates(fmap: ForwardMap, candidates: np.ndarray, y: np.ndarray, s
     """Refine M candidate lines per y and keep `samples` of them.
 
     candidates: (B, M, 2, L); y: (B, 2, L). Each candidate starts from the end points of its
-    least-squares straight line and takes `steps` LM steps inside the box. A candidate has
+    least-squares straight line and takes at most `steps` LM steps inside the box, stopping once converged. A candidate has
     converged when max |f(x) − y| ≤ `converged` with x0 falling and x1 rising. Kept, in this
     order until `samples` are: the first converged candidate on each distinct solution, the
     other converged ones, then the closest of the rest; each group in draw order. Putting
@@ -40,7 +40,8 @@ def refine_candidates(fmap: ForwardMap, candidates: np.ndarray, y: np.ndarray, s
     targets = np.repeat(y.astype(np.float64), count, 0)
     for lo in range(0, len(starts), CHUNK):
         part = slice(lo, lo + CHUNK)
-        starts[part], ends[part] = refine_lines(fmap, starts[part], ends[part], targets[part], steps)
+        starts[part], ends[part] = refine_lines(fmap, starts[part], ends[part], targets[part], steps,
+                                                    converged)
     lines = lines_from_ends(starts, ends, length).reshape(rows, count, 2, length)
     error = np.abs(fmap(lines) - y[:, None].astype(np.float64)).max((-2, -1))
     ok = (error <= converged) & slopes_ok(starts, ends).reshape(rows, count)
