@@ -1,10 +1,12 @@
+from dataclasses import replace
+
 import pytest
 import torch
 
 from sincvae.data import from_file_layout, make_dataset, split_rng
 from sincvae.losses import cvae_loss
 from sincvae.model import CVAE
-from sincvae.train import TrainingDiverged, TrainSettings, fit, resolve_device
+from sincvae.train import TrainingDiverged, TrainSettings, bf16_supported, fit, resolve_device
 
 
 def _data(fmap, n, split):
@@ -25,6 +27,27 @@ def test_training_is_reproducible_and_learns(data_1):
         assert torch.equal(a, b)
     assert [row["epoch"] for row in history_a] == [1, 2, 3]
     assert history_a[-1]["train_x_loss"] < history_a[0]["train_x_loss"]
+
+
+@pytest.mark.parametrize("method", ["cvae", "line_cvae", "flow"])
+def test_bf16_training_repeats_exactly(data_1, method):
+    """bf16 autocast: the same run twice gives the same weights; on a CPU with bf16 instructions
+    it trains differently from fp32 (autocast is on), on one without it falls back to fp32."""
+    train, val = _data(data_1, 200, "train"), _data(data_1, 50, "validation")
+    settings = replace(SETTINGS, method=method, epochs=2, hidden=32, transforms=2, precision="bf16")
+    cpu = torch.device("cpu")
+    messages = []
+    runs = [fit(settings, data_1, train, val, cpu, log=messages.append) for _ in range(2)]
+    _, fp32 = fit(replace(settings, precision="fp32"), data_1, train, val, cpu, log=lambda _: None)
+    for a, b in zip(runs[0][0].state_dict().values(), runs[1][0].state_dict().values()):
+        assert torch.equal(a, b)
+    assert _timeless(runs[0][1]) == _timeless(runs[1][1])
+    if bf16_supported(cpu):
+        assert _timeless(runs[0][1]) != _timeless(fp32)
+        assert runs[0][1][-1]["train_loss"] == pytest.approx(fp32[-1]["train_loss"], rel=0.2)
+    else:
+        assert _timeless(runs[0][1]) == _timeless(fp32)
+        assert "no bf16 instructions: training in fp32" in messages[0]
 
 
 @pytest.mark.parametrize("variant, flows", [("fixed", True), ("seed_code", False)])

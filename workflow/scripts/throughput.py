@@ -2,13 +2,15 @@ import sys
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
+from dataclasses import replace
+
 import pandas as pd
 import torch
 
 from sincvae.data import load_split
 from sincvae.forward import ForwardMap
 from sincvae.throughput import exact_y_per_s, generation_samples_per_s, machine, training_samples_per_s
-from sincvae.train import TrainSettings, resolve_device
+from sincvae.train import PRECISIONS, TrainSettings, resolve_device
 
 torch.set_num_threads(snakemake.threads)
 device = resolve_device(snakemake.params.device)
@@ -20,7 +22,9 @@ for dataset, train_path, validation_path in zip(snakemake.params.datasets, snake
     x, y = load_split(train_path)
     _, y_val = load_split(validation_path)
     measures = {
-        "training samples/s": training_samples_per_s(settings, fmap, x, y, snakemake.params.steps, device),
+        **{f"training samples/s {precision}": training_samples_per_s(replace(settings, precision=precision), fmap,
+                                                                   x, y, snakemake.params.steps, device)
+           for precision in PRECISIONS},
         "generation samples/s": generation_samples_per_s(settings.latent_dim, y_val[:100], 30,
                                                          snakemake.params.steps, device),
         "exact y/s": exact_y_per_s(fmap, y_val[:snakemake.params.exact_rows].numpy(), snakemake.params.tolerance),

@@ -15,7 +15,7 @@ import yaml
 METHODS = ("cvae", "line_cvae", "flow", "nearest", "prior")
 LEARNED = ("cvae", "line_cvae", "flow")  # the methods with a training job
 ENCODER = ("cvae", "line_cvae")  # a latent space to draw
-TRAINING = ("lr", "batch_size", "epochs")
+TRAINING = ("lr", "batch_size", "epochs", "precision")
 # The case columns each method reads; the others do not apply to it.
 SETTINGS = {
     "cvae": ("loss", "beta", "wx", "wy", "latent_dim", "variant", *TRAINING),

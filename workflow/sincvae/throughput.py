@@ -12,7 +12,7 @@ import torch
 from .exact import solve_split
 from .forward import ForwardMap
 from .model import CVAE
-from .train import TrainSettings, train_step
+from .train import TrainSettings, autocast_dtype, train_step
 
 
 def machine() -> dict:
@@ -31,14 +31,15 @@ def _timed(fn, repeats: int) -> float:
 
 def training_samples_per_s(settings: TrainSettings, fmap: ForwardMap, x: torch.Tensor, y: torch.Tensor,
                            steps: int, device: torch.device) -> float:
-    """One Adam step on a batch of settings.batch_size rows of (x, y), as in training."""
+    """One Adam step on a batch of settings.batch_size rows of (x, y), as in training (settings.precision)."""
+    amp = autocast_dtype(settings.precision, device)
     torch.manual_seed(settings.seed)
     model = CVAE(settings.latent_dim, settings.variant).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr)
     xb, yb = x[:settings.batch_size].to(device), y[:settings.batch_size].to(device)
 
     def step():
-        train_step(model, optimiser, fmap, xb, yb, settings)
+        train_step(model, optimiser, fmap, xb, yb, settings, amp)
         if device.type == "cuda":
             torch.cuda.synchronize()
 

@@ -41,6 +41,8 @@ class TrainSettings:
     # flow
     transforms: int = 5
     hidden: int = 256
+    # every learned method: fp32, or bf16 autocast of the model's layers (losses stay fp32)
+    precision: str = "fp32"
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainSettings:
@@ -57,12 +59,37 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _step_losses(model, fmap, x, y, settings):
-    """The batch's total loss and its named parts."""
-    if settings.method == "flow":
-        nll = -model.log_prob(x, y).mean()
-        return nll, {"nll": nll}
-    x_hat, mean, logvar = model(x, y)
+PRECISIONS = ("fp32", "bf16")
+
+
+def bf16_supported(device: torch.device) -> bool:
+    """Whether the hardware computes bf16 (CPU: AVX512-BF16 or AMX; CUDA: compute capability ≥ 8)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+
+
+def autocast_dtype(precision: str, device: torch.device, log: Callable[[str], None] = print) -> torch.dtype | None:
+    """The autocast dtype of `precision` on `device`; bf16 without hardware support falls back to
+    fp32 (emulated bf16 is slower than fp32), saying so."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "fp32":
+        return None
+    if not bf16_supported(device):
+        log(f"precision bf16 asked for, but this {device.type} has no bf16 instructions: training in fp32")
+        return None
+    return torch.bfloat16
+
+
+def _step_losses(model, fmap, x, y, settings, amp=None):
+    """The batch's total loss and its named parts; the model under autocast to `amp` if given,
+    the losses in fp32 (the forward map's phases need more than bf16's 8 bits)."""
+    with torch.autocast(x.device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
+        if settings.method == "flow":
+            nll = -model.log_prob(x, y).float().mean()
+            return nll, {"nll": nll}
+        x_hat, mean, logvar = (t.float() for t in model(x, y))
     if settings.method == "line_cvae":
         return line_cvae_loss(x, x_hat, y, fmap(x_hat), mean, logvar, beta=settings.beta, wx=settings.wx,
                               wy=settings.wy, free_bits=settings.free_bits)
@@ -73,9 +100,9 @@ def _step_losses(model, fmap, x, y, settings):
                      loss=settings.loss, beta=settings.beta, wx=settings.wx, wy=settings.wy)
 
 
-def train_step(model, optimiser, fmap, x, y, settings) -> tuple[torch.Tensor, dict]:
-    """One optimiser step on a batch; returns the batch's total loss and its parts."""
-    total, parts = _step_losses(model, fmap, x, y, settings)
+def train_step(model, optimiser, fmap, x, y, settings, amp=None) -> tuple[torch.Tensor, dict]:
+    """One optimiser step on a batch (autocast to `amp` if given); returns the batch's total loss and its parts."""
+    total, parts = _step_losses(model, fmap, x, y, settings, amp)
     optimiser.zero_grad(set_to_none=True)
     total.backward()
     optimiser.step()
@@ -89,14 +116,14 @@ def _add(sums: dict[str, float], total: torch.Tensor, parts: dict) -> None:
 
 
 @torch.no_grad()
-def evaluate_loss(model, fmap, x, y, settings) -> dict[str, float]:
+def evaluate_loss(model, fmap, x, y, settings, amp=None) -> dict[str, float]:
     """Mean per-batch losses of the reconstruction pass over (x, y), without autograd."""
     model.eval()
     sums: dict[str, float] = {}
     batches = range(0, x.shape[0], settings.batch_size)
     for start in batches:
         sl = slice(start, start + settings.batch_size)
-        _add(sums, *_step_losses(model, fmap, x[sl], y[sl], settings))
+        _add(sums, *_step_losses(model, fmap, x[sl], y[sl], settings, amp))
     model.train()
     return {key: value / len(batches) for key, value in sums.items()}
 
@@ -119,6 +146,7 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
         progress = sys.stderr.isatty()
     torch.manual_seed(settings.seed)
     shuffle = torch.Generator().manual_seed(settings.seed)
+    amp = autocast_dtype(settings.precision, device, log)
     model = build_model(settings).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr)
     x_train, y_train = (t.to(device) for t in train)
@@ -134,13 +162,13 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
         starts = range(0, n, settings.batch_size)
         for start in tqdm(starts, desc=f"epoch {epoch}/{settings.epochs}", leave=False, disable=not progress):
             idx = order[start:start + settings.batch_size]
-            total, parts = train_step(model, optimiser, fmap, x_train[idx], y_train[idx], settings)
+            total, parts = train_step(model, optimiser, fmap, x_train[idx], y_train[idx], settings, amp)
             batches += 1
             if not math.isfinite(total.item()):
                 raise TrainingDiverged(f"loss became {total.item()} at epoch {epoch}, batch {batches}")
             _add(sums, total, parts)
         seconds = time.perf_counter() - started
-        val = evaluate_loss(model, fmap, x_val, y_val, settings)
+        val = evaluate_loss(model, fmap, x_val, y_val, settings, amp)
         row = {"epoch": epoch, **{f"train_{k}": v / batches for k, v in sums.items()},
                **{f"val_{k}": v for k, v in val.items()}, "seconds": seconds, "samples_per_s": n / seconds}
         history.append(row)
