@@ -1,5 +1,7 @@
 import math
+import os
 import re
+import sys
 from dataclasses import asdict
 
 from snakemake.utils import validate
@@ -7,6 +9,18 @@ from snakemake.utils import validate
 from sincvae.planning import ENCODER, LEARNED, plan
 
 validate(config, schema="../../config/schema.yaml")
+
+# Every job here is CPU-bound: with --cores above the cores this process may use, jobs would
+# share cores, each slower and none sooner (README "Concurrency"). On a cluster --cores only
+# counts local rules, which run on this machine too.
+MACHINE_CORES = len(os.sched_getaffinity(0))
+if (workflow.global_resources["_cores"].value or 0) > MACHINE_CORES:
+    print(
+        f"--cores {workflow.global_resources['_cores'].value} is more than this machine's "
+        f"{MACHINE_CORES} cores: running at most {MACHINE_CORES} jobs at once",
+        file=sys.stderr,
+    )
+    workflow.global_resources["_cores"] = MACHINE_CORES
 
 # The whole study as a table of cases (sincvae.planning, unit-tested without Snakemake): the
 # comparison's cases, the search's grid points and `tuned` case, the ablations' levels.
@@ -23,9 +37,11 @@ CASE_SEEDS = PLAN.seeds
 TUNING = config.get("tuning")
 SEEDS = list(range(config["seeds"]))
 LEARNED_CASES = [c for c in CASE_IDS if CASES[c]["method"] in LEARNED]
-# Cases with a train job: rule train_continued for those a longer epochs level resumes, else train.
+# Cases with a train job and an evaluate job per seed; each ablation case is one job (ablations.smk),
+# rule ablation_continued for those a longer epochs level resumes.
+TRAINED_CASES = [c for c in PLAN.learned if c not in ABLATION_CASES]
+EVALUATED_CASES = [c for c in CASES if c not in ABLATION_CASES]
 CONTINUED_CASES = sorted(set(PLAN.continued_from.values()))
-TRAINED_CASES = [c for c in PLAN.learned if c not in CONTINUED_CASES]
 REFERENCE_CASE = config["reference_case"]
 GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
 # The cases each dataset's notebook shows, and those with an encoder (latent-space figure).
@@ -69,14 +85,24 @@ def tuned_setting(wildcards):
     return {}
 
 
-def continued_state(wildcards):
-    """An epochs level of the ablations resumes from the end of the next shorter level's run."""
+def continued_states(wildcards):
+    """An epochs level of the ablations resumes each seed from the end of the next shorter level's run."""
     shorter = PLAN.continued_from.get(wildcards.case)
     if shorter is None:
         return {}
     return {
-        "start": f"results/{wildcards.dataset}/{shorter}/seed{wildcards.seed}/state.pt"
+        "starts": expand(
+            "results/{dataset}/{case}/seed{seed}/state.pt",
+            dataset=wildcards.dataset,
+            case=shorter,
+            seed=ABLATION_SEEDS,
+        )
     }
+
+
+def seed_paths(pattern):
+    """An ablation job's per-seed outputs: `pattern` for each of the ablations' seeds."""
+    return expand(pattern, seed=ABLATION_SEEDS, allow_missing=True)
 
 
 def train_runtime(wildcards):

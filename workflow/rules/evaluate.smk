@@ -14,6 +14,8 @@ rule evaluate:
         "logs/evaluate/{dataset}/{case}/seed{seed}.log",
     benchmark:
         "benchmarks/evaluate/{dataset}/{case}/seed{seed}.tsv"
+    wildcard_constraints:
+        case=one_of(EVALUATED_CASES),
     conda:
         "../../envs/sincvae.yaml"
     threads: config["threads"]

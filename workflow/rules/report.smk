@@ -245,16 +245,7 @@ UPSTREAM_BENCHMARKS = [
     "benchmarks/compare.tsv",
     "benchmarks/plot_comparison.tsv",
     *(["benchmarks/verdicts.tsv", "benchmarks/plot_claims.tsv"] if ABLATIONS else []),
-    *per_case(
-        "benchmarks/train/{dataset}/{case}/seed{seed}.tsv",
-        cases=ABLATION_CASES,
-        seed=ABLATION_SEEDS,
-    ),
-    *per_case(
-        "benchmarks/evaluate/{dataset}/{case}/seed{seed}.tsv",
-        cases=ABLATION_CASES,
-        seed=ABLATION_SEEDS,
-    ),
+    *per_case("benchmarks/ablation/{dataset}/{case}.tsv", cases=ABLATION_CASES),
 ]
 
 

@@ -1,12 +1,12 @@
 rule train:
     input:
         unpack(tuned_setting),
-        unpack(continued_state),
         train="data/{dataset}/train_dataset.pt",
         validation="data/{dataset}/validation_dataset.pt",
         checked="results/{dataset}/data_validation.json",
     output:
-        model="results/{dataset}/{case}/seed{seed}/model.pt",
+        # temp: 3-5 MB each; `--notemp` keeps them (README "Disk")
+        model=temp("results/{dataset}/{case}/seed{seed}/model.pt"),
         history="results/{dataset}/{case}/seed{seed}/history.csv",
     log:
         "logs/train/{dataset}/{case}/seed{seed}.log",
@@ -27,14 +27,3 @@ rule train:
         device=config["device"],
     script:
         "../scripts/train.py"
-
-
-# A run that a longer epochs level continues also keeps its full training state (weights,
-# optimiser, random streams) until that level has started from it.
-use rule train as train_continued with:
-    output:
-        model="results/{dataset}/{case}/seed{seed}/model.pt",
-        history="results/{dataset}/{case}/seed{seed}/history.csv",
-        state=temp("results/{dataset}/{case}/seed{seed}/state.pt"),
-    wildcard_constraints:
-        case=one_of(CONTINUED_CASES),

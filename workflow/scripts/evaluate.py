@@ -38,7 +38,8 @@ for split, rows in evaluated_splits(options["validation_rows"]):
     solutions = solutions_from_frame(exact, split, len(x))
     stages, timing[split] = evaluate_split(sampler, fmap, split, x, y, solutions, options, generator)
     for stage, (split_samples, split_scores, summary, split_rows) in stages.items():
-        samples.append(split_samples.assign(stage=stage))
+        if split == "scoring":  # the lines themselves of the scoring rows only: 1 MB, not 6 (README "Disk")
+            samples.append(split_samples.assign(stage=stage))
         scores.append(split_scores.assign(stage=stage))
         row_scores.append(split_rows.assign(stage=stage, dataset=w.dataset, case=w.case, seed=case["seed"]))
         metrics["stages"].setdefault(stage, {})[split] = summary

@@ -2,7 +2,6 @@ import sys
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -21,9 +20,6 @@ print(f"training {snakemake.wildcards.case} on {snakemake.wildcards.dataset} ({f
       f"{settings}; device {device}, {torch.get_num_threads()} threads")
 # Not a declared output, so Snakemake keeps it when the job dies: a rerun resumes from it.
 checkpoint = Path(snakemake.output.model).with_name("checkpoint.pt")
-if "start" in snakemake.input.keys() and not checkpoint.exists():
-    print(f"continuing the run that ended in {snakemake.input.start}")
-    shutil.copyfile(snakemake.input.start, checkpoint)
 try:
     model, history = fit(settings, fmap, load_split(snakemake.input.train),
                          load_split(snakemake.input.validation), device, checkpoint=checkpoint)
@@ -33,7 +29,4 @@ except TrainingDiverged as err:
 history = pd.DataFrame(history)
 history.to_csv(snakemake.output.history, index=False)
 torch.save(model.state_dict(), snakemake.output.model)
-if "state" in snakemake.output.keys():  # a longer run continues from this one's end
-    checkpoint.replace(snakemake.output.state)
-else:
-    checkpoint.unlink()
+checkpoint.unlink()

@@ -32,7 +32,7 @@ def score_lines(fmap: ForwardMap, split: str, x_hat: np.ndarray, x: np.ndarray, 
     scores = sample_scores(x_hat, y, x, fmap)
     truth = truth_table(x_hat, solutions, match_tolerance)
     rows = truth.assign(split=split, residual_l1=scores.groupby("row")["residual_l1"].mean().to_numpy())
-    return (samples_frame(split, x_hat, y), scores.assign(split=split), summarise(scores, truth, match_tolerance),
+    return (samples_frame(split, x_hat), scores.assign(split=split), summarise(scores, truth, match_tolerance),
             rows)
 
 

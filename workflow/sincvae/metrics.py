@@ -67,20 +67,18 @@ def truth_table(samples: np.ndarray, solutions: list[tuple[np.ndarray, np.ndarra
     ])
 
 
-def samples_frame(split: str, x_hat: np.ndarray, y: np.ndarray) -> pd.DataFrame:
-    """Long format, one row per point of each generated line: split, row, sample, point, x0, x1, y1, y2."""
+def samples_frame(split: str, x_hat: np.ndarray) -> pd.DataFrame:
+    """Long format, one row per point of each generated line: split, row, sample, point, x0, x1
+    (float32, as the models compute them; the y of a row is in the split's data file)."""
     rows, samples, _, length = x_hat.shape
-    y_rep = np.broadcast_to(y[:, None], x_hat.shape)
     index = np.indices((rows, samples, length)).reshape(3, -1)
     return pd.DataFrame({
         "split": pd.Categorical([split] * index.shape[1]),
         "row": index[0].astype(np.int32),
         "sample": index[1].astype(np.int16),
         "point": index[2].astype(np.int16),
-        "x0": x_hat[:, :, 0].reshape(-1),
-        "x1": x_hat[:, :, 1].reshape(-1),
-        "y1": y_rep[:, :, 0].reshape(-1),
-        "y2": y_rep[:, :, 1].reshape(-1),
+        "x0": x_hat[:, :, 0].reshape(-1).astype(np.float32),
+        "x1": x_hat[:, :, 1].reshape(-1).astype(np.float32),
     })
 
 

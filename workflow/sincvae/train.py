@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, fields
@@ -180,6 +181,22 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
         if epoch_end:
             epoch_end(epoch, model)
     return model.cpu(), history
+
+
+def start_checkpoint(checkpoint: Path, start: str | None, log: Callable[[str], None] = print) -> None:
+    """A run that continues a shorter one (an epochs level) starts from that run's final state,
+    unless it has a checkpoint of its own from an interruption."""
+    if start and not checkpoint.exists():
+        log(f"continuing the run that ended in {start}")
+        shutil.copyfile(start, checkpoint)
+
+
+def end_checkpoint(checkpoint: Path, state: str | None) -> None:
+    """Keep the final state as `state` where a longer run continues from it, else delete it."""
+    if state:
+        checkpoint.replace(state)
+    else:
+        checkpoint.unlink()
 
 
 def _save(path: Path, settings, data, model, optimiser, shuffle, history) -> None:

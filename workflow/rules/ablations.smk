@@ -1,0 +1,47 @@
+# The controlled experiments on the seed's claims (config `ablations`; README "Claims").
+
+
+# One job per level: trains every seed and scores its raw lines on the scoring split.
+rule ablation:
+    input:
+        unpack(continued_states),
+        train="data/{dataset}/train_dataset.pt",
+        validation="data/{dataset}/validation_dataset.pt",
+        scoring="data/{dataset}/scoring_dataset.pt",
+        solutions="results/{dataset}/exact/solutions.parquet",
+        checked="results/{dataset}/data_validation.json",
+    output:
+        histories=seed_paths("results/{dataset}/{case}/seed{seed}/history.csv"),
+        rows=seed_paths("results/{dataset}/{case}/seed{seed}/rows.parquet"),
+    log:
+        "logs/ablation/{dataset}/{case}.log",
+    benchmark:
+        "benchmarks/ablation/{dataset}/{case}.tsv"
+    wildcard_constraints:
+        case=one_of(c for c in ABLATION_CASES if c not in CONTINUED_CASES),
+    conda:
+        "../../envs/sincvae.yaml"
+    threads: config["threads"]
+    resources:
+        mem_mb=1500,  # measured peak 0.5 GB at 20,000 rows
+        runtime=lambda w: len(ABLATION_SEEDS) * train_runtime(w),
+        gpu=GPUS_PER_JOB,
+    params:
+        case=lambda w: CASES[w.case],
+        seeds=ABLATION_SEEDS,
+        dataset=dataset_params,
+        device=config["device"],
+        evaluate=config["evaluate"],
+    script:
+        "../scripts/ablation.py"
+
+
+# A level that a longer epochs level continues also keeps each seed's full training state
+# (weights, optimiser, random streams) until that level has started from it.
+use rule ablation as ablation_continued with:
+    output:
+        histories=seed_paths("results/{dataset}/{case}/seed{seed}/history.csv"),
+        rows=seed_paths("results/{dataset}/{case}/seed{seed}/rows.parquet"),
+        states=temp(seed_paths("results/{dataset}/{case}/seed{seed}/state.pt")),
+    wildcard_constraints:
+        case=one_of(CONTINUED_CASES),

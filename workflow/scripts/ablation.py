@@ -1,0 +1,48 @@
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from sincvae.data import load_split
+from sincvae.evaluate import evaluate_split
+from sincvae.exact import solutions_from_frame
+from sincvae.forward import ForwardMap
+from sincvae.train import TrainingDiverged, TrainSettings, end_checkpoint, fit, resolve_device, start_checkpoint
+
+# One ablation level: every seed trained, then its own lines (raw stage) scored on the scoring
+# split, in one job; a job per seed spent more time importing torch than training (README "Run time").
+torch.set_num_threads(snakemake.threads)
+w = snakemake.wildcards
+fmap = ForwardMap.from_config(snakemake.params.dataset)
+device = resolve_device(snakemake.params.device)
+train, validation = load_split(snakemake.input.train), load_split(snakemake.input.validation)
+x, y = load_split(snakemake.input.scoring)
+solutions = solutions_from_frame(pd.read_parquet(snakemake.input.solutions), "scoring", len(x))
+options = {**snakemake.params.evaluate, "refine": {**snakemake.params.evaluate["refine"], "steps": 0}}
+seeds = snakemake.params.seeds
+starts = snakemake.input.get("starts") or [None] * len(seeds)
+states = snakemake.output.get("states") or [None] * len(seeds)
+for seed, history_path, rows_path, start, state in zip(seeds, snakemake.output.histories, snakemake.output.rows,
+                                                       starts, states):
+    settings = TrainSettings.from_dict({**snakemake.params.case, "seed": seed})
+    print(f"seed {seed}: training {w.case} on {w.dataset} ({fmap}); {settings}; device {device}, "
+          f"{torch.get_num_threads()} threads")
+    # Not a declared output, so Snakemake keeps it when the job dies: a rerun resumes from it.
+    checkpoint = Path(history_path).with_name("checkpoint.pt")
+    start_checkpoint(checkpoint, start)
+    try:
+        model, history = fit(settings, fmap, train, validation, device, checkpoint=checkpoint)
+    except TrainingDiverged as err:
+        raise TrainingDiverged(f"{w.dataset}/{w.case}/seed{seed}: {err}") from None
+    pd.DataFrame(history).to_csv(history_path, index=False)
+    end_checkpoint(checkpoint, state)
+    generator = torch.Generator(device).manual_seed(seed)
+    stages, _ = evaluate_split(model.to(device).eval(), fmap, "scoring", x, y, solutions, options, generator)
+    _, _, summary, rows = stages["raw"]
+    rows.assign(stage="raw", dataset=w.dataset, case=w.case, seed=seed).to_parquet(rows_path, index=False)
+    print(f"seed {seed}: raw lines on the scoring split", json.dumps(summary))
