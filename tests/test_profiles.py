@@ -15,12 +15,14 @@ from sincvae.planning import LEARNED, plan
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 PLAN = plan(CONFIG)  # every case (comparison, grid, tuned, ablations) with its seeds
 DATASETS = len(CONFIG["datasets"])
-EVALUATE_JOBS = DATASETS * sum(len(seeds) for seeds in PLAN.seeds.values())
-# nearest neighbours and prior lines learn nothing: no training job; the runs that a longer
-# epochs level continues are rule train_continued's
-CONTINUED = set(PLAN.continued_from.values())
-TRAIN_JOBS = DATASETS * sum(len(PLAN.seeds[c]) for c in PLAN.learned if c not in CONTINUED)
-CONTINUED_JOBS = DATASETS * sum(len(PLAN.seeds[c]) for c in CONTINUED)
+# One job per case and dataset for all its seeds. Nearest neighbours and prior lines learn nothing:
+# no training job. Grid points: rules *_grid_point; ablation levels: one job each, rule
+# ablation_continued for those a longer epochs level continues.
+COMPARED = [c for c in PLAN.cases if c not in PLAN.ablation and c not in PLAN.grid]
+EVALUATE_JOBS = DATASETS * len(COMPARED)
+TRAIN_JOBS = DATASETS * len([c for c in PLAN.learned if c in COMPARED])
+CONTINUED_JOBS = DATASETS * len(set(PLAN.continued_from.values()))
+ABLATION_JOBS = DATASETS * len(PLAN.ablation) - CONTINUED_JOBS
 
 
 def dry_run(tmp_path, profile: str, *args: str) -> list[dict]:
@@ -46,10 +48,11 @@ def test_slurm_profile_asks_for_a_gpu_per_training_job(tmp_path):
     jobs = dry_run(tmp_path, "slurm", "--config", "device=cuda")
     counts = Counter(job["rule"] for job in jobs)
     assert counts["train"] == TRAIN_JOBS < counts["evaluate"] == EVALUATE_JOBS
-    assert counts["train_continued"] == CONTINUED_JOBS
+    assert counts["ablation_continued"] == CONTINUED_JOBS and counts["ablation"] == ABLATION_JOBS
+    assert counts["evaluate_grid_point"] == DATASETS * len(PLAN.grid)
     for job in jobs:
         assert job["slurm_account"] == "<account>" and int(job["runtime"]) >= 5
-        if job["rule"] in ("train", "train_continued", "evaluate"):
+        if job["rule"] in ("train", "train_grid_point", "ablation", "ablation_continued", "evaluate"):
             assert job["gpu"] == "1" and int(job["mem_mb"]) >= 1500
     assert all(job["gpu_model"].startswith("<") for job in jobs if job["rule"] == "train")
 

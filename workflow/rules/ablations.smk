@@ -11,8 +11,12 @@ rule ablation:
         solutions="results/{dataset}/exact/solutions.parquet",
         checked="results/{dataset}/data_validation.json",
     output:
-        histories=seed_paths("results/{dataset}/{case}/seed{seed}/history.csv"),
-        rows=seed_paths("results/{dataset}/{case}/seed{seed}/rows.parquet"),
+        histories=seeds_of(
+            "results/{dataset}/{case}/seed{seed}/history.csv", ABLATION_SEEDS
+        ),
+        rows=seeds_of(
+            "results/{dataset}/{case}/seed{seed}/rows.parquet", ABLATION_SEEDS
+        ),
     log:
         "logs/ablation/{dataset}/{case}.log",
     benchmark:
@@ -40,8 +44,14 @@ rule ablation:
 # (weights, optimiser, random streams) until that level has started from it.
 use rule ablation as ablation_continued with:
     output:
-        histories=seed_paths("results/{dataset}/{case}/seed{seed}/history.csv"),
-        rows=seed_paths("results/{dataset}/{case}/seed{seed}/rows.parquet"),
-        states=temp(seed_paths("results/{dataset}/{case}/seed{seed}/state.pt")),
+        histories=seeds_of(
+            "results/{dataset}/{case}/seed{seed}/history.csv", ABLATION_SEEDS
+        ),
+        rows=seeds_of(
+            "results/{dataset}/{case}/seed{seed}/rows.parquet", ABLATION_SEEDS
+        ),
+        states=temp(
+            seeds_of("results/{dataset}/{case}/seed{seed}/state.pt", ABLATION_SEEDS)
+        ),
     wildcard_constraints:
         case=one_of(CONTINUED_CASES),

@@ -37,10 +37,13 @@ CASE_SEEDS = PLAN.seeds
 TUNING = config.get("tuning")
 SEEDS = list(range(config["seeds"]))
 LEARNED_CASES = [c for c in CASE_IDS if CASES[c]["method"] in LEARNED]
-# Cases with a train job and an evaluate job per seed; each ablation case is one job (ablations.smk),
-# rule ablation_continued for those a longer epochs level resumes.
-TRAINED_CASES = [c for c in PLAN.learned if c not in ABLATION_CASES]
-EVALUATED_CASES = [c for c in CASES if c not in ABLATION_CASES]
+# One train and one evaluate job per case, for all its seeds: grid points (first seed only) by
+# rules *_grid_point; each ablation level is one job (ablations.smk), rule ablation_continued for
+# those a longer epochs level resumes.
+TRAINED_CASES = [
+    c for c in PLAN.learned if c not in ABLATION_CASES and c not in GRID_CASES
+]
+EVALUATED_CASES = [c for c in CASES if c not in ABLATION_CASES and c not in GRID_CASES]
 CONTINUED_CASES = sorted(set(PLAN.continued_from.values()))
 REFERENCE_CASE = config["reference_case"]
 GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
@@ -67,10 +70,13 @@ def method_inputs(wildcards):
     neighbours the training split it searches."""
     method = CASES[wildcards.case]["method"]
     if method in LEARNED:
-        run = f"results/{wildcards.dataset}/{wildcards.case}/seed{wildcards.seed}"
         return {
-            "model": f"{run}/model.pt",
-            "history": f"{run}/history.csv",
+            "models": per_seed("results/{dataset}/{case}/seed{seed}/model.pt")(
+                wildcards
+            ),
+            "histories": per_seed("results/{dataset}/{case}/seed{seed}/history.csv")(
+                wildcards
+            ),
             **tuned_setting(wildcards),
         }
     if method == "nearest":
@@ -100,9 +106,9 @@ def continued_states(wildcards):
     }
 
 
-def seed_paths(pattern):
-    """An ablation job's per-seed outputs: `pattern` for each of the ablations' seeds."""
-    return expand(pattern, seed=ABLATION_SEEDS, allow_missing=True)
+def seeds_of(pattern, seeds):
+    """A per-case job's per-seed outputs: `pattern` for each of `seeds`."""
+    return expand(pattern, seed=seeds, allow_missing=True)
 
 
 def train_runtime(wildcards):
@@ -123,10 +129,6 @@ wildcard_constraints:
     case=one_of(CASES),
     split=one_of(SPLITS),
     seed=one_of(str(s) for s in PLAN.all_seeds),
-
-
-def case_params(wildcards):
-    return {**CASES[wildcards.case], "seed": int(wildcards.seed)}
 
 
 def dataset_params(wildcards):

@@ -5,15 +5,15 @@ rule evaluate:
         scoring="data/{dataset}/scoring_dataset.pt",
         validation="data/{dataset}/validation_dataset.pt",
     output:
-        samples="results/{dataset}/{case}/seed{seed}/samples.parquet",
-        scores="results/{dataset}/{case}/seed{seed}/scores.parquet",
-        rows="results/{dataset}/{case}/seed{seed}/rows.parquet",
-        metrics="results/{dataset}/{case}/seed{seed}/metrics.json",
-        timing="results/{dataset}/{case}/seed{seed}/timing.json",
+        samples=seeds_of("results/{dataset}/{case}/seed{seed}/samples.parquet", SEEDS),
+        scores=seeds_of("results/{dataset}/{case}/seed{seed}/scores.parquet", SEEDS),
+        rows=seeds_of("results/{dataset}/{case}/seed{seed}/rows.parquet", SEEDS),
+        metrics=seeds_of("results/{dataset}/{case}/seed{seed}/metrics.json", SEEDS),
+        timing=seeds_of("results/{dataset}/{case}/seed{seed}/timing.json", SEEDS),
     log:
-        "logs/evaluate/{dataset}/{case}/seed{seed}.log",
+        "logs/evaluate/{dataset}/{case}.log",
     benchmark:
-        "benchmarks/evaluate/{dataset}/{case}/seed{seed}.tsv"
+        "benchmarks/evaluate/{dataset}/{case}.tsv"
     wildcard_constraints:
         case=one_of(EVALUATED_CASES),
     conda:
@@ -21,15 +21,30 @@ rule evaluate:
     threads: config["threads"]
     resources:
         mem_mb=2500,  # measured peak 1.0 GB with refinement (default config)
-        runtime=10,
+        runtime=lambda w: 10 * len(CASE_SEEDS[w.case]),
         gpu=GPUS_PER_JOB,
     params:
-        case=case_params,
+        case=lambda w: CASES[w.case],
+        seeds=lambda w: CASE_SEEDS[w.case],
         dataset=dataset_params,
         device=config["device"],
         evaluate=config["evaluate"],
     script:
         "../scripts/evaluate.py"
+
+
+# A grid point of the search is scored with the first seed only.
+use rule evaluate as evaluate_grid_point with:
+    output:
+        samples=seeds_of(
+            "results/{dataset}/{case}/seed{seed}/samples.parquet", SEEDS[:1]
+        ),
+        scores=seeds_of("results/{dataset}/{case}/seed{seed}/scores.parquet", SEEDS[:1]),
+        rows=seeds_of("results/{dataset}/{case}/seed{seed}/rows.parquet", SEEDS[:1]),
+        metrics=seeds_of("results/{dataset}/{case}/seed{seed}/metrics.json", SEEDS[:1]),
+        timing=seeds_of("results/{dataset}/{case}/seed{seed}/timing.json", SEEDS[:1]),
+    wildcard_constraints:
+        case=one_of(GRID_CASES),
 
 
 rule aggregate_seeds:

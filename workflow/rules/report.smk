@@ -227,12 +227,8 @@ rule plot_latent:
 UPSTREAM_BENCHMARKS = [
     *expand("benchmarks/validate_data/{dataset}.tsv", dataset=DATASETS),
     *expand("benchmarks/solve_exact/{dataset}.tsv", dataset=DATASETS),
-    *per_case(
-        "benchmarks/train/{dataset}/{case}/seed{seed}.tsv",
-        cases=LEARNED_CASES,
-        seed=SEEDS,
-    ),
-    *per_case("benchmarks/evaluate/{dataset}/{case}/seed{seed}.tsv", seed=SEEDS),
+    *per_case("benchmarks/train/{dataset}/{case}.tsv", cases=LEARNED_CASES),
+    *per_case("benchmarks/evaluate/{dataset}/{case}.tsv"),
     *per_case("benchmarks/aggregate_seeds/{dataset}/{case}.tsv"),
     *per_case("benchmarks/loss_curves/{dataset}/{case}.tsv", cases=LEARNED_CASES),
     *expand("benchmarks/plot_dataset/{dataset}.tsv", dataset=DATASETS),

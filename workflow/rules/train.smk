@@ -6,12 +6,12 @@ rule train:
         checked="results/{dataset}/data_validation.json",
     output:
         # temp: 3-5 MB each; `--notemp` keeps them (README "Disk")
-        model=temp("results/{dataset}/{case}/seed{seed}/model.pt"),
-        history="results/{dataset}/{case}/seed{seed}/history.csv",
+        models=temp(seeds_of("results/{dataset}/{case}/seed{seed}/model.pt", SEEDS)),
+        histories=seeds_of("results/{dataset}/{case}/seed{seed}/history.csv", SEEDS),
     log:
-        "logs/train/{dataset}/{case}/seed{seed}.log",
+        "logs/train/{dataset}/{case}.log",
     benchmark:
-        "benchmarks/train/{dataset}/{case}/seed{seed}.tsv"
+        "benchmarks/train/{dataset}/{case}.tsv"
     wildcard_constraints:
         case=one_of(TRAINED_CASES),
     conda:
@@ -19,11 +19,21 @@ rule train:
     threads: config["threads"]
     resources:
         mem_mb=1500,  # measured peak 0.5 GB at 20,000 rows
-        runtime=train_runtime,
+        runtime=lambda w: len(CASE_SEEDS[w.case]) * train_runtime(w),
         gpu=GPUS_PER_JOB,
     params:
-        case=case_params,
+        case=lambda w: CASES[w.case],
+        seeds=lambda w: CASE_SEEDS[w.case],
         dataset=dataset_params,
         device=config["device"],
     script:
         "../scripts/train.py"
+
+
+# A grid point of the search trains with the first seed only.
+use rule train as train_grid_point with:
+    output:
+        models=temp(seeds_of("results/{dataset}/{case}/seed{seed}/model.pt", SEEDS[:1])),
+        histories=seeds_of("results/{dataset}/{case}/seed{seed}/history.csv", SEEDS[:1]),
+    wildcard_constraints:
+        case=one_of(c for c in GRID_CASES if CASES[c]["method"] in LEARNED),

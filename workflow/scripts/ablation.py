@@ -12,7 +12,7 @@ from sincvae.data import load_split
 from sincvae.evaluate import evaluate_split
 from sincvae.exact import solutions_from_frame
 from sincvae.forward import ForwardMap
-from sincvae.train import TrainingDiverged, TrainSettings, end_checkpoint, fit, resolve_device, start_checkpoint
+from sincvae.train import TrainSettings, end_checkpoint, resolve_device, start_checkpoint, train_seed
 
 # One ablation level: every seed trained, then its own lines (raw stage) scored on the scoring
 # split, in one job; a job per seed spent more time importing torch than training (README "Run time").
@@ -30,15 +30,10 @@ states = snakemake.output.get("states") or [None] * len(seeds)
 for seed, history_path, rows_path, start, state in zip(seeds, snakemake.output.histories, snakemake.output.rows,
                                                        starts, states):
     settings = TrainSettings.from_dict({**snakemake.params.case, "seed": seed})
-    print(f"seed {seed}: training {w.case} on {w.dataset} ({fmap}); {settings}; device {device}, "
-          f"{torch.get_num_threads()} threads")
     # Not a declared output, so Snakemake keeps it when the job dies: a rerun resumes from it.
     checkpoint = Path(history_path).with_name("checkpoint.pt")
     start_checkpoint(checkpoint, start)
-    try:
-        model, history = fit(settings, fmap, train, validation, device, checkpoint=checkpoint)
-    except TrainingDiverged as err:
-        raise TrainingDiverged(f"{w.dataset}/{w.case}/seed{seed}: {err}") from None
+    model, history = train_seed(settings, fmap, train, validation, device, checkpoint, f"{w.dataset}/{w.case}/seed{seed}")
     pd.DataFrame(history).to_csv(history_path, index=False)
     end_checkpoint(checkpoint, state)
     generator = torch.Generator(device).manual_seed(seed)

@@ -183,6 +183,18 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
     return model.cpu(), history
 
 
+def train_seed(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, torch.Tensor],
+               validation: tuple[torch.Tensor, torch.Tensor], device: torch.device, checkpoint: Path, label: str,
+               log: Callable[[str], None] = print) -> tuple[torch.nn.Module, list[dict]]:
+    """fit() of one seed as a rule runs it: says what it trains, resumes from `checkpoint`, and
+    names the run (`label`, e.g. data_1/case/seed0) if the loss diverges."""
+    log(f"{label}: training on {fmap}; {settings}; device {device}, {torch.get_num_threads()} threads")
+    try:
+        return fit(settings, fmap, train, validation, device, log=log, checkpoint=checkpoint)
+    except TrainingDiverged as err:
+        raise TrainingDiverged(f"{label}: {err}") from None
+
+
 def start_checkpoint(checkpoint: Path, start: str | None, log: Callable[[str], None] = print) -> None:
     """A run that continues a shorter one (an epochs level) starts from that run's final state,
     unless it has a checkpoint of its own from an interruption."""
