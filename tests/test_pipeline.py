@@ -131,6 +131,9 @@ def test_the_ablations_decide_every_claim_and_lead_the_findings(quick_run):
     columns = [c for c in center.columns if c not in ("seconds", "samples_per_s")]
     pd.testing.assert_frame_equal(longer[columns].head(len(center)), center[columns])
     assert not (quick_run / "results" / "data_1" / "ablation-fixed-center" / "seed0" / "state.pt").exists()
+    # a level's target: its seeds' raw scores, as a comparison case's metrics.json
+    level = json.loads((quick_run / "results" / "data_1" / "ablation-fixed-beta0.5" / "metrics.json").read_text())
+    assert level["stages"]["raw"]["seeds"] == list(range(QUICK["ablations"]["seeds"]))
 
 
 def test_report_is_valid_html(quick_run):

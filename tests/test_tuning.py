@@ -1,12 +1,16 @@
 """Hyperparameter search: the search space, resuming a study, the best setting, the tuned case."""
 
+import subprocess
+import sys
+import time
+
 import optuna
 import pandas as pd
 import yaml
 
 from sincvae.planning import with_best_setting
-from sincvae.tuning import (FINISHED, OBJECTIVE, best_case, grid_frame, in_seed_ranges, open_study, run_worker,
-                            suggest, trials_frame)
+from sincvae.tuning import (FINISHED, OBJECTIVE, best_case, grid_frame, in_seed_ranges, open_study, run_search,
+                            run_trial, suggest, trials_frame)
 
 SPACE = {"beta": {"low": 0.0, "high": 2.0}, "latent_dim": {"low": 8, "high": 128},
          "lr": {"low": 1e-4, "high": 3e-3, "log": True}, "loss": {"choices": ["l1_mean", "mse"]}}
@@ -27,32 +31,57 @@ def test_suggest_draws_each_kind_of_parameter_in_its_range():
         assert 1e-4 <= params["lr"] <= 3e-3 and params["loss"] in ("l1_mean", "mse")
 
 
+def make_quadratic(uneven=False):
+    """Objective factory for run_search (each search process builds its objective from it);
+    uneven: trials with beta < 1 take longer, so a batch's trials finish out of order."""
+    def objective(trial):
+        value = quadratic(trial)
+        if uneven:
+            time.sleep(0.2 * (trial.params["beta"] < 1))
+        trial.report(value, 1)
+        return value
+    return objective
+
+
+def search(journal, trials, processes=1, workers=2, seed=3, startup_trials=2, uneven=False):
+    study = open_study(str(journal), "d")
+    ran = run_search(study, make_quadratic, (uneven,), SPACE, trials, workers, processes, seed, startup_trials,
+                     log=lambda _: None)
+    return study, ran
+
+
 def test_an_interrupted_search_resumes_without_losing_finished_trials(tmp_path):
-    journal = str(tmp_path / "study.journal")
-    first = open_study(journal, "data_1", sampler_seed=0, startup_trials=2)
-    assert run_worker(first, quadratic, trials=4, log=lambda _: None) == 4
-    finished = {t.number: t.value for t in first.get_trials(states=FINISHED)}
-    first.ask()  # a trial left running by a killed worker
-    again = open_study(journal, "data_1", sampler_seed=0, startup_trials=2)
-    assert run_worker(again, quadratic, trials=7, log=lambda _: None) == 3
-    assert {t.number: t.value for t in again.get_trials(states=FINISHED)
-            if t.number in finished} == finished
-    assert len(again.get_trials(states=FINISHED)) == 7
-    assert run_worker(again, quadratic, trials=7, log=lambda _: None) == 0  # nothing left to do
+    journal = tmp_path / "study.journal"
+    first, ran = search(journal, 4)
+    assert ran == 4
+    finished = trials_frame(first)
+    again, ran = search(journal, 7)
+    assert ran == 3 and len(again.get_trials(states=FINISHED)) == 7
+    pd.testing.assert_frame_equal(trials_frame(again).head(4).drop(columns="best_so_far"),
+                                  finished.drop(columns="best_so_far"))
+    assert search(journal, 7)[1] == 0  # nothing left to do
 
 
-def test_the_same_seed_gives_the_same_trials(tmp_path):
-    values = []
-    for run in range(2):
-        study = open_study(str(tmp_path / f"run{run}.journal"), "d", sampler_seed=3, startup_trials=2)
-        run_worker(study, quadratic, trials=6, log=lambda _: None)
-        values.append([t.params for t in study.trials])
-    assert values[0] == values[1]
+def test_the_same_seed_gives_the_same_trials_whatever_runs_in_parallel(tmp_path):
+    """Batches of 2 trials: one process, or two finishing out of order on a machine loaded by two
+    busy processes, ask the same settings and give the same results."""
+    alone = trials_frame(search(tmp_path / "alone.journal", 6)[0])
+    load = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        loaded = trials_frame(search(tmp_path / "loaded.journal", 6, processes=2, uneven=True)[0])
+    finally:
+        for process in load:
+            process.kill()
+    frames = [alone, loaded]
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+    assert frames[0]["trial"].tolist() == list(range(6))
+    assert frames[0]["beta"].nunique() == 6
+    other = trials_frame(search(tmp_path / "seed4.journal", 6, seed=4)[0])
+    assert other["beta"].tolist() != frames[0]["beta"].tolist()
 
 
 def test_best_setting_is_the_lowest_completed_trial_and_is_applied_to_the_tuned_case(tmp_path):
-    study = open_study(str(tmp_path / "s.journal"), "d", sampler_seed=0, startup_trials=2)
-    run_worker(study, quadratic, trials=12, log=lambda _: None)
+    study, _ = search(tmp_path / "s.journal", 12)
     frame = trials_frame(study)
     assert frame["best_so_far"].is_monotonic_decreasing
     best = best_case(frame, SPACE)
@@ -65,15 +94,22 @@ def test_best_setting_is_the_lowest_completed_trial_and_is_applied_to_the_tuned_
     assert with_best_setting(plain, None) is plain
 
 
-def test_a_pruned_trial_has_no_objective_value(tmp_path):
-    def pruned_at_first_epoch(trial):
-        suggest(trial, SPACE)
-        trial.report(0.001, 1)  # a progress value far below any objective
-        raise optuna.TrialPruned()
+def test_a_trial_is_pruned_against_earlier_batches_only_and_has_no_objective_value(tmp_path):
+    study, _ = search(tmp_path / "p.journal", 2, startup_trials=0)
+    earlier = study.get_trials(states=FINISHED)
 
-    study = open_study(str(tmp_path / "p.journal"), "d", sampler_seed=0, startup_trials=0)
-    run_worker(study, quadratic, trials=2, log=lambda _: None)
-    study.optimize(pruned_at_first_epoch, n_trials=1)
+    def worse_at_epoch_1(trial):
+        suggest(trial, SPACE)
+        trial.report(100.0, 1)  # above both earlier trials' value at epoch 1: the median pruner stops it
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+        return 0.0
+
+    pruned = run_trial(earlier, earlier[0].params, SPACE, 0, 2, worse_at_epoch_1)
+    assert pruned.state == optuna.trial.TrialState.PRUNED and pruned.params == earlier[0].params
+    alone = run_trial([], earlier[0].params, SPACE, 0, 0, worse_at_epoch_1)  # nothing earlier to compare with
+    assert alone.state == optuna.trial.TrialState.COMPLETE
+    study.add_trial(pruned)
     frame = trials_frame(study)
     assert frame["state"].tolist() == ["COMPLETE", "COMPLETE", "PRUNED"]
     assert pd.isna(frame[OBJECTIVE].iloc[2]) and best_case(frame, SPACE) == study.best_params

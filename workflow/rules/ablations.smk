@@ -1,7 +1,8 @@
 # The controlled experiments on the seed's claims (config `ablations`; README "Claims").
 
 
-# One job per level: trains every seed and scores its raw lines on the scoring split.
+# One job per level: trains every seed and scores its raw lines on the scoring split; its
+# metrics.json is the level's target.
 rule ablation:
     input:
         unpack(continued_states),
@@ -17,6 +18,7 @@ rule ablation:
         rows=seeds_of(
             "results/{dataset}/{case}/seed{seed}/rows.parquet", ABLATION_SEEDS
         ),
+        metrics="results/{dataset}/{case}/metrics.json",
     log:
         "logs/ablation/{dataset}/{case}.log",
     benchmark:
@@ -50,6 +52,7 @@ use rule ablation as ablation_continued with:
         rows=seeds_of(
             "results/{dataset}/{case}/seed{seed}/rows.parquet", ABLATION_SEEDS
         ),
+        metrics="results/{dataset}/{case}/metrics.json",
         states=temp(
             seeds_of("results/{dataset}/{case}/seed{seed}/state.pt", ABLATION_SEEDS)
         ),

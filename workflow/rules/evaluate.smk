@@ -60,6 +60,8 @@ rule aggregate_seeds:
         "logs/aggregate_seeds/{dataset}/{case}.log",
     benchmark:
         "benchmarks/aggregate_seeds/{dataset}/{case}.tsv"
+    wildcard_constraints:
+        case=one_of(EVALUATED_CASES),
     conda:
         "../../envs/sincvae.yaml"
     params:

@@ -33,7 +33,7 @@ rule grid:
         "../scripts/grid.py"
 
 
-# Workers share one study through its journal (STUDY_JOURNAL): a rerun goes on from its finished trials.
+# The study's journal (STUDY_JOURNAL) keeps its finished trials: a rerun goes on from them.
 rule tune:
     input:
         train="data/{dataset}/train_dataset.pt",
@@ -41,18 +41,16 @@ rule tune:
         solutions="results/{dataset}/exact/solutions.parquet",
         checked="results/{dataset}/data_validation.json",
     output:
-        "results/tuning/{dataset}/worker{worker}.csv",
+        "results/tuning/{dataset}/search.csv",
     log:
-        "logs/tune/{dataset}/worker{worker}.log",
+        "logs/tune/{dataset}.log",
     benchmark:
-        "benchmarks/tune/{dataset}/worker{worker}.tsv"
-    wildcard_constraints:
-        worker=r"\d+",
+        "benchmarks/tune/{dataset}.tsv"
     conda:
         "../../envs/sincvae.yaml"
-    threads: config["threads"]
+    threads: TUNING["workers"] if TUNING else 1
     resources:
-        mem_mb=1500,
+        mem_mb=lambda w, threads: 1500 * threads,
         runtime=lambda w: 10 + 2 * TUNING["trials"],
         gpu=GPUS_PER_JOB,
     params:
@@ -68,10 +66,7 @@ rule tune:
 
 rule best_setting:
     input:
-        workers=expand(
-            "results/tuning/{{dataset}}/worker{worker}.csv",
-            worker=range(TUNING["workers"] if TUNING else 0),
-        ),
+        search="results/tuning/{dataset}/search.csv",
     output:
         best="results/tuning/{dataset}/best.yaml",
         trials="results/tuning/{dataset}/trials.csv",

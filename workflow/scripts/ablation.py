@@ -12,6 +12,7 @@ from sincvae.data import load_split
 from sincvae.evaluate import evaluate_split
 from sincvae.exact import solutions_from_frame
 from sincvae.forward import ForwardMap
+from sincvae.report import aggregate_seeds, seed_rows
 from sincvae.train import TrainSettings, end_checkpoint, resolve_device, start_checkpoint, train_seed
 
 # One ablation level: every seed trained, then its own lines (raw stage) scored on the scoring
@@ -25,6 +26,7 @@ x, y = load_split(snakemake.input.scoring)
 solutions = solutions_from_frame(pd.read_parquet(snakemake.input.solutions), "scoring", len(x))
 options = {**snakemake.params.evaluate, "refine": {**snakemake.params.evaluate["refine"], "steps": 0}}
 seeds = snakemake.params.seeds
+seed_summaries = []
 starts = snakemake.input.get("starts") or [None] * len(seeds)
 states = snakemake.output.get("states") or [None] * len(seeds)
 for seed, history_path, rows_path, start, state in zip(seeds, snakemake.output.histories, snakemake.output.rows,
@@ -41,3 +43,9 @@ for seed, history_path, rows_path, start, state in zip(seeds, snakemake.output.h
     _, _, summary, rows = stages["raw"]
     rows.assign(stage="raw", dataset=w.dataset, case=w.case, seed=seed).to_parquet(rows_path, index=False)
     print(f"seed {seed}: raw lines on the scoring split", json.dumps(summary))
+    metrics = {"dataset": w.dataset, "case": w.case, "method": "cvae", "stages": {"raw": {"scoring": summary}}}
+    seed_summaries += seed_rows(metrics, {**snakemake.params.case, "seed": seed}, pd.DataFrame(history))
+# The level's target, as a comparison case's: every metric's mean over seeds with its interval.
+with open(snakemake.output.metrics, "w") as out:
+    json.dump({"dataset": w.dataset, "case": w.case, "method": "cvae",
+               "stages": {"raw": aggregate_seeds(seed_summaries)}}, out, indent=2)

@@ -9,7 +9,7 @@ from sincvae.tuning import OBJECTIVE, best_case, importances, in_seed_ranges, op
 
 tuning = snakemake.params.tuning
 dataset = snakemake.wildcards.dataset
-study = open_study(snakemake.params.journal, dataset, tuning["seed"], tuning["startup_trials"])
+study = open_study(snakemake.params.journal, dataset)
 frame = trials_frame(study)
 frame.to_csv(snakemake.output.trials, index=False)
 setting = best_case(frame, tuning["space"])

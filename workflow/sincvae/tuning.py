@@ -15,7 +15,6 @@ import numpy as np
 import optuna
 import pandas as pd
 from optuna.storages.journal import JournalFileBackend, JournalStorage
-from optuna.study import MaxTrialsCallback
 
 if TYPE_CHECKING:
     import torch
@@ -58,8 +57,7 @@ def generated_residual(model: torch.nn.Module, fmap: ForwardMap, y: torch.Tensor
 
 
 def make_objective(base: dict, space: dict, fmap: ForwardMap, train: tuple, validation: tuple, scored: tuple,
-                   solutions: list, options: dict, device: torch.device,
-                   log: Callable[[str], None] = print) -> Callable[[optuna.Trial], float]:
+                   solutions: list, options: dict, device: torch.device) -> Callable[[optuna.Trial], float]:
     """An Optuna objective: train the base case with the trial's settings on `train`, report the
     generated residual on `scored` after every epoch (pruning), return the validation MMD.
 
@@ -86,38 +84,101 @@ def make_objective(base: dict, space: dict, fmap: ForwardMap, train: tuple, vali
         model, _ = fit(settings, fmap, train, validation, device, log=lambda m: None, epoch_end=epoch_end)
         stages, _ = evaluate_split(model.to(device).eval(), fmap, "validation", x_scored, y_scored, solutions,
                                    {**options, "refine": {**options["refine"], "steps": 0}}, generator)
-        value = stages["raw"][2]["mmd"]
-        log(f"trial {trial.number}: {suggest_summary(trial.params)} -> {OBJECTIVE} {value:.4g}")
-        return value
+        return stages["raw"][2]["mmd"]
 
     return objective
 
 
-FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+COMPLETE = optuna.trial.TrialState.COMPLETE
+FINISHED = (COMPLETE, optuna.trial.TrialState.PRUNED)
+SLOT = "slot"  # a trial's place in the search (user attribute): Optuna's numbers follow finishing order
 
 
-def open_study(journal: str, name: str, sampler_seed: int, startup_trials: int) -> optuna.Study:
-    """The study in a journal file, created or loaded: workers share it, a rerun goes on with it."""
-    return optuna.create_study(
-        study_name=name, direction="minimize", load_if_exists=True,
-        storage=JournalStorage(JournalFileBackend(journal)),
-        sampler=optuna.samplers.TPESampler(seed=sampler_seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=startup_trials, n_warmup_steps=1),
-    )
+def open_study(journal: str, name: str) -> optuna.Study:
+    """The study in a journal file, created or loaded: it keeps the finished trials, so that a
+    rerun goes on with them. Its sampler is not used: run_search asks each batch's trials."""
+    return optuna.create_study(study_name=name, direction="minimize", load_if_exists=True,
+                               storage=JournalStorage(JournalFileBackend(journal)))
 
 
-def run_worker(study: optuna.Study, objective: Callable[[optuna.Trial], float], trials: int,
+def _scratch_study(earlier: list[optuna.trial.FrozenTrial], sampler_seed: int, startup_trials: int) -> optuna.Study:
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=sampler_seed),
+                                pruner=optuna.pruners.MedianPruner(n_startup_trials=startup_trials, n_warmup_steps=1))
+    study.add_trials(earlier)
+    return study
+
+
+def batch_params(earlier: list[optuna.trial.FrozenTrial], batch: int, workers: int, seed: int,
+                 space: dict) -> list[dict]:
+    """The settings of one batch's `workers` trials: TPE seeded with seed + batch and fitted to
+    the trials of the earlier batches only, so they never depend on which trial finished first."""
+    study = _scratch_study(earlier, seed + batch, 0)
+    return [suggest(study.ask(), space) for _ in range(workers)]
+
+
+_objective: Callable[[optuna.Trial], float] | None = None  # a search process's objective
+
+
+def _start_process(make: Callable[..., Callable], args: tuple) -> None:
+    global _objective
+    _objective = make(*args)
+
+
+def run_trial(earlier: list[optuna.trial.FrozenTrial], params: dict, space: dict, startup_trials: int,
+              slot: int, objective: Callable[[optuna.Trial], float] | None = None) -> optuna.trial.FrozenTrial:
+    """One trial with fixed settings, pruned against the earlier batches' trials only (MedianPruner)."""
+    import torch
+
+    torch.set_num_threads(1)  # one thread per trial whatever runs beside it: the same numbers
+    study = _scratch_study(earlier, 0, startup_trials)
+    study.enqueue_trial(params)
+    trial = study.ask()
+    try:
+        study.tell(trial, (objective or _objective)(trial))
+    except optuna.TrialPruned:
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    finished = study.trials[-1]
+    finished.set_user_attr(SLOT, slot)
+    return finished
+
+
+def run_search(study: optuna.Study, make_objective: Callable[..., Callable], objective_args: tuple, space: dict,
+               trials: int, workers: int, processes: int, seed: int, startup_trials: int,
                log: Callable[[str], None] = print) -> int:
-    """Run trials until the study has `trials` finished (completed or pruned) ones, counting
-    those of earlier runs and other workers; a trial left running by a killed job does not
-    count. Returns how many this call ran."""
-    done = len(study.get_trials(states=FINISHED))
-    log(f"study {study.study_name}: {done} of {trials} trials finished")
-    if done >= trials:
-        return 0
-    before = len(study.trials)
-    study.optimize(objective, n_trials=trials - done, callbacks=[MaxTrialsCallback(trials, states=FINISHED)])
-    return len(study.trials) - before
+    """Run the search until `study` holds trials 0 .. trials-1, in batches of `workers`: each
+    batch's settings come from the earlier batches (batch_params), its trials run in up to
+    `processes` processes at once. The results do not depend on timing, `processes` or the
+    machine's load. Finished trials of an earlier run are kept. Returns how many trials ran."""
+    import multiprocessing
+
+    done = {t.user_attrs[SLOT]: t for t in study.get_trials(states=FINISHED) if SLOT in t.user_attrs}
+    log(f"study {study.study_name}: {len(done)} of {trials} trials finished")
+    pool = None
+    if processes > 1 and len(done) < trials:
+        # fork: a spawned process would re-run the rule script that started the search. The parent
+        # has run no parallel torch code yet, so the children inherit no busy thread pools.
+        pool = multiprocessing.get_context("fork").Pool(min(processes, workers), _start_process,
+                                                        (make_objective, objective_args))
+    objective = None if pool else make_objective(*objective_args)
+    ran = 0
+    try:
+        for start in range(0, trials, workers):
+            slots = range(start, min(start + workers, trials))
+            earlier = [done[slot] for slot in range(start)]
+            params = batch_params(earlier, start // workers, workers, seed, space)
+            todo = [(earlier, params[slot - start], space, startup_trials, slot) for slot in slots if slot not in done]
+            results = pool.starmap(run_trial, todo) if pool else [run_trial(*args, objective) for args in todo]
+            for finished in results:
+                study.add_trial(finished)
+                done[finished.user_attrs[SLOT]] = finished
+                log(f"trial {finished.user_attrs[SLOT]} {finished.state.name}: {suggest_summary(finished.params)}"
+                    + (f" -> {OBJECTIVE} {finished.value:.4g}" if finished.state == COMPLETE else ""))
+            ran += len(results)
+    finally:
+        if pool:
+            pool.close()
+            pool.join()
+    return ran
 
 
 def suggest_summary(params: dict) -> str:
@@ -125,12 +186,13 @@ def suggest_summary(params: dict) -> str:
 
 
 def trials_frame(study: optuna.Study) -> pd.DataFrame:
-    """One row per trial: number, state, objective (completed trials only: Optuna gives a pruned
-    trial its last progress value, which is not the objective), parameters, best so far."""
-    complete = optuna.trial.TrialState.COMPLETE
-    frame = pd.DataFrame([{"trial": t.number, "state": t.state.name,
-                           OBJECTIVE: t.value if t.state == complete else float("nan"), **t.params}
-                          for t in study.trials])
+    """One row per finished trial in search order: trial (its slot), state, objective (completed
+    trials only: Optuna gives a pruned trial its last progress value, which is not the
+    objective), parameters, best so far."""
+    finished = sorted(study.get_trials(states=FINISHED), key=lambda t: t.user_attrs.get(SLOT, t.number))
+    frame = pd.DataFrame([{"trial": t.user_attrs.get(SLOT, t.number), "state": t.state.name,
+                           OBJECTIVE: t.value if t.state == COMPLETE else float("nan"), **t.params}
+                          for t in finished])
     return frame.assign(best_so_far=frame[OBJECTIVE].cummin().ffill())
 
 
