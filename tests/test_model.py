@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from sincvae.model import CVAE, HIDDEN
+from sincvae.model import CVAE, HIDDEN, Deconv
 
 
 @pytest.mark.parametrize("latent_dim", [1, 60, 110])
@@ -62,3 +62,21 @@ def test_generation_is_reproducible_with_a_generator():
     b = model.generate(y, 5, torch.Generator().manual_seed(1))
     torch.testing.assert_close(a, b)
     assert not torch.equal(a[:, 0], a[:, 1])  # samples differ
+
+
+@pytest.mark.parametrize("bf16", ["conv", "fp32"])
+def test_deconv_forms_compute_the_transposed_convolution(bf16):
+    """Under CPU bf16 autocast a Deconv runs as a convolution or in fp32: the same map as the
+    plain ConvTranspose1d, to bf16's precision (fp32 form: exactly)."""
+    torch.manual_seed(0)
+    layer = Deconv(8, 3, 5, bf16=bf16)
+    x = torch.randn(4, 8, 12)
+    plain = torch.nn.functional.conv_transpose1d(x, layer.weight, layer.bias)
+    assert torch.equal(layer(x), plain)  # no autocast: the plain layer
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        fast = layer(x)
+    assert fast.shape == plain.shape == (4, 3, 16)
+    if bf16 == "fp32":
+        assert fast.dtype == torch.float32 and torch.equal(fast, plain)
+    else:
+        assert fast.dtype == torch.bfloat16 and torch.allclose(fast.float(), plain, atol=0.05, rtol=0.02)

@@ -7,7 +7,6 @@ rule ablation:
     input:
         unpack(continued_states),
         train="data/{dataset}/train_dataset.pt",
-        validation="data/{dataset}/validation_dataset.pt",
         scoring="data/{dataset}/scoring_dataset.pt",
         solutions="results/{dataset}/exact/solutions.parquet",
         checked="results/{dataset}/data_validation.json",

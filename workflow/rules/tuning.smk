@@ -46,6 +46,8 @@ rule tune:
         "logs/tune/{dataset}.log",
     benchmark:
         "benchmarks/tune/{dataset}.tsv"
+    # first: the tuned case's jobs wait for it, and a search left for last ran alone at the end
+    priority: 10
     conda:
         "../../envs/sincvae.yaml"
     threads: TUNING["workers"] if TUNING else 1

@@ -21,23 +21,24 @@ torch.set_num_threads(snakemake.threads)
 w = snakemake.wildcards
 fmap = ForwardMap.from_config(snakemake.params.dataset)
 device = resolve_device(snakemake.params.device)
-train, validation = load_split(snakemake.input.train), load_split(snakemake.input.validation)
+train = load_split(snakemake.input.train)  # no per-epoch validation loss: nothing reads it here
 x, y = load_split(snakemake.input.scoring)
 solutions = solutions_from_frame(pd.read_parquet(snakemake.input.solutions), "scoring", len(x))
 options = {**snakemake.params.evaluate, "refine": {**snakemake.params.evaluate["refine"], "steps": 0}}
 seeds = snakemake.params.seeds
-seed_summaries = []
+seed_summaries, checkpoints = [], []
 starts = snakemake.input.get("starts") or [None] * len(seeds)
 states = snakemake.output.get("states") or [None] * len(seeds)
 for seed, history_path, rows_path, start, state in zip(seeds, snakemake.output.histories, snakemake.output.rows,
                                                        starts, states):
     settings = TrainSettings.from_dict({**snakemake.params.case, "seed": seed})
-    # Not a declared output, so Snakemake keeps it when the job dies: a rerun resumes from it.
+    # Not a declared output, so Snakemake keeps it when the job dies: a rerun resumes from it
+    # (a finished seed's, kept until the job ends, returns that seed's model without training).
     checkpoint = Path(history_path).with_name("checkpoint.pt")
+    checkpoints.append(checkpoint)
     start_checkpoint(checkpoint, start)
-    model, history = train_seed(settings, fmap, train, validation, device, checkpoint, f"{w.dataset}/{w.case}/seed{seed}")
+    model, history = train_seed(settings, fmap, train, None, device, checkpoint, f"{w.dataset}/{w.case}/seed{seed}")
     pd.DataFrame(history).to_csv(history_path, index=False)
-    end_checkpoint(checkpoint, state)
     generator = torch.Generator(device).manual_seed(seed)
     stages, _ = evaluate_split(model.to(device).eval(), fmap, "scoring", x, y, solutions, options, generator)
     _, _, summary, rows = stages["raw"]
@@ -45,6 +46,8 @@ for seed, history_path, rows_path, start, state in zip(seeds, snakemake.output.h
     print(f"seed {seed}: raw lines on the scoring split", json.dumps(summary))
     metrics = {"dataset": w.dataset, "case": w.case, "method": "cvae", "stages": {"raw": {"scoring": summary}}}
     seed_summaries += seed_rows(metrics, {**snakemake.params.case, "seed": seed}, pd.DataFrame(history))
+for checkpoint, state in zip(checkpoints, states):
+    end_checkpoint(checkpoint, state)
 # The level's target, as a comparison case's: every metric's mean over seeds with its interval.
 with open(snakemake.output.metrics, "w") as out:
     json.dump({"dataset": w.dataset, "case": w.case, "method": "cvae",

@@ -72,8 +72,14 @@ def _residuals(fmap: ForwardMap, theta: np.ndarray, y: np.ndarray) -> tuple[np.n
     """Residuals f(line) − y and d fn / d phase at each point, both (B, terms, L), for end points theta (B, 4)."""
     a = np.array([[term.a, term.b] for term in fmap.terms])
     first, last = theta[:, :2] @ a.T, theta[:, 2:] @ a.T  # phases at the end points: (B, terms)
-    phase = first[..., None] + (last - first)[..., None] * np.linspace(0.0, 1.0, y.shape[-1])
-    sin, cos = np.sin(phase), np.cos(phase)
+    # The phases along a line step evenly, so exp(i·phase) is a running product of one rotation:
+    # 2 complex exponentials per line and term instead of 2 × L sines and cosines.
+    length = y.shape[-1]
+    rotations = np.empty((*first.shape, length), dtype=complex)
+    rotations[..., 0] = np.exp(1j * first)
+    rotations[..., 1:] = np.exp(1j * (last - first) / (length - 1))[..., None]
+    turned = np.cumprod(rotations, -1)
+    sin, cos = turned.imag, turned.real
     sine = np.array([term.fn == "sin" for term in fmap.terms])[None, :, None]
     return np.where(sine, sin, cos) - y, np.where(sine, cos, -sin)
 

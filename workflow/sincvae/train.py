@@ -130,11 +130,12 @@ def evaluate_loss(model, fmap, x, y, settings, amp=None) -> dict[str, float]:
 
 
 def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, torch.Tensor],
-        validation: tuple[torch.Tensor, torch.Tensor], device: torch.device,
+        validation: tuple[torch.Tensor, torch.Tensor] | None, device: torch.device,
         log: Callable[[str], None] = print, checkpoint: Path | None = None,
         progress: bool | None = None,
         epoch_end: Callable[[int, torch.nn.Module], None] | None = None) -> tuple[torch.nn.Module, list[dict]]:
-    """Seed, build and train a learned method's model. train/validation: (x, y), each (N, 2, 50).
+    """Seed, build and train a learned method's model. train/validation: (x, y), each (N, 2, 50);
+    without `validation` no validation losses are computed (the ablations never read them).
 
     With `checkpoint`, the state after each epoch is saved there, and a run that finds one
     written with the same settings (a shorter run's, or its own from before an interruption)
@@ -151,7 +152,7 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
     model = build_model(settings).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr)
     x_train, y_train = (t.to(device) for t in train)
-    x_val, y_val = (t.to(device) for t in validation)
+    x_val, y_val = (t.to(device) for t in validation) if validation is not None else (None, None)
     n = x_train.shape[0]
     data = [n, float(x_train.double().sum()), float(y_train.double().sum())]  # which data a checkpoint saw
     history = _resume(checkpoint, settings, data, model, optimiser, shuffle, log) if checkpoint else []
@@ -169,22 +170,22 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
                 raise TrainingDiverged(f"loss became {total.item()} at epoch {epoch}, batch {batches}")
             _add(sums, total, parts)
         seconds = time.perf_counter() - started
-        val = evaluate_loss(model, fmap, x_val, y_val, settings, amp)
+        val = evaluate_loss(model, fmap, x_val, y_val, settings, amp) if x_val is not None else {}
         row = {"epoch": epoch, **{f"train_{k}": v / batches for k, v in sums.items()},
                **{f"val_{k}": v for k, v in val.items()}, "seconds": seconds, "samples_per_s": n / seconds}
         history.append(row)
         if checkpoint:
             _save(checkpoint, settings, data, model, optimiser, shuffle, history)
         losses = "  ".join(f"{k} {v / batches:.4g}" for k, v in sums.items())
-        log(f"epoch {epoch}/{settings.epochs}  {losses}  val_loss {row['val_loss']:.4g}  "
-            f"{seconds:.1f} s  {row['samples_per_s']:.0f} samples/s")
+        validated = f"val_loss {row['val_loss']:.4g}  " if val else ""
+        log(f"epoch {epoch}/{settings.epochs}  {losses}  {validated}{seconds:.1f} s  {row['samples_per_s']:.0f} samples/s")
         if epoch_end:
             epoch_end(epoch, model)
     return model.cpu(), history
 
 
 def train_seed(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, torch.Tensor],
-               validation: tuple[torch.Tensor, torch.Tensor], device: torch.device, checkpoint: Path, label: str,
+               validation: tuple[torch.Tensor, torch.Tensor] | None, device: torch.device, checkpoint: Path, label: str,
                log: Callable[[str], None] = print) -> tuple[torch.nn.Module, list[dict]]:
     """fit() of one seed as a rule runs it: says what it trains, resumes from `checkpoint`, and
     names the run (`label`, e.g. data_1/case/seed0) if the loss diverges."""
