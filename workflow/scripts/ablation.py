@@ -3,7 +3,6 @@ import sys
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import torch
@@ -13,7 +12,7 @@ from sincvae.evaluate import evaluate_split
 from sincvae.exact import solutions_from_frame
 from sincvae.forward import ForwardMap
 from sincvae.report import aggregate_seeds, seed_rows
-from sincvae.train import TrainSettings, end_checkpoint, resolve_device, start_checkpoint, train_seed
+from sincvae.train import resolve_device, train_seeds
 
 # One ablation level: every seed trained, then its own lines (raw stage) scored on the scoring
 # split, in one job; a job per seed spent more time importing torch than training (README "Run time").
@@ -25,30 +24,19 @@ train = load_split(snakemake.input.train)  # no per-epoch validation loss: nothi
 x, y = load_split(snakemake.input.scoring)
 solutions = solutions_from_frame(pd.read_parquet(snakemake.input.solutions), "scoring", len(x))
 options = {**snakemake.params.evaluate, "refine": {**snakemake.params.evaluate["refine"], "steps": 0}}
-seeds = snakemake.params.seeds
-seed_summaries, checkpoints = [], []
-starts = snakemake.input.get("starts") or [None] * len(seeds)
-states = snakemake.output.get("states") or [None] * len(seeds)
-for seed, history_path, rows_path, start, state in zip(seeds, snakemake.output.histories, snakemake.output.rows,
-                                                       starts, states):
-    settings = TrainSettings.from_dict({**snakemake.params.case, "seed": seed})
-    # Not a declared output, so Snakemake keeps it when the job dies: a rerun resumes from it
-    # (a finished seed's, kept until the job ends, returns that seed's model without training).
-    checkpoint = Path(history_path).with_name("checkpoint.pt")
-    checkpoints.append(checkpoint)
-    start_checkpoint(checkpoint, start)
-    model, history = train_seed(settings, fmap, train, None, device, checkpoint, f"{w.dataset}/{w.case}/seed{seed}")
-    pd.DataFrame(history).to_csv(history_path, index=False)
+method = snakemake.params.case["method"]
+seed_summaries = []
+runs = train_seeds(snakemake.params.case, snakemake.params.seeds, snakemake.output.histories, fmap, train, None, device,
+                   f"{w.dataset}/{w.case}", snakemake.input.get("starts"), snakemake.output.get("states"))
+for (seed, model, history), rows_path in zip(runs, snakemake.output.rows):
     generator = torch.Generator(device).manual_seed(seed)
     stages, _ = evaluate_split(model.to(device).eval(), fmap, "scoring", x, y, solutions, options, generator)
     _, _, summary, rows = stages["raw"]
     rows.assign(stage="raw", dataset=w.dataset, case=w.case, seed=seed).to_parquet(rows_path, index=False)
     print(f"seed {seed}: raw lines on the scoring split", json.dumps(summary))
-    metrics = {"dataset": w.dataset, "case": w.case, "method": "cvae", "stages": {"raw": {"scoring": summary}}}
+    metrics = {"dataset": w.dataset, "case": w.case, "method": method, "stages": {"raw": {"scoring": summary}}}
     seed_summaries += seed_rows(metrics, {**snakemake.params.case, "seed": seed}, pd.DataFrame(history))
-for checkpoint, state in zip(checkpoints, states):
-    end_checkpoint(checkpoint, state)
 # The level's target, as a comparison case's: every metric's mean over seeds with its interval.
 with open(snakemake.output.metrics, "w") as out:
-    json.dump({"dataset": w.dataset, "case": w.case, "method": "cvae",
+    json.dump({"dataset": w.dataset, "case": w.case, "method": method,
                "stages": {"raw": aggregate_seeds(seed_summaries)}}, out, indent=2)

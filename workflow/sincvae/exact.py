@@ -46,7 +46,7 @@ def solve_points(fmap: ForwardMap, y: np.ndarray, slack: float = 1e-6) -> np.nda
     t1, t2 = fmap.terms
     p1, p2 = phases(t1, y[0]), phases(t2, y[1])
     rhs = np.stack(np.meshgrid(p1, p2, indexing="ij"), -1).reshape(-1, 2)
-    matrix = np.array([[t1.a, t1.b], [t2.a, t2.b]])
+    matrix = fmap.coefficients
     x = np.linalg.solve(matrix, rhs.T).T
     lo, hi = DOMAIN
     return x[((x >= lo - slack) & (x <= hi + slack)).all(1)].clip(lo, hi)
@@ -58,7 +58,7 @@ def line_jacobian(fmap: ForwardMap, theta: np.ndarray, length: int) -> tuple[np.
     Returns (lines (B, 2, L), Jacobian of f(line) with respect to theta, (B, 2L, 4)).
     """
     t = np.linspace(0.0, 1.0, length)
-    a = np.array([[term.a, term.b] for term in fmap.terms])  # (2 terms, 2 coords)
+    a = fmap.coefficients  # (2 terms, 2 coords)
     x = lines_from_ends(theta[:, :2], theta[:, 2:], length)
     phase = np.einsum("kc,bcl->bkl", a, x)
     slope = np.stack([np.cos(phase[:, k]) if term.fn == "sin" else -np.sin(phase[:, k])
@@ -70,7 +70,7 @@ def line_jacobian(fmap: ForwardMap, theta: np.ndarray, length: int) -> tuple[np.
 
 def _residuals(fmap: ForwardMap, theta: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Residuals f(line) − y and d fn / d phase at each point, both (B, terms, L), for end points theta (B, 4)."""
-    a = np.array([[term.a, term.b] for term in fmap.terms])
+    a = fmap.coefficients
     first, last = theta[:, :2] @ a.T, theta[:, 2:] @ a.T  # phases at the end points: (B, terms)
     # The phases along a line step evenly, so exp(i·phase) is a running product of one rotation:
     # 2 complex exponentials per line and term instead of 2 × L sines and cosines.
@@ -87,7 +87,7 @@ def _residuals(fmap: ForwardMap, theta: np.ndarray, y: np.ndarray) -> tuple[np.n
 def _normal_equations(fmap: ForwardMap, r: np.ndarray, slope: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """JᵀJ (B, 4, 4) and Jᵀr (B, 4) without forming J: point l of term k depends on end-point
     coordinate c through a_kc · slope_kl times (1 − t_l) for the start and t_l for the end."""
-    a = np.array([[term.a, term.b] for term in fmap.terms])
+    a = fmap.coefficients
     t = np.linspace(0.0, 1.0, r.shape[-1])
     weights = np.stack([1 - t, t], 1)  # (L, start/end)
     pairs = (weights[:, :, None] * weights[:, None, :]).reshape(-1, 4)  # (L, start/end × start/end)

@@ -36,6 +36,11 @@ class ForwardMap:
             raise ValueError(f"a forward map needs exactly 2 terms, got {len(terms)}")
         return cls(terms)
 
+    @property
+    def coefficients(self) -> np.ndarray:
+        """(terms, coordinates): row k is (a_k, b_k), so the phases are coefficients @ x."""
+        return np.array([[term.a, term.b] for term in self.terms])
+
     def __call__(self, x):
         """x: (..., 2, L) tensor or array -> y: (..., 2, L), same type and dtype."""
         lib = torch if isinstance(x, torch.Tensor) else np

@@ -9,8 +9,9 @@ import sys
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
+import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
@@ -184,32 +185,38 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
     return model.cpu(), history
 
 
-def train_seed(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, torch.Tensor],
-               validation: tuple[torch.Tensor, torch.Tensor] | None, device: torch.device, checkpoint: Path, label: str,
-               log: Callable[[str], None] = print) -> tuple[torch.nn.Module, list[dict]]:
-    """fit() of one seed as a rule runs it: says what it trains, resumes from `checkpoint`, and
-    names the run (`label`, e.g. data_1/case/seed0) if the loss diverges."""
-    log(f"{label}: training on {fmap}; {settings}; device {device}, {torch.get_num_threads()} threads")
-    try:
-        return fit(settings, fmap, train, validation, device, log=log, checkpoint=checkpoint)
-    except TrainingDiverged as err:
-        raise TrainingDiverged(f"{label}: {err}") from None
+def train_seeds(case: dict, seeds: list[int], histories: list[str], fmap: ForwardMap,
+                train: tuple[torch.Tensor, torch.Tensor], validation: tuple[torch.Tensor, torch.Tensor] | None,
+                device: torch.device, label: str, starts: list[str] | None = None, states: list[str] | None = None,
+                log: Callable[[str], None] = print) -> Iterator[tuple[int, torch.nn.Module, list[dict]]]:
+    """Train a case's seeds one after another as a rule runs them; yields (seed, model, history)
+    after writing each seed's history CSV to `histories`.
 
-
-def start_checkpoint(checkpoint: Path, start: str | None, log: Callable[[str], None] = print) -> None:
-    """A run that continues a shorter one (an epochs level) starts from that run's final state,
-    unless it has a checkpoint of its own from an interruption."""
-    if start and not checkpoint.exists():
-        log(f"continuing the run that ended in {start}")
-        shutil.copyfile(start, checkpoint)
-
-
-def end_checkpoint(checkpoint: Path, state: str | None) -> None:
-    """Keep the final state as `state` where a longer run continues from it, else delete it."""
-    if state:
-        checkpoint.replace(state)
-    else:
-        checkpoint.unlink()
+    Each seed checkpoints next to its history (not a declared output, so Snakemake keeps it when
+    the job dies); the checkpoints are kept until every seed is done, so a rerun takes finished
+    seeds from theirs without training and resumes the one it was on. `starts`: a shorter run's
+    final state each seed continues from (an epochs level); `states`: where each seed's final
+    state is kept for a longer run, else the checkpoints are deleted at the end. `label` (e.g.
+    data_1/case) names the run in the log and when the loss diverges.
+    """
+    checkpoints = [Path(path).with_name("checkpoint.pt") for path in histories]
+    for seed, path, checkpoint, start in zip(seeds, histories, checkpoints, starts or [None] * len(seeds)):
+        settings = TrainSettings.from_dict({**case, "seed": seed})
+        if start and not checkpoint.exists():  # an interrupted run's own checkpoint goes first
+            log(f"continuing the run that ended in {start}")
+            shutil.copyfile(start, checkpoint)
+        log(f"{label}/seed{seed}: training on {fmap}; {settings}; device {device}, {torch.get_num_threads()} threads")
+        try:
+            model, history = fit(settings, fmap, train, validation, device, log=log, checkpoint=checkpoint)
+        except TrainingDiverged as err:
+            raise TrainingDiverged(f"{label}/seed{seed}: {err}") from None
+        pd.DataFrame(history).to_csv(path, index=False)
+        yield seed, model, history
+    for checkpoint, state in zip(checkpoints, states or [None] * len(seeds)):
+        if state:
+            checkpoint.replace(state)
+        else:
+            checkpoint.unlink()
 
 
 def _save(path: Path, settings, data, model, optimiser, shuffle, history) -> None:
