@@ -22,7 +22,6 @@ include: "workflow/rules/tuning.smk"
 # Seconds-long bookkeeping: on a cluster, run it where snakemake runs instead of queueing it.
 localrules:
     all,
-    aggregate_seeds,
     compare,
     plot_comparison,
     verdicts,

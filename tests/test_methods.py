@@ -137,3 +137,22 @@ def test_line_cvae_learns_and_uses_its_latent(data_1):
     untrained = build_model(settings).generate(data_1(val), 8, torch.Generator().manual_seed(0))
     residual = (data_1(samples) - data_1(val)[:, None]).abs().mean()
     assert residual < 0.5 * (data_1(untrained) - data_1(val)[:, None]).abs().mean()
+
+
+@pytest.mark.parametrize("method", ["cvae", "line_cvae", "flow"])
+def test_bf16_generation_keeps_fp32_lines(data_1, method):
+    """Under bf16 autocast (generation in the training precision) the layers run in bf16 but the
+    lines come out in fp32, finer than bf16's 8 bits: a generated line can still be a solution."""
+    settings = TrainSettings.from_dict({"method": method, "loss": "l1_mean", "beta": 1.0, "wx": 1.0, "wy": 1.0,
+                                        "latent_dim": 4, "lr": 1e-3, "batch_size": 50, "epochs": 1,
+                                        "hidden": 32, "transforms": 2})
+    torch.manual_seed(0)
+    model = build_model(settings).eval()
+    y = data_1(lines(4))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        generated = model.generate(y, 8, torch.Generator().manual_seed(0))
+    assert generated.dtype == torch.float32
+    values = generated[generated != 0]  # an untrained CVAE's output ReLU zeroes many points
+    assert len(values) > 100 and (values != values.bfloat16().float()).float().mean() > 0.9
+    fp32 = model.generate(y, 8, torch.Generator().manual_seed(0))
+    assert (generated - fp32).abs().max() < 0.2  # the same model, layers rounded to bf16

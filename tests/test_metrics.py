@@ -1,7 +1,9 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from sincvae.data import make_dataset, split_rng
+from sincvae.evaluate import save_table
 from sincvae.metrics import lines_from_samples, sample_scores, samples_frame, summarise, truth_table
 
 
@@ -58,3 +60,19 @@ def test_samples_frame_round_trip(lines):
     assert (first["row"], first["sample"], first["point"]) == (0, 1, 7)
     assert first["x1"] == np.float32(x_hat[0, 1, 1, 7])
     np.testing.assert_allclose(lines_from_samples(frame, "scoring", [4, 2]), x_hat[[4, 2]], rtol=1e-7)
+
+
+def test_per_line_tables_are_saved_compactly_and_the_lines_exactly(tmp_path, data_1):
+    x, _ = make_dataset(data_1, 40, split_rng(0, "scoring"))
+    lines = x[:, 0].transpose(1, 2).numpy()[:, None] + np.random.default_rng(0).normal(0, 0.01, (40, 5, 2, 50))
+    frame = samples_frame("scoring", lines).assign(stage="raw")
+    scores = sample_scores(lines, data_1(x[:, 0].transpose(1, 2).numpy()), x[:, 0].transpose(1, 2).numpy(), data_1)
+    for table, name in ((frame, "samples"), (scores.assign(split="scoring"), "scores")):
+        save_table(table, tmp_path / f"{name}.parquet")
+        table.to_parquet(tmp_path / f"{name}_default.parquet", index=False)
+        back = pd.read_parquet(tmp_path / f"{name}.parquet")
+        assert list(back.columns) == list(table.columns) and len(back) == len(table)
+        floats = table.select_dtypes("float").columns
+        # float32 columns come back bit for bit; float64 scores to float32's precision
+        assert np.array_equal(back[floats].to_numpy(np.float32), table[floats].to_numpy(np.float32))
+        assert (tmp_path / f"{name}.parquet").stat().st_size < 0.7 * (tmp_path / f"{name}_default.parquet").stat().st_size

@@ -51,6 +51,27 @@ def test_the_default_plan_has_every_case_with_its_seeds():
     assert study.cases["tuned"]["tuned"] is True
 
 
+def test_a_grid_point_at_the_base_setting_is_the_base_case_run():
+    study = plan(CONFIG)
+    base = CONFIG["tuning"]["base_case"]
+    # the default grid's beta 1.1, wy 0.6 is the base case's own setting: trained once, as the base case
+    assert study.grid_runs["grid_beta~1.1_wy~0.6"] == base and "grid_beta~1.1_wy~0.6" not in study.cases
+    assert study.grid_runs["grid_beta~0.5_wy~0.6"] == "grid_beta~0.5_wy~0.6" in study.grid_jobs
+    assert len(study.grid_jobs) == len(study.grid) - 1
+
+
+def test_training_chains_count_the_levels_that_continue_a_run():
+    study = plan(CONFIG)
+    seeds, epochs = CONFIG["ablations"]["seeds"], CONFIG["ablations"]["factors"]["epochs"]["levels"]
+    center = "ablation-fixed-center"
+    assert study.continued_from["ablation-fixed-epochs25"] == center
+    # the center trains 10 epochs, the 25-epoch level continues it for 15 more, every seed
+    assert study.training_chain("ablation-fixed-epochs25") == seeds * (epochs[1] - epochs[0])
+    assert study.training_chain(center) == seeds * epochs[1]
+    assert study.training_chain(REFERENCE) == CONFIG["seeds"] * study.cases[REFERENCE]["epochs"]
+    assert study.training_chain("nearest-neighbours") == 0
+
+
 def test_ablations_vary_one_setting_of_the_reference_case():
     study = plan(CONFIG)
     factors = CONFIG["ablations"]["factors"]

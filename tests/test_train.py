@@ -6,7 +6,7 @@ import torch
 from sincvae.data import from_file_layout, make_dataset, split_rng
 from sincvae.losses import cvae_loss
 from sincvae.model import CVAE
-from sincvae.train import TrainingDiverged, TrainSettings, bf16_supported, fit, resolve_device
+from sincvae.train import Adam, TrainingDiverged, TrainSettings, bf16_supported, fit, resolve_device
 
 
 def _data(fmap, n, split):
@@ -29,6 +29,33 @@ def test_training_is_reproducible_and_learns(data_1):
     assert history_a[-1]["train_x_loss"] < history_a[0]["train_x_loss"]
 
 
+def test_adam_takes_torch_fused_adams_steps_and_resumes_from_its_state():
+    torch.manual_seed(0)
+    layers = [torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.Tanh(), torch.nn.Linear(5, 1)) for _ in range(3)]
+    layers[1].load_state_dict(layers[0].state_dict())
+    layers[2].load_state_dict(layers[0].state_dict())
+    initial = [p.detach().clone() for p in layers[0].parameters()]
+    ours, theirs = Adam(layers[0].parameters(), lr=0.01), torch.optim.Adam(layers[1].parameters(), lr=0.01, fused=True)
+    resumed = None
+    for step in range(6):
+        x = torch.randn(16, 6)
+        for model, optimiser in ((layers[0], ours), (layers[1], theirs)):
+            optimiser.zero_grad()
+            model(x).pow(2).mean().backward()
+            optimiser.step()
+        if step == 2:  # a copy that continues from a checkpoint of the state
+            layers[2].load_state_dict(layers[0].state_dict())
+            resumed = Adam(layers[2].parameters(), lr=0.01)
+            resumed.load_state_dict({k: [t.clone() for t in v] for k, v in ours.state_dict().items()})
+        elif step > 2:
+            resumed.zero_grad()
+            layers[2](x).pow(2).mean().backward()
+            resumed.step()
+    for a, b, c in zip(*(m.parameters() for m in layers)):
+        assert torch.equal(a, b) and torch.equal(a, c)
+    assert all(not torch.equal(p, q) for p, q in zip(layers[0].parameters(), initial))  # every weight moved
+
+
 @pytest.mark.parametrize("method", ["cvae", "line_cvae", "flow"])
 def test_bf16_training_repeats_exactly(data_1, method):
     """bf16 autocast: the same run twice gives the same weights; on a CPU with bf16 instructions
@@ -47,7 +74,7 @@ def test_bf16_training_repeats_exactly(data_1, method):
         assert runs[0][1][-1]["train_loss"] == pytest.approx(fp32[-1]["train_loss"], rel=0.2)
     else:
         assert _timeless(runs[0][1]) == _timeless(fp32)
-        assert "no bf16 instructions: training in fp32" in messages[0]
+        assert "no bf16 instructions: running in fp32" in messages[0]
 
 
 @pytest.mark.parametrize("variant, flows", [("fixed", True), ("seed_code", False)])

@@ -24,6 +24,7 @@ rule ablation:
         "benchmarks/ablation/{dataset}/{case}.tsv"
     wildcard_constraints:
         case=one_of(c for c in ABLATION_CASES if c not in CONTINUED_CASES),
+    priority: training_priority
     conda:
         "../../envs/sincvae.yaml"
     threads: config["threads"]

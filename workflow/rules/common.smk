@@ -29,7 +29,7 @@ SPLITS = ["train", "validation", "scoring"]
 DATASETS = list(config["datasets"])
 CASES = PLAN.cases
 CASE_IDS = PLAN.comparison
-GRID_CASES = PLAN.grid
+GRID_CASES = PLAN.grid_jobs
 ABLATION_CASES = PLAN.ablation
 ABLATIONS = config.get("ablations") or {}
 ABLATION_SEEDS = list(range(ABLATIONS.get("seeds", 0)))
@@ -109,6 +109,22 @@ def continued_states(wildcards):
 def seeds_of(pattern, seeds):
     """A per-case job's per-seed outputs: `pattern` for each of `seeds`."""
     return expand(pattern, seed=seeds, allow_missing=True)
+
+
+# Above every training chain: short jobs that the search (the longest chain) and scoring wait on.
+FIRST = 10**6
+
+
+def training_priority(wildcards):
+    """Longest training chains start first, so fewer cores idle at the end (Plan.training_chain)."""
+    return PLAN.training_chain(wildcards.case)
+
+
+def search_priority():
+    """Seed-epochs of the search's trials and of the tuned case trained after it."""
+    return TUNING["trials"] * CASES[TUNING["base_case"]][
+        "epochs"
+    ] + PLAN.training_chain("tuned")
 
 
 def train_runtime(wildcards):

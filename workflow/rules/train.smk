@@ -14,6 +14,7 @@ rule train:
         "benchmarks/train/{dataset}/{case}.tsv"
     wildcard_constraints:
         case=one_of(TRAINED_CASES),
+    priority: training_priority
     conda:
         "../../envs/sincvae.yaml"
     threads: config["threads"]

@@ -11,7 +11,7 @@ rule grid:
         metrics=lambda w: expand(
             "results/{dataset}/{case}/seed{seed}/metrics.json",
             dataset=w.dataset,
-            case=GRID_CASES,
+            case=PLAN.grid_runs.values(),
             seed=SEEDS[0],
         ),
     output:
@@ -28,7 +28,7 @@ rule grid:
     conda:
         "../../envs/sincvae.yaml"
     params:
-        points=list(GRID_CASES.values()),
+        points=list(PLAN.grid.values()),
     script:
         "../scripts/grid.py"
 
@@ -46,8 +46,9 @@ rule tune:
         "logs/tune/{dataset}.log",
     benchmark:
         "benchmarks/tune/{dataset}.tsv"
-    # first: the tuned case's jobs wait for it, and a search left for last ran alone at the end
-    priority: 10
+    # the head of the longest chain (trials, then the tuned case's training): first, as a search
+    # left for last ran alone at the end
+    priority: lambda w: search_priority()
     conda:
         "../../envs/sincvae.yaml"
     threads: TUNING["workers"] if TUNING else 1
@@ -82,6 +83,7 @@ rule best_setting:
         "logs/best_setting/{dataset}.log",
     benchmark:
         "benchmarks/best_setting/{dataset}.tsv"
+    priority: FIRST
     conda:
         "../../envs/sincvae.yaml"
     params:

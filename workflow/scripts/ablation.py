@@ -11,8 +11,8 @@ from sincvae.data import load_split
 from sincvae.evaluate import evaluate_split
 from sincvae.exact import solutions_from_frame
 from sincvae.forward import ForwardMap
-from sincvae.report import aggregate_seeds, seed_rows
-from sincvae.train import resolve_device, train_seeds
+from sincvae.report import case_summary
+from sincvae.train import TrainSettings, generation_dtype, resolve_device, train_seeds
 
 # One ablation level: every seed trained, then its own lines (raw stage) scored on the scoring
 # split, in one job; a job per seed spent more time importing torch than training (README "Run time").
@@ -25,18 +25,19 @@ x, y = load_split(snakemake.input.scoring)
 solutions = solutions_from_frame(pd.read_parquet(snakemake.input.solutions), "scoring", len(x))
 options = {**snakemake.params.evaluate, "refine": {**snakemake.params.evaluate["refine"], "steps": 0}}
 method = snakemake.params.case["method"]
-seed_summaries = []
+amp = generation_dtype(TrainSettings.from_dict(snakemake.params.case), device)
+seed_metrics, histories = [], []
 runs = train_seeds(snakemake.params.case, snakemake.params.seeds, snakemake.output.histories, fmap, train, None, device,
                    f"{w.dataset}/{w.case}", snakemake.input.get("starts"), snakemake.output.get("states"))
 for (seed, model, history), rows_path in zip(runs, snakemake.output.rows):
     generator = torch.Generator(device).manual_seed(seed)
-    stages, _ = evaluate_split(model.to(device).eval(), fmap, "scoring", x, y, solutions, options, generator)
+    stages, _ = evaluate_split(model.to(device).eval(), fmap, "scoring", x, y, solutions, options, generator, amp)
     _, _, summary, rows = stages["raw"]
     rows.assign(stage="raw", dataset=w.dataset, case=w.case, seed=seed).to_parquet(rows_path, index=False)
     print(f"seed {seed}: raw lines on the scoring split", json.dumps(summary))
     metrics = {"dataset": w.dataset, "case": w.case, "method": method, "stages": {"raw": {"scoring": summary}}}
-    seed_summaries += seed_rows(metrics, {**snakemake.params.case, "seed": seed}, pd.DataFrame(history))
+    seed_metrics.append(metrics)
+    histories.append(pd.DataFrame(history))
 # The level's target, as a comparison case's: every metric's mean over seeds with its interval.
 with open(snakemake.output.metrics, "w") as out:
-    json.dump({"dataset": w.dataset, "case": w.case, "method": method,
-               "stages": {"raw": aggregate_seeds(seed_summaries)}}, out, indent=2)
+    json.dump(case_summary(snakemake.params.case, snakemake.params.seeds, seed_metrics, histories), out, indent=2)

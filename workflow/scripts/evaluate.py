@@ -7,12 +7,14 @@ import pandas as pd
 import torch
 
 from sincvae.data import load_split
-from sincvae.evaluate import evaluate_split, evaluated_splits
+from sincvae.evaluate import evaluate_split, evaluated_splits, save_table
 from sincvae.exact import solutions_from_frame
 from sincvae.forward import ForwardMap
 from sincvae.methods import load_sampler
+from sincvae.metrics import samples_frame
 from sincvae.planning import with_best_setting
-from sincvae.train import TrainSettings, resolve_device
+from sincvae.report import case_summary
+from sincvae.train import TrainSettings, generation_dtype, resolve_device
 
 # Every seed of one case in one job, as in training.
 torch.set_num_threads(snakemake.threads)
@@ -29,30 +31,39 @@ seeds = snakemake.params.seeds
 models = snakemake.input.get("models") or [None] * len(seeds)
 histories = snakemake.input.get("histories") or [None] * len(seeds)
 out = snakemake.output
+amp = generation_dtype(TrainSettings.from_dict(case), device)
+seed_metrics, seed_histories = [], []
 for index, seed in enumerate(seeds):
     sampler = load_sampler(TrainSettings.from_dict(case), models[index], train, device)
     generator = torch.Generator(device).manual_seed(seed)
+    history = pd.read_csv(histories[index]) if histories[index] else None
+    seed_histories.append(history)
     metrics = {"dataset": w.dataset, "case": w.case, "method": case["method"], "stages": {}}
     timing = {"dataset": w.dataset, "case": w.case, "seed": seed,
-              "train_s": float(pd.read_csv(histories[index])["seconds"].sum()) if histories[index] else 0.0}
+              "train_s": float(history["seconds"].sum()) if history is not None else 0.0}
     samples, scores, row_scores = [], [], []
     for split, (x, y) in splits.items():
         print(f"seed {seed}, {split}: generating {options['samples']} lines for each of {len(x)} rows "
               f"(refinement: {options['refine']})")
-        stages, timing[split] = evaluate_split(sampler, fmap, split, x, y, solutions[split], options, generator)
-        for stage, (split_samples, split_scores, summary, split_rows) in stages.items():
-            if split == "scoring":  # the lines themselves of the scoring rows only: 1 MB, not 6 (README "Disk")
-                samples.append(split_samples.assign(stage=stage))
+        stages, timing[split] = evaluate_split(sampler, fmap, split, x, y, solutions[split], options, generator, amp)
+        for stage, (lines, split_scores, summary, split_rows) in stages.items():
+            if split == "scoring":  # the lines themselves of the scoring rows only (README "Disk")
+                samples.append(samples_frame(split, lines).assign(stage=stage))
             scores.append(split_scores.assign(stage=stage))
             row_scores.append(split_rows.assign(stage=stage, dataset=w.dataset, case=w.case, seed=seed))
             metrics["stages"].setdefault(stage, {})[split] = summary
             print(stage, json.dumps(summary, indent=2))
         print("timing", json.dumps(timing[split]))
-    pd.concat(samples, ignore_index=True).to_parquet(out.samples[index], index=False)
-    pd.concat(scores, ignore_index=True).to_parquet(out.scores[index], index=False)
+    save_table(pd.concat(samples, ignore_index=True), out.samples[index])
+    save_table(pd.concat(scores, ignore_index=True), out.scores[index])
     pd.concat(row_scores, ignore_index=True).to_parquet(out.rows[index], index=False)
     with open(out.metrics[index], "w") as f:
         json.dump(metrics, f, indent=2)
+    seed_metrics.append(metrics)
     # Wall times vary run to run: kept out of metrics.json, which the same config reproduces byte for byte.
     with open(out.timing[index], "w") as f:
         json.dump(timing, f, indent=2)
+if "summary" in out.keys():  # a case's target (grid points of the search have none)
+    with open(out.summary, "w") as f:
+        json.dump(case_summary(case, seeds, seed_metrics, seed_histories), f, indent=2)
+    print(f"{len(seeds)} seeds and stages {', '.join(metrics['stages'])} summarised in {out.summary}")

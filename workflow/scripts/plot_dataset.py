@@ -17,9 +17,13 @@ fmap = ForwardMap.from_config(snakemake.params.dataset)
 x, y = (t.numpy() for t in load_split(snakemake.input.scoring))
 save_figure(data_overview(x, y), snakemake.output.data)
 
-histories = pd.concat(pd.read_csv(p).assign(case=c)
-                      for c, p in zip(snakemake.params.learned_cases, snakemake.input.histories))
-save_figure(loss_curves(histories), snakemake.output.losses)
+case_seeds = product(snakemake.params.learned_cases, snakemake.params.seeds)  # the order of the histories
+histories = pd.concat(pd.read_csv(p).assign(case=c, seed=f"seed {s}")
+                      for (c, s), p in zip(case_seeds, snakemake.input.histories))
+first = snakemake.params.seeds[0]
+save_figure(loss_curves(histories[histories["seed"] == f"seed {first}"]), snakemake.output.losses)
+for case, path in zip(snakemake.params.learned_cases, snakemake.output.case_losses):
+    save_figure(loss_curves(histories[histories["case"] == case], hue="seed"), path)
 
 case_seeds = product(cases, snakemake.params.seeds)  # the order of snakemake.input.scores
 scores = pd.concat(pd.read_parquet(p).assign(case=c, seed=s) for (c, s), p in zip(case_seeds, snakemake.input.scores))

@@ -18,11 +18,13 @@ from torch import nn
 from .embedding import y_embedding
 from .flow import CENTRE, SCALE, ends_of
 from .lines import lines_from_ends
+from .model import Fp32Linear
 
 
 def _mlp(inputs: int, hidden: int, outputs: int) -> nn.Sequential:
+    """Two hidden layers; the output layer in fp32 under autocast (end points, log-variances)."""
     return nn.Sequential(nn.Linear(inputs, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                         nn.Linear(hidden, outputs))
+                         Fp32Linear(hidden, outputs))
 
 
 class LineCVAE(nn.Module):

@@ -77,6 +77,9 @@ class Plan:
     comparison: list[str]  # the cases of the comparison table, in config order
     seeds: dict[str, list[int]]  # case -> its seeds
     grid: dict[str, dict] = field(default_factory=dict)  # grid case -> its point
+    # grid case -> the case whose first seed's run it is: itself, or the base case when the point
+    # is the base case's own setting (trained and scored once)
+    grid_runs: dict[str, str] = field(default_factory=dict)
     claims: dict[str, Claim] = field(default_factory=dict)
     levels: list[Level] = field(default_factory=list)  # the ablations' levels, every variant
     continued_from: dict[str, str] = field(default_factory=dict)  # case -> case whose end it resumes
@@ -88,6 +91,21 @@ class Plan:
     @property
     def ablation(self) -> list[str]:
         return list(dict.fromkeys(level.case for level in self.levels))
+
+    @property
+    def grid_jobs(self) -> list[str]:
+        """The grid points trained and scored in jobs of their own (not the base case's setting)."""
+        return [c for c, run in self.grid_runs.items() if run == c]
+
+    def training_chain(self, case: str) -> int:
+        """Seed-epochs a case's training job runs, plus those of the levels that continue from it:
+        its scheduling priority, so the longest chains start first and fewer cores idle at the end."""
+        if self.cases[case]["method"] not in LEARNED:
+            return 0
+        shorter = self.continued_from.get(case)
+        epochs = self.cases[case]["epochs"] - (self.cases[shorter]["epochs"] if shorter else 0)
+        continuing = [c for c, start in self.continued_from.items() if start == case]
+        return len(self.seeds[case]) * epochs + sum(self.training_chain(c) for c in continuing)
 
     @property
     def all_seeds(self) -> list[int]:
@@ -190,8 +208,10 @@ def plan(config: dict) -> Plan:
             raise PlanError(f"config: tuning.base_case {tuning['base_case']!r} must be a case of a method that "
                             f"trains: {', '.join(LEARNED)}")
         result.grid = grid_cases(tuning, base)
-        cases.update(result.grid)
-        result.seeds.update({c: seeds[:1] for c in result.grid})  # a grid point trains with the first seed
+        same = lambda point: {**point, "case": base["case"]} == base
+        result.grid_runs = {c: base["case"] if same(point) else c for c, point in result.grid.items()}
+        cases.update({c: result.grid[c] for c in result.grid_jobs})
+        result.seeds.update({c: seeds[:1] for c in result.grid_jobs})  # a grid point trains with the first seed
         cases[TUNED] = {**base, "case": TUNED, "tuned": True}
         result.comparison.append(TUNED)
         result.seeds[TUNED] = seeds

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from scipy import stats
+from scipy.special import stdtrit
 
 from .findings import KEY_METRICS, STAGES, number, templates
 from .planning import SETTINGS
@@ -64,7 +64,7 @@ def mean_interval(values) -> tuple[float, float, float]:
     mean = float(values.mean())
     if len(values) < 2:
         return mean, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+    half = float(stdtrit(len(values) - 1, 0.975) * values.std(ddof=1) / np.sqrt(len(values)))
     return mean, mean - half, mean + half
 
 
@@ -78,6 +78,19 @@ def aggregate_seeds(rows: list[dict]) -> dict:
         mean, low, high = mean_interval(frame[column])
         summary[column] = {"mean": mean, "ci_low": low, "ci_high": high}
     return {**ids, "seeds": frame["seed"].tolist(), "summary": summary, "per_seed": rows}
+
+
+def case_summary(case: dict, seeds: list[int], seed_metrics: list[dict],
+                 histories: list[pd.DataFrame | None]) -> dict:
+    """A case's metrics.json: each seed's metrics.json dict and training history (None for
+    training-free methods), in the order of `seeds` -> every stage aggregated over seeds."""
+    stages: dict[str, list[dict]] = {}
+    for seed, metrics, history in zip(seeds, seed_metrics, histories, strict=True):
+        for row in seed_rows(metrics, {**case, "seed": seed}, history):
+            stages.setdefault(row["stage"], []).append(row)
+    first = seed_metrics[0]
+    return {"dataset": first["dataset"], "case": first["case"], "method": first["method"],
+            "stages": {stage: aggregate_seeds(rows) for stage, rows in stages.items()}}
 
 
 def comparison_row(aggregated: dict) -> dict:

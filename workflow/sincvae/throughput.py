@@ -12,7 +12,7 @@ import torch
 from .exact import solve_split
 from .forward import ForwardMap
 from .model import CVAE
-from .train import TrainSettings, autocast_dtype, train_step
+from .train import TrainSettings, adam, autocast_dtype, train_step
 
 
 def machine() -> dict:
@@ -35,7 +35,7 @@ def training_samples_per_s(settings: TrainSettings, fmap: ForwardMap, x: torch.T
     amp = autocast_dtype(settings.precision, device)
     torch.manual_seed(settings.seed)
     model = CVAE(settings.latent_dim, settings.variant).to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    optimiser = adam(model, settings)
     xb, yb = x[:settings.batch_size].to(device), y[:settings.batch_size].to(device)
 
     def step():

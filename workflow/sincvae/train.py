@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from .forward import ForwardMap
 from .losses import cvae_loss, line_cvae_loss
 from .methods import build_model
+from .planning import LEARNED
 
 
 class TrainingDiverged(FloatingPointError):
@@ -79,9 +80,17 @@ def autocast_dtype(precision: str, device: torch.device, log: Callable[[str], No
     if precision == "fp32":
         return None
     if not bf16_supported(device):
-        log(f"precision bf16 asked for, but this {device.type} has no bf16 instructions: training in fp32")
+        log(f"precision bf16 asked for, but this {device.type} has no bf16 instructions: running in fp32")
         return None
     return torch.bfloat16
+
+
+def generation_dtype(settings: TrainSettings, device: torch.device,
+                     log: Callable[[str], None] = print) -> torch.dtype | None:
+    """The autocast dtype a method generates in: a learned method's training precision (its
+    output layers stay fp32: model.Deconv, model.Fp32Linear, the flow's splines), none for
+    the training-free methods. bf16 generation: flow 3x, CVAE 1.6x faster per line here."""
+    return autocast_dtype(settings.precision, device, log) if settings.method in LEARNED else None
 
 
 def _step_losses(model, fmap, x, y, settings, amp=None):
@@ -100,6 +109,47 @@ def _step_losses(model, fmap, x, y, settings, amp=None):
         y_hat = y_hat.detach()  # the seed computed y_loss in NumPy: no gradient
     return cvae_loss(x, x_hat, y, y_hat, mean, logvar,
                      loss=settings.loss, beta=settings.beta, wx=settings.wx, wy=settings.wy)
+
+
+class Adam:
+    """torch.optim.Adam(fused=True)'s update, step for step, without torch.optim: any torch.optim
+    optimiser imports torch._dynamo on first use, 1.1 s of every training job's start here.
+    Fused (one kernel over all parameters) is 4-7% faster per step than the default update on
+    this 2-core CPU (every learned method, bf16, batch 500)."""
+
+    def __init__(self, params, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        self.params = [p for p in params if p.requires_grad]
+        self.lr, self.betas, self.eps = lr, betas, eps
+        self.exp_avgs = [torch.zeros_like(p) for p in self.params]
+        self.exp_avg_sqs = [torch.zeros_like(p) for p in self.params]
+        self.steps = [torch.zeros((), device=p.device) for p in self.params]
+
+    @torch.no_grad()
+    def step(self) -> None:
+        taking = [i for i, p in enumerate(self.params) if p.grad is not None]
+        steps = [self.steps[i] for i in taking]
+        torch._foreach_add_(steps, 1)
+        torch._fused_adam_([self.params[i] for i in taking], [self.params[i].grad for i in taking],
+                           [self.exp_avgs[i] for i in taking], [self.exp_avg_sqs[i] for i in taking], [], steps,
+                           lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], weight_decay=0.0, eps=self.eps,
+                           amsgrad=False, maximize=False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def state_dict(self) -> dict:
+        return {"exp_avgs": self.exp_avgs, "exp_avg_sqs": self.exp_avg_sqs, "steps": self.steps}
+
+    def load_state_dict(self, state: dict) -> None:
+        for key in ("exp_avgs", "exp_avg_sqs", "steps"):
+            for mine, saved in zip(getattr(self, key), state[key], strict=True):
+                mine.copy_(saved)
+
+
+def adam(model: torch.nn.Module, settings: TrainSettings) -> Adam:
+    """The training optimiser."""
+    return Adam(model.parameters(), lr=settings.lr)
 
 
 def train_step(model, optimiser, fmap, x, y, settings, amp=None) -> tuple[torch.Tensor, dict]:
@@ -151,7 +201,7 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
     shuffle = torch.Generator().manual_seed(settings.seed)
     amp = autocast_dtype(settings.precision, device, log)
     model = build_model(settings).to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    optimiser = adam(model, settings)
     x_train, y_train = (t.to(device) for t in train)
     x_val, y_val = (t.to(device) for t in validation) if validation is not None else (None, None)
     n = x_train.shape[0]
