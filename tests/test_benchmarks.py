@@ -6,12 +6,13 @@ import torch
 
 from sincvae.data import from_file_layout, make_dataset, split_rng
 from sincvae.exact import solve_split
-from sincvae.methods import PriorLines
+from sincvae.prior import PriorLines
 from sincvae.refine import refine_candidates
 from sincvae.throughput import exact_y_per_s, generation_samples_per_s, machine, training_samples_per_s
 from sincvae.train import TrainSettings
 
-FINAL = TrainSettings(loss="l1_mean", beta=1.1, wx=0.6, wy=0.6, latent_dim=110, lr=1e-3, batch_size=500, epochs=1)
+FINAL = TrainSettings.from_dict({"method": "cvae", "loss": "l1_mean", "beta": 1.1, "wx": 0.6, "wy": 0.6,
+                                 "latent_dim": 110, "lr": 1e-3, "batch_size": 500, "epochs": 1})
 
 
 def _rows(fmap, n):
@@ -37,6 +38,6 @@ def test_throughput_measures_are_positive(data_1):
     x, y = _rows(data_1, 500)
     cpu = torch.device("cpu")
     assert training_samples_per_s(FINAL, data_1, x, y, steps=2, device=cpu) > 0
-    assert generation_samples_per_s(110, y[:20], 5, repeats=2, device=cpu) > 0
+    assert generation_samples_per_s(FINAL, y[:20], 5, repeats=2, device=cpu) > 0
     assert exact_y_per_s(data_1, y[:20].numpy(), 1e-5) > 0
     assert machine()["torch"] == torch.__version__

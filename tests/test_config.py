@@ -1,4 +1,5 @@
-"""Every invalid config fails schema validation, with the offending key's path in the message."""
+"""Every invalid config fails validation (the schema, then the plan for a case's method
+settings), with the offending key's place in the message."""
 
 import copy
 
@@ -8,6 +9,7 @@ from hypothesis import given, settings, strategies as st
 from snakemake.utils import validate
 
 from conftest import ROOT
+from sincvae.planning import plan
 
 SCHEMA = str(ROOT / "config" / "schema.yaml")
 VALID = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -49,8 +51,8 @@ def at(config, path):
 # (path, a value outside its range or enum): one per constrained key
 OUT_OF_RANGE = [
     (("seeds",), 0), (("threads",), 0), (("device",), "tpu"), (("data", "rows", "train"), 0),
-    (("data", "tolerance"), 0), (("train", "latent_dim"), 0), (("train", "lr"), 0), (("train", "epochs"), 0),
-    (("train", "batch_size"), 0), (("train", "variant"), "improved"), (("cases", 0, "beta"), -0.1),
+    (("data", "tolerance"), 0), (("train", "lr"), 0), (("train", "epochs"), 0),
+    (("train", "batch_size"), 0), (("cases", 10, "variant"), "improved"), (("cases", 0, "beta"), -0.1),
     (("cases", 1, "wx"), -1), (("cases", 2, "wy"), -1), (("cases", 3, "loss"), "huber"),
     (("cases", 4, "latent_dim"), 0), (("cases", 0, "case"), "bad id/with slash"),
     (("datasets", "data_1", "terms", 0, "fn"), "tan"), (("evaluate", "samples"), 0),
@@ -79,18 +81,27 @@ def rejection(path, value) -> str:
     at(config, path[:-1])[path[-1]] = value
     with pytest.raises(Exception) as err:
         validate(config, SCHEMA)
+        plan(config)
     return str(err.value)
+
+
+def names(message: str, path) -> bool:
+    """The schema names the key's path; the plan names a case's method setting by case id and key."""
+    if f"On {instance(path)}" in message or f"config: {'.'.join(map(str, path))} " in message:
+        return True
+    return (len(path) == 3 and path[0] == "cases" and f"case {VALID['cases'][path[1]]['case']!r}" in message
+            and str(path[2]) in message)
 
 
 @pytest.mark.parametrize("path, value", OUT_OF_RANGE)
 def test_an_out_of_range_value_names_its_key(path, value):
-    assert f"On {instance(path)}" in rejection(path, value)
+    assert names(rejection(path, value), path)
 
 
 @settings(max_examples=60, deadline=None)
 @given(path=st.sampled_from(list(leaves(VALID))), wrong=st.sampled_from([None, [1], {"x": 1}]))
 def test_a_value_of_the_wrong_type_names_its_key(path, wrong):
-    assert f"On {instance(path)}" in rejection(path, wrong)
+    assert names(rejection(path, wrong), path)
 
 
 @settings(max_examples=40, deadline=None)
@@ -99,4 +110,5 @@ def test_an_unknown_key_is_rejected_with_its_place(path, key):
     if key in at(VALID, path):
         return
     message = rejection((*path, key), 1)
-    assert f"'{key}'" in message and (f"On {instance(path)}" in message or f"On {instance((*path, key))}" in message)
+    assert (f"'{key}'" in message and (f"On {instance(path)}" in message or f"On {instance((*path, key))}" in message)
+            or names(message, (*path, key)))

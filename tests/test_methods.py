@@ -6,12 +6,20 @@ import torch
 
 from conftest import ROOT
 from sincvae.exact import solve_lines
-from sincvae.flow import LineFlow, ends_of
+from sincvae import nearest
+from sincvae.flow import LineFlow
+from sincvae.flow import Settings as FlowSettings
+from sincvae.layers import ends_of
 from sincvae.lines import DOMAIN, POINTS, fit_lines, sample_lines
-from sincvae.methods import NearestLines, PriorLines, build_model, load_sampler
 from sincvae.metrics import line_distances
+from sincvae.prior import PriorLines
 from sincvae.refine import refine_candidates
+from sincvae.registry import Context, build, load_sampler
 from sincvae.train import TrainSettings, fit
+
+
+def fresh_model(settings: TrainSettings, fmap):
+    return build(settings.method, settings.model, Context(fmap))
 
 
 def lines(n, seed=0):
@@ -21,7 +29,7 @@ def lines(n, seed=0):
 def test_nearest_returns_the_training_lines_of_the_nearest_y_nearest_first(data_1):
     x = lines(300)
     y = data_1(x)
-    sampler = NearestLines(x, y)
+    sampler = nearest.NearestLines(nearest.Settings(), Context(data_1, train=(x, y)))
     queries = y[[7, 42]] + 1e-4  # just off two training rows
     found = sampler.generate(queries, 3)
     assert found.shape == (2, 3, 2, POINTS)
@@ -74,19 +82,20 @@ def test_refined_prior_lines_find_data_1_solutions(data_1):
 def test_flow_learns_the_line_end_points_given_y(data_1):
     """A few epochs on data_1 raise the validation likelihood and put samples near the truth."""
     train, val = lines(4000, seed=3), lines(200, seed=4)
-    settings = TrainSettings(method="flow", lr=1e-3, batch_size=200, epochs=4, transforms=3, hidden=64)
+    settings = TrainSettings.from_dict({"method": "flow", "lr": 1e-3, "batch_size": 200, "epochs": 4,
+                                        "transforms": 3, "hidden": 64})
     model, history = fit(settings, data_1, (train, data_1(train)), (val, data_1(val)), torch.device("cpu"))
     assert history[-1]["val_nll"] < history[0]["val_nll"] - 1
     samples = model.generate(data_1(val), 8, torch.Generator().manual_seed(0))
     assert samples.shape == (200, 8, 2, POINTS)
     residual = (data_1(samples) - data_1(val)[:, None]).abs().mean()
-    untrained = build_model(settings).generate(data_1(val), 8, torch.Generator().manual_seed(0))
+    untrained = fresh_model(settings, data_1).generate(data_1(val), 8, torch.Generator().manual_seed(0))
     assert residual < 0.5 * (data_1(untrained) - data_1(val)[:, None]).abs().mean()
 
 
 def test_flow_sampling_repeats_with_the_generator_and_its_lines_are_straight(data_1):
     torch.manual_seed(0)
-    flow = LineFlow(transforms=2, hidden=32)
+    flow = LineFlow(FlowSettings(transforms=2, hidden=32))
     y = data_1(lines(5))
     a = flow.generate(y, 3, torch.Generator().manual_seed(1))
     assert torch.equal(a, flow.generate(y, 3, torch.Generator().manual_seed(1)))
@@ -97,18 +106,18 @@ def test_flow_sampling_repeats_with_the_generator_and_its_lines_are_straight(dat
 
 
 def test_load_sampler_restores_a_trained_flow(tmp_path, data_1):
-    settings = TrainSettings(method="flow", lr=1e-3, batch_size=100, epochs=1, transforms=2, hidden=32)
-    model = build_model(settings)
+    case = {"method": "flow", "lr": 1e-3, "batch_size": 100, "epochs": 1, "transforms": 2, "hidden": 32}
+    model = fresh_model(TrainSettings.from_dict(case), data_1)
     torch.save(model.state_dict(), tmp_path / "model.pt")
-    loaded = load_sampler(settings, tmp_path / "model.pt", None, torch.device("cpu"))
+    loaded = load_sampler(case, tmp_path / "model.pt", Context(data_1), torch.device("cpu"))
     y = data_1(lines(4))
     assert torch.equal(model.generate(y, 2, torch.Generator().manual_seed(0)),
                        loaded.generate(y, 2, torch.Generator().manual_seed(0)))
 
 
-def test_training_free_methods_have_no_model_to_build():
-    with pytest.raises(ValueError, match="method 'prior' has no training"):
-        build_model(TrainSettings(method="prior", lr=1e-3, batch_size=1, epochs=1))
+def test_an_unknown_method_is_named_with_the_known_ones():
+    with pytest.raises(KeyError, match="unknown method 'vae'; methods are cvae, line_cvae, flow, "):
+        load_sampler({"method": "vae"}, None, None, torch.device("cpu"))
 
 
 def test_refinement_keeps_one_line_per_distinct_solution_before_repeats(data_2):
@@ -126,15 +135,16 @@ def test_line_cvae_learns_and_uses_its_latent(data_1):
     """A few epochs on data_1: the loss falls, generated lines beat an untrained model, the latent
     carries information (KL above zero), and every sample is a straight line."""
     train, val = lines(4000, seed=6), lines(200, seed=7)
-    settings = TrainSettings(method="line_cvae", lr=1e-3, batch_size=200, epochs=4, beta=1.0, wx=200.0, wy=1.0,
-                             latent_dim=4, free_bits=0.5, hidden=64)
+    settings = TrainSettings.from_dict({"method": "line_cvae", "lr": 1e-3, "batch_size": 200, "epochs": 4,
+                                        "beta": 1.0, "wx": 200.0, "wy": 1.0, "latent_dim": 4, "free_bits": 0.5,
+                                        "hidden": 64})
     model, history = fit(settings, data_1, (train, data_1(train)), (val, data_1(val)), torch.device("cpu"))
     assert history[-1]["val_loss"] < 0.85 * history[0]["val_loss"]
     assert history[-1]["val_kl"] > 0.1
     samples = model.generate(data_1(val), 8, torch.Generator().manual_seed(0))
     _, fitted = fit_lines(samples.double().numpy())
     assert np.abs(samples.double().numpy() - fitted).max() < 1e-5
-    untrained = build_model(settings).generate(data_1(val), 8, torch.Generator().manual_seed(0))
+    untrained = fresh_model(settings, data_1).generate(data_1(val), 8, torch.Generator().manual_seed(0))
     residual = (data_1(samples) - data_1(val)[:, None]).abs().mean()
     assert residual < 0.5 * (data_1(untrained) - data_1(val)[:, None]).abs().mean()
 
@@ -147,7 +157,7 @@ def test_bf16_generation_keeps_fp32_lines(data_1, method):
                                         "latent_dim": 4, "lr": 1e-3, "batch_size": 50, "epochs": 1,
                                         "hidden": 32, "transforms": 2})
     torch.manual_seed(0)
-    model = build_model(settings).eval()
+    model = fresh_model(settings, data_1).eval()
     y = data_1(lines(4))
     with torch.autocast("cpu", dtype=torch.bfloat16):
         generated = model.generate(y, 8, torch.Generator().manual_seed(0))
@@ -156,3 +166,101 @@ def test_bf16_generation_keeps_fp32_lines(data_1, method):
     assert len(values) > 100 and (values != values.bfloat16().float()).float().mean() > 0.9
     fp32 = model.generate(y, 8, torch.Generator().manual_seed(0))
     assert (generated - fp32).abs().max() < 0.2  # the same model, layers rounded to bf16
+
+
+TOY_MODULE = '''
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from sincvae.lines import lines_from_ends
+
+
+@dataclass(frozen=True)
+class Settings:
+    width: int = 8
+
+
+class Toy(nn.Module):
+    """One straight line per y from a small MLP on y, trained on |f(x̂) − y|."""
+
+    def __init__(self, settings, context):
+        super().__init__()
+        self.fmap = context.fmap
+        self.net = nn.Sequential(nn.Linear(100, settings.width), nn.Tanh(), nn.Linear(settings.width, 4))
+
+    def lines(self, y):
+        theta = 0.55 + 0.4 * torch.tanh(self.net(y.flatten(1)))
+        return lines_from_ends(theta[:, :2], theta[:, 2:], y.shape[-1])
+
+    def loss(self, x, y):
+        y_loss = (self.fmap(self.lines(y).float()) - y).abs().mean()
+        return y_loss, {"y_loss": y_loss}
+
+    @torch.no_grad()
+    def generate(self, y, samples, generator=None):
+        return self.lines(y)[:, None].expand(-1, samples, -1, -1)
+'''
+
+
+def test_a_new_method_needs_only_its_module_its_registry_line_and_a_config_row(tmp_path, monkeypatch, data_1):
+    import yaml
+
+    from sincvae import registry
+    from sincvae.planning import PlanError, plan
+    from sincvae.report import hyperparameters
+
+    (tmp_path / "toy_method.py").write_text(TOY_MODULE)  # its module
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(registry.METHODS, "toy", registry.Method("toy_method", "Toy"))  # its registry line
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config["cases"].append({"case": "toy-w16", "method": "toy", "width": 16, "epochs": 3})  # its config row
+    case = plan(config).cases["toy-w16"]
+    assert case["width"] == 16 and "toy-w16" in plan(config).learned and "width" in hyperparameters()
+    config["cases"].append({"case": "toy-bad", "method": "toy", "beta": 1.0})
+    with pytest.raises(PlanError, match="beta not a setting of method toy"):
+        plan(config)
+    train, val = lines(2000, seed=8), lines(100, seed=9)
+    settings = TrainSettings.from_dict({**case, "batch_size": 100, "precision": "fp32"})
+    model, history = fit(settings, data_1, (train, data_1(train)), (val, data_1(val)), torch.device("cpu"),
+                         log=lambda _: None)
+    assert history[-1]["val_y_loss"] < history[0]["val_y_loss"]
+    torch.save(model.state_dict(), tmp_path / "model.pt")
+    sampler = load_sampler(case, tmp_path / "model.pt", Context(data_1), torch.device("cpu"))
+    assert sampler.generate(data_1(val), 3).shape == (100, 3, 2, POINTS)
+
+
+def test_posterior_draws_are_exact_solutions_in_proportion_to_their_weights(data_2):
+    from sincvae.posterior import PosteriorDraws, Settings
+
+    truth = sample_lines(30, np.random.default_rng(11))
+    y = torch.from_numpy(data_2(truth))
+    sampler = PosteriorDraws(Settings(), Context(data_2, tolerance=1e-6))
+    drawn = sampler.generate(y, 400, torch.Generator().manual_seed(0)).numpy()
+    assert drawn.shape == (30, 400, 2, POINTS) and np.abs(data_2(drawn) - y.numpy()[:, None]).max() < 1e-6
+    row = next(r for r in range(30) if len(solve_lines(data_2, y[r].numpy(), 1e-6)) >= 3)
+    solutions = solve_lines(data_2, y[row].numpy(), 1e-6)
+    from sincvae.exact import posterior_weights
+
+    share = np.bincount(line_distances(drawn[row], solutions).argmin(1), minlength=len(solutions)) / 400
+    assert np.abs(share - posterior_weights(data_2, solutions)).max() < 0.08  # 400 draws: sd ≤ 0.025
+    assert torch.equal(sampler.generate(y[:3], 5, torch.Generator().manual_seed(1)),
+                       sampler.generate(y[:3], 5, torch.Generator().manual_seed(1)))
+
+
+def test_flow_matching_learns_the_line_end_points_given_y(data_1):
+    """A few epochs of conditional flow matching on data_1: the regression loss falls and the
+    ODE sampler's lines beat an untrained field's; samples repeat with the generator."""
+    train, val = lines(4000, seed=12), lines(200, seed=13)
+    settings = TrainSettings.from_dict({"method": "flow_matching", "lr": 2e-3, "batch_size": 200, "epochs": 8,
+                                        "hidden": 128, "layers": 3, "steps": 8})
+    model, history = fit(settings, data_1, (train, data_1(train)), (val, data_1(val)), torch.device("cpu"),
+                         log=lambda _: None)
+    assert history[-1]["val_fm_loss"] < 0.9 * history[0]["val_fm_loss"]
+    samples = model.generate(data_1(val), 8, torch.Generator().manual_seed(0))
+    assert samples.shape == (200, 8, 2, POINTS)
+    assert torch.equal(samples, model.generate(data_1(val), 8, torch.Generator().manual_seed(0)))
+    untrained = fresh_model(settings, data_1).eval().generate(data_1(val), 8, torch.Generator().manual_seed(0))
+    residual = (data_1(samples) - data_1(val)[:, None]).abs().mean()
+    assert residual < 0.8 * (data_1(untrained) - data_1(val)[:, None]).abs().mean()

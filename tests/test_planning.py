@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from sincvae.planning import Claim, PlanError, grid_cases, plan
+from sincvae.planning import Claim, PlanError, applicable, grid_cases, plan
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 REFERENCE = CONFIG["reference_case"]
@@ -142,3 +142,41 @@ def test_grid_cases_cover_every_combination():
     cases = grid_cases({"grid": {"beta": [0.5, 1.1], "loss": ["mse"]}}, {"wx": 1.0})
     assert sorted(cases) == ["grid_beta~0.5_loss~mse", "grid_beta~1.1_loss~mse"]
     assert cases["grid_beta~1.1_loss~mse"] == {"wx": 1.0, "beta": 1.1, "loss": "mse", "case": "grid_beta~1.1_loss~mse"}
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"case": "flow-x", "method": "flow", "free_bits": 0.5}, "case 'flow-x': free_bits not a setting of method flow"),
+    ({"case": "cvae-x", "loss": "mse", "beta": 1, "wx": 1}, "case 'cvae-x': method cvae needs wy"),
+    ({"case": "cvae-x", "loss": "huber", "beta": 1, "wx": 1, "wy": 1}, "loss = 'huber' must be one of l1_mean, mse, l1_sum"),
+    ({"case": "flow-x", "method": "flow", "transforms": 0}, "transforms = 0 must be a positive integer"),
+    ({"case": "x", "method": "gan"}, "case 'x': unknown method 'gan'; methods are cvae, line_cvae, flow"),
+    ({"case": "prior-x", "method": "prior", "epochs": 3}, "epochs not a setting of method prior (its settings: none)"),
+])
+def test_a_case_row_is_checked_against_its_methods_settings(row, message):
+    config = copy.deepcopy(CONFIG)
+    config["cases"].append(row)
+    with pytest.raises(PlanError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        plan(config)
+
+
+def test_a_case_gets_its_methods_defaults_and_only_reads_its_own_settings():
+    study = plan(CONFIG)
+    flow = study.cases["flow-nsf5-h256-e30"]
+    assert flow["transforms"] == 5 and flow["hidden"] == 256 and "latent_dim" not in flow
+    assert study.cases["c1-l1mean-b1-wx0-wy0-z100"]["latent_dim"] == 100  # the cvae's default
+    assert "lr" not in applicable("prior") and {"lr", "free_bits"} <= set(applicable("line_cvae"))
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"tuning__space__free_bits": {"low": 0.0, "high": 1.0}}, "tuning.space varies free_bits, not a setting of"),
+    ({"ablations__factors__hidden": {"claim": {"above": 1}, "levels": [1, 2]}}, "ablations.factors varies hidden"),
+])
+def test_a_sweep_of_a_setting_its_case_does_not_read_is_refused(changes, message):
+    with pytest.raises(PlanError, match=message):
+        plan(edited(**changes))
+
+
+def test_planning_the_default_study_reads_the_methods_settings_without_importing_torch():
+    code = ("import sys, yaml; from sincvae.planning import plan; "
+            f"plan(yaml.safe_load(open({str(ROOT / 'config' / 'config.yaml')!r}))); print('torch' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"

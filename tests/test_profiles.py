@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from sincvae.planning import LEARNED, plan
+from sincvae.planning import plan
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 PLAN = plan(CONFIG)  # every case (comparison, grid, tuned, ablations) with its seeds

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from sincvae.data import from_file_layout, make_dataset, split_rng
-from sincvae.losses import cvae_loss
-from sincvae.model import CVAE
+from sincvae.cvae import CVAE, cvae_loss
+from sincvae.cvae import Settings as CVAESettings
 from sincvae.train import Adam, TrainingDiverged, TrainSettings, bf16_supported, fit, resolve_device
 
 
@@ -14,8 +14,12 @@ def _data(fmap, n, split):
     return from_file_layout(x), from_file_layout(y)
 
 
-SETTINGS = TrainSettings(loss="l1_mean", beta=0.01, wx=1.0, wy=1.0, latent_dim=8, lr=1e-3,
-                         batch_size=50, epochs=3)
+CASE = {"method": "cvae", "loss": "l1_mean", "beta": 0.01, "wx": 1.0, "wy": 1.0, "latent_dim": 8, "lr": 1e-3,
+        "batch_size": 50, "epochs": 3}
+SETTINGS = TrainSettings.from_dict(CASE)
+# A small case of each learned method.
+SMALL = {"cvae": CASE, "line_cvae": {**CASE, "method": "line_cvae", "free_bits": 0.1, "hidden": 32},
+         "flow": {**CASE, "method": "flow", "transforms": 2, "hidden": 32}}
 
 
 def test_training_is_reproducible_and_learns(data_1):
@@ -61,7 +65,7 @@ def test_bf16_training_repeats_exactly(data_1, method):
     """bf16 autocast: the same run twice gives the same weights; on a CPU with bf16 instructions
     it trains differently from fp32 (autocast is on), on one without it falls back to fp32."""
     train, val = _data(data_1, 200, "train"), _data(data_1, 50, "validation")
-    settings = replace(SETTINGS, method=method, epochs=2, hidden=32, transforms=2, precision="bf16")
+    settings = TrainSettings.from_dict({**SMALL[method], "epochs": 2, "precision": "bf16"})
     cpu = torch.device("cpu")
     messages = []
     runs = [fit(settings, data_1, train, val, cpu, log=messages.append) for _ in range(2)]
@@ -81,7 +85,7 @@ def test_bf16_training_repeats_exactly(data_1, method):
 def test_wy_gradient_flows_only_in_the_fixed_variant(data_1, variant, flows):
     """With beta = wx = 0 the y-loss is the only term: the seed's code trained nothing from it."""
     torch.manual_seed(0)
-    model = CVAE(8, variant)
+    model = CVAE(CVAESettings("mse", 0.0, 0.0, 1.0, latent_dim=8, variant=variant))
     x, y = _data(data_1, 20, "train")
     x_hat, mean, logvar = model(x, y)
     y_hat = data_1(x_hat)
@@ -120,7 +124,7 @@ def _timeless(history):
 
 
 def test_an_interrupted_run_resumes_to_the_same_result(data_1, tmp_path):
-    settings = TrainSettings(**{**SETTINGS.__dict__, "epochs": 4})
+    settings = replace(SETTINGS, epochs=4)
     train, val = _data(data_1, 300, "train"), _data(data_1, 100, "validation")
     cpu = torch.device("cpu")
     reference, reference_history = fit(settings, data_1, train, val, cpu, log=lambda _: None)
@@ -146,7 +150,7 @@ def test_a_checkpoint_of_other_settings_is_ignored(data_1, tmp_path):
     train = _data(data_1, 200, "train")
     checkpoint = tmp_path / "checkpoint.pt"
     fit(SETTINGS, data_1, train, train, torch.device("cpu"), log=lambda _: None, checkpoint=checkpoint)
-    other = TrainSettings(**{**SETTINGS.__dict__, "beta": 0.5})
+    other = TrainSettings.from_dict({**CASE, "beta": 0.5})
     messages = []
     _, history = fit(other, data_1, train, train, torch.device("cpu"), log=messages.append, checkpoint=checkpoint)
     assert messages[0].startswith("ignoring") and len(history) == SETTINGS.epochs
@@ -154,9 +158,20 @@ def test_a_checkpoint_of_other_settings_is_ignored(data_1, tmp_path):
 
 def test_progress_bar_shows_each_epochs_batches_when_asked(capsys, data_1):
     train, val = _data(data_1, 400, "train"), _data(data_1, 50, "validation")
-    settings = TrainSettings(**{**SETTINGS.__dict__, "epochs": 1, "batch_size": 100})
+    settings = replace(SETTINGS, epochs=1, batch_size=100)
     fit(settings, data_1, train, val, torch.device("cpu"), log=lambda _: None, progress=True)
     bar = capsys.readouterr().err
     assert "epoch 1/1" in bar and "0/4 [" in bar  # 400 rows in batches of 100
     fit(settings, data_1, train, val, torch.device("cpu"), log=lambda _: None, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_online_training_draws_fresh_reproducible_lines_every_epoch(data_1):
+    train, val = _data(data_1, 200, "train"), _data(data_1, 50, "validation")
+    online = replace(SETTINGS, online=True)
+    runs = [fit(online, data_1, train, val, torch.device("cpu"), log=lambda _: None) for _ in range(2)]
+    _, split_history = fit(SETTINGS, data_1, train, val, torch.device("cpu"), log=lambda _: None)
+    assert _timeless(runs[0][1]) == _timeless(runs[1][1])
+    assert [row["lines_seen"] for row in runs[0][1]] == [200, 400, 600]
+    assert [row["lines_seen"] for row in split_history] == [200, 200, 200]
+    assert runs[0][1][0]["train_loss"] != split_history[0]["train_loss"]  # other lines than the split's

@@ -6,7 +6,8 @@ from dataclasses import asdict
 
 from snakemake.utils import validate
 
-from sincvae.planning import ENCODER, LEARNED, plan
+from sincvae import registry
+from sincvae.planning import plan
 
 validate(config, schema="../../config/schema.yaml")
 
@@ -25,6 +26,7 @@ if (workflow.global_resources["_cores"].value or 0) > MACHINE_CORES:
 # The whole study as a table of cases (sincvae.planning, unit-tested without Snakemake): the
 # comparison's cases, the search's grid points and `tuned` case, the ablations' levels.
 PLAN = plan(config)
+LEARNED = registry.learned()
 SPLITS = ["train", "validation", "scoring"]
 DATASETS = list(config["datasets"])
 CASES = PLAN.cases
@@ -49,7 +51,9 @@ REFERENCE_CASE = config["reference_case"]
 GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
 # The cases each dataset's notebook shows, and those with an encoder (latent-space figure).
 INSPECT_CASES = config["report"]["inspect_cases"]
-LATENT_CASES = [c for c in INSPECT_CASES if CASES[c]["method"] in ENCODER]
+LATENT_CASES = [
+    c for c in INSPECT_CASES if CASES[c]["method"] in registry.with_encoder()
+]
 NOTEBOOKS = expand("results/notebooks/{dataset}.html", dataset=DATASETS)
 # A search's shared study (tuning.smk); not a declared output, so it outlives a killed job.
 STUDY_JOURNAL = "results/tuning/{dataset}/study.journal"
@@ -66,10 +70,15 @@ def first_seed_models(cases):
 
 
 def method_inputs(wildcards):
-    """What a case's evaluation reads besides the data: its trained model, or for nearest
-    neighbours the training split it searches."""
-    method = CASES[wildcards.case]["method"]
-    if method in LEARNED:
+    """What a case's evaluation reads besides the data: its trained models, and the train
+    split if its method needs it (nearest neighbours search it)."""
+    method = registry.method(CASES[wildcards.case]["method"])
+    needs = (
+        {"train": f"data/{wildcards.dataset}/train_dataset.pt"}
+        if "train" in method.needs
+        else {}
+    )
+    if method.learns:
         return {
             "models": per_seed("results/{dataset}/{case}/seed{seed}/model.pt")(
                 wildcards
@@ -78,10 +87,9 @@ def method_inputs(wildcards):
                 wildcards
             ),
             **tuned_setting(wildcards),
+            **needs,
         }
-    if method == "nearest":
-        return {"train": f"data/{wildcards.dataset}/train_dataset.pt"}
-    return {}
+    return needs
 
 
 def tuned_setting(wildcards):

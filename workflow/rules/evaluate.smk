@@ -31,6 +31,7 @@ rule evaluate:
         dataset=dataset_params,
         device=config["device"],
         evaluate=config["evaluate"],
+        tolerance=config["data"]["tolerance"],
     script:
         "../scripts/evaluate.py"
 

@@ -12,7 +12,7 @@ from sincvae.evaluate import evaluate_split
 from sincvae.exact import solutions_from_frame
 from sincvae.forward import ForwardMap
 from sincvae.report import case_summary
-from sincvae.train import TrainSettings, generation_dtype, resolve_device, train_seeds
+from sincvae.train import generation_dtype, resolve_device, train_seeds
 
 # One ablation level: every seed trained, then its own lines (raw stage) scored on the scoring
 # split, in one job; a job per seed spent more time importing torch than training (README "Run time").
@@ -25,7 +25,7 @@ x, y = load_split(snakemake.input.scoring)
 solutions = solutions_from_frame(pd.read_parquet(snakemake.input.solutions), "scoring", len(x))
 options = {**snakemake.params.evaluate, "refine": {**snakemake.params.evaluate["refine"], "steps": 0}}
 method = snakemake.params.case["method"]
-amp = generation_dtype(TrainSettings.from_dict(snakemake.params.case), device)
+amp = generation_dtype(snakemake.params.case, device)
 seed_metrics, histories = [], []
 runs = train_seeds(snakemake.params.case, snakemake.params.seeds, snakemake.output.histories, fmap, train, None, device,
                    f"{w.dataset}/{w.case}", snakemake.input.get("starts"), snakemake.output.get("states"))

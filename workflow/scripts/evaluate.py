@@ -10,11 +10,11 @@ from sincvae.data import load_split
 from sincvae.evaluate import evaluate_split, evaluated_splits, save_table
 from sincvae.exact import solutions_from_frame
 from sincvae.forward import ForwardMap
-from sincvae.methods import load_sampler
 from sincvae.metrics import samples_frame
 from sincvae.planning import with_best_setting
+from sincvae.registry import Context, load_sampler
 from sincvae.report import case_summary
-from sincvae.train import TrainSettings, generation_dtype, resolve_device
+from sincvae.train import generation_dtype, resolve_device
 
 # Every seed of one case in one job, as in training.
 torch.set_num_threads(snakemake.threads)
@@ -22,7 +22,8 @@ w = snakemake.wildcards
 case, options = with_best_setting(snakemake.params.case, snakemake.input.get("best")), snakemake.params.evaluate
 fmap = ForwardMap.from_config(snakemake.params.dataset)
 device = resolve_device(snakemake.params.device)
-train = load_split(snakemake.input.train) if case["method"] == "nearest" else None
+context = Context(fmap, snakemake.params.tolerance,
+                  load_split(snakemake.input.train) if "train" in snakemake.input.keys() else None)
 exact = pd.read_parquet(snakemake.input.solutions)
 splits = {split: [t[:rows] for t in load_split(snakemake.input[split])]
           for split, rows in evaluated_splits(options["validation_rows"])}
@@ -31,10 +32,10 @@ seeds = snakemake.params.seeds
 models = snakemake.input.get("models") or [None] * len(seeds)
 histories = snakemake.input.get("histories") or [None] * len(seeds)
 out = snakemake.output
-amp = generation_dtype(TrainSettings.from_dict(case), device)
+amp = generation_dtype(case, device)
 seed_metrics, seed_histories = [], []
 for index, seed in enumerate(seeds):
-    sampler = load_sampler(TrainSettings.from_dict(case), models[index], train, device)
+    sampler = load_sampler(case, models[index], context, device)
     generator = torch.Generator(device).manual_seed(seed)
     history = pd.read_csv(histories[index]) if histories[index] else None
     seed_histories.append(history)

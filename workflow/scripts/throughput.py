@@ -25,7 +25,7 @@ for dataset, train_path, validation_path in zip(snakemake.params.datasets, snake
         **{f"training samples/s {precision}": training_samples_per_s(replace(settings, precision=precision), fmap,
                                                                    x, y, snakemake.params.steps, device)
            for precision in PRECISIONS},
-        "generation samples/s": generation_samples_per_s(settings.latent_dim, y_val[:100], 30,
+        "generation samples/s": generation_samples_per_s(settings, y_val[:100], 30,
                                                          snakemake.params.steps, device),
         "exact y/s": exact_y_per_s(fmap, y_val[:snakemake.params.exact_rows].numpy(), snakemake.params.tolerance),
     }

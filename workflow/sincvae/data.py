@@ -39,6 +39,12 @@ def split_rng(seed: int, split: str) -> np.random.Generator:
     return np.random.default_rng([seed, SPLITS.index(split)])
 
 
+def online_rng(seed: int, epoch: int) -> np.random.Generator:
+    """The fresh training lines of one epoch of training seed `seed` (train.online): a stream of
+    its own, none of the splits' (those are seeded with two numbers, this with three)."""
+    return np.random.default_rng([seed, epoch, len(SPLITS)])
+
+
 def make_dataset(fmap: ForwardMap, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """n lines from the prior and their images, in file layout."""
     x = sample_lines(n, rng).astype(np.float32)

@@ -3,36 +3,42 @@
 A straight evenly spaced line is fixed by θ = (x0_start, x1_start, x0_end, x1_end), so a
 density over 4 numbers covers the whole answer set, where one over the 100 point values
 would spend its capacity on 96 exact constraints. y (2 × 50) is embedded by a small 1-D
-convolution network (embedding.py) trained with the flow.
+convolution network (layers.py) trained with the flow.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import zuko
 from torch import nn
 
-from .embedding import y_embedding
+from .layers import CENTRE, SCALE, ends_of, y_embedding
 from .lines import lines_from_ends
 
-# The box [0.1, 1] mapped to about [-1.7, 1.7]: well inside the splines' [-5, 5].
-CENTRE, SCALE = 0.55, 0.26
 
-
-def ends_of(x: torch.Tensor) -> torch.Tensor:
-    """Lines (B, 2, L) -> θ (B, 4): start point, then end point."""
-    return torch.cat([x[..., 0], x[..., -1]], -1)
+@dataclass(frozen=True)
+class Settings:
+    transforms: int = 5  # autoregressive rational-quadratic spline layers
+    hidden: int = 256  # width of the two hidden layers of each transform
 
 
 class LineFlow(nn.Module):
-    def __init__(self, transforms: int = 5, hidden: int = 256, embedding: int = 128):
+    def __init__(self, settings: Settings, context=None, embedding: int = 128):
         super().__init__()
         self.embed = y_embedding(embedding)
-        self.flow = zuko.flows.NSF(4, embedding, transforms=transforms, hidden_features=(hidden, hidden))
+        self.flow = zuko.flows.NSF(4, embedding, transforms=settings.transforms,
+                                   hidden_features=(settings.hidden, settings.hidden))
 
     def log_prob(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """log p(θ | y) of the lines x (B, 2, L), in the standardised coordinates: (B,)."""
         return self.flow(self.embed(y)).log_prob((ends_of(x) - CENTRE) / SCALE)
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """Maximum likelihood: the mean negative log-density of the lines' θ."""
+        nll = -self.log_prob(x, y).float().mean()
+        return nll, {"nll": nll}
 
     @torch.no_grad()
     def generate(self, y: torch.Tensor, samples: int, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -12,13 +12,35 @@ Changes from the seed's model, and why:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from .embedding import y_embedding
-from .flow import CENTRE, SCALE, ends_of
+from .layers import CENTRE, SCALE, Fp32Linear, ends_of, y_embedding
 from .lines import lines_from_ends
-from .model import Fp32Linear
+
+
+@dataclass(frozen=True)
+class Settings:
+    beta: float
+    wx: float
+    wy: float
+    latent_dim: int = 4
+    free_bits: float = 0.0  # nats per latent dimension below which the KL is not penalised
+    hidden: int = 256  # width of the encoder's and decoder's two hidden layers
+
+
+def line_cvae_loss(x, x_hat, y, y_hat, mean, logvar, *, beta: float, wx: float, wy: float, free_bits: float):
+    """Per-sample means: beta·KL (each latent dimension's batch-mean KL floored at free_bits
+    nats) + wx·mean squared point error + wy·mean |f(x̂) − y|. Returns the total and its parts."""
+    kl_per_dim = (-0.5 * (1 + logvar - mean.pow(2) - logvar.exp())).mean(0)
+    kl = kl_per_dim.sum()
+    x_loss = F.mse_loss(x_hat, x)
+    y_loss = F.l1_loss(y_hat, y)
+    total = beta * kl_per_dim.clamp(min=free_bits).sum() + wx * x_loss + wy * y_loss
+    return total, {"kl": kl, "x_loss": x_loss, "y_loss": y_loss}
 
 
 def _mlp(inputs: int, hidden: int, outputs: int) -> nn.Sequential:
@@ -28,12 +50,14 @@ def _mlp(inputs: int, hidden: int, outputs: int) -> nn.Sequential:
 
 
 class LineCVAE(nn.Module):
-    def __init__(self, latent_dim: int = 4, hidden: int = 256, embedding: int = 128):
+    def __init__(self, settings: Settings, context=None, embedding: int = 128):
         super().__init__()
-        self.latent_dim = latent_dim
+        self.settings = settings
+        self.fmap = context.fmap if context else None  # the loss's f; generation needs none
+        self.latent_dim = latent_dim = settings.latent_dim
         self.embed = y_embedding(embedding)
-        self.encoder = _mlp(4 + embedding, hidden, 2 * latent_dim)
-        self.decoder = _mlp(latent_dim + embedding, hidden, 4)
+        self.encoder = _mlp(4 + embedding, settings.hidden, 2 * latent_dim)
+        self.decoder = _mlp(latent_dim + embedding, settings.hidden, 4)
 
     def _lines(self, z: torch.Tensor, h: torch.Tensor, length: int) -> torch.Tensor:
         theta = self.decoder(torch.cat([z, h], -1)) * SCALE + CENTRE
@@ -56,6 +80,12 @@ class LineCVAE(nn.Module):
         mean, logvar = self._encode(x, h)
         z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
         return self._lines(z, h, x.shape[-1]), mean, logvar
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        x_hat, mean, logvar = (t.float() for t in self(x, y))
+        s = self.settings
+        return line_cvae_loss(x, x_hat, y, self.fmap(x_hat), mean, logvar, beta=s.beta, wx=s.wx, wy=s.wy,
+                              free_bits=s.free_bits)
 
     @torch.no_grad()
     def generate(self, y: torch.Tensor, samples: int, generator: torch.Generator | None = None) -> torch.Tensor:

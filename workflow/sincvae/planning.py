@@ -12,18 +12,9 @@ from dataclasses import dataclass, field
 
 import yaml
 
-METHODS = ("cvae", "line_cvae", "flow", "nearest", "prior")
-LEARNED = ("cvae", "line_cvae", "flow")  # the methods with a training job
-ENCODER = ("cvae", "line_cvae")  # a latent space to draw
-TRAINING = ("lr", "batch_size", "epochs", "precision")
-# The case columns each method reads; the others do not apply to it.
-SETTINGS = {
-    "cvae": ("loss", "beta", "wx", "wy", "latent_dim", "variant", *TRAINING),
-    "line_cvae": ("beta", "wx", "wy", "latent_dim", "free_bits", "hidden", *TRAINING),
-    "flow": ("transforms", "hidden", *TRAINING),
-    "nearest": (),
-    "prior": (),
-}
+from . import registry
+from .registry import TRAINING
+
 ABLATION_PREFIX = "ablation"
 TUNED = "tuned"
 
@@ -86,7 +77,7 @@ class Plan:
 
     @property
     def learned(self) -> list[str]:
-        return [c for c, row in self.cases.items() if row["method"] in LEARNED]
+        return [c for c, row in self.cases.items() if registry.method(row["method"]).learns]
 
     @property
     def ablation(self) -> list[str]:
@@ -100,7 +91,7 @@ class Plan:
     def training_chain(self, case: str) -> int:
         """Seed-epochs a case's training job runs, plus those of the levels that continue from it:
         its scheduling priority, so the longest chains start first and fewer cores idle at the end."""
-        if self.cases[case]["method"] not in LEARNED:
+        if not registry.method(self.cases[case]["method"]).learns:
             return 0
         shorter = self.continued_from.get(case)
         epochs = self.cases[case]["epochs"] - (self.cases[shorter]["epochs"] if shorter else 0)
@@ -110,6 +101,43 @@ class Plan:
     @property
     def all_seeds(self) -> list[int]:
         return sorted({s for seeds in self.seeds.values() for s in seeds})
+
+
+def applicable(method: str) -> tuple[str, ...]:
+    """The case columns a method reads: its own settings, and the training's if it learns."""
+    own = tuple(registry.settings_of(method))
+    return (*own, *TRAINING) if registry.method(method).learns else own
+
+
+def case_settings(defaults: dict, row: dict) -> dict:
+    """A case row of the config with the `train` defaults and its method's own defaults filled
+    in; raises PlanError for an unknown method, a setting the method does not read, a required
+    setting left out or a value of the wrong kind."""
+    case, name = row["case"], row.get("method", defaults["method"])
+    if name not in registry.METHODS:
+        raise PlanError(f"config: case {case!r}: unknown method {name!r}; methods are {', '.join(registry.METHODS)}")
+    own = registry.settings_of(name)
+    foreign = [k for k in row if k not in ("case", "method", *applicable(name))]
+    if foreign:
+        raise PlanError(f"config: case {case!r}: {', '.join(foreign)} not a setting of method {name} "
+                        f"(its settings: {', '.join(applicable(name)) or 'none'})")
+    missing = [k for k, setting in own.items() if setting.required and k not in row]
+    if missing:
+        raise PlanError(f"config: case {case!r}: method {name} needs {', '.join(missing)}")
+    filled = {**defaults, **{k: s.default for k, s in own.items() if not s.required}, **row, "method": name}
+    for key, setting in own.items():
+        problem = setting.problem(filled[key])
+        if problem:
+            raise PlanError(f"config: case {case!r}: {key} = {filled[key]!r} {problem}")
+    return filled
+
+
+def _check_applies(where: str, keys, case: dict) -> None:
+    """Settings a sweep or search varies must be settings of its case's method."""
+    foreign = [k for k in keys if k not in applicable(case["method"])]
+    if foreign:
+        raise PlanError(f"config: {where} varies {', '.join(foreign)}, not a setting of {case['case']!r} "
+                        f"(method {case['method']}: {', '.join(applicable(case['method']))})")
 
 
 def _number(value) -> str:
@@ -189,7 +217,10 @@ def plan(config: dict) -> Plan:
     if reserved:
         raise PlanError(f"config: case ids {reserved} are reserved (the search's `tuned` case, grid_* "
                         f"and {ABLATION_PREFIX}-* cases are planned from the config); rename them")
-    cases = {row["case"]: {**config["train"], **row} for row in config["cases"]}
+    if config["train"]["method"] not in registry.METHODS:
+        raise PlanError(f"config: train.method {config['train']['method']!r} is not a method; "
+                        f"methods are {', '.join(registry.METHODS)}")
+    cases = {row["case"]: case_settings(config["train"], row) for row in config["cases"]}
     seeds = list(range(config["seeds"]))
     result = Plan(cases=cases, comparison=list(ids), seeds={c: seeds for c in ids})
 
@@ -204,9 +235,11 @@ def plan(config: dict) -> Plan:
     tuning = config.get("tuning")
     if tuning:
         base = known("tuning.base_case", tuning["base_case"])
-        if base["method"] not in LEARNED:
+        if not registry.method(base["method"]).learns:
             raise PlanError(f"config: tuning.base_case {tuning['base_case']!r} must be a case of a method that "
-                            f"trains: {', '.join(LEARNED)}")
+                            f"trains: {', '.join(registry.learned())}")
+        _check_applies("tuning.grid", tuning["grid"], base)
+        _check_applies("tuning.space", tuning["space"], base)
         result.grid = grid_cases(tuning, base)
         same = lambda point: {**point, "case": base["case"]} == base
         result.grid_runs = {c: base["case"] if same(point) else c for c, point in result.grid.items()}
@@ -216,6 +249,7 @@ def plan(config: dict) -> Plan:
         result.comparison.append(TUNED)
         result.seeds[TUNED] = seeds
     if config.get("ablations"):
+        _check_applies("ablations.factors", config["ablations"]["factors"], reference)
         result.levels, ablation, result.continued_from = ablation_cases(config, reference)
         result.claims = claims(config)
         cases.update(ablation)

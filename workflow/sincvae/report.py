@@ -16,9 +16,16 @@ import yaml
 from scipy.special import stdtrit
 
 from .findings import KEY_METRICS, STAGES, number, templates
-from .planning import SETTINGS
-HYPERPARAMETERS = ("loss", "beta", "wx", "wy", "latent_dim", "lr", "batch_size", "epochs", "variant",
-                   "free_bits", "transforms", "hidden")
+from . import registry
+from .planning import applicable
+
+
+def hyperparameters() -> list[str]:
+    """The table's setting columns: every registered method's own settings, then the training's."""
+    own = [k for name in registry.METHODS for k in registry.settings_of(name)]
+    return list(dict.fromkeys([*own, *registry.TRAINING]))
+
+
 def _flat_metrics(splits: dict) -> dict:
     """{split: {metric: value}} -> {"split_metric": value} for the numeric metrics."""
     return {f"{split}_{k}": v for split, summary in splits.items()
@@ -30,9 +37,11 @@ def seed_rows(metrics: dict, case: dict, history: pd.DataFrame | None) -> list[d
     methods only) and every metric."""
     final = {} if history is None else {
         f"final_{k}": float(history.iloc[-1][k]) for k in history.columns if k.startswith(("train_", "val_"))}
+    if history is not None and "lines_seen" in history:  # distinct training lines (train.online)
+        final["lines_seen"] = int(history.iloc[-1]["lines_seen"])
     return [{"dataset": metrics["dataset"], "case": metrics["case"], "method": metrics["method"],
              "stage": stage, "seed": case["seed"],
-             **{k: case[k] if k in SETTINGS[case["method"]] else None for k in HYPERPARAMETERS},
+             **{k: case[k] if k in applicable(case["method"]) else None for k in hyperparameters()},
              **final, **_flat_metrics(splits)}
             for stage, splits in metrics["stages"].items()]
 
@@ -71,8 +80,8 @@ def mean_interval(values) -> tuple[float, float, float]:
 def aggregate_seeds(rows: list[dict]) -> dict:
     """Seed rows of one case -> mean and 95% interval of every numeric column that varies by seed."""
     frame = pd.DataFrame(rows)
-    ids = {k: rows[0][k] for k in ("dataset", "case", "method", "stage", *HYPERPARAMETERS)}
-    numeric = [c for c in frame.select_dtypes("number").columns if c not in (*HYPERPARAMETERS, "seed")]
+    ids = {k: rows[0].get(k) for k in ("dataset", "case", "method", "stage", *hyperparameters())}
+    numeric = [c for c in frame.select_dtypes("number").columns if c not in (*hyperparameters(), "seed")]
     summary = {}
     for column in numeric:
         mean, low, high = mean_interval(frame[column])
@@ -172,10 +181,10 @@ def comparison_view(comparison: pd.DataFrame) -> tuple[dict, dict]:
     half = pd.DataFrame(index=wide.index)
     best = {}
     columns = [*(f"{c}|{stage}" for c in KEY_METRICS for stage in STAGES), "ms_per_sample|raw",
-               "ms_per_sample|refined", "train_s|raw"]
+               "ms_per_sample|refined", "train_s|raw", "lines_seen|raw"]
     headings = {**{f"{c}|{stage}": f"{KEY_METRICS[c][0]} {stage}" for c in KEY_METRICS for stage in STAGES},
                 "ms_per_sample|raw": "ms per line raw", "ms_per_sample|refined": "ms per line refined",
-                "train_s|raw": "training s"}
+                "train_s|raw": "training s", "lines_seen|raw": "training lines"}
     for key in columns:
         column, stage = key.split("|")
         part = comparison[comparison["stage"] == stage].set_index(["dataset", "case"])
@@ -186,7 +195,7 @@ def comparison_view(comparison: pd.DataFrame) -> tuple[dict, dict]:
             best[headings[key]] = KEY_METRICS[column][1]
     wide, half = wide.reset_index(), half.reindex(wide.index).reset_index(drop=True)
     own = comparison[(comparison["stage"] == "raw") & (comparison["method"] != "exact")]
-    settings = own[["case", *HYPERPARAMETERS]].drop_duplicates("case")
+    settings = own.reindex(columns=["case", *hyperparameters()]).drop_duplicates("case")
     return table_view(wide, best=best, intervals=half), table_view(settings.dropna(axis=1, how="all"))
 
 

@@ -11,7 +11,7 @@ import torch
 
 from .exact import solve_split
 from .forward import ForwardMap
-from .model import CVAE
+from . import registry
 from .train import TrainSettings, adam, autocast_dtype, train_step
 
 
@@ -34,21 +34,21 @@ def training_samples_per_s(settings: TrainSettings, fmap: ForwardMap, x: torch.T
     """One Adam step on a batch of settings.batch_size rows of (x, y), as in training (settings.precision)."""
     amp = autocast_dtype(settings.precision, device)
     torch.manual_seed(settings.seed)
-    model = CVAE(settings.latent_dim, settings.variant).to(device)
+    model = registry.build(settings.method, settings.model, registry.Context(fmap)).to(device)
     optimiser = adam(model, settings)
     xb, yb = x[:settings.batch_size].to(device), y[:settings.batch_size].to(device)
 
     def step():
-        train_step(model, optimiser, fmap, xb, yb, settings, amp)
+        train_step(model, optimiser, xb, yb, amp)
         if device.type == "cuda":
             torch.cuda.synchronize()
 
     return len(xb) / _timed(step, steps)
 
 
-def generation_samples_per_s(latent_dim: int, y: torch.Tensor, samples: int, repeats: int,
+def generation_samples_per_s(settings: TrainSettings, y: torch.Tensor, samples: int, repeats: int,
                              device: torch.device) -> float:
-    model = CVAE(latent_dim).to(device).eval()
+    model = registry.build(settings.method, settings.model, None).to(device).eval()
     yd = y.to(device)
     generator = torch.Generator(device).manual_seed(0)
 

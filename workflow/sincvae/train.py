@@ -9,16 +9,15 @@ import sys
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from . import registry
+from .data import from_file_layout, make_dataset, online_rng
 from .forward import ForwardMap
-from .losses import cvae_loss, line_cvae_loss
-from .methods import build_model
-from .planning import LEARNED
 
 
 class TrainingDiverged(FloatingPointError):
@@ -27,30 +26,24 @@ class TrainingDiverged(FloatingPointError):
 
 @dataclass(frozen=True)
 class TrainSettings:
+    """A learned case's training settings (registry.TRAINING) and its method's own (`model`)."""
+
     lr: float
     batch_size: int
     epochs: int
-    method: str = "cvae"
+    method: str
     seed: int = 0
-    # cvae
-    loss: str | None = None
-    beta: float | None = None
-    wx: float | None = None
-    wy: float | None = None
-    latent_dim: int = 100
-    variant: str = "fixed"
-    # line_cvae (also beta, wx, wy, latent_dim, hidden)
-    free_bits: float = 0.0
-    # flow
-    transforms: int = 5
-    hidden: int = 256
-    # every learned method: fp32, or bf16 autocast of the model's layers (losses stay fp32)
+    # fp32, or bf16 autocast of the model's layers (the losses stay fp32)
     precision: str = "fp32"
+    # fresh lines from the prior every epoch (data.online_rng), as many as the train split has
+    online: bool = False
+    model: Any = None  # the method's Settings
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainSettings:
-        """Pick this class's fields from a case row (other columns are ignored)."""
-        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
+        """From a case row: this class's columns, and the method's own as its Settings."""
+        common = {f.name: values[f.name] for f in fields(cls) if f.name in values and f.name != "model"}
+        return cls(**common, model=registry.settings(values))
 
 
 def resolve_device(name: str) -> torch.device:
@@ -85,30 +78,18 @@ def autocast_dtype(precision: str, device: torch.device, log: Callable[[str], No
     return torch.bfloat16
 
 
-def generation_dtype(settings: TrainSettings, device: torch.device,
-                     log: Callable[[str], None] = print) -> torch.dtype | None:
+def generation_dtype(case: dict, device: torch.device, log: Callable[[str], None] = print) -> torch.dtype | None:
     """The autocast dtype a method generates in: a learned method's training precision (its
-    output layers stay fp32: model.Deconv, model.Fp32Linear, the flow's splines), none for
+    output layers stay fp32: cvae.Deconv, layers.Fp32Linear, the flow's splines), none for
     the training-free methods. bf16 generation: flow 3x, CVAE 1.6x faster per line here."""
-    return autocast_dtype(settings.precision, device, log) if settings.method in LEARNED else None
+    return autocast_dtype(case["precision"], device, log) if registry.method(case["method"]).learns else None
 
 
-def _step_losses(model, fmap, x, y, settings, amp=None):
-    """The batch's total loss and its named parts; the model under autocast to `amp` if given,
-    the losses in fp32 (the forward map's phases need more than bf16's 8 bits)."""
+def _step_losses(model, x, y, amp=None):
+    """The batch's total loss and its named parts (model.loss), the model under autocast to
+    `amp` if given; every method computes its loss in fp32 (f's phases need more than bf16)."""
     with torch.autocast(x.device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
-        if settings.method == "flow":
-            nll = -model.log_prob(x, y).float().mean()
-            return nll, {"nll": nll}
-        x_hat, mean, logvar = (t.float() for t in model(x, y))
-    if settings.method == "line_cvae":
-        return line_cvae_loss(x, x_hat, y, fmap(x_hat), mean, logvar, beta=settings.beta, wx=settings.wx,
-                              wy=settings.wy, free_bits=settings.free_bits)
-    y_hat = fmap(x_hat)
-    if settings.variant == "seed_code":
-        y_hat = y_hat.detach()  # the seed computed y_loss in NumPy: no gradient
-    return cvae_loss(x, x_hat, y, y_hat, mean, logvar,
-                     loss=settings.loss, beta=settings.beta, wx=settings.wx, wy=settings.wy)
+        return model.loss(x, y)
 
 
 class Adam:
@@ -152,9 +133,9 @@ def adam(model: torch.nn.Module, settings: TrainSettings) -> Adam:
     return Adam(model.parameters(), lr=settings.lr)
 
 
-def train_step(model, optimiser, fmap, x, y, settings, amp=None) -> tuple[torch.Tensor, dict]:
+def train_step(model, optimiser, x, y, amp=None) -> tuple[torch.Tensor, dict]:
     """One optimiser step on a batch (autocast to `amp` if given); returns the batch's total loss and its parts."""
-    total, parts = _step_losses(model, fmap, x, y, settings, amp)
+    total, parts = _step_losses(model, x, y, amp)
     optimiser.zero_grad(set_to_none=True)
     total.backward()
     optimiser.step()
@@ -168,14 +149,14 @@ def _add(sums: dict[str, float], total: torch.Tensor, parts: dict) -> None:
 
 
 @torch.no_grad()
-def evaluate_loss(model, fmap, x, y, settings, amp=None) -> dict[str, float]:
-    """Mean per-batch losses of the reconstruction pass over (x, y), without autograd."""
+def evaluate_loss(model, x, y, batch_size: int, amp=None) -> dict[str, float]:
+    """Mean per-batch losses over (x, y), without autograd."""
     model.eval()
     sums: dict[str, float] = {}
-    batches = range(0, x.shape[0], settings.batch_size)
+    batches = range(0, x.shape[0], batch_size)
     for start in batches:
-        sl = slice(start, start + settings.batch_size)
-        _add(sums, *_step_losses(model, fmap, x[sl], y[sl], settings, amp))
+        sl = slice(start, start + batch_size)
+        _add(sums, *_step_losses(model, x[sl], y[sl], amp))
     model.train()
     return {key: value / len(batches) for key, value in sums.items()}
 
@@ -200,7 +181,7 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
     torch.manual_seed(settings.seed)
     shuffle = torch.Generator().manual_seed(settings.seed)
     amp = autocast_dtype(settings.precision, device, log)
-    model = build_model(settings).to(device)
+    model = registry.build(settings.method, settings.model, registry.Context(fmap)).to(device)
     optimiser = adam(model, settings)
     x_train, y_train = (t.to(device) for t in train)
     x_val, y_val = (t.to(device) for t in validation) if validation is not None else (None, None)
@@ -209,20 +190,24 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
     history = _resume(checkpoint, settings, data, model, optimiser, shuffle, log) if checkpoint else []
     for epoch in range(len(history) + 1, settings.epochs + 1):
         started = time.perf_counter()
+        if settings.online:
+            x_train, y_train = (from_file_layout(t).to(device)
+                                for t in make_dataset(fmap, n, online_rng(settings.seed, epoch)))
         sums: dict[str, float] = {}
         order = torch.randperm(n, generator=shuffle).to(device)
         batches = 0
         starts = range(0, n, settings.batch_size)
         for start in tqdm(starts, desc=f"epoch {epoch}/{settings.epochs}", leave=False, disable=not progress):
             idx = order[start:start + settings.batch_size]
-            total, parts = train_step(model, optimiser, fmap, x_train[idx], y_train[idx], settings, amp)
+            total, parts = train_step(model, optimiser, x_train[idx], y_train[idx], amp)
             batches += 1
             if not math.isfinite(total.item()):
                 raise TrainingDiverged(f"loss became {total.item()} at epoch {epoch}, batch {batches}")
             _add(sums, total, parts)
         seconds = time.perf_counter() - started
-        val = evaluate_loss(model, fmap, x_val, y_val, settings, amp) if x_val is not None else {}
-        row = {"epoch": epoch, **{f"train_{k}": v / batches for k, v in sums.items()},
+        val = evaluate_loss(model, x_val, y_val, settings.batch_size, amp) if x_val is not None else {}
+        row = {"epoch": epoch, "lines_seen": n * (epoch if settings.online else 1),
+               **{f"train_{k}": v / batches for k, v in sums.items()},
                **{f"val_{k}": v for k, v in val.items()}, "seconds": seconds, "samples_per_s": n / seconds}
         history.append(row)
         if checkpoint:

@@ -84,7 +84,7 @@ def make_objective(base: dict, space: dict, fmap: ForwardMap, train: tuple, vali
         model, _ = fit(settings, fmap, train, validation, device, log=lambda m: None, epoch_end=epoch_end)
         stages, _ = evaluate_split(model.to(device).eval(), fmap, "validation", x_scored, y_scored, solutions,
                                    {**options, "refine": {**options["refine"], "steps": 0}}, generator,
-                                   generation_dtype(settings, device, log=lambda m: None))
+                                   generation_dtype(case, device, log=lambda m: None))
         return stages["raw"][2]["mmd"]
 
     return objective

@@ -2,13 +2,17 @@ import pytest
 import torch
 from torch import nn
 
-from sincvae.model import CVAE, HIDDEN, Deconv
+from sincvae.cvae import CVAE, HIDDEN, Deconv, Settings
+
+
+def cvae(latent_dim: int, variant: str = "fixed") -> CVAE:
+    return CVAE(Settings("l1_mean", 1.0, 0.5, 0.5, latent_dim=latent_dim, variant=variant))
 
 
 @pytest.mark.parametrize("latent_dim", [1, 60, 110])
 @pytest.mark.parametrize("variant", ["fixed", "seed_code"])
 def test_shapes(latent_dim, variant):
-    model = CVAE(latent_dim, variant)
+    model = cvae(latent_dim, variant)
     x, y = torch.rand(7, 2, 50), torch.rand(7, 2, 50)
     x_hat, mean, logvar = model(x, y)
     assert x_hat.shape == (7, 2, 50)
@@ -18,10 +22,10 @@ def test_shapes(latent_dim, variant):
 
 
 def test_encoder_input_differs_by_variant():
-    assert CVAE(8, "fixed").encoder.conv[0].in_channels == 4
-    assert CVAE(8, "seed_code").encoder.conv[0].in_channels == 2
+    assert cvae(8, "fixed").encoder.conv[0].in_channels == 4
+    assert cvae(8, "seed_code").encoder.conv[0].in_channels == 2
     with pytest.raises(ValueError, match="variant"):
-        CVAE(8, "other")
+        cvae(8, "other")
 
 
 def test_seed_flatten_size():
@@ -43,20 +47,20 @@ def test_conv1d_form_equals_the_seeds_conv2d():
 
 def test_he_initialisation_only_for_the_fixed_variant():
     torch.manual_seed(0)
-    fixed = CVAE(100, "fixed").decoder.expand[0]
+    fixed = cvae(100, "fixed").decoder.expand[0]
     assert torch.count_nonzero(fixed.bias) == 0
     # kaiming normal: std = sqrt(2 / fan_in)
     assert fixed.weight.std().item() == pytest.approx((2 / fixed.in_features) ** 0.5, rel=0.05)
-    last = CVAE(100, "fixed").decoder.deconv[1]  # ConvTranspose1d(32 -> 2, 16): fan-in 32 · 16
+    last = cvae(100, "fixed").decoder.deconv[1]  # ConvTranspose1d(32 -> 2, 16): fan-in 32 · 16
     assert last.weight.std().item() == pytest.approx((2 / (32 * 16)) ** 0.5, rel=0.1)
-    head = CVAE(100, "fixed").encoder.logvar
+    head = cvae(100, "fixed").encoder.logvar
     assert torch.count_nonzero(head.bias) > 0  # the heads keep PyTorch's default
-    default = CVAE(100, "seed_code").decoder.expand[0]
+    default = cvae(100, "seed_code").decoder.expand[0]
     assert torch.count_nonzero(default.bias) > 0
 
 
 def test_generation_is_reproducible_with_a_generator():
-    model = CVAE(16).eval()
+    model = cvae(16).eval()
     y = torch.rand(3, 2, 50)
     a = model.generate(y, 5, torch.Generator().manual_seed(1))
     b = model.generate(y, 5, torch.Generator().manual_seed(1))

@@ -1,4 +1,4 @@
-"""The seed's conditional VAE in Conv1d form.
+"""The seed's conditional VAE in Conv1d form, and its loss: beta·KL + wx·L(x, x̂) + wy·L(y, f(x̂)).
 
 The seed's Conv2d with a (k, 2) kernel over a (50, 2) image equals a Conv1d
 with 2 input channels and kernel k over length 50; the Conv1d form is the
@@ -7,15 +7,52 @@ same function and several times faster on a CPU.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-LENGTH = 50
+from .layers import LENGTH
+
 HIDDEN_LENGTH = LENGTH - 16 + 1 - 8 + 1  # 28 after kernels 16 and 8
 HIDDEN = 64 * HIDDEN_LENGTH  # 1792, the seed's flatten size
 
 VARIANTS = ("fixed", "seed_code")
+
+
+@dataclass(frozen=True)
+class Settings:
+    loss: Literal["l1_mean", "mse", "l1_sum"]
+    beta: float
+    wx: float
+    wy: float
+    latent_dim: int = 100
+    # fixed: the README's intent (encoder sees x and y, He init); seed_code: the seed's code
+    variant: Literal["fixed", "seed_code"] = "fixed"
+
+
+RECONSTRUCTION = {
+    "l1_mean": lambda a, b: F.l1_loss(a, b, reduction="mean"),
+    "mse": lambda a, b: F.mse_loss(a, b, reduction="mean"),
+    "l1_sum": lambda a, b: F.l1_loss(a, b, reduction="sum"),
+}
+
+
+def kl_divergence(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean, exp(logvar)) || N(0, I)), summed over batch and latent dims as in the seed."""
+    return -0.5 * torch.sum(1 + logvar - mean.pow(2) - logvar.exp())
+
+
+def cvae_loss(x, x_hat, y, y_hat, mean, logvar, *, loss: str, beta: float, wx: float, wy: float):
+    """Total loss and its parts; y_hat = f(x̂), detached by the caller for the seed_code variant."""
+    reconstruction = RECONSTRUCTION[loss]
+    kl = kl_divergence(mean, logvar)
+    x_loss = reconstruction(x_hat, x)
+    y_loss = reconstruction(y_hat, y)
+    total = beta * kl + wx * x_loss + wy * y_loss
+    return total, {"kl": kl, "x_loss": x_loss, "y_loss": y_loss}
 
 
 class Encoder(nn.Module):
@@ -58,16 +95,6 @@ class Deconv(nn.ConvTranspose1d):
         return F.conv1d(F.pad(x, (pad, pad)), self.weight.flip(-1).transpose(0, 1).contiguous(), self.bias)
 
 
-class Fp32Linear(nn.Linear):
-    """A Linear layer that runs in fp32 under autocast: an output head whose values must keep
-    more than bf16's 8 bits (a line's end points: 0.004 apart in bf16, a phase error of up to
-    0.25 rad at data_2's frequency 63). Same parameters as nn.Linear."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(x.device.type, enabled=False):
-            return super().forward(x.float())
-
-
 class Decoder(nn.Module):
     """z (B, latent_dim), y (B, 2, 50) -> x̂ (B, 2, 50), non-negative (final ReLU as in the seed)."""
 
@@ -88,10 +115,13 @@ class CVAE(nn.Module):
     """variant "fixed": encoder sees x and y, He initialisation (the README's intent);
     variant "seed_code": encoder sees x only, PyTorch default initialisation (the seed's code)."""
 
-    def __init__(self, latent_dim: int, variant: str = "fixed"):
+    def __init__(self, settings: Settings, context=None):
         super().__init__()
+        latent_dim, variant = settings.latent_dim, settings.variant
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+        self.settings = settings
+        self.fmap = context.fmap if context else None  # the loss's f; generation needs none
         self.latent_dim = latent_dim
         self.variant = variant
         self.encoder = Encoder(4 if variant == "fixed" else 2, latent_dim)
@@ -115,6 +145,15 @@ class CVAE(nn.Module):
         mean, logvar = self.encode(x, y)
         z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
         return self.decoder(z, y), mean, logvar
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """The seed's loss of a reconstruction pass, in fp32 (f's phases need more than bf16)."""
+        x_hat, mean, logvar = (t.float() for t in self(x, y))
+        y_hat = self.fmap(x_hat)
+        if self.variant == "seed_code":
+            y_hat = y_hat.detach()  # the seed computed y_loss in NumPy: no gradient
+        s = self.settings
+        return cvae_loss(x, x_hat, y, y_hat, mean, logvar, loss=s.loss, beta=s.beta, wx=s.wx, wy=s.wy)
 
     @torch.no_grad()
     def generate(self, y: torch.Tensor, samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
