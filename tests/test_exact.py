@@ -3,6 +3,7 @@ import pytest
 
 from sincvae.data import from_file_layout, make_dataset, split_rng
 from sincvae.exact import (
+    NoSolution,
     EXPLORE,
     MEMORY,
     phases,
@@ -70,9 +71,12 @@ def test_phases_cover_every_branch():
 
 def test_point_solutions_solve_the_point(data_2):
     y = data_2(np.array([[[0.4], [0.7]]]))[0, :, 0]
-    points = solve_points(data_2, y)
+    points = solve_points(data_2, y, tolerance=0.0)  # an exact y: no slack, every point solves it
     assert np.abs(points - [0.4, 0.7]).max(1).min() < 1e-9
     assert np.abs(data_2(points[:, :, None])[:, :, 0] - y).max() < 1e-9
+    # a y known to 1e-4 adds the points just outside the box, projected onto its edge
+    slack = solve_points(data_2, y, tolerance=1e-4)
+    assert len(slack) >= len(points) and all(np.abs(slack - p).max(1).min() < 1e-12 for p in points)
 
 
 def test_refinement_recovers_a_perturbed_line(data_1):
@@ -144,3 +148,57 @@ def test_posterior_weights_match_an_independent_computation(data_2):
         prior = 1 / (0.9 * (1 - theta[2]) * 0.9 * (1 - theta[1]))
         expected.append(prior / np.sqrt(np.linalg.det(jac.T @ jac)))
     np.testing.assert_allclose(weights, np.array(expected) / sum(expected), rtol=1e-4)
+
+
+def hard_lines(fmap: ForwardMap, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Lines in float32 as files hold them, y in float32: end points on the box's edges and
+    corners, constant coordinates, and starts at a turning point of the first term (|y1| = 1)."""
+    lo, hi = 0.1, 1.0
+    term, lines = fmap.terms[0], []
+    while len(lines) < n:
+        start = rng.uniform(lo, hi, 2)
+        end = np.array([rng.uniform(lo, start[0]), rng.uniform(start[1], hi)])
+        for point in (start, end):
+            edges = rng.random(2)
+            point[edges < 0.15], point[(edges >= 0.15) & (edges < 0.3)] = lo, hi
+        if rng.random() < 0.2:
+            end[0] = start[0]
+        if rng.random() < 0.2:
+            end[1] = start[1]
+        if rng.random() < 0.3:
+            phase = (np.pi / 2 if term.fn == "sin" else 0.0) + np.pi * rng.integers(-20, 20)
+            start[0] = (phase - term.b * start[1]) / term.a
+            if not lo <= start[0] <= hi:
+                continue
+        start[0], end[0] = max(start[0], end[0]), min(start[0], end[0])
+        start[1], end[1] = min(start[1], end[1]), max(start[1], end[1])
+        lines.append(lines_from_ends(start, end, 50))
+    x = np.stack(lines).astype(np.float32)
+    return x, fmap(x.astype(np.float64)).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", ["data_1", "data_2"])
+def test_lines_at_the_box_edges_and_turning_points_are_found(name, data_1, data_2):
+    """The slacks follow the data's tolerance: before they did, 26 of these 400 data_1 lines
+    (on an edge or a corner, y1 = ±1 at the start) were lost."""
+    fmap = {"data_1": data_1, "data_2": data_2}[name]
+    x, y = hard_lines(fmap, 400, np.random.default_rng(0))
+    for row in range(len(x)):
+        lines = solve_lines(fmap, y[row].astype(np.float64), 1e-4)
+        assert len(lines) and np.abs(lines - x[row]).max((1, 2)).min() < 1e-3, f"row {row} lost"
+
+
+def test_a_y_without_a_solution_is_named_with_its_best_residual(data_1):
+    x, y = _rows(data_1, 3)
+    y = y.astype(np.float64)
+    y[1, 0, 20:25] += 0.05  # no straight line passes these points any more
+    with pytest.raises(NoSolution, match=r"row 1 has no solution: .* within the tolerance 0.0001 \(best residual 0\.0"):
+        solve_split(data_1, y, 1e-4)
+
+
+def test_a_y_with_errors_near_the_tolerance_keeps_the_line_it_was_made_from(data_2):
+    x, y = _rows(data_2, 40)
+    noisy = y.astype(np.float64) + np.random.default_rng(3).uniform(-9e-5, 9e-5, y.shape)
+    solutions = solve_split(data_2, noisy, 1e-4, known=x)
+    for row, (lines, weights) in enumerate(solutions):
+        assert np.abs(lines - x[row]).max((1, 2)).min() < 1e-3 and weights.sum() == pytest.approx(1)

@@ -20,7 +20,7 @@ def test_the_true_line_scores_perfectly(lines, data_1):
     assert len(scores) == 6
     assert scores["residual_l1"].max() < 1e-12
     assert scores["straightness"].max() < 1e-6  # float32 lines
-    assert scores["slope_valid"].all()
+    assert scores[["gate_direction", "gate_straight", "gate_rmse", "gate_all"]].all().all()
     assert (scores["in_domain"] == 1).all()
     assert scores["true_distance"].max() == 0
     truth = truth_table(x[:, None], [(x[b:b + 1], np.ones(1)) for b in range(6)], 0.02)
@@ -40,7 +40,7 @@ def test_scores_of_a_shifted_bent_and_reversed_line(lines, data_1):
     assert scores["true_distance"].iloc[0] == pytest.approx(0.03)
     assert scores["true_distance"].iloc[1] == pytest.approx(0.1)
     assert scores["straightness"].iloc[0] < 1e-6 < scores["straightness"].iloc[1]
-    assert scores["slope_valid"].tolist() == [True, True, False]
+    assert scores["gate_direction"].tolist() == [True, True, False]
     # |sin(5·(x0 + 0.03) + 3·x1) − sin(5·x0 + 3·x1)| ≈ 0.15·|cos(...)|, averaged with an unchanged y2
     expected = np.abs(data_1(shifted) - y[:1]).mean()
     assert scores["residual_l1"].iloc[0] == pytest.approx(expected)
@@ -76,3 +76,21 @@ def test_per_line_tables_are_saved_compactly_and_the_lines_exactly(tmp_path, dat
         # float32 columns come back bit for bit; float64 scores to float32's precision
         assert np.array_equal(back[floats].to_numpy(np.float32), table[floats].to_numpy(np.float32))
         assert (tmp_path / f"{name}.parquet").stat().st_size < 0.7 * (tmp_path / f"{name}_default.parquet").stat().st_size
+
+
+def test_the_challenges_gate_tests_direction_straightness_and_rmse_apart(lines, data_1):
+    x, y = lines
+    wavy = x[:1].copy()
+    wavy[:, 0] = x[0, 0].mean() + 0.2 * np.sin(np.linspace(0, 6 * np.pi, 50))  # x0 not straight: |r| small
+    flat = x[:1].copy()
+    flat[:, 1] = 0.5  # a constant x1 has no direction and no correlation
+    far = x[:1].copy()
+    far[:, 1] = x[0, 1] + 0.15  # straight, x1 still rising, but f(x) is far from y
+    x_hat = np.stack([x[0], x[0, :, ::-1], wavy[0], flat[0], far[0]])[None]
+    scores = sample_scores(x_hat, y[:1], x[:1], data_1)
+    assert scores["gate_direction"].tolist()[:2] == [True, False] and scores["gate_direction"].tolist()[3:] == [False, True]
+    assert scores["gate_straight"].tolist() == [True, True, False, False, True]
+    assert scores["gate_rmse"].tolist()[:2] == [True, False] and not scores["gate_rmse"].iloc[4]
+    assert scores["gate_all"].tolist() == [True, False, False, False, False]
+    truth = truth_table(x_hat, [(x[:1], np.ones(1))], 0.02)
+    assert summarise(scores, truth, 0.02)["gate_all"] == pytest.approx(0.2)

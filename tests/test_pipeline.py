@@ -11,9 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+import html5lib
+import nbformat
 import pandas as pd
 import pytest
 import yaml
+from playwright.sync_api import sync_playwright
 
 from conftest import ROOT, SEED_SCORING
 from sincvae.registry import METHODS, learned
@@ -147,7 +150,6 @@ def test_the_ablations_decide_every_claim_and_lead_the_findings(quick_run):
 
 
 def test_report_is_valid_html(quick_run):
-    html5lib = pytest.importorskip("html5lib")
     html5lib.HTMLParser(strict=True).parse((quick_run / "results" / "report.html").read_bytes())
 
 
@@ -157,9 +159,8 @@ CHROMIUM = shutil.which("chromium")
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
 def test_report_in_headless_chromium(quick_run):
     """Offline, no console errors, every figure loaded, the table sorts on a click; saves a screenshot."""
-    playwright = pytest.importorskip("playwright.sync_api")
     report = (quick_run / "results" / "report.html").as_uri()
-    with playwright.sync_playwright() as p:
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         errors, requests = [], []
@@ -195,7 +196,6 @@ def test_report_in_headless_chromium(quick_run):
 
 
 def test_the_notebook_runs_in_the_dag_and_standalone(quick_run):
-    nbformat = pytest.importorskip("nbformat")
     in_dag = nbformat.read(quick_run / "results" / "notebooks" / "data_2.ipynb", as_version=4)
     outputs = [o for cell in in_dag.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]

@@ -6,7 +6,6 @@ import subprocess
 import sys
 from collections import Counter
 
-import pytest
 import yaml
 
 from conftest import ROOT
@@ -44,7 +43,6 @@ def dry_run(tmp_path, profile: str, *args: str) -> list[dict]:
 
 
 def test_slurm_profile_asks_for_a_gpu_per_training_job(tmp_path):
-    pytest.importorskip("snakemake_executor_plugin_slurm")
     jobs = dry_run(tmp_path, "slurm", "--config", "device=cuda")
     counts = Counter(job["rule"] for job in jobs)
     assert counts["train"] == TRAIN_JOBS < counts["evaluate"] == EVALUATE_JOBS
@@ -58,14 +56,11 @@ def test_slurm_profile_asks_for_a_gpu_per_training_job(tmp_path):
 
 
 def test_slurm_profile_on_cpu_asks_for_no_gpu(tmp_path):
-    pytest.importorskip("snakemake_executor_plugin_slurm")
     jobs = dry_run(tmp_path, "slurm", "--config", "device=cpu")
     assert {job["gpu"] for job in jobs if job["rule"] == "train"} == {"0"}
 
 
 def test_kubernetes_profile_plans_every_job_through_storage(tmp_path):
-    pytest.importorskip("snakemake_executor_plugin_kubernetes")
-    pytest.importorskip("snakemake_storage_plugin_fs")
     jobs = dry_run(tmp_path, "kubernetes")
     counts = Counter(job["rule"] for job in jobs)
     assert counts["train"] == TRAIN_JOBS and counts["solve_exact"] == len(CONFIG["datasets"])

@@ -8,7 +8,7 @@ import pandas as pd
 
 from sincvae.data import load_split
 from sincvae.evaluate import evaluate_exact, evaluated_splits
-from sincvae.exact import solutions_frame, solve_split
+from sincvae.exact import NoSolution, solutions_frame, solve_split
 from sincvae.forward import ForwardMap
 
 options = snakemake.params.evaluate
@@ -19,7 +19,10 @@ for split, rows in evaluated_splits(options["validation_rows"]):
     x, y = (t.numpy() for t in load_split(snakemake.input[split]))
     x, y = x[:rows], y[:rows]
     started = time.perf_counter()
-    solutions = solve_split(fmap, y, snakemake.params.tolerance)
+    try:
+        solutions = solve_split(fmap, y, snakemake.params.tolerance, known=x)
+    except NoSolution as err:
+        raise NoSolution(f"{snakemake.input[split]}, split {split}: {err}") from None
     seconds = time.perf_counter() - started
     counts = pd.Series([len(lines) for lines, _ in solutions]).value_counts().sort_index()
     print(f"{split}: {len(y)} rows solved in {seconds:.2f} s ({len(y) / seconds:.0f} y/s); "

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .forward import ForwardMap, Term
-from .lines import DOMAIN, lines_from_ends, slopes_ok
+from .lines import DOMAIN, ends_from_uniforms, lines_from_ends, slopes_ok
 
 TWO_PI = 2 * np.pi
 # Refinement (refine_lines), chosen on the default study's candidates: against 30 undamped
@@ -28,8 +28,8 @@ def _phase_range(term: Term) -> tuple[float, float]:
     return min(corners), max(corners)
 
 
-def phases(term: Term, value: float) -> np.ndarray:
-    """All phases p reachable inside the box with fn(p) = value."""
+def phases(term: Term, value: float, slack: float = 1e-9) -> np.ndarray:
+    """All phases p reachable inside the box (within `slack`) with fn(p) = value."""
     value = float(np.clip(value, -1.0, 1.0))
     if term.fn == "sin":
         base = np.array([np.arcsin(value), np.pi - np.arcsin(value)])
@@ -38,18 +38,32 @@ def phases(term: Term, value: float) -> np.ndarray:
     lo, hi = _phase_range(term)
     shifts = np.arange(np.floor((lo - base.max()) / TWO_PI), np.ceil((hi - base.min()) / TWO_PI) + 1)
     p = (base[:, None] + TWO_PI * shifts[None]).ravel()
-    return np.unique(p[(p >= lo - 1e-9) & (p <= hi + 1e-9)])
+    return np.unique(p[(p >= lo - slack) & (p <= hi + slack)])
 
 
-def solve_points(fmap: ForwardMap, y: np.ndarray, slack: float = 1e-6) -> np.ndarray:
-    """All x in the box with f(x) = y for one point y (2,) -> (M, 2)."""
+def solve_points(fmap: ForwardMap, y: np.ndarray, tolerance: float = 1e-6) -> np.ndarray:
+    """All x in the box with f(x) = y for one point y (2,) -> (M, 2), y known to `tolerance`:
+    points that far outside the box (phase_slack, point_slack) are kept, projected onto it."""
     t1, t2 = fmap.terms
-    p1, p2 = phases(t1, y[0]), phases(t2, y[1])
+    p1, p2 = phases(t1, y[0], phase_slack(tolerance)), phases(t2, y[1], phase_slack(tolerance))
     rhs = np.stack(np.meshgrid(p1, p2, indexing="ij"), -1).reshape(-1, 2)
     matrix = fmap.coefficients
     x = np.linalg.solve(matrix, rhs.T).T
     lo, hi = DOMAIN
+    slack = point_slack(fmap, tolerance)
     return x[((x >= lo - slack) & (x <= hi + slack)).all(1)].clip(lo, hi)
+
+
+def phase_slack(tolerance: float) -> float:
+    """How far a phase solved from a value with errors up to `tolerance` may be off: near a
+    turning point (|y| = 1) an error e moves it by up to sqrt(2e), elsewhere by about e."""
+    return float(np.sqrt(2 * tolerance) + tolerance)
+
+
+def point_slack(fmap: ForwardMap, tolerance: float) -> float:
+    """How far outside the box, or against a line's direction, a point solved from a y with
+    errors up to `tolerance` may land: the phases' slack through the inverse coefficient matrix."""
+    return float(phase_slack(tolerance) * np.sqrt(2) * np.linalg.norm(np.linalg.inv(fmap.coefficients), 2))
 
 
 def line_jacobian(fmap: ForwardMap, theta: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -160,23 +174,28 @@ def solve_lines(fmap: ForwardMap, y: np.ndarray, tolerance: float = 1e-5,
 
     y: (2, L). Returns (S, 2, L), each line with max |f(x) − y| ≤ tolerance. End points
     are solved exactly, then polished by a few Gauss–Newton steps on all points, since
-    inverting float32 y near a turning point (|y| ≈ 1) loses precision.
+    inverting float32 y near a turning point (|y| ≈ 1) loses precision. A y with errors up to
+    `tolerance` may put an end point just outside the box or a constant coordinate's end just
+    against the line's direction: within point_slack both are projected back, then judged
+    by the tolerance.
     """
     length = y.shape[-1]
-    first, last = solve_points(fmap, y[:, 0]), solve_points(fmap, y[:, -1])
+    slack = point_slack(fmap, tolerance)
+    first, last = solve_points(fmap, y[:, 0], tolerance), solve_points(fmap, y[:, -1], tolerance)
     if len(first) == 0 or len(last) == 0:
         return np.empty((0, 2, length))
     s = np.repeat(first, len(last), 0)
     e = np.tile(last, (len(first), 1))
-    keep = slopes_ok(s, e)
-    s, e = s[keep], e[keep]
+    keep = slopes_ok(s, e, slack)
+    s, e = _directed(s[keep], e[keep])
     error = np.abs(fmap(lines_from_ends(s, e, length)) - y).max((1, 2))
     s, e = s[error < candidate_tolerance], e[error < candidate_tolerance]
     if len(s) == 0:
         return np.empty((0, 2, length))
     s, e = refine_lines(fmap, s, e, np.broadcast_to(y, (len(s), *y.shape)), steps=10)
-    keep = slopes_ok(s, e)  # refinement may tip a slope
-    lines = lines_from_ends(s[keep], e[keep], length)
+    keep = slopes_ok(s, e, slack)  # refinement may tip a slope
+    s, e = _directed(s[keep], e[keep])
+    lines = lines_from_ends(s, e, length)
     lines = lines[np.abs(fmap(lines) - y).max((1, 2)) <= tolerance]
     unique: list[np.ndarray] = []
     for line in lines:
@@ -185,12 +204,48 @@ def solve_lines(fmap: ForwardMap, y: np.ndarray, tolerance: float = 1e-5,
     return np.stack(unique) if unique else np.empty((0, 2, length))
 
 
-def solve_split(fmap: ForwardMap, y: np.ndarray, tolerance: float) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Exact solutions (max |f(x) − y| ≤ tolerance) and posterior weights for every row of y: (N, 2, L)."""
+def _directed(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """End points with x0 not rising and x1 not falling: a slope within the slack against the
+    line's direction becomes a constant coordinate."""
+    ends = ends.copy()
+    ends[:, 0] = np.minimum(ends[:, 0], starts[:, 0])
+    ends[:, 1] = np.maximum(ends[:, 1], starts[:, 1])
+    return starts, ends
+
+
+class NoSolution(ValueError):
+    """A y that no line in the box solves within the tolerance."""
+
+
+def best_residual(fmap: ForwardMap, y: np.ndarray, starts: int = 256, seed: int = 0) -> float:
+    """The smallest max |f(x) − y| that multi-start least squares reaches for one y (2, L):
+    how far an unsolvable y is from being solvable."""
+    generator = np.random.default_rng(seed)
+    ends = ends_from_uniforms(generator.random((starts, 4)))
+    s, e = refine_lines(fmap, ends[:, :2], ends[:, 2:], np.broadcast_to(y, (starts, *y.shape)), steps=30)
+    return float(np.abs(fmap(lines_from_ends(s, e, y.shape[-1])) - y).max((1, 2)).min())
+
+
+def solve_split(fmap: ForwardMap, y: np.ndarray, tolerance: float,
+                known: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Exact solutions (max |f(x) − y| ≤ tolerance) and posterior weights for every row of y:
+    (N, 2, L). `known`: the lines the rows were made from (a data file's X); one that solves its
+    row within the tolerance is a solution even where the enumerator's least-squares polish,
+    which minimises the squared and not the largest error, ends just above the tolerance (a y
+    with errors near it). A row without any solution raises NoSolution naming the row and its
+    best residual: no score of it would mean anything (coverage of nothing, MMD to nothing)."""
     solutions = []
-    for row in y.astype(np.float64):
+    for index, row in enumerate(y.astype(np.float64)):
         lines = solve_lines(fmap, row, tolerance)
-        solutions.append((lines, posterior_weights(fmap, lines) if len(lines) else np.empty(0)))
+        if known is not None:
+            own = known[index][None].astype(np.float64)
+            missed = not len(lines) or np.abs(lines - own).max((1, 2)).min() > 1e-3
+            if missed and np.abs(fmap(own) - row).max() <= tolerance:
+                lines = np.concatenate([lines.reshape(-1, *own.shape[1:]), own])
+        if len(lines) == 0:
+            raise NoSolution(f"row {index} has no solution: no line in the box solves its y within the tolerance "
+                             f"{tolerance:g} (best residual {best_residual(fmap, row):.3g})")
+        solutions.append((lines, posterior_weights(fmap, lines)))
     return solutions
 
 

@@ -8,6 +8,20 @@ import pandas as pd
 from .forward import ForwardMap
 from .lines import DOMAIN, fit_lines
 
+# The challenge's validity gate of a submitted line: x0 falling and x1 rising, each coordinate
+# straight (|Pearson r| against the point index above GATE_CORRELATION), RMSE of f(x̂) − y below GATE_RMSE.
+GATE_CORRELATION = 0.8
+GATE_RMSE = 0.1
+GATES = ("gate_direction", "gate_straight", "gate_rmse", "gate_all")
+
+
+def index_correlation(x: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each coordinate with the point index: (..., 2, L) -> (..., 2);
+    NaN for a constant coordinate (no direction), which fails the gate."""
+    t = np.arange(x.shape[-1], dtype=np.float64) - (x.shape[-1] - 1) / 2
+    centred = x - x.mean(-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (centred * t).sum(-1) / np.sqrt((centred ** 2).sum(-1) * (t * t).sum())
 
 
 def sample_scores(x_hat: np.ndarray, y: np.ndarray, x_true: np.ndarray, fmap: ForwardMap) -> pd.DataFrame:
@@ -20,15 +34,21 @@ def sample_scores(x_hat: np.ndarray, y: np.ndarray, x_true: np.ndarray, fmap: Fo
     lo, hi = DOMAIN
     inside = ((x_hat >= lo) & (x_hat <= hi)).all(-2)
     rows, samples = x_hat.shape[:2]
+    rmse = np.sqrt((diff ** 2).mean((-2, -1)))
+    direction = (slope[..., 0] < 0) & (slope[..., 1] > 0)
+    straight = (np.abs(index_correlation(x_hat)) > GATE_CORRELATION).all(-1)
     return pd.DataFrame({
         "row": np.repeat(np.arange(rows), samples),
         "sample": np.tile(np.arange(samples), rows),
         # the seed's y_loss measure, for generated lines
         "residual_l1": np.abs(diff).mean((-2, -1)).ravel(),
-        "residual_rmse": np.sqrt((diff ** 2).mean((-2, -1))).ravel(),
+        "residual_rmse": rmse.ravel(),
         # RMS distance of the points to the best-fitting evenly spaced line
         "straightness": np.sqrt(((x_hat - fitted) ** 2).sum(-2).mean(-1)).ravel(),
-        "slope_valid": ((slope[..., 0] < 0) & (slope[..., 1] > 0)).ravel(),
+        "gate_direction": direction.ravel(),
+        "gate_straight": straight.ravel(),
+        "gate_rmse": (rmse < GATE_RMSE).ravel(),
+        "gate_all": (direction & straight & (rmse < GATE_RMSE)).ravel(),
         "in_domain": inside.mean(-1).ravel(),
         # largest point-wise distance to the line y was made from
         "true_distance": np.sqrt(((x_hat - x_true) ** 2).sum(-2)).max(-1).ravel(),
@@ -49,7 +69,7 @@ def summarise(scores: pd.DataFrame, truth: pd.DataFrame, match_tolerance: float)
         "residual_l1_median": float(scores["residual_l1"].median()),
         "residual_rmse_mean": float(scores["residual_rmse"].mean()),
         "straightness_mean": float(scores["straightness"].mean()),
-        "slope_valid_share": float(scores["slope_valid"].mean()),
+        **{gate: float(scores[gate].mean()) for gate in GATES},  # shares of lines passing
         "in_domain_share": float(scores["in_domain"].mean()),
         "best_of_k_distance_median": float(best.median()),
         "true_line_recovered": float((best < match_tolerance).mean()),

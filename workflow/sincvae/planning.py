@@ -217,6 +217,12 @@ def plan(config: dict) -> Plan:
     if reserved:
         raise PlanError(f"config: case ids {reserved} are reserved (the search's `tuned` case, grid_* "
                         f"and {ABLATION_PREFIX}-* cases are planned from the config); rename them")
+    for name, spec in config["datasets"].items():
+        (a1, b1), (a2, b2) = ((term["a"], term["b"]) for term in spec["terms"])
+        if a1 * b2 - a2 * b1 == 0:
+            raise PlanError(f"config: datasets.{name}: its phases {a1:g}·x0 + {b1:g}·x1 and {a2:g}·x0 + {b2:g}·x1 "
+                            f"are proportional, so y depends on each point only through one number and the "
+                            f"point (x0, x1) cannot be recovered; give the terms independent phases")
     if config["train"]["method"] not in registry.METHODS:
         raise PlanError(f"config: train.method {config['train']['method']!r} is not a method; "
                         f"methods are {', '.join(registry.METHODS)}")

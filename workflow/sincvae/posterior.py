@@ -18,10 +18,6 @@ class Settings:
     """No settings."""
 
 
-class NoSolution(ValueError):
-    """A y that no line in the box solves within the data's tolerance."""
-
-
 class PosteriorDraws(nn.Module):
     def __init__(self, settings: Settings, context):
         super().__init__()
@@ -31,9 +27,7 @@ class PosteriorDraws(nn.Module):
     def generate(self, y: torch.Tensor, samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """y (B, 2, L) -> (B, K, 2, L): each row's solutions drawn with replacement by weight."""
         drawn = []
-        for row, (lines, weights) in enumerate(solve_split(self.fmap, y.cpu().numpy(), self.tolerance)):
-            if len(lines) == 0:
-                raise NoSolution(f"row {row}: no line solves this y within tolerance {self.tolerance:g}")
+        for lines, weights in solve_split(self.fmap, y.cpu().numpy(), self.tolerance):
             weights = torch.as_tensor(weights, device=generator.device if generator else "cpu")
             picks = torch.multinomial(weights, samples, replacement=True, generator=generator)
             drawn.append(lines[picks.cpu().numpy()])
