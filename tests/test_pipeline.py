@@ -19,6 +19,7 @@ import yaml
 from playwright.sync_api import sync_playwright
 
 from conftest import ROOT, SEED_SCORING
+from sincvae.data import load_dataset, save_dataset
 from sincvae.registry import METHODS, learned
 
 METHODS_LEARNED = learned()
@@ -442,3 +443,30 @@ def test_a_users_file_with_other_equations_is_kept_and_rejected(tmp_path_factory
     assert "scoring_dataset.pt: check 'equations' failed" in (workdir / "logs" / "validate_data" / "data_1.log").read_text()
     assert target.read_bytes() == SEED_SCORING.read_bytes()  # the user's file is never overwritten
     assert not (workdir / "results" / "data_1" / "data_validation.json").exists()
+
+
+def test_someones_samples_are_scored_into_the_comparison(quick_run, tmp_path_factory):
+    """A file in the challenge's layout declared under `external` lands in comparison.csv as
+    method `external`, scored by the usual rules; Y rows out of order stop the run by name."""
+    workdir = tmp_path_factory.mktemp("external")
+    shutil.copytree(quick_run, workdir, dirs_exist_ok=True)  # keeps the mtimes: nothing else reruns
+    x, y = load_dataset(workdir / "data" / "data_1" / "scoring_dataset.pt")
+    lines = x.repeat_interleave(3, 0)
+    lines[1::3, :, :, 1] = (lines[1::3, :, :, 1] + 0.1).clamp(max=1.0)  # a third of the lines off the truth
+    save_dataset(workdir / "mine.pt", lines, y.repeat_interleave(3, 0))
+    config = yaml.safe_load((workdir / "config" / "quick.yaml").read_text())
+    config["external"] = {"my-model": {"dataset": "data_1", "path": "mine.pt"}}
+    (workdir / "config" / "quick.yaml").write_text(yaml.safe_dump(config, sort_keys=False))  # same params: no reruns
+    result = snakemake(workdir, "--cores", "2", "results/comparison.csv")
+    assert "score_external" in result.stderr and "rule evaluate" not in result.stderr
+    table = pd.read_csv(workdir / "results" / "comparison.csv")
+    mine = table[table["case"] == "my-model"].iloc[0]
+    assert (mine["dataset"], mine["method"], mine["stage"], mine["seeds"]) == ("data_1", "external", "raw", 1)
+    assert mine["scoring_true_line_recovered"] == 1 and 2 / 3 - 1e-9 <= mine["scoring_precision"] < 1
+    assert mine["scoring_gate_all"] >= 2 / 3 - 1e-9 and 0 < mine["scoring_mmd"] < 1
+    assert table[table["method"] != "exact"]["scoring_gate_all"].notna().all()  # every case has the gate
+    save_dataset(workdir / "mine.pt", lines, y.repeat_interleave(3, 0).flip(0))
+    result = snakemake(workdir, "--cores", "2", "results/comparison.csv", check=False)
+    log = Path("logs") / "score_external" / "data_1" / "my-model.log"
+    assert result.returncode != 0 and str(log) in result.stderr
+    assert "mine.pt: Y rows 0..2 are not scoring row 0's y" in (workdir / log).read_text()

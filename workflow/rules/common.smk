@@ -31,6 +31,8 @@ SPLITS = ["train", "validation", "scoring"]
 DATASETS = list(config["datasets"])
 CASES = PLAN.cases
 CASE_IDS = PLAN.comparison
+# Other people's samples (config `external`), scored into the comparison as method `external`.
+EXTERNAL = PLAN.external
 GRID_CASES = PLAN.grid_jobs
 ABLATION_CASES = PLAN.ablation
 ABLATIONS = config.get("ablations") or {}
@@ -150,7 +152,7 @@ def one_of(ids):
 
 wildcard_constraints:
     dataset=one_of(DATASETS),
-    case=one_of(CASES),
+    case=one_of([*CASES, *EXTERNAL]),
     split=one_of(SPLITS),
     seed=one_of(str(s) for s in PLAN.all_seeds),
 
@@ -175,6 +177,17 @@ def per_seed(pattern, learned_only=False):
         return expand(pattern, dataset=w.dataset, case=w.case, seed=CASE_SEEDS[w.case])
 
     return paths
+
+
+def external_submission(wildcards):
+    """The file of an external sample set, scored on the dataset its config entry names."""
+    spec = EXTERNAL[wildcards.case]
+    if wildcards.dataset != spec["dataset"]:
+        raise ValueError(
+            f"external {wildcards.case!r} answers {spec['dataset']}'s scoring split: "
+            f"ask for results/{spec['dataset']}/{wildcards.case}/metrics.json"
+        )
+    return spec["path"]
 
 
 def not_one_of(ids):

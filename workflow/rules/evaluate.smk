@@ -74,6 +74,34 @@ rule solve_exact:
         "../scripts/solve_exact.py"
 
 
+# Someone's generated samples (config `external`), scored as a method's raw stage.
+rule score_external:
+    input:
+        submission=external_submission,
+        solutions="results/{dataset}/exact/solutions.parquet",
+        scoring="data/{dataset}/scoring_dataset.pt",
+    output:
+        summary="results/{dataset}/{case}/metrics.json",
+        scores="results/{dataset}/{case}/scores.parquet",
+        rows="results/{dataset}/{case}/rows.parquet",
+    log:
+        "logs/score_external/{dataset}/{case}.log",
+    benchmark:
+        "benchmarks/score_external/{dataset}/{case}.tsv"
+    wildcard_constraints:
+        case=one_of(EXTERNAL),
+    conda:
+        "../../envs/sincvae.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        dataset=dataset_params,
+        evaluate=config["evaluate"],
+    script:
+        "../scripts/score_external.py"
+
+
 # A case target with an id that is not in the config fails while planning, listing the valid ids.
 rule unknown_case:
     input:
@@ -81,7 +109,7 @@ rule unknown_case:
     output:
         "results/{dataset}/{case}/metrics.json",
     wildcard_constraints:
-        case=not_one_of([*CASES, "exact"]),
+        case=not_one_of([*CASES, *EXTERNAL, "exact"]),
 
 
 rule unknown_dataset:

@@ -3,6 +3,10 @@ rule compare:
         exact=expand("results/{dataset}/exact/metrics.json", dataset=DATASETS),
         metrics=per_case("results/{dataset}/{case}/metrics.json"),
         timings=per_case("results/{dataset}/{case}/seed{seed}/timing.json", seed=SEEDS),
+        external=[
+            f"results/{spec['dataset']}/{name}/metrics.json"
+            for name, spec in EXTERNAL.items()
+        ],
     output:
         table=report(
             "results/comparison.csv",

@@ -14,7 +14,8 @@ def read(path):
 
 
 exact = [exact_row(read(path)) for path in snakemake.input.exact]
-stages = [stage for path in snakemake.input.metrics for stage in read(path)["stages"].values()]
+stages = [stage for path in [*snakemake.input.metrics, *snakemake.input.external]
+          for stage in read(path)["stages"].values()]
 table = pd.DataFrame(exact + [comparison_row(stage) for stage in stages])
 # Wall times: mean over seeds (they vary run to run, so they stay out of the metrics files).
 timing = pd.DataFrame([row for path in snakemake.input.timings for row in timing_rows(read(path))])

@@ -74,6 +74,7 @@ class Plan:
     claims: dict[str, Claim] = field(default_factory=dict)
     levels: list[Level] = field(default_factory=list)  # the ablations' levels, every variant
     continued_from: dict[str, str] = field(default_factory=dict)  # case -> case whose end it resumes
+    external: dict[str, dict] = field(default_factory=dict)  # name -> {dataset, path}: other people's samples
 
     @property
     def learned(self) -> list[str]:
@@ -260,6 +261,13 @@ def plan(config: dict) -> Plan:
         result.claims = claims(config)
         cases.update(ablation)
         result.seeds.update({c: list(range(config["ablations"]["seeds"])) for c in ablation})
+    result.external = dict(config.get("external") or {})
+    for name, spec in result.external.items():
+        if name in cases or name == "exact":
+            raise PlanError(f"config: external {name!r} has the id of a case; give the samples a name of their own")
+        if spec["dataset"] not in config["datasets"]:
+            raise PlanError(f"config: external {name!r}: dataset {spec['dataset']!r} is not a dataset; datasets are "
+                            f"{', '.join(config['datasets'])}")
     rows = config["data"]["rows"]["scoring"]
     bad_rows = [r for r in config["report"]["rows"] if r >= rows]
     if bad_rows:

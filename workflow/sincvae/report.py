@@ -39,9 +39,10 @@ def seed_rows(metrics: dict, case: dict, history: pd.DataFrame | None) -> list[d
         f"final_{k}": float(history.iloc[-1][k]) for k in history.columns if k.startswith(("train_", "val_"))}
     if history is not None and "lines_seen" in history:  # distinct training lines (train.online)
         final["lines_seen"] = int(history.iloc[-1]["lines_seen"])
+    own = applicable(case["method"]) if case["method"] in registry.METHODS else ()  # none: external samples
     return [{"dataset": metrics["dataset"], "case": metrics["case"], "method": metrics["method"],
              "stage": stage, "seed": case["seed"],
-             **{k: case[k] if k in applicable(case["method"]) else None for k in hyperparameters()},
+             **{k: case[k] if k in own else None for k in hyperparameters()},
              **final, **_flat_metrics(splits)}
             for stage, splits in metrics["stages"].items()]
 
