@@ -7,7 +7,7 @@ from dataclasses import asdict
 from snakemake.utils import validate
 
 from sincvae import registry
-from sincvae.planning import plan
+from sincvae.planning import TUNED, plan
 
 validate(config, schema="../../config/schema.yaml")
 
@@ -96,7 +96,7 @@ def method_inputs(wildcards):
 
 def tuned_setting(wildcards):
     """The search's best setting, read by every job of the `tuned` case."""
-    if wildcards.case == "tuned":
+    if wildcards.case == TUNED:
         return {"best": f"results/tuning/{wildcards.dataset}/best.yaml"}
     return {}
 
@@ -134,7 +134,7 @@ def search_priority():
     """Seed-epochs of the search's trials and of the tuned case trained after it."""
     return TUNING["trials"] * CASES[TUNING["base_case"]][
         "epochs"
-    ] + PLAN.training_chain("tuned")
+    ] + PLAN.training_chain(TUNED)
 
 
 def train_runtime(wildcards):

@@ -14,9 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import LENGTH
+from .lines import POINTS
 
-HIDDEN_LENGTH = LENGTH - 16 + 1 - 8 + 1  # 28 after kernels 16 and 8
+HIDDEN_LENGTH = POINTS - 16 + 1 - 8 + 1  # 28 after kernels 16 and 8
 HIDDEN = 64 * HIDDEN_LENGTH  # 1792, the seed's flatten size
 
 VARIANTS = ("fixed", "seed_code")
@@ -100,7 +100,7 @@ class Decoder(nn.Module):
 
     def __init__(self, latent_dim: int):
         super().__init__()
-        self.expand = nn.Sequential(nn.Linear(latent_dim + 2 * LENGTH, HIDDEN), nn.ReLU())
+        self.expand = nn.Sequential(nn.Linear(latent_dim + 2 * POINTS, HIDDEN), nn.ReLU())
         # No activation between the two transposed convolutions, as in the seed.
         self.deconv = nn.Sequential(Deconv(64, 32, 8, bf16="conv"), Deconv(32, 2, 16, bf16="fp32"), nn.ReLU())
 
@@ -161,7 +161,7 @@ class CVAE(nn.Module):
         batch = y.shape[0]
         z = torch.randn(batch * samples, self.latent_dim, generator=generator, device=y.device)
         y_rep = y.repeat_interleave(samples, 0)
-        return self.decoder(z, y_rep).view(batch, samples, 2, LENGTH)
+        return self.decoder(z, y_rep).view(batch, samples, 2, POINTS)
 
 
 def he_init(module: nn.Module) -> None:

@@ -8,6 +8,8 @@ pair of end-point solutions with the right slope signs is checked against all po
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -60,6 +62,7 @@ def phase_slack(tolerance: float) -> float:
     return float(np.sqrt(2 * tolerance) + tolerance)
 
 
+@functools.cache  # called for both end points of every y: one matrix inverse per map and tolerance
 def point_slack(fmap: ForwardMap, tolerance: float) -> float:
     """How far outside the box, or against a line's direction, a point solved from a y with
     errors up to `tolerance` may land: the phases' slack through the inverse coefficient matrix."""

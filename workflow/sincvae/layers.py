@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-LENGTH = 50  # points per line
+from .lines import POINTS
 
 # The box [0.1, 1] mapped to about [-1.7, 1.7]: well inside a spline flow's [-5, 5].
 CENTRE, SCALE = 0.55, 0.26
@@ -22,7 +22,7 @@ def y_embedding(features: int = 128) -> nn.Sequential:
     shape (its oscillations along the line) is what locates the line's end points."""
     return nn.Sequential(
         nn.Conv1d(2, 32, 5, padding=2), nn.ReLU(), nn.Conv1d(32, 64, 5, padding=2), nn.ReLU(),
-        nn.Flatten(), nn.Linear(64 * LENGTH, features), nn.ReLU(),
+        nn.Flatten(), nn.Linear(64 * POINTS, features), nn.ReLU(),
     )
 
 

@@ -117,11 +117,11 @@ def case_settings(defaults: dict, row: dict) -> dict:
     case, name = row["case"], row.get("method", defaults["method"])
     if name not in registry.METHODS:
         raise PlanError(f"config: case {case!r}: unknown method {name!r}; methods are {', '.join(registry.METHODS)}")
-    own = registry.settings_of(name)
-    foreign = [k for k in row if k not in ("case", "method", *applicable(name))]
+    own, columns = registry.settings_of(name), applicable(name)
+    foreign = [k for k in row if k not in ("case", "method", *columns)]
     if foreign:
         raise PlanError(f"config: case {case!r}: {', '.join(foreign)} not a setting of method {name} "
-                        f"(its settings: {', '.join(applicable(name)) or 'none'})")
+                        f"(its settings: {', '.join(columns) or 'none'})")
     missing = [k for k, setting in own.items() if setting.required and k not in row]
     if missing:
         raise PlanError(f"config: case {case!r}: method {name} needs {', '.join(missing)}")

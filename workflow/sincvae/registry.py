@@ -85,27 +85,28 @@ def with_encoder() -> list[str]:
     return [name for name, spec in METHODS.items() if spec.encoder]
 
 
-def _module_path(spec: Method) -> str:
+def _module_path(module: str) -> str:
     """A module of this package by its name, else the module path as given."""
-    inside = f"{__package__}.{spec.module}"
-    return inside if importlib.util.find_spec(inside) is not None else spec.module
+    inside = f"{__package__}.{module}"
+    return inside if importlib.util.find_spec(inside) is not None else module
 
 
 def settings_of(name: str) -> dict[str, Setting]:
     """A method's settings, read from its module's `class Settings` without importing it."""
-    found = importlib.util.find_spec(_module_path(method(name)))
-    if found is None:
-        raise ModuleNotFoundError(f"method {name!r}: no module {method(name).module!r} in {__package__} or on sys.path")
-    return _settings_in(found.origin, name)
+    return _settings_in(method(name).module)
 
 
-@functools.cache
-def _settings_in(path: str, name: str) -> dict[str, Setting]:
+@functools.cache  # read for every case row and table row: each module's source is parsed once
+def _settings_in(module: str) -> dict[str, Setting]:
+    spec = importlib.util.find_spec(_module_path(module))
+    if spec is None:
+        raise ModuleNotFoundError(f"no method module {module!r} in {__package__} or on sys.path")
+    path = spec.origin
     with open(path) as f:
         tree = ast.parse(f.read(), path)
     body = next((node.body for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "Settings"), None)
     if body is None:
-        raise TypeError(f"method {name!r}: its module {path} has no `class Settings`")
+        raise TypeError(f"method module {path} has no `class Settings`")
     found = {}
     for node in body:
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
@@ -119,7 +120,7 @@ def _settings_in(path: str, name: str) -> dict[str, Setting]:
 
 def load(name: str):
     """The module of a method (imports torch)."""
-    return importlib.import_module(_module_path(method(name)))
+    return importlib.import_module(_module_path(method(name).module))
 
 
 def settings(case: dict):
