@@ -78,6 +78,13 @@ def test_the_best_method_is_the_lowest_mmd_of_each_stage_never_the_exact_row():
     assert best["raw"]["MMD"]["mean"] == pytest.approx(0.2)
 
 
+def test_the_ideal_sampler_bounds_the_methods_and_is_never_the_best():
+    table = comparison()
+    ideal = table[table["case"] == "flow"].assign(case="posterior", method="posterior", scoring_mmd=0.05)
+    best = {b["stage"]: b for b in best_methods(pd.concat([table, ideal], ignore_index=True))}
+    assert best["raw"]["case"] == "flow" and best["refined"]["case"] == "flow"
+
+
 def test_findings_are_written_from_the_numbers():
     found = findings(comparison(), verdicts(), "ref", 0.1492)
     text = render_markdown(found, RUN)

@@ -26,6 +26,7 @@ class Method:
     learns: bool = True  # trained by train.fit, minimising model.loss(x, y)
     encoder: bool = False  # model.encode(x, y): a latent space the report draws
     needs: tuple[str, ...] = ()  # what its model is built from besides the settings: "train" (the train split)
+    reference: bool = False  # a bound for the others (like the exact row), never the best method
 
 
 METHODS: dict[str, Method] = {
@@ -35,7 +36,7 @@ METHODS: dict[str, Method] = {
     "flow_matching": Method("flow_matching", "FlowMatching"),
     "nearest": Method("nearest", "NearestLines", learns=False, needs=("train",)),
     "prior": Method("prior", "PriorLines", learns=False),
-    "posterior": Method("posterior", "PosteriorDraws", learns=False),
+    "posterior": Method("posterior", "PosteriorDraws", learns=False, reference=True),
 }
 
 
@@ -83,6 +84,11 @@ def learned() -> list[str]:
 
 def with_encoder() -> list[str]:
     return [name for name, spec in METHODS.items() if spec.encoder]
+
+
+def references() -> list[str]:
+    """The rows that bound the others: the exact solutions and the reference methods."""
+    return ["exact", *(name for name, spec in METHODS.items() if spec.reference)]
 
 
 def _module_path(module: str) -> str:

@@ -152,10 +152,10 @@ def image(path: str | Path) -> str:
 def table_view(frame: pd.DataFrame, best: dict[str, bool] | None = None,
                intervals: pd.DataFrame | None = None) -> dict:
     """A table as the template draws it: headings and rows of {text, cls} cells. best maps a
-    column to lower-is-better and marks each dataset's best value (the exact reference row is
-    the limit, not a contender); intervals holds a 95% half-width per cell, shown as "± h"."""
+    column to lower-is-better and marks each dataset's best value (the reference rows, exact and
+    posterior, are the limit, not contenders); intervals holds a 95% half-width per cell, shown as "± h"."""
     marked = set()
-    contenders = frame[frame["method"] != "exact"] if "method" in frame else frame
+    contenders = frame[~frame["method"].isin(registry.references())] if "method" in frame else frame
     for column, lower in (best or {}).items():
         for _, group in contenders.groupby("dataset"):
             values = pd.to_numeric(group[column], errors="coerce")
