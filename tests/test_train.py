@@ -1,5 +1,6 @@
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
@@ -19,7 +20,8 @@ CASE = {"method": "cvae", "loss": "l1_mean", "beta": 0.01, "wx": 1.0, "wy": 1.0,
 SETTINGS = TrainSettings.from_dict(CASE)
 # A small case of each learned method.
 SMALL = {"cvae": CASE, "line_cvae": {**CASE, "method": "line_cvae", "free_bits": 0.1, "hidden": 32},
-         "flow": {**CASE, "method": "flow", "transforms": 2, "hidden": 32}}
+         "flow": {**CASE, "method": "flow", "transforms": 2, "hidden": 32},
+         "mdn": {**CASE, "method": "mdn", "components": 4, "hidden": 32}}
 
 
 def test_training_is_reproducible_and_learns(data_1):
@@ -60,7 +62,7 @@ def test_adam_takes_torch_fused_adams_steps_and_resumes_from_its_state():
     assert all(not torch.equal(p, q) for p, q in zip(layers[0].parameters(), initial))  # every weight moved
 
 
-@pytest.mark.parametrize("method", ["cvae", "line_cvae", "flow"])
+@pytest.mark.parametrize("method", list(SMALL))
 def test_bf16_training_repeats_exactly(data_1, method):
     """bf16 autocast: the same run twice gives the same weights; on a CPU with bf16 instructions
     it trains differently from fp32 (autocast is on), on one without it falls back to fp32."""
@@ -175,3 +177,27 @@ def test_online_training_draws_fresh_reproducible_lines_every_epoch(data_1):
     assert [row["lines_seen"] for row in runs[0][1]] == [200, 400, 600]
     assert [row["lines_seen"] for row in split_history] == [200, 200, 200]
     assert runs[0][1][0]["train_loss"] != split_history[0]["train_loss"]  # other lines than the split's
+
+
+def test_a_cosine_schedule_decays_the_lr_to_zero_and_resumes_only_its_own_run(data_1, tmp_path):
+    from sincvae.train import learning_rate
+
+    cosine = replace(SETTINGS, schedule="cosine", epochs=4)
+    assert [learning_rate(cosine, step, 8) for step in (0, 4)] == [1e-3, pytest.approx(5e-4)]
+    assert learning_rate(cosine, 7, 8) == pytest.approx(1e-3 * 0.5 * (1 + np.cos(np.pi * 7 / 8)))
+    assert learning_rate(SETTINGS, 7, 8) == 1e-3
+    train, val = _data(data_1, 200, "train"), _data(data_1, 50, "validation")
+
+    def last_epoch_step(settings):
+        weights = []
+        fit(settings, data_1, train, val, torch.device("cpu"), log=lambda _: None,
+            epoch_end=lambda _, model: weights.append(torch.cat([p.detach().flatten() for p in model.parameters()])))
+        return (weights[-1] - weights[-2]).norm()
+
+    # the last epoch's lr falls from 0.15·lr to 0: Adam's steps, about lr each, shrink with it
+    assert last_epoch_step(cosine) < 0.3 * last_epoch_step(replace(SETTINGS, epochs=4))
+    checkpoint = tmp_path / "checkpoint.pt"
+    fit(replace(cosine, epochs=2), data_1, train, val, torch.device("cpu"), log=lambda _: None, checkpoint=checkpoint)
+    messages = []
+    fit(cosine, data_1, train, val, torch.device("cpu"), log=messages.append, checkpoint=checkpoint)
+    assert messages[0].startswith("ignoring")  # 2 cosine epochs are not the first half of 4

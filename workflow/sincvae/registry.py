@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 # Case columns of every learned method, read by the training loop (train.TrainSettings).
-TRAINING = ("lr", "batch_size", "epochs", "precision", "online")
+TRAINING = ("lr", "batch_size", "epochs", "precision", "online", "schedule")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ METHODS: dict[str, Method] = {
     "line_cvae": Method("line_cvae", "LineCVAE", encoder=True),
     "flow": Method("flow", "LineFlow"),
     "flow_matching": Method("flow_matching", "FlowMatching"),
+    "mdn": Method("mdn", "MixtureDensity"),
     "nearest": Method("nearest", "NearestLines", learns=False, needs=("train",)),
     "prior": Method("prior", "PriorLines", learns=False),
     "posterior": Method("posterior", "PosteriorDraws", learns=False, reference=True),

@@ -37,6 +37,8 @@ class TrainSettings:
     precision: str = "fp32"
     # fresh lines from the prior every epoch (data.online_rng), as many as the train split has
     online: bool = False
+    # constant lr, or cosine: lr·(1 + cos(π·step/steps))/2 over all the run's steps
+    schedule: str = "constant"
     model: Any = None  # the method's Settings
 
     @classmethod
@@ -56,6 +58,16 @@ def resolve_device(name: str) -> torch.device:
 
 
 PRECISIONS = ("fp32", "bf16")
+SCHEDULES = ("constant", "cosine")
+
+
+def learning_rate(settings: TrainSettings, step: int, steps: int) -> float:
+    """The lr of optimiser step `step` (0-based) of a run of `steps` steps."""
+    if settings.schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {settings.schedule!r}")
+    if settings.schedule == "constant":
+        return settings.lr
+    return settings.lr * 0.5 * (1 + math.cos(math.pi * step / steps))
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -198,6 +210,7 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
         batches = 0
         starts = range(0, n, settings.batch_size)
         for start in tqdm(starts, desc=f"epoch {epoch}/{settings.epochs}", leave=False, disable=not progress):
+            optimiser.lr = learning_rate(settings, (epoch - 1) * len(starts) + batches, settings.epochs * len(starts))
             idx = order[start:start + settings.batch_size]
             total, parts = train_step(model, optimiser, x_train[idx], y_train[idx], amp)
             batches += 1
@@ -268,8 +281,10 @@ def _resume(path: Path, settings, data, model, optimiser, shuffle, log) -> list[
     if not path.exists():
         return []
     state = torch.load(path, weights_only=True, map_location="cpu")
-    # A run of the same settings up to its epochs (a shorter run, or this one interrupted) resumes exactly.
+    # A run of the same settings up to its epochs (a shorter run, or this one interrupted) resumes
+    # exactly; under a cosine schedule only the same run does (the lr depends on the epochs).
     same = {**state["settings"], "epochs": settings.epochs} == asdict(settings)
+    same = same and (settings.schedule == "constant" or state["settings"]["epochs"] == settings.epochs)
     if not same or state["data"] != data or len(state["history"]) > settings.epochs:
         log(f"ignoring {path}: written for other settings, data or more epochs")
         return []
