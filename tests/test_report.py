@@ -99,6 +99,16 @@ def test_findings_are_written_from_the_numbers():
         findings(better, verdicts(), "ref", None), RUN)
 
 
+def test_the_findings_list_every_methods_own_lines_with_the_exact_bound_last():
+    table = comparison()
+    other = table[table["case"] == "ref"].assign(case="c2", scoring_mmd=0.9)  # a test case of the seed's CVAE
+    text = render_markdown(findings(pd.concat([other, table], ignore_index=True), verdicts(), "ref", None), RUN)
+    section = text[text.index("## Every method's own lines"):]
+    rows = [line.split(" | ")[1:3] for line in section.splitlines() if line.startswith("| d |")]
+    assert rows == [["ref", "cvae"], ["flow", "flow"], ["exact", "exact"]]  # raw only, one seed-CVAE case
+    assert "| flow | flow | 3 | 0.7 | 0.7 | 0.2 [0.19, 0.21] | — | 5 | 0.1 |" in section
+
+
 def test_the_comparison_puts_raw_and_refined_side_by_side():
     view, settings = comparison_view(comparison())
     assert view["head"][:4] == ["dataset", "case", "method", "seeds"]

@@ -98,6 +98,23 @@ def best_methods(comparison: pd.DataFrame) -> list[dict]:
     return rows
 
 
+def method_lines(comparison: pd.DataFrame, reference_case: str) -> list[dict]:
+    """Per dataset: each method's own (raw) lines, one row per case of a method other than the
+    seed's CVAE and the seed's CVAE at its recommended setting, with their costs; the exact row
+    last, as the bound."""
+    rows = []
+    for dataset, table in comparison.groupby("dataset", sort=False):
+        raw = table[(table["stage"] == "raw") & ((table["method"] != "cvae") | (table["case"] == reference_case))]
+        order = raw["method"].eq("exact").to_numpy().argsort(kind="stable")
+        for _, row in raw.iloc[order].iterrows():
+            rows.append({"dataset": dataset, "case": row["case"], "method": row["method"],
+                         "seeds": int(row["seeds"]), "train_s": row.get("train_s", math.nan),
+                         "lines_seen": row.get("lines_seen", math.nan),
+                         "ms_per_sample": row.get("ms_per_sample", math.nan),
+                         **{KEY_METRICS[c][0]: _interval(row, c) for c in KEY_METRICS}})
+    return rows
+
+
 def findings(comparison: pd.DataFrame, verdicts: pd.DataFrame | None, reference_case: str,
              seed_y_loss: float | None) -> dict:
     """Everything the Findings section says, as data for the templates."""
@@ -105,6 +122,7 @@ def findings(comparison: pd.DataFrame, verdicts: pd.DataFrame | None, reference_
     outcomes = {o: sum(c["outcome"] == o for c in claims) for o in OUTCOMES}
     return {"reference": reference_lines(comparison, reference_case), "claims": claims,
             "outcomes": {o: n for o, n in outcomes.items() if n}, "best": best_methods(comparison),
+            "methods": method_lines(comparison, reference_case),
             "seed_y_loss": seed_y_loss}
 
 
