@@ -109,6 +109,8 @@ def test_the_findings_list_every_methods_own_lines_with_the_exact_bound_last():
     assert rows == [["ref", "cvae"], ["flow", "flow"], ["exact", "exact"]]  # raw only, one seed-CVAE case
     assert "| flow | flow | 3 | 0.7 | 0.7 | 0.2 [0.19, 0.21] | — | 5 | 0.1 |" in section
     assert "| exact | exact | — | 1 | 1 | 0 [-0.01, 0.01] |" in section
+    with_lines = pd.concat([other, table], ignore_index=True).assign(lines_seen=2_000_000.0)
+    assert "| 2,000,000 |" in render_markdown(findings(with_lines, verdicts(), "ref", None), RUN)
 
 
 def test_the_comparison_puts_raw_and_refined_side_by_side():

@@ -135,6 +135,13 @@ def number(value, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
+def count(value) -> str:
+    """A whole number with thousands separators (10,000), a dash for NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:,.0f}"
+
+
 def with_interval(values: dict) -> str:
     """mean [low, high], or the mean alone when there is no interval."""
     if math.isnan(values["low"]):
@@ -148,6 +155,7 @@ def templates() -> Environment:
                       autoescape=select_autoescape(["html.j2"]), trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = number
     env.filters["ci"] = with_interval
+    env.filters["count"] = count
     return env
 
 
