@@ -126,9 +126,13 @@ def findings(comparison: pd.DataFrame, verdicts: pd.DataFrame | None, reference_
             "seed_y_loss": seed_y_loss}
 
 
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def number(value, digits: int = 3) -> str:
     """A number as the report writes it: 3 significant digits, a dash for NaN."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return "—"
     if isinstance(value, str):
         return value
@@ -137,7 +141,7 @@ def number(value, digits: int = 3) -> str:
 
 def count(value) -> str:
     """A whole number with thousands separators (10,000), a dash for NaN."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return "—"
     return f"{value:,.0f}"
 

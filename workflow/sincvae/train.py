@@ -24,6 +24,9 @@ class TrainingDiverged(FloatingPointError):
     """The loss became NaN or infinite; no model is written."""
 
 
+SCHEDULES = ("constant", "cosine")
+
+
 @dataclass(frozen=True)
 class TrainSettings:
     """A learned case's training settings (registry.TRAINING) and its method's own (`model`)."""
@@ -40,6 +43,10 @@ class TrainSettings:
     # constant lr, or cosine: lr·(1 + cos(π·step/steps))/2 over all the run's steps
     schedule: str = "constant"
     model: Any = None  # the method's Settings
+
+    def __post_init__(self):
+        if self.schedule not in SCHEDULES:  # checked once here, not at every step's lr
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainSettings:
@@ -58,13 +65,10 @@ def resolve_device(name: str) -> torch.device:
 
 
 PRECISIONS = ("fp32", "bf16")
-SCHEDULES = ("constant", "cosine")
 
 
 def learning_rate(settings: TrainSettings, step: int, steps: int) -> float:
     """The lr of optimiser step `step` (0-based) of a run of `steps` steps."""
-    if settings.schedule not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {SCHEDULES}, got {settings.schedule!r}")
     if settings.schedule == "constant":
         return settings.lr
     return settings.lr * 0.5 * (1 + math.cos(math.pi * step / steps))
