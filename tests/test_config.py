@@ -71,7 +71,7 @@ def merged(base: dict, extra: dict) -> dict:
 
 def test_the_shipped_configs_are_valid():
     validate(copy.deepcopy(VALID), SCHEMA)
-    for extra in ("quick.yaml", "paper.yaml"):
+    for extra in ("quick.yaml", "paper.yaml", "challenge.yaml"):
         validate(merged(VALID, yaml.safe_load((ROOT / "config" / extra).read_text())), SCHEMA)
 
 

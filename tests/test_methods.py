@@ -1,5 +1,7 @@
 """Methods beyond the CVAE: nearest neighbours, prior lines, the conditional flow, and refinement."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -304,4 +306,37 @@ def test_mixture_density_learns_the_line_end_points_given_y(data_1):
     an untrained one's."""
     history, ratio = learns_on_data_1(data_1, {"method": "mdn", "components": 4, "hidden": 64, "schedule": "cosine"},
                                       (14, 15))
+    assert history[-1]["val_nll"] < history[0]["val_nll"] - 2 and ratio < 0.6
+
+
+def test_autoregressive_bins_sample_each_coordinate_by_its_bin_weights_and_score_their_likelihood():
+    """A model whose heads ignore their inputs (zero last-layer weights): each end-point
+    coordinate in bin a with probability 1/4 and bin b with 3/4. Samples fall in those bins in
+    that proportion, and the loss is the bins' negative log-likelihood, computed here by hand."""
+    from sincvae.autoregressive import AutoregressiveBins, Settings
+
+    bins = 32
+    model = AutoregressiveBins(Settings(bins=bins, hidden=8, layers=1))
+    picked = [(3, 20), (5, 9), (0, 31), (17, 12)]  # per coordinate: (a, b)
+    with torch.no_grad():
+        for head, (a, b) in zip(model.heads, picked):
+            head[-1].weight.zero_()
+            head[-1].bias.fill_(-1e4)
+            head[-1].bias[a], head[-1].bias[b] = math.log(0.25), math.log(0.75)
+    y = torch.rand(4000, 2, POINTS) * 2 - 1
+    drawn = model.generate(y, 1, torch.Generator().manual_seed(0))[:, 0]
+    lo, hi = DOMAIN
+    drawn_bins = ((ends_of(drawn) - lo) / (hi - lo) * bins).floor()
+    for j, (a, b) in enumerate(picked):
+        assert ((drawn_bins[:, j] == a) | (drawn_bins[:, j] == b)).all()
+        assert abs((drawn_bins[:, j] == a).float().mean().item() - 0.25) < 0.03  # sd 0.007
+    expected = -sum(math.log(0.25 if drawn_bins[0, j] == a else 0.75) for j, (a, _) in enumerate(picked))
+    assert model.loss(drawn[:1], y[:1])[0].item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_autoregressive_bins_learn_the_line_end_points_given_y(data_1):
+    """A few epochs on data_1: the bins' negative log-likelihood falls and the lines beat an
+    untrained model's."""
+    history, ratio = learns_on_data_1(data_1, {"method": "autoregressive", "bins": 64, "hidden": 64,
+                                               "schedule": "cosine"}, (16, 17))
     assert history[-1]["val_nll"] < history[0]["val_nll"] - 2 and ratio < 0.6

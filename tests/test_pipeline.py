@@ -381,6 +381,22 @@ def test_one_case_target_plans_only_its_jobs(tmp_path_factory):
     assert "data_1" not in plan
 
 
+def test_the_challenge_overlay_plans_its_dataset_alone(tmp_path_factory):
+    """config/challenge.yaml removes data_1 and data_2 (null), the search and the ablations: one
+    train and one evaluate job per case, all on the challenge's map."""
+    workdir = new_workdir(tmp_path_factory, "challenge")
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--configfile",
+                             str(workdir / "config" / "challenge.yaml"), "--dry-run"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    challenge = yaml.safe_load((ROOT / "config" / "challenge.yaml").read_text())
+    stats = result.stdout.split("Job stats:")[1].splitlines()
+    jobs = {line.split()[0]: int(line.split()[1]) for line in stats if line.startswith(("train", "evaluate", "ablation", "tune"))}
+    learned = sum(case.get("method", "cvae") in METHODS_LEARNED for case in challenge["cases"])
+    assert jobs == {"train": learned, "evaluate": len(challenge["cases"])}
+    assert "results/challenge/" in result.stdout
+    assert "data_1" not in result.stdout and "data_2" not in result.stdout
+
+
 def test_default_config_plans_every_case_on_both_datasets(tmp_path_factory):
     workdir = new_workdir(tmp_path_factory, "default")
     result = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--dry-run"], capture_output=True, text=True)

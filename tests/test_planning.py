@@ -127,6 +127,7 @@ def test_claims_say_where_they_hold():
     ({"datasets__data_2__terms": [{"fn": "cos", "a": 49, "b": 63}, {"fn": "sin", "a": 7, "b": 9}]},
      "datasets.data_2: its phases 49·x0 + 63·x1 and 7·x0 + 9·x1 are proportional"),
     ({"report__inspect_cases": ["nope"]}, "report.inspect_cases ['nope'] are not cases"),
+    ({"datasets": {}}, "datasets: every dataset is removed (null); keep at least one"),
 ])
 def test_a_bad_plan_is_refused_with_the_reason(changes, message):
     with pytest.raises(PlanError, match=re.escape(message)):

@@ -21,7 +21,8 @@ SETTINGS = TrainSettings.from_dict(CASE)
 # A small case of each learned method.
 SMALL = {"cvae": CASE, "line_cvae": {**CASE, "method": "line_cvae", "free_bits": 0.1, "hidden": 32},
          "flow": {**CASE, "method": "flow", "transforms": 2, "hidden": 32},
-         "mdn": {**CASE, "method": "mdn", "components": 4, "hidden": 32}}
+         "mdn": {**CASE, "method": "mdn", "components": 4, "hidden": 32},
+         "autoregressive": {**CASE, "method": "autoregressive", "bins": 16, "hidden": 32}}
 
 
 def test_training_is_reproducible_and_learns(data_1):

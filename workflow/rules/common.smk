@@ -10,6 +10,8 @@ from sincvae import registry
 from sincvae.planning import TUNED, plan
 
 validate(config, schema="../../config/schema.yaml")
+# An overlay config removes a dataset by setting it to null (config/challenge.yaml).
+config["datasets"] = {name: spec for name, spec in config["datasets"].items() if spec}
 
 # Every job here is CPU-bound: with --cores above the cores this process may use, jobs would
 # share cores, each slower and none sooner (README "Concurrency"). On a cluster --cores only

@@ -26,6 +26,15 @@ def y_embedding(features: int = 128) -> nn.Sequential:
     )
 
 
+class Arccos(nn.Module):
+    """y (B, 2, L) -> (B, 4L): the values and their arccos (fixed, nothing learned). The arccos
+    of a cosine term is its phase folded into [0, π], piecewise linear along a line."""
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        y = y.flatten(1).float()
+        return torch.cat([y, torch.arccos(y.clamp(-1, 1))], 1)
+
+
 class Fp32Linear(nn.Linear):
     """A Linear layer that runs in fp32 under autocast: an output head whose values must keep
     more than bf16's 8 bits (a line's end points: 0.004 apart in bf16, a phase error of up to

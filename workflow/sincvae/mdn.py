@@ -14,7 +14,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from .layers import CENTRE, SCALE, Fp32Linear, ends_of, y_embedding
+from .layers import CENTRE, SCALE, Arccos, Fp32Linear, ends_of, y_embedding
 from .lines import POINTS, lines_from_ends
 
 
@@ -28,14 +28,6 @@ class Settings:
     # y's features: arccos (the 100 values and their arccos, a cosine's phase folded into [0, π],
     # linear along a line between folds) or conv (the flow's embedding, layers.y_embedding)
     embedding: Literal["arccos", "conv"] = "arccos"
-
-
-class Arccos(nn.Module):
-    """y (B, 2, L) -> (B, 4L): the values and their arccos (fixed, nothing learned)."""
-
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        y = y.flatten(1).float()
-        return torch.cat([y, torch.arccos(y.clamp(-1, 1))], 1)
 
 
 MIN_LOG_SCALE = -9.0  # σ ≥ 1.2e-4 standardised, 3e-5 in x: the loss stays finite at a solution

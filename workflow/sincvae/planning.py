@@ -218,6 +218,8 @@ def plan(config: dict) -> Plan:
     if reserved:
         raise PlanError(f"config: case ids {reserved} are reserved (the search's `tuned` case, grid_* "
                         f"and {ABLATION_PREFIX}-* cases are planned from the config); rename them")
+    if not config["datasets"]:
+        raise PlanError("config: datasets: every dataset is removed (null); keep at least one")
     for name, spec in config["datasets"].items():
         (a1, b1), (a2, b2) = ((term["a"], term["b"]) for term in spec["terms"])
         if a1 * b2 - a2 * b1 == 0:

@@ -35,6 +35,7 @@ METHODS: dict[str, Method] = {
     "flow": Method("flow", "LineFlow"),
     "flow_matching": Method("flow_matching", "FlowMatching"),
     "mdn": Method("mdn", "MixtureDensity"),
+    "autoregressive": Method("autoregressive", "AutoregressiveBins"),
     "nearest": Method("nearest", "NearestLines", learns=False, needs=("train",)),
     "prior": Method("prior", "PriorLines", learns=False),
     "posterior": Method("posterior", "PosteriorDraws", learns=False, reference=True),
