@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sincvae.findings import best_methods, claim_outcome, findings, render_markdown
+from sincvae.findings import best_methods, claim_outcome, findings, number, render_markdown
 from sincvae.report import (aggregate_seeds, benchmark_summary, comparison_row, comparison_view, mean_interval,
                             render_report)
 
@@ -154,3 +154,11 @@ def test_the_time_table_sums_cpu_seconds_per_rule_family(tmp_path, monkeypatch):
     assert table.loc["total", "cpu_s"] == 21.0 and table.loc["total", "jobs"] == 3
     assert table.loc["train", "cpu_share"] == pytest.approx(20 / 21)
     assert list(table.index) == ["train", "report", "total"]
+
+
+def test_numbers_keep_their_significant_digits_without_an_exponent_for_large_values():
+    assert number(303.4, 2) == "300"
+    assert number(12_345) == "12,300"
+    assert number(0.04271) == "0.0427"
+    assert number(9.21e-6) == "9.21e-06"
+    assert number(float("nan")) == "—"

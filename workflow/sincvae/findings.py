@@ -131,12 +131,14 @@ def _missing(value) -> bool:
 
 
 def number(value, digits: int = 3) -> str:
-    """A number as the report writes it: 3 significant digits, a dash for NaN."""
+    """A number as the report writes it: `digits` significant digits, a dash for NaN; large
+    values in full (303 s of training, not 3e+02)."""
     if _missing(value):
         return "—"
     if isinstance(value, str):
         return value
-    return f"{value:.{digits}g}"
+    text = f"{value:.{digits}g}"
+    return f"{float(text):,.0f}" if "e+" in text else text
 
 
 def count(value) -> str:
