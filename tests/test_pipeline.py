@@ -368,6 +368,23 @@ def test_a_second_run_does_nothing(quick_run):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
+def test_a_new_case_reruns_the_tables_but_not_the_notebooks_or_their_models(quick_run):
+    """The notebooks read only their cases' rows of the config: adding another case (an overlay)
+    reruns the comparison and the report, not the notebooks, nor retrains the temporary
+    models of the cases they inspect."""
+    extra = quick_run / "config" / "extra_case.yaml"
+    extra.write_text(yaml.safe_dump({"cases": [*QUICK["cases"], {"case": "prior-lines-again", "method": "prior"}]},
+                                    sort_keys=False))
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(quick_run), "--configfile",
+                             str(quick_run / "config" / "quick.yaml"), str(extra), "--dry-run"],
+                            capture_output=True, text=True)
+    extra.unlink()
+    assert result.returncode == 0, result.stderr
+    rules = set(re.findall(r"^rule (\w+):", result.stdout, flags=re.M))
+    assert {"evaluate", "compare", "report"} <= rules
+    assert not rules & {"notebook", "train", "plot_latent"}
+
+
 def test_one_case_target_plans_only_its_jobs(tmp_path_factory):
     workdir = new_workdir(tmp_path_factory, "one")
     result = snakemake(workdir, "--dry-run", f"results/data_2/{FINAL}/metrics.json")

@@ -100,6 +100,12 @@ def test_findings_are_written_from_the_numbers():
         findings(better, verdicts(), "ref", None), RUN)
 
 
+def test_findings_without_ablations_say_the_claims_are_not_tested():
+    text = render_markdown(findings(comparison(), None, "ref", None), {**RUN, "tests": 0, "alpha": None})
+    assert "Not tested: this run's config has no ablations" in text
+    assert "Holm" not in text and "α = None" not in text
+
+
 def test_the_findings_list_every_methods_own_lines_with_the_exact_bound_last():
     table = comparison()
     other = table[table["case"] == "ref"].assign(case="c2", scoring_mmd=0.9)  # a test case of the seed's CVAE

@@ -73,6 +73,18 @@ def first_seed_models(cases):
     )
 
 
+def notebook_config(dataset):
+    """What the inspection notebook reads of the config. Only this is its params, so another
+    case or dataset (an overlay config) leaves the notebook, and the temporary models of the
+    cases it inspects, alone."""
+    return {
+        "train": config["train"],
+        "cases": [row for row in config["cases"] if row["case"] in INSPECT_CASES],
+        "datasets": {dataset: config["datasets"][dataset]},
+        "data": {"tolerance": config["data"]["tolerance"]},
+    }
+
+
 def method_inputs(wildcards):
     """What a case's evaluation reads besides the data: its trained models, and the train
     split if its method needs it (nearest neighbours search it)."""

@@ -212,7 +212,7 @@ rule notebook:
             "seed": SEEDS[0],
             "rows": config["report"]["rows"],
             "samples": config["evaluate"]["samples"],
-            "config": config,
+            "config": notebook_config(w.dataset),
         },
     script:
         "../scripts/run_notebook.py"
