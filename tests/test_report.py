@@ -144,6 +144,7 @@ def test_the_report_template_renders_valid_html_with_findings_first():
     html5lib.HTMLParser(strict=True).parse(page)
     assert page.index('id="findings"') < page.index('id="comparison"')
     assert "a: &lt;b&gt;" in page and "0.5 &lt; beta &lt; 2: fails" in page  # text is escaped
+    assert 'href="#claims"' not in page  # no claims section (claims=[]), so no link to one
 
 
 def test_the_time_table_sums_cpu_seconds_per_rule_family(tmp_path, monkeypatch):
