@@ -10,13 +10,12 @@ the earlier ones through sinusoidal features, so one can pin the next within a b
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from .layers import Arccos, Fp32Linear, ends_of
+from .layers import Arccos, Fp32Linear, ends_of, silu_layers, sinusoids
 from .lines import DOMAIN, POINTS, lines_from_ends
 
 COORDINATES = 4
@@ -31,29 +30,23 @@ class Settings:
     temperature: float = 1.0  # of the bins' softmax when sampling: 1 samples the model as trained
 
 
-def _fourier(theta: torch.Tensor) -> torch.Tensor:
-    """(N, j) coordinates -> (N, j·(1 + 2·FREQUENCIES)) features."""
-    angles = theta[..., None] * (math.pi * 2.0 ** torch.arange(FREQUENCIES, device=theta.device))
-    return torch.cat([theta, angles.sin().flatten(1), angles.cos().flatten(1)], 1)
-
-
 class AutoregressiveBins(nn.Module):
     def __init__(self, settings: Settings, context=None):
         super().__init__()
         self.settings = settings
         width = settings.hidden
         self.embed = Arccos()
-        layers: list[nn.Module] = [nn.Linear(4 * POINTS, width), nn.SiLU()]
-        for _ in range(settings.layers - 1):
-            layers += [nn.Linear(width, width), nn.SiLU()]
-        self.trunk = nn.Sequential(*layers)
+        self.trunk = nn.Sequential(*silu_layers(4 * POINTS, width, settings.layers))
         self.heads = nn.ModuleList(
-            nn.Sequential(nn.Linear(width + j * (1 + 2 * FREQUENCIES), width), nn.SiLU(),
-                          nn.Linear(width, width), nn.SiLU(), Fp32Linear(width, settings.bins))
+            nn.Sequential(*silu_layers(width + j * (1 + 2 * FREQUENCIES), width, 2), Fp32Linear(width, settings.bins))
             for j in range(COORDINATES))
 
     def _logits(self, h: torch.Tensor, theta: torch.Tensor, j: int) -> torch.Tensor:
-        return self.heads[j](torch.cat([h, _fourier(theta[:, :j])], 1) if j else h).float()
+        """Coordinate j's bin logits (fp32, the head's) given the trunk's h and the earlier coordinates."""
+        if j == 0:
+            return self.heads[0](h)
+        earlier = theta[:, :j]
+        return self.heads[j](torch.cat([h, earlier, sinusoids(earlier, FREQUENCIES)], 1))
 
     def _bin(self, theta: torch.Tensor) -> torch.Tensor:
         lo, hi = DOMAIN
@@ -61,7 +54,7 @@ class AutoregressiveBins(nn.Module):
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """Negative log-likelihood of the lines' bins, each coordinate given the true earlier ones."""
-        theta = ends_of(x).float()
+        theta = ends_of(x)
         h = self.trunk(self.embed(y))
         target = self._bin(theta)
         parts = [nn.functional.cross_entropy(self._logits(h, theta, j), target[:, j]) for j in range(COORDINATES)]

@@ -7,13 +7,12 @@ a Gaussian, so the field can split the noise into separate modes (the solutions 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from .layers import CENTRE, SCALE, Fp32Linear, ends_of, y_embedding
+from .layers import CENTRE, SCALE, Fp32Linear, ends_of, silu_layers, sinusoids, y_embedding
 from .lines import lines_from_ends
 
 
@@ -35,15 +34,12 @@ class FlowMatching(nn.Module):
         self.settings = settings
         self.embed = y_embedding(embedding)
         width = settings.hidden
-        layers: list[nn.Module] = [nn.Linear(4 + 2 * FREQUENCIES + embedding, width), nn.SiLU()]
-        for _ in range(settings.layers - 1):
-            layers += [nn.Linear(width, width), nn.SiLU()]
-        self.field = nn.Sequential(*layers, Fp32Linear(width, 4))
+        self.field = nn.Sequential(*silu_layers(4 + 2 * FREQUENCIES + embedding, width, settings.layers),
+                                   Fp32Linear(width, 4))
 
     def velocity(self, theta: torch.Tensor, t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """v(θ_t, t | y) for θ (N, 4), t (N, 1) and the y-embedding h (N, E)."""
-        angles = t * (math.pi * 2.0 ** torch.arange(FREQUENCIES, device=t.device))
-        return self.field(torch.cat([theta, angles.sin(), angles.cos(), h], -1))
+        return self.field(torch.cat([theta, sinusoids(t, FREQUENCIES), h], -1))
 
     def _times(self, n: int, device) -> torch.Tensor:
         return torch.rand(n, 1, device=device) ** (1.0 / (1.0 + self.settings.time_power))

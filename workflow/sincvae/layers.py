@@ -1,7 +1,9 @@
 """Pieces shared by the methods: θ (a line's 4 end-point coordinates) standardised, the
-y-embedding of the θ-space methods, an fp32 output head."""
+y-embedding of the θ-space methods, SiLU MLP layers, sinusoidal features, an fp32 output head."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -24,6 +26,20 @@ def y_embedding(features: int = 128) -> nn.Sequential:
         nn.Conv1d(2, 32, 5, padding=2), nn.ReLU(), nn.Conv1d(32, 64, 5, padding=2), nn.ReLU(),
         nn.Flatten(), nn.Linear(64 * POINTS, features), nn.ReLU(),
     )
+
+
+def silu_layers(inputs: int, width: int, hidden: int) -> list[nn.Module]:
+    """`hidden` Linear + SiLU layers of `width` units on `inputs` features, for nn.Sequential."""
+    layers: list[nn.Module] = [nn.Linear(inputs, width), nn.SiLU()]
+    for _ in range(hidden - 1):
+        layers += [nn.Linear(width, width), nn.SiLU()]
+    return layers
+
+
+def sinusoids(x: torch.Tensor, frequencies: int) -> torch.Tensor:
+    """(N, d) -> (N, 2·d·frequencies): sin, then cos, of 2^m π x for m < frequencies."""
+    angles = x[..., None] * (math.pi * 2.0 ** torch.arange(frequencies, device=x.device))
+    return torch.cat([angles.sin().flatten(-2), angles.cos().flatten(-2)], -1)
 
 
 class Arccos(nn.Module):

@@ -14,7 +14,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from .layers import CENTRE, SCALE, Arccos, Fp32Linear, ends_of, y_embedding
+from .layers import CENTRE, SCALE, Arccos, Fp32Linear, ends_of, silu_layers, y_embedding
 from .lines import POINTS, lines_from_ends
 
 
@@ -42,10 +42,7 @@ class MixtureDensity(nn.Module):
             self.embed, features = y_embedding(embedding), embedding
         else:
             self.embed, features = Arccos(), 4 * POINTS
-        layers: list[nn.Module] = [nn.Linear(features, width), nn.SiLU()]
-        for _ in range(settings.layers - 1):
-            layers += [nn.Linear(width, width), nn.SiLU()]
-        self.trunk = nn.Sequential(*layers)
+        self.trunk = nn.Sequential(*silu_layers(features, width, settings.layers))
         # fp32 head: component means must keep more than bf16's 8 bits (layers.Fp32Linear)
         self.head = Fp32Linear(width, c * 9)
 
