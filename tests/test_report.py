@@ -9,7 +9,7 @@ import pytest
 
 from sincvae.findings import best_methods, claim_outcome, findings, number, render_markdown
 from sincvae.report import (aggregate_seeds, benchmark_summary, comparison_row, comparison_view, mean_interval,
-                            render_report)
+                            methods_view, render_report)
 
 RUN = {"config_sha256": "abc", "commit": "123", "scoring_rows": 50, "tests": 4, "alpha": 0.05, "train_rows": 10000,
        "epochs": 10}
@@ -139,12 +139,22 @@ def test_the_report_template_renders_valid_html_with_findings_first():
                               "refine": {"oversample": 4, "steps": 30, "converged": 1e-4}, "ablation_seeds": 5,
                               "tuning": None},
                          headline=None, claims=[], verdicts=None, comparison=view, settings=settings,
-                         compute_figure="data:,", datasets=[], validations=[], validation=empty, figures={},
+                         methods=methods_view(comparison()), compute_figure="data:,", datasets=[], validations=[], validation=empty, figures={},
                          notebooks={}, tuning=[], origin=empty, benchmarks=empty, config_text="a: <b>")
     html5lib.HTMLParser(strict=True).parse(page)
     assert page.index('id="findings"') < page.index('id="comparison"')
     assert "a: &lt;b&gt;" in page and "0.5 &lt; beta &lt; 2: fails" in page  # text is escaped
     assert 'href="#claims"' not in page  # no claims section (claims=[]), so no link to one
+    assert "<dt><code>flow</code></dt><dd>Conditional normalizing flow p(θ | y)" in page
+
+
+def test_the_report_says_what_each_method_of_its_table_is_in_its_modules_words():
+    frame = pd.concat([comparison(), pd.DataFrame([{"method": "autoregressive"}, {"method": "external"}])])
+    about = {m["method"]: m["about"] for m in methods_view(frame)}
+    assert list(about) == ["cvae", "flow", "exact", "autoregressive", "external"]  # the table's order, once each
+    assert about["cvae"].startswith("The seed's conditional VAE") and about["cvae"].endswith("wy·L(y, f(x̂)).")
+    assert about["autoregressive"].startswith("Autoregressive binned density") and "\n" not in about["autoregressive"]
+    assert "exact solutions" in about["exact"] and "samples file" in about["external"]
 
 
 def test_the_time_table_sums_cpu_seconds_per_rule_family(tmp_path, monkeypatch):

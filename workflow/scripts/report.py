@@ -8,8 +8,8 @@ import pandas as pd
 import yaml
 
 from sincvae.findings import claim_lines, findings
-from sincvae.report import (benchmark_summary, comparison_view, image, provenance, render_report, run_facts,
-                            table_view, tuning_view)
+from sincvae.report import (benchmark_summary, comparison_view, image, methods_view, provenance, render_report,
+                            run_facts, table_view, tuning_view)
 
 params, inputs = snakemake.params, snakemake.input
 config = params.config
@@ -30,7 +30,7 @@ html = render_report(
     headline=image(inputs.headline) if inputs.get("headline") else None,
     claims=claims,
     verdicts=table_view(verdicts) if verdicts is not None else None,
-    comparison=table, settings=settings,
+    comparison=table, settings=settings, methods=methods_view(comparison),
     compute_figure=image(inputs.compute),
     datasets=list(params.datasets), validations=validations,
     validation=table_view(pd.DataFrame([

@@ -1,4 +1,4 @@
-"""No learning: lines from the data's prior, whatever y is. Refined, it is multi-start least
+"""No learning: lines from the data's prior, whatever y is; refined, it is multi-start least
 squares, the bar a learned method must beat."""
 
 from __future__ import annotations

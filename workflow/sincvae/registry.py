@@ -12,6 +12,7 @@ import ast
 import functools
 import importlib
 import importlib.util
+import re
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -104,14 +105,26 @@ def settings_of(name: str) -> dict[str, Setting]:
     return _settings_in(method(name).module)
 
 
+def summary(name: str) -> str:
+    """What a method is in one sentence: the first of its module's docstring (read, not imported)."""
+    path, tree = _source(method(name).module)
+    text = " ".join((ast.get_docstring(tree) or name).split())
+    return re.split(r"(?<=\.)\s+(?=[A-Z])", text, maxsplit=1)[0]
+
+
 @functools.cache  # read for every case row and table row: each module's source is parsed once
-def _settings_in(module: str) -> dict[str, Setting]:
+def _source(module: str) -> tuple[str, ast.Module]:
+    """A method module's path and syntax tree, without importing it."""
     spec = importlib.util.find_spec(_module_path(module))
     if spec is None:
         raise ModuleNotFoundError(f"no method module {module!r} in {__package__} or on sys.path")
-    path = spec.origin
-    with open(path) as f:
-        tree = ast.parse(f.read(), path)
+    with open(spec.origin) as f:
+        return spec.origin, ast.parse(f.read(), spec.origin)
+
+
+@functools.cache
+def _settings_in(module: str) -> dict[str, Setting]:
+    path, tree = _source(module)
     body = next((node.body for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "Settings"), None)
     if body is None:
         raise TypeError(f"method module {path} has no `class Settings`")

@@ -200,6 +200,16 @@ def comparison_view(comparison: pd.DataFrame) -> tuple[dict, dict]:
     return table_view(wide, best=best, intervals=half), table_view(settings.dropna(axis=1, how="all"))
 
 
+def methods_view(comparison: pd.DataFrame) -> list[dict]:
+    """What each method in the comparison is, in its table order, in the words of its module."""
+    def about(name: str) -> str:
+        if name in registry.METHODS:
+            return registry.summary(name)
+        return {"exact": "The enumerator's exact solutions of each y: the limit.",
+                "external": "Lines read from a samples file (README: Scoring your own samples)."}.get(name, "")
+    return [{"method": name, "about": about(name)} for name in comparison["method"].drop_duplicates()]
+
+
 def render_report(**parts) -> str:
     """The whole report as one HTML string, from templates/report.html.j2; see
     workflow/scripts/report.py for the parts."""
