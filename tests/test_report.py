@@ -94,6 +94,7 @@ def test_findings_are_written_from_the_numbers():
     assert "Decided: d fixed mmd contradicted, -0.3 [-0.4, -0.2] (Holm p 0.004)." in text
     assert "flow (flow, 3 seeds) has the lowest MMD, 0.2 [0.19, 0.21]" in text
     assert "y_loss 0.149" in text and "mean residual 1.1" in text
+    assert "trains on 10,000 rows for 10 epochs" in text
     better = comparison()
     better.loc[better["case"] == "ref", ["scoring_precision"]] = 0.9
     assert "Most of its generated lines are valid inputs" in render_markdown(
