@@ -107,7 +107,7 @@ def settings_of(name: str) -> dict[str, Setting]:
 
 def summary(name: str) -> str:
     """What a method is in one sentence: the first of its module's docstring (read, not imported)."""
-    path, tree = _source(method(name).module)
+    _, tree = _source(method(name).module)
     text = " ".join((ast.get_docstring(tree) or name).replace("`", "").split())  # plain text: no markdown
     return re.split(r"(?<=\.)\s+(?=[A-Z])", text, maxsplit=1)[0]
 

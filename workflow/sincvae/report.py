@@ -200,14 +200,16 @@ def comparison_view(comparison: pd.DataFrame) -> tuple[dict, dict]:
     return table_view(wide, best=best, intervals=half), table_view(settings.dropna(axis=1, how="all"))
 
 
+# The comparison's rows that are not registered methods
+NOT_METHODS = {"exact": "The enumerator's exact solutions of each y: the limit.",
+               "external": "Lines read from a samples file (README: Scoring your own samples)."}
+
+
 def methods_view(comparison: pd.DataFrame) -> list[dict]:
     """What each method in the comparison is, in its table order, in the words of its module."""
-    def about(name: str) -> str:
-        if name in registry.METHODS:
-            return registry.summary(name)
-        return {"exact": "The enumerator's exact solutions of each y: the limit.",
-                "external": "Lines read from a samples file (README: Scoring your own samples)."}.get(name, "")
-    return [{"method": name, "about": about(name)} for name in comparison["method"].drop_duplicates()]
+    return [{"method": name,
+             "about": registry.summary(name) if name in registry.METHODS else NOT_METHODS.get(name, "")}
+            for name in comparison["method"].drop_duplicates()]
 
 
 def render_report(**parts) -> str:
