@@ -23,6 +23,7 @@ include: "workflow/rules/tuning.smk"
 localrules:
     all,
     compare,
+    rank_methods,
     plot_comparison,
     verdicts,
     plot_claims,

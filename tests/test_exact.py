@@ -16,7 +16,7 @@ from sincvae.exact import (
 )
 from sincvae.forward import ForwardMap, Term
 from sincvae.lines import ends_from_uniforms, lines_from_ends
-from sincvae.metrics import truth_scores
+from sincvae.metrics import forward_valid, truth_scores
 
 ROWS = 300
 
@@ -117,13 +117,41 @@ def test_posterior_weights_and_truth_scores(data_2):
     solutions = solve_split(data_2, y, 1e-5)
     lines, weights = next((s, w) for s, w in solutions if len(s) >= 2)
     assert weights.sum() == pytest.approx(1) and (weights > 0).all()
-    exact = truth_scores(lines, lines, weights, 0.02, sample_weights=weights)
-    assert exact == {"coverage": 1.0, "precision": 1.0, "mmd": pytest.approx(0, abs=1e-6)}
-    only_first = truth_scores(np.repeat(lines[:1], 5, 0), lines, weights, 0.02)
+    valid = np.ones(len(lines), bool)
+    exact = truth_scores(lines, valid, lines, weights, 0.02, sample_weights=weights)
+    assert exact == {"coverage": 1.0, "precision": 1.0, "near": 1.0, "near_coverage": 1.0,
+                     "distance": pytest.approx(0, abs=1e-12),
+                     "mmd": pytest.approx(0, abs=1e-6)}
+    only_first = truth_scores(np.repeat(lines[:1], 5, 0), np.ones(5, bool), lines, weights, 0.02)
     assert only_first["coverage"] == pytest.approx(1 / len(lines)) and only_first["precision"] == 1
     assert only_first["mmd"] > 0.01
-    far = truth_scores(lines + 0.3, lines, weights, 0.02)
+    # the other solutions' mass moves to the first
+    to_first = np.sqrt(((lines - lines[:1]) ** 2).sum(1)).max(-1)
+    assert only_first["distance"] == pytest.approx(weights @ to_first)
+    far = truth_scores(lines + 0.3, np.zeros(len(lines), bool), lines, weights, 0.02)
     assert far["coverage"] == 0 and far["precision"] == 0 and far["mmd"] > only_first["mmd"]
+
+
+@pytest.mark.parametrize("name", ["data_1", "data_2"])
+def test_a_line_that_passes_the_forward_test_is_near_an_exact_solution(name, request):
+    """Checked against the enumerator: lines refined from random starts (stopped after 4, 8 and
+    30 steps, so at every distance from convergence) that pass the forward test all lie within
+    the match distance of an exact solution; some pass, and some fail."""
+    fmap = request.getfixturevalue(name)
+    x, y = _rows(fmap, 12, "scoring")
+    solutions = solve_split(fmap, y, 1e-4, known=x)
+    rng = np.random.default_rng(5)
+    passed = failed = 0
+    for (lines, _), yi in zip(solutions, y.astype(np.float64)):
+        ends = ends_from_uniforms(rng.random((200, 4)))
+        for steps in (4, 8, 30):
+            s, e = refine_lines(fmap, ends[:, :2], ends[:, 2:], np.broadcast_to(yi, (200, *yi.shape)), steps=steps)
+            candidates = lines_from_ends(s, e, yi.shape[-1])
+            valid = forward_valid(candidates, np.abs(fmap(candidates) - yi).max((1, 2)), fmap, 0.02)
+            nearest = np.sqrt(((candidates[:, None] - lines[None]) ** 2).sum(2)).max(-1).min(1)
+            assert (nearest[valid] < 0.02).all()
+            passed, failed = passed + valid.sum(), failed + (~valid).sum()
+    assert passed > 100 and failed > 100
 
 
 def test_solutions_frame_round_trip(data_2):

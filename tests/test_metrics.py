@@ -4,7 +4,16 @@ import pytest
 
 from sincvae.data import make_dataset, split_rng
 from sincvae.evaluate import save_table
-from sincvae.metrics import lines_from_samples, sample_scores, samples_frame, summarise, truth_table
+from sincvae.exact import forward_tolerance
+from sincvae.metrics import (
+    lines_from_samples,
+    sample_scores,
+    samples_frame,
+    summarise,
+    truth_scores,
+    truth_table,
+    wasserstein,
+)
 
 
 @pytest.fixture
@@ -16,17 +25,18 @@ def lines(data_1):
 
 def test_the_true_line_scores_perfectly(lines, data_1):
     x, y = lines
-    scores = sample_scores(x[:, None], y, x, data_1)
-    assert len(scores) == 6
+    scores = sample_scores(x[:, None], y, x, data_1, 0.02)
+    assert len(scores) == 6 and scores["valid"].all()
     assert scores["residual_l1"].max() < 1e-12
     assert scores["straightness"].max() < 1e-6  # float32 lines
     assert scores[["gate_direction", "gate_straight", "gate_rmse", "gate_all"]].all().all()
     assert (scores["in_domain"] == 1).all()
     assert scores["true_distance"].max() == 0
-    truth = truth_table(x[:, None], [(x[b:b + 1], np.ones(1)) for b in range(6)], 0.02)
+    truth = truth_table(x[:, None], np.ones((6, 1), bool), [(x[b:b + 1], np.ones(1)) for b in range(6)], 0.02)
     summary = summarise(scores, truth, 0.02)
     assert summary["true_line_recovered"] == 1.0 and summary["samples_per_row"] == 1
-    assert summary["coverage"] == summary["precision"] == 1.0 and summary["solutions_mean"] == 1
+    assert summary["coverage"] == summary["precision"] == summary["near"] == 1.0 and summary["solutions_mean"] == 1
+    assert summary["distance"] == 0
 
 
 def test_scores_of_a_shifted_bent_and_reversed_line(lines, data_1):
@@ -36,7 +46,8 @@ def test_scores_of_a_shifted_bent_and_reversed_line(lines, data_1):
     bent[:, 0, 25] += 0.1
     reversed_ = x[:1, :, ::-1]
     x_hat = np.stack([shifted[0], bent[0], reversed_[0]])[None]  # (1, 3, 2, 50)
-    scores = sample_scores(x_hat, y[:1], x[:1], data_1)
+    scores = sample_scores(x_hat, y[:1], x[:1], data_1, 0.02)
+    assert not scores["valid"].any()
     assert scores["true_distance"].iloc[0] == pytest.approx(0.03)
     assert scores["true_distance"].iloc[1] == pytest.approx(0.1)
     assert scores["straightness"].iloc[0] < 1e-6 < scores["straightness"].iloc[1]
@@ -44,10 +55,12 @@ def test_scores_of_a_shifted_bent_and_reversed_line(lines, data_1):
     # |sin(5·(x0 + 0.03) + 3·x1) − sin(5·x0 + 3·x1)| ≈ 0.15·|cos(...)|, averaged with an unchanged y2
     expected = np.abs(data_1(shifted) - y[:1]).mean()
     assert scores["residual_l1"].iloc[0] == pytest.approx(expected)
-    truth = truth_table(x_hat, [(x[:1], np.ones(1))], 0.02)
+    truth = truth_table(x_hat, scores["valid"].to_numpy()[None], [(x[:1], np.ones(1))], 0.02)
     best = summarise(scores, truth, 0.02)
     assert best["true_line_recovered"] == 0.0 and best["best_of_k_distance_median"] == pytest.approx(0.03)
-    assert best["coverage"] == 0.0 and best["precision"] == 0.0
+    assert best["coverage"] == 0.0 and best["precision"] == 0.0 and best["near"] == 0.0
+    # each line's largest point distance to the one solution, averaged over the 3 lines
+    assert best["distance"] == pytest.approx(np.mean([0.03, 0.1, scores["true_distance"].iloc[2]]))
 
 
 def test_samples_frame_round_trip(lines):
@@ -66,7 +79,7 @@ def test_per_line_tables_are_saved_compactly_and_the_lines_exactly(tmp_path, dat
     x, _ = make_dataset(data_1, 40, split_rng(0, "scoring"))
     lines = x[:, 0].transpose(1, 2).numpy()[:, None] + np.random.default_rng(0).normal(0, 0.01, (40, 5, 2, 50))
     frame = samples_frame("scoring", lines).assign(stage="raw")
-    scores = sample_scores(lines, data_1(x[:, 0].transpose(1, 2).numpy()), x[:, 0].transpose(1, 2).numpy(), data_1)
+    scores = sample_scores(lines, data_1(x[:, 0].transpose(1, 2).numpy()), x[:, 0].transpose(1, 2).numpy(), data_1, 0.02)
     for table, name in ((frame, "samples"), (scores.assign(split="scoring"), "scores")):
         save_table(table, tmp_path / f"{name}.parquet")
         table.to_parquet(tmp_path / f"{name}_default.parquet", index=False)
@@ -87,10 +100,59 @@ def test_the_challenges_gate_tests_direction_straightness_and_rmse_apart(lines, 
     far = x[:1].copy()
     far[:, 1] = x[0, 1] + 0.15  # straight, x1 still rising, but f(x) is far from y
     x_hat = np.stack([x[0], x[0, :, ::-1], wavy[0], flat[0], far[0]])[None]
-    scores = sample_scores(x_hat, y[:1], x[:1], data_1)
+    scores = sample_scores(x_hat, y[:1], x[:1], data_1, 0.02)
+    assert scores["valid"].tolist() == [True, False, False, False, False]
     assert scores["gate_direction"].tolist()[:2] == [True, False] and scores["gate_direction"].tolist()[3:] == [False, True]
     assert scores["gate_straight"].tolist() == [True, True, False, False, True]
     assert scores["gate_rmse"].tolist()[:2] == [True, False] and not scores["gate_rmse"].iloc[4]
     assert scores["gate_all"].tolist() == [True, False, False, False, False]
-    truth = truth_table(x_hat, [(x[:1], np.ones(1))], 0.02)
+    truth = truth_table(x_hat, scores["valid"].to_numpy()[None], [(x[:1], np.ones(1))], 0.02)
     assert summarise(scores, truth, 0.02)["gate_all"] == pytest.approx(0.2)
+
+
+def test_a_near_miss_is_near_but_not_valid(lines, data_1):
+    """A line moved 0.015 (inside the match distance) solves y to ~0.07, a hundred times the
+    forward tolerance: near a solution, not one; the challenge's gate (RMSE < 0.1) lets it pass."""
+    x, y = lines
+    moved = x[:, None] + np.array([0.015 * 0.6, 0.015 * 0.8])[:, None]
+    scores = sample_scores(moved, y, x, data_1, 0.02)
+    assert scores["residual_max"].min() > 10 * forward_tolerance(data_1, 0.02)
+    assert not scores["valid"].any() and scores["gate_rmse"].all()
+    truth = truth_table(moved, scores["valid"].to_numpy()[:, None], [(x[b:b + 1], np.ones(1)) for b in range(6)], 0.02)
+    summary = summarise(scores, truth, 0.02)
+    assert summary["near"] == 1 and summary["precision"] == summary["coverage"] == 0
+    assert summary["distance"] == pytest.approx(0.015)
+
+
+def test_the_forward_tolerance_keeps_a_point_within_the_match_distance_at_a_turning_point(data_2):
+    """At y = cos(p) = 1 (p = 0 mod 2π), moving the phase by d changes y by 1 − cos d ≈ d²/2: the
+    tolerance e allows a phase error of about sqrt(2e), which through the inverse coefficients
+    must stay within the match distance."""
+    e = forward_tolerance(data_2, 0.02)
+    phase_error = np.arccos(1 - e)  # the largest phase move that changes y by e at the turning point
+    point_error = np.sqrt(2) * phase_error * np.linalg.norm(np.linalg.inv(data_2.coefficients), 2)
+    assert point_error <= 0.02 and point_error > 0.9 * 0.02  # the bound is tight, not loose
+    assert forward_tolerance(data_2, 0.02) < forward_tolerance(data_2, 0.04)
+
+
+def test_wasserstein_on_hand_computable_cases():
+    # two solutions 0.5 apart (weights 0.75, 0.25); samples all on the first: a quarter of the mass moves 0.5
+    distances = np.array([[0.0, 0.5]] * 4)
+    assert wasserstein(distances, np.full(4, 0.25), np.array([0.75, 0.25])) == pytest.approx(0.125)
+    # every sample 0.015 off its own solution, in proportion: 0.015
+    distances = np.array([[0.015, 0.5], [0.015, 0.5], [0.5, 0.015], [0.5, 0.015]])
+    assert wasserstein(distances, np.full(4, 0.25), np.array([0.5, 0.5])) == pytest.approx(0.015)
+    # dropping a mode costs in proportion to its weight
+    drop_light = wasserstein(np.array([[0.0, 0.4]] * 2), np.full(2, 0.5), np.array([0.9, 0.1]))
+    drop_heavy = wasserstein(np.array([[0.4, 0.0]] * 2), np.full(2, 0.5), np.array([0.9, 0.1]))
+    assert drop_light == pytest.approx(0.1 * 0.4) and drop_heavy == pytest.approx(0.9 * 0.4)
+
+
+def test_coverage_needs_a_valid_line_near_the_solution(lines):
+    x, _ = lines
+    solutions = np.stack([x[0], x[1]])
+    samples = np.stack([x[0], x[0] + 0.005, x[1] + 0.005])
+    scores = truth_scores(samples, np.array([True, False, False]), solutions, np.array([0.5, 0.5]), 0.02)
+    assert scores["coverage"] == 0.5  # the second solution's only near line is not valid
+    assert scores["near_coverage"] == 1
+    assert scores["precision"] == pytest.approx(1 / 3) and scores["near"] == 1

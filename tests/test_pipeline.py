@@ -13,14 +13,18 @@ from pathlib import Path
 
 import html5lib
 import nbformat
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from playwright.sync_api import sync_playwright
 
 from conftest import ROOT, SEED_SCORING
-from sincvae.data import load_dataset, save_dataset
+from sincvae.data import load_dataset, save_dataset, to_file_layout
+from sincvae.exact import forward_tolerance, solutions_from_frame
+from sincvae.forward import ForwardMap
 from sincvae.registry import METHODS, learned
+from sincvae.stats import METRICS as STATS_METRICS
 
 METHODS_LEARNED = learned()
 from sincvae.planning import plan
@@ -39,6 +43,14 @@ NEAREST = next(row["case"] for row in QUICK["cases"] if row.get("method") == "ne
 REPORT_IMAGES = 7 * len(CONFIG["datasets"]) + 1 + 1 + len(QUICK["ablations"]["factors"])
 QUICK_SEEDS = QUICK["seeds"]
 QUICK_EPOCHS = QUICK["train"]["epochs"]
+
+
+def by_weight(weights, count: int) -> np.ndarray:
+    """How many of `count` lines each solution gets: largest remainders of its weight × count."""
+    share = weights * count
+    allotted = np.floor(share).astype(int)
+    allotted[np.argsort(allotted - share, kind="stable")[:count - allotted.sum()]] += 1
+    return allotted
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -121,14 +133,23 @@ def test_quick_run_builds_the_comparison_and_the_report(quick_run):
                     "config sha256"):
         assert section in report
     assert report.index('id="findings"') < report.index('id="claims"') < report.index('id="comparison"')
+    ranking = pd.read_csv(quick_run / "results" / "ranking.csv")
+    assert set(ranking["case"]) == {c for c in CASES if c != "posterior"}  # the ideal sampler is no contender
+    for _, tests in ranking.groupby(["dataset", "stage"]):
+        leader = tests[tests["case"] == tests["leader"].iloc[0]]
+        assert leader["best"].all() and (tests["best"] == ~(tests["p_adjusted"] <= CONFIG["ranking"]["alpha"])).all()
 
 
 def test_the_ablations_decide_every_claim_and_lead_the_findings(quick_run):
     verdicts = pd.read_csv(quick_run / "results" / "verdicts.csv")
     factors = QUICK["ablations"]["factors"]
     variants = CONFIG["ablations"]["variants"]
-    assert len(verdicts) == len(factors) * len(CONFIG["datasets"]) * len(variants) * 3  # metrics
-    assert set(verdicts["metric"]) == {"mmd", "residual_l1", "coverage"}
+    assert len(verdicts) == len(factors) * len(CONFIG["datasets"]) * len(variants) * len(STATS_METRICS)
+    assert set(verdicts["metric"]) == set(STATS_METRICS)
+    primary = verdicts[verdicts["role"] == "primary"]
+    assert set(primary["metric"]) == {CONFIG["ablations"]["primary"]}
+    assert (primary["tests"] == primary["p"].notna().sum()).all()  # the Holm family: the primary tests
+    assert verdicts[["mde_support", "mde_contradict"]].notna().all(axis=None) or verdicts["p"].isna().any()
     assert set(verdicts["decision"]) <= {"supported", "contradicted", "no detectable difference", "undecided"}
     assert (verdicts["seeds"] == QUICK["ablations"]["seeds"]).all()
     assert (verdicts["rows"] == QUICK["data"]["rows"]["scoring"]).all()
@@ -264,11 +285,11 @@ def test_the_search_finds_a_tuned_case_and_resumes(quick_run, tmp_path_factory):
     tuning = {**CONFIG["tuning"], **QUICK["tuning"]}  # the grid's keys merge too: beta × wy
     grid = pd.read_csv(quick_run / "results" / "tuning" / "data_1" / "grid.csv")
     assert sorted(zip(grid["beta"], grid["wy"])) == [(0.5, 0.0), (1.1, 0.0)]
-    assert grid["validation_mmd"].is_monotonic_increasing
+    assert grid["validation_distance"].is_monotonic_increasing
     best = yaml.safe_load((quick_run / "results" / "tuning" / "data_1" / "best.yaml").read_text())
     trials = pd.read_csv(quick_run / "results" / "tuning" / "data_1" / "trials.csv")
     assert trials["trial"].tolist() == list(range(tuning["trials"]))
-    assert best["value"] == trials["validation_mmd"].min() and set(best["setting"]) == set(tuning["space"])
+    assert best["value"] == trials["validation_distance"].min() and set(best["setting"]) == set(tuning["space"])
     # the tuned case trains with the best setting, on every seed
     log = (quick_run / "logs" / "train" / "data_1" / "tuned.log").read_text()
     assert "data_1/tuned/seed1: training" in log and f"latent_dim={best['setting']['latent_dim']}" in log and f"loss='{best['setting']['loss']}'" in log
@@ -498,6 +519,28 @@ def test_someones_samples_are_scored_into_the_comparison(quick_run, tmp_path_fac
     assert mine["scoring_true_line_recovered"] == 1 and 2 / 3 - 1e-9 <= mine["scoring_precision"] < 1
     assert mine["scoring_gate_all"] >= 2 / 3 - 1e-9 and 0 < mine["scoring_mmd"] < 1
     assert table[table["method"] != "exact"]["scoring_gate_all"].notna().all()  # every case has the gate
+    # the exact solutions of data_2's scoring rows, K = 30 per y allocated by posterior weight, and
+    # the same lines moved 0.015 away (every point): near a solution, not solutions
+    x2, y2 = load_dataset(workdir / "data" / "data_2" / "scoring_dataset.pt")
+    solutions = solutions_from_frame(pd.read_parquet(workdir / "results" / "data_2" / "exact" / "solutions.parquet"),
+                                     "scoring", len(x2))
+    allocated = np.stack([np.repeat(lines, by_weight(weights, 30), 0) for lines, weights in solutions])
+    angle = np.random.default_rng(0).uniform(0, 2 * np.pi, allocated.shape[:2])
+    moved = allocated + 0.015 * np.stack([np.cos(angle), np.sin(angle)], -1)[..., None]
+    for name, sample in (("exact-by-weight", allocated), ("moved", moved)):
+        save_dataset(workdir / f"{name}.pt", to_file_layout(sample.reshape(-1, 2, 50)),
+                     y2.repeat_interleave(30, 0))
+        config["external"][name] = {"dataset": "data_2", "path": f"{name}.pt"}
+    (workdir / "config" / "quick.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    snakemake(workdir, "--cores", "2", "results/comparison.csv")
+    table = pd.read_csv(workdir / "results" / "comparison.csv").set_index("case")
+    exact, off = table.loc["exact-by-weight"], table.loc["moved"]
+    assert exact["scoring_precision"] >= 0.99 and off["scoring_near"] == pytest.approx(1)
+    fmap = ForwardMap.from_config(CONFIG["datasets"]["data_2"])
+    solves = np.abs(fmap(moved) - y2[:, 0].transpose(1, 2).numpy()[:, None]).max((-2, -1)) <= forward_tolerance(
+        fmap, CONFIG["evaluate"]["match_tolerance"])
+    assert off["scoring_precision"] <= solves.mean() + 1e-9 and off["scoring_precision"] < 0.5
+    assert off["scoring_distance"] >= 3 * exact["scoring_distance"]
     save_dataset(workdir / "mine.pt", lines, y.repeat_interleave(3, 0).flip(0))
     result = snakemake(workdir, "--cores", "2", "results/comparison.csv", check=False)
     log = Path("logs") / "score_external" / "data_1" / "my-model.log"

@@ -12,7 +12,7 @@ from sincvae.report import (aggregate_seeds, benchmark_summary, comparison_row, 
                             methods_view, render_report)
 
 RUN = {"config_sha256": "abc", "commit": "123", "scoring_rows": 50, "tests": 4, "alpha": 0.05, "train_rows": 10000,
-       "epochs": 10}
+       "epochs": 10, "match_tolerance": 0.02}
 
 
 def test_mean_interval_is_student_t_over_seeds():
@@ -26,12 +26,12 @@ def test_aggregate_seeds_keeps_every_seed_and_summarises_the_metrics():
     ids = {"dataset": "d", "case": "c", "method": "cvae", "stage": "raw", "loss": "l1_mean", "beta": 1.0,
            "wx": 0.6, "wy": 0.6, "latent_dim": 110, "lr": 1e-3, "batch_size": 500, "epochs": 10,
            "variant": "fixed", "free_bits": None, "transforms": None, "hidden": None}
-    rows = [{**ids, "seed": s, "scoring_mmd": v} for s, v in enumerate([0.4, 0.6])]
+    rows = [{**ids, "seed": s, "scoring_distance": v} for s, v in enumerate([0.4, 0.6])]
     aggregated = aggregate_seeds(rows)
     assert aggregated["seeds"] == [0, 1] and aggregated["per_seed"] == rows
-    assert aggregated["summary"]["scoring_mmd"]["mean"] == pytest.approx(0.5)
+    assert aggregated["summary"]["scoring_distance"]["mean"] == pytest.approx(0.5)
     row = comparison_row(aggregated)
-    assert row["seeds"] == 2 and row["scoring_mmd_ci_low"] < 0.5 < row["scoring_mmd_ci_high"]
+    assert row["seeds"] == 2 and row["scoring_distance_ci_low"] < 0.5 < row["scoring_distance_ci_high"]
     assert "latent_dim" in row and "seed" not in aggregated["summary"]
 
 
@@ -48,111 +48,131 @@ def test_a_claims_outcome_follows_its_decisions(decisions, outcome):
 
 def comparison():
     rows = []
-    for case, method, mmd, coverage in (("ref", "cvae", 1.1, 0.0), ("flow", "flow", 0.2, 0.7),
-                                        ("exact", "exact", 0.0, 1.0)):
+    for case, method, distance, coverage in (("ref", "cvae", 1.1, 0.0), ("flow", "flow", 0.2, 0.7),
+                                             ("mdn", "mdn", 0.21, 0.6), ("exact", "exact", 0.0, 1.0)):
         for stage in ("raw", "refined") if method != "exact" else ("raw",):
-            value = mmd / (4 if stage == "refined" else 1)
+            value = distance / (4 if stage == "refined" else 1)
             rows.append({"dataset": "d", "case": case, "method": method, "stage": stage,
                          "seeds": np.nan if method == "exact" else 3,  # as compare writes the exact row
                          "loss": "l1_mean" if method == "cvae" else np.nan, "beta": np.nan, "wx": np.nan,
                          "wy": np.nan, "latent_dim": np.nan, "lr": np.nan, "batch_size": np.nan, "epochs": np.nan,
                          "variant": np.nan, "free_bits": np.nan, "transforms": np.nan, "hidden": np.nan,
-                         "scoring_mmd": value, "scoring_mmd_ci_low": value - 0.01, "scoring_mmd_ci_high": value + 0.01,
-                         "scoring_coverage": coverage, "scoring_precision": coverage,
-                         "scoring_residual_l1_mean": value, "ms_per_sample": 0.1, "train_s": 5.0})
+                         "scoring_distance": value, "scoring_distance_ci_low": value - 0.01,
+                         "scoring_distance_ci_high": value + 0.01, "scoring_mmd": value,
+                         "scoring_coverage": coverage, "scoring_precision": coverage, "scoring_near": 1.0,
+                         "scoring_gate_all": 0.9, "scoring_residual_l1_mean": value, "ms_per_sample": 0.1,
+                         "train_s": 5.0})
     return pd.DataFrame(rows)
+
+
+def ranking(tied=True):
+    """As stats.ranking writes it: flow leads both stages; mdn tied with it (or separated), ref separated."""
+    return pd.DataFrame([
+        {"dataset": "d", "stage": stage, "metric": "distance", "case": case, "mean": 0.0, "leader": "flow",
+         "effect": 0.0, "ci_low": 0.0, "p": np.nan if case == "flow" else 0.01, "p_adjusted": np.nan if case == "flow"
+         else (0.3 if case == "mdn" and tied else 0.01), "best": case == "flow" or (case == "mdn" and tied),
+         "comparisons": 2}
+        for stage in ("raw", "refined") for case in ("flow", "mdn", "ref")])
 
 
 def verdicts():
     return pd.DataFrame([
-        {"claim": "beta > 1", "factor": "beta", "dataset": "d", "variant": v, "metric": m, "reference_level": 1.1,
+        {"claim": "beta > 1", "factor": "beta", "dataset": "d", "variant": v, "metric": m,
+         "role": "primary" if m == "distance" else "secondary", "reference_level": 1.1,
          "best_outside": 0.5, "effect": e, "ci_low": e - 0.1, "ci_high": e + 0.1, "p": 0.001,
-         "p_adjusted": 0.004, "decision": d, "mde": np.nan, "seeds": 5, "rows": 50, "reason": np.nan}
-        for v, m, e, d in (("fixed", "mmd", -0.3, "contradicted"), ("fixed", "coverage", 0.0, "no detectable difference"),
-                           ("seed_code", "mmd", 0.0, "no detectable difference"), ("seed_code", "coverage", 0.0,
-                                                                                   "no detectable difference"))])
+         "p_adjusted": 0.004, "decision": d, "mde_support": 0.25, "mde_contradict": 0.3, "tests": 2, "seeds": 5,
+         "rows": 50, "reason": np.nan}
+        for v, m, e, d in (("fixed", "distance", -0.3, "contradicted"),
+                           ("fixed", "coverage", 0.2, "supported"),
+                           ("seed_code", "distance", 0.0, "no detectable difference"),
+                           ("seed_code", "coverage", 0.0, "no detectable difference"))])
 
 
-def test_the_best_method_is_the_lowest_mmd_of_each_stage_never_the_exact_row():
-    best = {b["stage"]: b for b in best_methods(comparison())}
+def test_the_best_method_comes_from_the_tests_with_its_ties_never_the_exact_row():
+    best = {b["stage"]: b for b in best_methods(comparison(), ranking())}
     assert best["raw"]["case"] == "flow" and best["refined"]["case"] == "flow"
-    assert best["raw"]["MMD"]["mean"] == pytest.approx(0.2)
-
-
-def test_the_ideal_sampler_bounds_the_methods_and_is_never_the_best():
-    table = comparison()
-    ideal = table[table["case"] == "flow"].assign(case="posterior", method="posterior", scoring_mmd=0.05)
-    best = {b["stage"]: b for b in best_methods(pd.concat([table, ideal], ignore_index=True))}
-    assert best["raw"]["case"] == "flow" and best["refined"]["case"] == "flow"
+    assert best["raw"]["distance"]["mean"] == pytest.approx(0.2) and best["raw"]["tied"] == ["mdn"]
+    assert best_methods(comparison(), ranking(tied=False))[0]["tied"] == []
 
 
 def test_findings_are_written_from_the_numbers():
-    found = findings(comparison(), verdicts(), "ref", 0.1492)
-    text = render_markdown(found, RUN)
+    found = findings(comparison(), verdicts(), ranking(), "ref", 0.1492)
+    text = render_markdown(found, {**RUN, "match_tolerance": 0.02})
     assert "None of its generated lines is a valid input" in text  # the reference's precision is 0
-    assert "beta > 1: fails" in text and "-0.3 [-0.4, -0.2]" in text
-    assert "Decided: d fixed mmd contradicted, -0.3 [-0.4, -0.2] (Holm p 0.004)." in text
-    assert "flow (flow, 3 seeds) has the lowest MMD, 0.2 [0.19, 0.21]" in text
+    # the outcome follows the primary metric alone: the supported coverage test does not make it mixed
+    assert "beta > 1: fails. Decided on the distance" in text and "-0.3 [-0.4, -0.2]" in text
+    assert "seed_code no detectable difference, 1.1 against 0.5: 0 [-0.1, 0.1], MDE 0.25 for it, 0.3 against" in text
+    assert "Beside it, not deciding: coverage on d fixed supported, 0.2 [0.1, 0.3] (Holm p 0.004" in text
+    assert "flow (flow, 3 seeds) has the best mean distance, distance 0.2 [0.19, 0.21]" in text
+    assert "It is tied with mdn: paired tests by scoring row cannot separate them (Holm over 2 comparisons)" in text
+    separated = render_markdown(findings(comparison(), verdicts(), ranking(tied=False), "ref", None), RUN)
+    assert "It is best: paired tests by scoring row separate it from each of the 2 other cases" in separated
     assert "y_loss 0.149" in text and "mean residual 1.1" in text
     assert "trains on 10,000 rows for 10 epochs" in text
     better = comparison()
     better.loc[better["case"] == "ref", ["scoring_precision"]] = 0.9
     assert "Most of its generated lines are valid inputs" in render_markdown(
-        findings(better, verdicts(), "ref", None), RUN)
+        findings(better, verdicts(), ranking(), "ref", None), RUN)
 
 
 def test_findings_without_ablations_say_the_claims_are_not_tested():
-    text = render_markdown(findings(comparison(), None, "ref", None), {**RUN, "tests": 0, "alpha": None})
+    text = render_markdown(findings(comparison(), None, ranking(), "ref", None), {**RUN, "tests": 0, "alpha": None})
     assert "Not tested: this run's config has no ablations" in text
-    assert "Holm" not in text and "α = None" not in text
+    assert "Holm-corrected over" not in text and "α = None" not in text
 
 
 def test_the_findings_list_every_methods_own_lines_with_the_exact_bound_last():
     table = comparison()
-    other = table[table["case"] == "ref"].assign(case="c2", scoring_mmd=0.9)  # a test case of the seed's CVAE
-    text = render_markdown(findings(pd.concat([other, table], ignore_index=True), verdicts(), "ref", None), RUN)
+    other = table[table["case"] == "ref"].assign(case="c2", scoring_distance=0.9)  # a test case of the seed's CVAE
+    text = render_markdown(findings(pd.concat([other, table], ignore_index=True), verdicts(), ranking(), "ref", None),
+                           RUN)
     section = text[text.index("## Every method's own lines"):]
     rows = [line.split(" | ")[1:3] for line in section.splitlines() if line.startswith("| d |")]
-    assert rows == [["ref", "cvae"], ["flow", "flow"], ["exact", "exact"]]  # raw only, one seed-CVAE case
-    assert "| flow | flow | 3 | 0.7 | 0.7 | 0.2 [0.19, 0.21] | — | 5 | 0.1 |" in section
+    assert rows == [["ref", "cvae"], ["flow", "flow"], ["mdn", "mdn"], ["exact", "exact"]]  # raw, one seed-CVAE case
+    assert "| flow | flow | 3 | 0.7 | 0.7 | 0.2 [0.19, 0.21] | 1 | 0.9 | — | 5 | 0.1 |" in section
     assert "| exact | exact | — | 1 | 1 | 0 [-0.01, 0.01] |" in section
     with_lines = pd.concat([other, table], ignore_index=True).assign(lines_seen=2_000_000.0)
-    assert "| 2,000,000 |" in render_markdown(findings(with_lines, verdicts(), "ref", None), RUN)
+    assert "| 2,000,000 |" in render_markdown(findings(with_lines, verdicts(), ranking(), "ref", None), RUN)
 
 
-def test_the_comparison_puts_raw_and_refined_side_by_side():
-    view, settings = comparison_view(comparison())
+def test_the_comparison_puts_raw_and_refined_side_by_side_and_marks_the_best_by_test():
+    view, settings = comparison_view(comparison(), ranking())
     assert view["head"][:4] == ["dataset", "case", "method", "seeds"]
-    assert "coverage raw" in view["head"] and "coverage refined" in view["head"]
-    assert len(view["rows"]) == 3  # one per dataset × case
-    mmd_raw = view["head"].index("MMD raw")
-    marked = [row[1]["text"] for row in view["rows"] if row[mmd_raw]["cls"] == "best"]
-    assert marked == ["flow"]  # the exact row is never marked
-    assert settings["head"] == ["case", "loss"] and len(settings["rows"]) == 2
+    assert "precision raw" in view["head"] and "precision refined" in view["head"] and "near raw" in view["head"]
+    assert len(view["rows"]) == 4  # one per dataset × case
+    distance_raw = view["head"].index("distance raw")
+    marked = [row[1]["text"] for row in view["rows"] if row[distance_raw]["cls"] == "best"]
+    assert marked == ["flow", "mdn"]  # the leader and the case tied with it; never the exact row
+    coverage_raw = view["head"].index("coverage raw")
+    assert not any(row[coverage_raw]["cls"] for row in view["rows"])  # no best-mean marks
+    separated, _ = comparison_view(comparison(), ranking(tied=False))
+    assert [row[1]["text"] for row in separated["rows"] if row[distance_raw]["cls"] == "best"] == ["flow"]
+    assert settings["head"] == ["case", "loss"] and len(settings["rows"]) == 3
 
 
 def test_the_report_template_renders_valid_html_with_findings_first():
-    view, settings = comparison_view(comparison())
+    view, settings = comparison_view(comparison(), ranking())
     empty = {"head": [], "rows": []}
     claims = verdicts().assign(claim="0.5 < beta < 2")  # "<" in a sentence must come out escaped
-    page = render_report(found=findings(comparison(), claims, "ref", None),
+    page = render_report(found=findings(comparison(), claims, ranking(), "ref", None),
                          run={**RUN, "reference_case": "ref", "samples": 30, "match_tolerance": 0.02,
                               "refine": {"oversample": 4, "steps": 30, "converged": 1e-4}, "ablation_seeds": 5,
-                              "tuning": None},
+                              "tuning": None, "ranking": {"metric": "distance", "alpha": 0.05}},
                          headline=None, claims=[], verdicts=None, comparison=view, settings=settings,
                          methods=methods_view(comparison()), compute_figure="data:,", datasets=[], validations=[], validation=empty, figures={},
-                         notebooks={}, tuning=[], origin=empty, benchmarks=empty, config_text="a: <b>")
+                         notebooks={}, tuning=[], origin=empty, benchmarks=empty, config_text="a: <b>", docs="../docs")
     html5lib.HTMLParser(strict=True).parse(page)
     assert page.index('id="findings"') < page.index('id="comparison"')
     assert "a: &lt;b&gt;" in page and "0.5 &lt; beta &lt; 2: fails" in page  # text is escaped
     assert 'href="#claims"' not in page  # no claims section (claims=[]), so no link to one
     assert "<dt><code>flow</code></dt><dd>Conditional normalizing flow p(θ | y)" in page
+    assert 'href="../docs/metrics.md"' in page and 'href="../docs/statistics.md"' in page
 
 
 def test_the_report_says_what_each_method_of_its_table_is_in_its_modules_words():
     frame = pd.concat([comparison(), pd.DataFrame([{"method": "autoregressive"}, {"method": "external"}])])
     about = {m["method"]: m["about"] for m in methods_view(frame)}
-    assert list(about) == ["cvae", "flow", "exact", "autoregressive", "external"]  # the table's order, once each
+    assert list(about) == ["cvae", "flow", "mdn", "exact", "autoregressive", "external"]  # the table's order, once each
     assert about["cvae"].startswith("The seed's conditional VAE") and about["cvae"].endswith("wy·L(y, f(x̂)).")
     assert about["autoregressive"].startswith("Autoregressive binned density")
     assert "softmax over bins equal bins" in about["autoregressive"]  # one line, markdown's backticks dropped

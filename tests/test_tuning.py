@@ -10,6 +10,7 @@ import yaml
 
 from sincvae.planning import with_best_setting
 from sincvae.tuning import (FINISHED, OBJECTIVE, best_case, grid_frame, in_seed_ranges, open_study, run_search,
+                             study_name,
                             run_trial, suggest, trials_frame)
 
 SPACE = {"beta": {"low": 0.0, "high": 2.0}, "latent_dim": {"low": 8, "high": 128},
@@ -120,7 +121,27 @@ def test_seed_ranges_and_grid_table():
     assert in_seed_ranges({"latent_dim": 110, "beta": 1.1, "wx": 0.6, "wy": 0.7}) == {
         "latent_dim": True, "beta": True, "wx": True, "wy": False}
     assert in_seed_ranges({"beta": 0.5})["wx"] is None
-    metrics = [{"stages": {"raw": {"validation": {"mmd": m, "coverage": 0.0}}}} for m in (0.9, 0.7)]
+    metrics = [{"stages": {"raw": {"validation": {"distance": m, "coverage": 0.0}}}} for m in (0.9, 0.7)]
     table = grid_frame([{"beta": 0.5}, {"beta": 1.1}], metrics)
     assert table["beta"].tolist() == [1.1, 0.5] and table[OBJECTIVE].tolist() == [0.7, 0.9]
     assert list(table.columns) == ["beta", OBJECTIVE, "validation_coverage"]
+
+
+def test_the_study_starts_afresh_when_what_a_trial_scores_changes(tmp_path):
+    """The journal keeps a study per name: a changed space, evaluation setting or data file
+    names a new study (no trial of the old one is reused); the same settings name the same."""
+    data = tmp_path / "validation.pt"
+    data.write_bytes(b"rows")
+    settings = {"search": {"space": SPACE, "seed": 0}, "evaluate": {"samples": 30, "match_tolerance": 0.02}}
+    name = study_name("d", settings, [str(data)])
+    assert name == study_name("d", settings, [str(data)])
+    wider = {**settings, "search": {"space": {**SPACE, "extra": {"low": 0.0, "high": 1.0}}, "seed": 0}}
+    stricter = {**settings, "evaluate": {"samples": 30, "match_tolerance": 0.01}}
+    assert len({name, study_name("d", wider, [str(data)]), study_name("d", stricter, [str(data)])}) == 3
+    data.write_bytes(b"other rows")
+    assert study_name("d", settings, [str(data)]) != name
+    journal = str(tmp_path / "study.journal")
+    old = open_study(journal, name)
+    old.add_trial(optuna.trial.create_trial(params={}, distributions={}, value=1.0))
+    assert open_study(journal, study_name("d", wider, [str(data)])).trials == []
+    assert len(open_study(journal, name).trials) == 1

@@ -43,6 +43,7 @@ CASE_SEEDS = PLAN.seeds
 TUNING = config.get("tuning")
 SEEDS = list(range(config["seeds"]))
 LEARNED_CASES = [c for c in CASE_IDS if CASES[c]["method"] in LEARNED]
+CONTENDERS = [c for c in CASE_IDS if CASES[c]["method"] not in registry.references()]
 # One train and one evaluate job per case, for all its seeds: grid points (first seed only) by
 # rules *_grid_point; each ablation level is one job (ablations.smk), rule ablation_continued for
 # those a longer epochs level resumes.

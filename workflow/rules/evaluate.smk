@@ -148,5 +148,6 @@ rule verdicts:
         levels=[asdict(level) for level in PLAN.levels],
         claims={factor: claim.text for factor, claim in PLAN.claims.items()},
         alpha=ABLATIONS.get("alpha"),
+        primary=ABLATIONS.get("primary"),
     script:
         "../scripts/verdicts.py"

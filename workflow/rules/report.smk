@@ -24,6 +24,30 @@ rule compare:
         "../scripts/compare.py"
 
 
+# Which method is best, by paired tests (config `ranking`): the methods that learn or search,
+# not the references (the ideal sampler) nor samples read from a file (one seed: no test).
+rule rank_methods:
+    input:
+        rows=per_case(
+            "results/{dataset}/{case}/seed{seed}/rows.parquet",
+            cases=CONTENDERS,
+            seed=SEEDS,
+        ),
+    output:
+        "results/ranking.csv",
+    log:
+        "logs/rank_methods.log",
+    benchmark:
+        "benchmarks/rank_methods.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    params:
+        metric=config["ranking"]["metric"],
+        alpha=config["ranking"]["alpha"],
+    script:
+        "../scripts/rank_methods.py"
+
+
 FIGURES = ["data", "loss_curves", "residuals", "samples_x", "samples_y"]
 
 
@@ -170,6 +194,7 @@ rule findings:
     input:
         **VERDICTS,
         comparison="results/comparison.csv",
+        ranking="results/ranking.csv",
     output:
         "results/findings.md",
     log:
@@ -253,6 +278,7 @@ UPSTREAM_BENCHMARKS = [
         else []
     ),
     "benchmarks/compare.tsv",
+    "benchmarks/rank_methods.tsv",
     "benchmarks/plot_comparison.tsv",
     *(["benchmarks/verdicts.tsv", "benchmarks/plot_claims.tsv"] if ABLATIONS else []),
     *per_case("benchmarks/ablation/{dataset}/{case}.tsv", cases=ABLATION_CASES),
@@ -265,6 +291,7 @@ rule report:
         benchmarks=UPSTREAM_BENCHMARKS,
         findings="results/findings.md",
         comparison="results/comparison.csv",
+        ranking="results/ranking.csv",
         compute="results/figures/coverage_vs_compute.png",
         curves=per_case("results/{dataset}/{case}/loss_curves.png", cases=LEARNED_CASES),
         notebooks=NOTEBOOKS,

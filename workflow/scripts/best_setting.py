@@ -2,6 +2,7 @@ import sys
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
+import pandas as pd
 import yaml
 
 from sincvae.plots import save_figure, tuning_history
@@ -9,7 +10,7 @@ from sincvae.tuning import OBJECTIVE, best_case, importances, in_seed_ranges, op
 
 tuning = snakemake.params.tuning
 dataset = snakemake.wildcards.dataset
-study = open_study(snakemake.params.journal, dataset)
+study = open_study(snakemake.params.journal, pd.read_csv(snakemake.input.search)["study"].iloc[0])
 frame = trials_frame(study)
 frame.to_csv(snakemake.output.trials, index=False)
 setting = best_case(frame, tuning["space"])

@@ -21,11 +21,12 @@ for path in inputs.validation:
         validations.append(json.load(f))
 report_dir = os.path.dirname(snakemake.output[0])
 origin = provenance(config, params.source)
-table, settings = comparison_view(comparison)
+ranking = pd.read_csv(inputs.ranking)
+table, settings = comparison_view(comparison, ranking)
 claims = [] if verdicts is None else [
     {"line": line, "figure": image(path)} for line, path in zip(claim_lines(verdicts), inputs.claim_figures)]
 html = render_report(
-    found=findings(comparison, verdicts, config["reference_case"], config["report"].get("seed_y_loss")),
+    found=findings(comparison, verdicts, ranking, config["reference_case"], config["report"].get("seed_y_loss")),
     run=run_facts(config, origin, verdicts),
     headline=image(inputs.headline) if inputs.get("headline") else None,
     claims=claims,
@@ -43,6 +44,7 @@ html = render_report(
     origin=table_view(pd.DataFrame([origin])),
     benchmarks=table_view(benchmark_summary(inputs.benchmarks)),
     config_text=yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
+    docs=os.path.relpath(os.path.join(params.source, "docs"), report_dir),
 )
 with open(snakemake.output[0], "w") as out:
     out.write(html)

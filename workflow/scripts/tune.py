@@ -9,7 +9,7 @@ from sincvae.data import load_split
 from sincvae.exact import solutions_from_frame
 from sincvae.forward import ForwardMap
 from sincvae.train import resolve_device
-from sincvae.tuning import OBJECTIVE, make_objective, open_study, run_search, trials_frame
+from sincvae.tuning import OBJECTIVE, make_objective, open_study, run_search, study_name, trials_frame
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # not a line per scratch study
 tuning, options = snakemake.params.tuning, snakemake.params.evaluate
@@ -20,10 +20,15 @@ solutions = solutions_from_frame(pd.read_parquet(snakemake.input.solutions), "va
 objective_args = (snakemake.params.base, tuning["space"], ForwardMap.from_config(snakemake.params.dataset),
                   load_split(snakemake.input.train), validation, tuple(t[:rows] for t in validation), solutions,
                   options, resolve_device(snakemake.params.device))
-study = open_study(snakemake.params.journal, dataset)
+search = {key: value for key, value in tuning.items() if key not in ("trials", "grid")}
+scored = {key: options[key] for key in ("samples", "validation_rows", "match_tolerance")}
+name = study_name(dataset, {"search": search, "base": snakemake.params.base, "evaluate": scored,
+                            "map": snakemake.params.dataset},
+                  [snakemake.input.train, snakemake.input.validation, snakemake.input.solutions])
+study = open_study(snakemake.params.journal, name)
 print(f"objective {OBJECTIVE} on {rows} validation rows; batches of {tuning['workers']} trials, "
       f"{snakemake.threads} at once")
 ran = run_search(study, make_objective, objective_args, tuning["space"], tuning["trials"], tuning["workers"],
                  snakemake.threads, tuning["seed"], tuning["startup_trials"])
 print(f"ran {ran} trials")
-trials_frame(study).to_csv(snakemake.output[0], index=False)
+trials_frame(study).assign(study=name).to_csv(snakemake.output[0], index=False)

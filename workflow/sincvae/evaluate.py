@@ -36,10 +36,10 @@ def score_lines(fmap: ForwardMap, split: str, x_hat: np.ndarray, x: np.ndarray, 
     """Score lines x_hat (B, K, 2, L) for targets y against the true x and the exact solutions.
 
     Returns (the lines x_hat, per-sample scores, summary dict, per-row scores: coverage,
-    precision, MMD and the mean forward residual of the row's K lines).
+    precision, near, distance, MMD and the mean forward residual of the row's K lines).
     """
-    scores = sample_scores(x_hat, y, x, fmap)
-    truth = truth_table(x_hat, solutions, match_tolerance)
+    scores = sample_scores(x_hat, y, x, fmap, match_tolerance)
+    truth = truth_table(x_hat, scores["valid"].to_numpy().reshape(x_hat.shape[:2]), solutions, match_tolerance)
     rows = truth.assign(split=split, residual_l1=scores.groupby("row")["residual_l1"].mean().to_numpy())
     return x_hat, scores.assign(split=split), summarise(scores, truth, match_tolerance), rows
 
@@ -78,10 +78,9 @@ def evaluate_split(sampler: torch.nn.Module, fmap: ForwardMap, split: str, x: to
 def evaluate_exact(fmap: ForwardMap, x: np.ndarray, y: np.ndarray, solutions: Solutions,
                    match_tolerance: float) -> tuple[pd.DataFrame, dict]:
     """The enumerator as a method: its samples are the solutions, weighted by the posterior."""
-    scores = pd.concat([
-        sample_scores(lines[None], y[b:b + 1], x[b:b + 1], fmap).assign(row=b)
-        for b, (lines, _) in enumerate(solutions)
-    ], ignore_index=True)
-    truth = truth_table([lines for lines, _ in solutions], solutions, match_tolerance,
-                        sample_weights=[weights for _, weights in solutions])
+    per_row = [sample_scores(lines[None], y[b:b + 1], x[b:b + 1], fmap, match_tolerance).assign(row=b)
+               for b, (lines, _) in enumerate(solutions)]
+    scores = pd.concat(per_row, ignore_index=True)
+    truth = truth_table([lines for lines, _ in solutions], [row["valid"].to_numpy() for row in per_row], solutions,
+                        match_tolerance, sample_weights=[weights for _, weights in solutions])
     return scores, summarise(scores, truth, match_tolerance)

@@ -62,11 +62,27 @@ def phase_slack(tolerance: float) -> float:
     return float(np.sqrt(2 * tolerance) + tolerance)
 
 
-@functools.cache  # called for both end points of every y: one matrix inverse per map and tolerance
+@functools.cache  # called for both end points of every y: one matrix inverse per map
+def _slack_gain(fmap: ForwardMap) -> float:
+    """Largest point error per unit of error in each phase: sqrt(2) · ‖M⁻¹‖₂, M the coefficients."""
+    return float(np.sqrt(2) * np.linalg.norm(np.linalg.inv(fmap.coefficients), 2))
+
+
 def point_slack(fmap: ForwardMap, tolerance: float) -> float:
     """How far outside the box, or against a line's direction, a point solved from a y with
     errors up to `tolerance` may land: the phases' slack through the inverse coefficient matrix."""
-    return float(phase_slack(tolerance) * np.sqrt(2) * np.linalg.norm(np.linalg.inv(fmap.coefficients), 2))
+    return phase_slack(tolerance) * _slack_gain(fmap)
+
+
+@functools.cache
+def forward_tolerance(fmap: ForwardMap, distance: float) -> float:
+    """The largest max |f(x) − y| of a point that keeps it within `distance` of an exact point
+    solution, turning points (|y| = 1, where the phase error is sqrt(2e)) included: the inverse
+    of point_slack. A line whose every point solves y this well is, point by point, as close to
+    a solution as the match distance."""
+    # point_slack(e) = (sqrt(2e) + e) · c  =>  s² + sqrt(2)·s − distance / c = 0 with s = sqrt(e)
+    root = (-np.sqrt(2) + np.sqrt(2 + 4 * distance / _slack_gain(fmap))) / 2
+    return float(root * root)
 
 
 def line_jacobian(fmap: ForwardMap, theta: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:

@@ -14,12 +14,15 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from .registry import references
 
 STAGES = ("raw", "refined")
-PRIMARY = "mmd"  # the claims' headline metric: distance of the generated lines to the exact posterior
-# comparison.csv columns of the findings and the report's table: column -> (heading, lower is better)
+# comparison.csv columns of the findings and the report's table: column -> (heading, lower is
+# better). precision and coverage count valid lines (metrics.forward_valid); near is the share
+# of lines within the match distance of a solution, valid or not; gate the challenge's own test.
 KEY_METRICS = {
     "scoring_coverage": ("coverage", False),
     "scoring_precision": ("precision", False),
-    "scoring_mmd": ("MMD", True),
+    "scoring_distance": ("distance", True),
+    "scoring_near": ("near", False),
+    "scoring_gate_all": ("gate", False),
     "scoring_residual_l1_mean": ("mean residual", True),
 }
 
@@ -31,7 +34,7 @@ def _interval(row: pd.Series, column: str) -> dict:
 
 def reference_lines(comparison: pd.DataFrame, reference_case: str) -> list[dict]:
     """Per dataset: does the seed's CVAE at its recommended setting generate solutions? Its own
-    (raw) lines' coverage, precision, MMD and mean residual, with the exact enumerator's MMD."""
+    (raw) lines' scores (KEY_METRICS)."""
     rows = []
     for dataset, table in comparison.groupby("dataset", sort=False):
         own = table[(table["case"] == reference_case) & (table["stage"] == "raw")]
@@ -47,7 +50,8 @@ OUTCOMES = ("holds", "fails", "mixed", "not shown", "undecided")
 
 
 def claim_outcome(decisions: list[str]) -> str:
-    """A claim across datasets, variants and metrics: holds, fails, mixed, not shown or undecided."""
+    """A claim across datasets and variants, from its primary metric's decisions: holds, fails,
+    mixed, not shown or undecided."""
     supported, contradicted = "supported" in decisions, "contradicted" in decisions
     if supported and contradicted:
         return "mixed"
@@ -58,43 +62,50 @@ def claim_outcome(decisions: list[str]) -> str:
     return "undecided" if all(d == "undecided" for d in decisions) else "not shown"
 
 
+def _test(row: pd.Series) -> dict:
+    return {"dataset": row["dataset"], "variant": row["variant"], "metric": row["metric"],
+            "decision": row["decision"], "effect": row["effect"], "low": row["ci_low"], "high": row["ci_high"],
+            "p_adjusted": row["p_adjusted"], "mde_support": row["mde_support"],
+            "mde_contradict": row["mde_contradict"], "best_outside": row["best_outside"],
+            "reference_level": row["reference_level"], "reason": row["reason"]}
+
+
 def claim_lines(verdicts: pd.DataFrame) -> list[dict]:
-    """One line per claim: its outcome over every test, the primary metric's decision per
-    dataset × variant with effect and interval, and the count of each decision."""
+    """One line per claim: its outcome from the primary metric's decisions, each of them per
+    dataset × variant with effect, family interval and MDEs, and the secondary metrics' decided
+    tests, reported beside it."""
     claims = []
     for claim, table in verdicts.groupby("claim", sort=False):
-        primary = table[table["metric"] == PRIMARY]
-        decided = table[table["decision"].isin(["supported", "contradicted"])]
+        primary = table[table["role"] == "primary"]
+        beside = table[(table["role"] == "secondary") & table["decision"].isin(["supported", "contradicted"])]
         claims.append({
-            "decided": [{"dataset": r["dataset"], "variant": r["variant"], "metric": r["metric"],
-                         "decision": r["decision"], "effect": r["effect"], "low": r["ci_low"], "high": r["ci_high"],
-                         "p_adjusted": r["p_adjusted"]} for _, r in decided.iterrows()],
-            "claim": claim, "factor": table["factor"].iloc[0], "outcome": claim_outcome(table["decision"].tolist()),
-            "tests": len(table), "counts": table["decision"].value_counts().to_dict(),
-            "primary": [{"dataset": r["dataset"], "variant": r["variant"], "decision": r["decision"],
-                         "effect": r["effect"], "low": r["ci_low"], "high": r["ci_high"], "mde": r["mde"],
-                         "best_outside": r["best_outside"], "reference_level": r["reference_level"],
-                         "reason": r["reason"]}
-                        for _, r in primary.iterrows()],
+            "claim": claim, "factor": table["factor"].iloc[0], "metric": primary["metric"].iloc[0],
+            "outcome": claim_outcome(primary["decision"].tolist()),
+            "primary": [_test(r) for _, r in primary.iterrows()],
+            "beside": [_test(r) for _, r in beside.iterrows()],
+            "secondary_tests": int((table["role"] == "secondary").sum()),
         })
     return claims
 
 
-def best_methods(comparison: pd.DataFrame) -> list[dict]:
-    """Per dataset and stage: the case with the lowest MMD to the exact posterior, with its
-    coverage, precision and cost (training seconds, milliseconds per returned line)."""
+def best_methods(comparison: pd.DataFrame, ranking: pd.DataFrame) -> list[dict]:
+    """Per dataset and stage, from the paired tests (stats.ranking): the case with the best mean,
+    the cases it cannot be separated from (tied), and its coverage, precision, distance and
+    cost (training seconds, milliseconds per returned line)."""
     rows = []
-    for dataset, table in comparison.groupby("dataset", sort=False):
-        for stage in STAGES:
-            contenders = table[(table["stage"] == stage) & ~table["method"].isin(references())].dropna(
-                subset=["scoring_mmd"])
-            if contenders.empty:
-                continue
-            best = contenders.loc[contenders["scoring_mmd"].idxmin()]
-            rows.append({"dataset": dataset, "stage": stage, "case": best["case"], "method": best["method"],
-                         "seeds": int(best["seeds"]), "train_s": best.get("train_s", math.nan),
-                         "ms_per_sample": best.get("ms_per_sample", math.nan),
-                         **{KEY_METRICS[c][0]: _interval(best, c) for c in KEY_METRICS}})
+    for (dataset, stage), tests in ranking.groupby(["dataset", "stage"], sort=False):
+        leader = tests["leader"].iloc[0]
+        found = comparison[(comparison["dataset"] == dataset) & (comparison["stage"] == stage)
+                           & (comparison["case"] == leader)]
+        if found.empty:
+            continue
+        best = found.iloc[0]
+        tied = tests[tests["best"] & (tests["case"] != leader)]["case"].tolist()
+        rows.append({"dataset": dataset, "stage": stage, "case": leader, "method": best["method"],
+                     "seeds": int(best["seeds"]), "train_s": best.get("train_s", math.nan),
+                     "ms_per_sample": best.get("ms_per_sample", math.nan), "metric": tests["metric"].iloc[0],
+                     "tied": tied, "comparisons": int(tests["comparisons"].iloc[0]),
+                     **{KEY_METRICS[c][0]: _interval(best, c) for c in KEY_METRICS}})
     return rows
 
 
@@ -115,13 +126,13 @@ def method_lines(comparison: pd.DataFrame, reference_case: str) -> list[dict]:
     return rows
 
 
-def findings(comparison: pd.DataFrame, verdicts: pd.DataFrame | None, reference_case: str,
+def findings(comparison: pd.DataFrame, verdicts: pd.DataFrame | None, ranking: pd.DataFrame, reference_case: str,
              seed_y_loss: float | None) -> dict:
     """Everything the Findings section says, as data for the templates."""
     claims = [] if verdicts is None else claim_lines(verdicts)
     outcomes = {o: sum(c["outcome"] == o for c in claims) for o in OUTCOMES}
     return {"reference": reference_lines(comparison, reference_case), "claims": claims,
-            "outcomes": {o: n for o, n in outcomes.items() if n}, "best": best_methods(comparison),
+            "outcomes": {o: n for o, n in outcomes.items() if n}, "best": best_methods(comparison, ranking),
             "methods": method_lines(comparison, reference_case),
             "seed_y_loss": seed_y_loss}
 

@@ -199,15 +199,15 @@ def tuning_history(trials: pd.DataFrame, importances: dict[str, float], objectiv
 
 DECISION_COLOURS = {"supported": "#2a9d3f", "contradicted": "#c0392b", "no detectable difference": "#7f7f7f",
                     "undecided": "#d4a017"}
-METRIC_LABELS = {"mmd": "MMD to the exact posterior", "residual_l1": "mean forward residual",
-                 "coverage": "coverage"}
+METRIC_LABELS = {"distance": "distance to the exact posterior", "precision": "precision (valid lines)",
+                 "coverage": "coverage", "residual_l1": "mean forward residual"}
 
 
-def claim_effects(verdicts: pd.DataFrame, metrics: tuple[str, ...] = ("mmd",)):
-    """The headline: each claim's effect on the given metrics (advantage of the seed's
-    recommended level over the best level outside its range, 95% interval), a panel per metric,
-    coloured by the Holm-corrected decision; one row per claim × dataset × variant."""
-    metrics = [m for m in metrics if m in set(verdicts["metric"])]
+def claim_effects(verdicts: pd.DataFrame):
+    """The headline: each claim's effect on its primary metric (advantage of the seed's
+    recommended level over the binding level outside its range, family interval), coloured by
+    the Holm-corrected decision; one row per claim × dataset × variant."""
+    metrics = list(dict.fromkeys(verdicts.loc[verdicts["role"] == "primary", "metric"]))
     shown = verdicts.assign(label=verdicts["claim"] + "  " + verdicts["dataset"] + " " + verdicts["variant"])
     labels = list(dict.fromkeys(shown["label"]))
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics) + 2.4, 0.2 * len(labels) + 1.4),

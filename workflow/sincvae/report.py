@@ -149,18 +149,10 @@ def image(path: str | Path) -> str:
     return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode()
 
 
-def table_view(frame: pd.DataFrame, best: dict[str, bool] | None = None,
+def table_view(frame: pd.DataFrame, marked: set[tuple[int, str]] = frozenset(),
                intervals: pd.DataFrame | None = None) -> dict:
-    """A table as the template draws it: headings and rows of {text, cls} cells. best maps a
-    column to lower-is-better and marks each dataset's best value (the reference rows, exact and
-    posterior, are the limit, not contenders); intervals holds a 95% half-width per cell, shown as "± h"."""
-    marked = set()
-    contenders = frame[~frame["method"].isin(registry.references())] if "method" in frame else frame
-    for column, lower in (best or {}).items():
-        for _, group in contenders.groupby("dataset"):
-            values = pd.to_numeric(group[column], errors="coerce")
-            if values.nunique() > 1:
-                marked.add((values.idxmin() if lower else values.idxmax(), column))
+    """A table as the template draws it: headings and rows of {text, cls} cells. marked: the
+    (row index, column) cells drawn as best; intervals holds a 95% half-width per cell, shown as "± h"."""
 
     def cell(i, column, value):
         text = number(value) if isinstance(value, float) else str(value)
@@ -174,13 +166,14 @@ def table_view(frame: pd.DataFrame, best: dict[str, bool] | None = None,
             "rows": [[cell(i, c, v) for c, v in row.items()] for i, row in frame.iterrows()]}
 
 
-def comparison_view(comparison: pd.DataFrame) -> tuple[dict, dict]:
+def comparison_view(comparison: pd.DataFrame, ranking: pd.DataFrame) -> tuple[dict, dict]:
     """The report's tables from comparison.csv: one row per dataset × case with each key metric's
-    raw and refined values side by side (± 95% half-width over seeds), and the settings apart."""
+    raw and refined values side by side (± 95% half-width over seeds), and the settings apart.
+    Marked: the ranked metric's cells of the cases that are best by test (stats.ranking: the
+    best mean and those tied with it), not merely the best mean."""
     ids = ["dataset", "case", "method", "seeds"]
     wide = comparison[ids].drop_duplicates(["dataset", "case"]).set_index(["dataset", "case"])
     half = pd.DataFrame(index=wide.index)
-    best = {}
     columns = [*(f"{c}|{stage}" for c in KEY_METRICS for stage in STAGES), "ms_per_sample|raw",
                "ms_per_sample|refined", "train_s|raw", "lines_seen|raw"]
     headings = {**{f"{c}|{stage}": f"{KEY_METRICS[c][0]} {stage}" for c in KEY_METRICS for stage in STAGES},
@@ -192,12 +185,15 @@ def comparison_view(comparison: pd.DataFrame) -> tuple[dict, dict]:
         wide[headings[key]] = part[column] if column in part else float("nan")
         if f"{column}_ci_high" in part:
             half[headings[key]] = (part[f"{column}_ci_high"] - part[f"{column}_ci_low"]) / 2
-        if column in KEY_METRICS:
-            best[headings[key]] = KEY_METRICS[column][1]
     wide, half = wide.reset_index(), half.reindex(wide.index).reset_index(drop=True)
+    position = {(d, c): i for i, (d, c) in enumerate(zip(wide["dataset"], wide["case"]))}
+    best = ranking[ranking["best"].astype(bool)]
+    marked = {(position[(d, c)], f"{KEY_METRICS.get(f'scoring_{m}', (m,))[0]} {stage}")
+              for d, c, m, stage in zip(best["dataset"], best["case"], best["metric"], best["stage"])
+              if (d, c) in position}
     own = comparison[(comparison["stage"] == "raw") & (comparison["method"] != "exact")]
     settings = own.reindex(columns=["case", *hyperparameters()]).drop_duplicates("case")
-    return table_view(wide, best=best, intervals=half), table_view(settings.dropna(axis=1, how="all"))
+    return table_view(wide, marked, half), table_view(settings.dropna(axis=1, how="all"))
 
 
 # The comparison's rows that are not registered methods
@@ -227,7 +223,8 @@ def run_facts(config: dict, origin: dict, verdicts: pd.DataFrame | None) -> dict
             "scoring_rows": config["data"]["rows"]["scoring"], "train_rows": config["data"]["rows"]["train"],
             "epochs": config["train"]["epochs"], "ablation_seeds": ablations.get("seeds"),
             "alpha": ablations.get("alpha"), "tuning": config.get("tuning"),
-            "tests": 0 if verdicts is None else int(verdicts["p"].notna().sum())}
+            "tests": 0 if verdicts is None else int(verdicts.loc[verdicts["role"] == "primary", "p"].notna().sum()),
+            "ranking": config["ranking"]}
 
 
 def tuning_view(dataset: str, files: dict) -> dict:

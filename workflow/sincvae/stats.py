@@ -14,16 +14,28 @@ interaction in both terms, and its degrees of freedom are the lower bound of Wel
 Satterthwaite's (which, estimated from 5 seeds, let 7% of null families through at 5%).
 
 A claim says its range is best. It is judged by the level the seed recommends (the reference
-case's value, inside the range) against every level outside the range:
-- supported: the recommended level is better than each outside level (intersection–union
-  test: the largest of the one-sided p-values);
+case's value, inside the range) against every level outside the range, on one primary metric
+(config `ablations.primary`); the other metrics are reported beside it and never decide:
+- each outside level gives a paired comparison; the one with the smallest t statistic binds
+  both tests (the closest competitor, or the one that beats the claim most clearly), and its
+  effect, interval, p-value and MDE are the ones reported, so all four speak of one comparison;
+- supported: the recommended level beats every outside level (intersection–union test: the
+  largest one-sided p-value, the binding comparison's);
 - contradicted: some outside level is better (the smallest one-sided p-value, Bonferroni over
-  the outside levels);
-- the test's p-value is twice the smaller of the two, Holm-adjusted over every test;
-- no detectable difference otherwise, with the smallest effect the design would detect with 80%
-  power at the strictest Holm threshold.
-The reported effect is the advantage of the recommended level over the best level outside
-(positive: the claim's level is better), with its 95% interval.
+  the L outside levels);
+- the test's p-value is twice the smaller of the two (two-sided), Holm-adjusted over the family
+  of primary tests (every claim × dataset × variant); the secondary metrics form a family of
+  their own, reported, not deciding;
+- no detectable difference otherwise.
+The effect is the advantage of the recommended level over the binding outside level (positive:
+the claim's level is better). Its interval [low, high] is family-adjusted: low is the one-sided
+bound of the support test at α / (2m), high that of the contradiction test at α / (2mL), m the
+family's tests; so 0 outside it means Bonferroni over the family decides (Holm, step-down, may
+decide a few more). The minimum detectable effects (MDE) are the advantages that the design
+detects with 80% power at those same thresholds, from the noncentral t: `mde_support` in the
+claim's favour, `mde_contradict` against it. "No detectable difference, MDE m" means: had the
+recommended level been better (or worse) than the binding level by m or more, this test would
+have said so four times in five.
 """
 
 from __future__ import annotations
@@ -33,14 +45,16 @@ import math
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.optimize import brentq
 
-# The generative metrics a decision uses: per row, over the K generated lines (raw stage).
+# The generative metrics a claim is tested on: per row, over the K generated lines (raw stage).
 METRICS = {
-    "mmd": "MMD to the exact posterior",
+    "distance": "Wasserstein-1 distance to the exact posterior",
+    "precision": "share of valid lines (forward test)",
+    "coverage": "coverage of the exact solutions by valid lines",
     "residual_l1": "mean forward residual |f(x̂) − y|",
-    "coverage": "coverage of the exact solutions",
 }
-LOWER_IS_BETTER = {"mmd": True, "residual_l1": True, "coverage": False}
+LOWER_IS_BETTER = {"distance": True, "precision": False, "coverage": False, "residual_l1": True, "mmd": True}
 POWER = 0.8
 
 
@@ -54,7 +68,12 @@ def crossed_mean(values: np.ndarray) -> tuple[float, float, float]:
         return mean, math.nan, math.nan
     a = values.mean(1).var(ddof=1) / seeds
     b = values.mean(0).var(ddof=1) / rows
-    return mean, math.sqrt(a + b), min(seeds, rows) - 1
+    return mean, math.sqrt(a + b), degrees_of_freedom(seeds, rows)
+
+
+def degrees_of_freedom(seeds: int, rows: int) -> int:
+    """The crossed mean's error: the lower bound of Welch–Satterthwaite's degrees of freedom."""
+    return min(seeds, rows) - 1
 
 
 def interval(mean: float, se: float, df: float, level: float = 0.95) -> tuple[float, float]:
@@ -64,39 +83,46 @@ def interval(mean: float, se: float, df: float, level: float = 0.95) -> tuple[fl
     return mean - half, mean + half
 
 
-def _one_sided(mean: float, se: float, df: float) -> tuple[float, float]:
-    """p-values of 'the advantage is positive' and of 'it is negative'."""
-    if se == 0:
-        return (0.0, 1.0) if mean > 0 else (1.0, 0.0) if mean < 0 else (1.0, 1.0)
-    t = mean / se
-    return float(stats.t.sf(t, df)), float(stats.t.cdf(t, df))
+def two_sided(p_one_sided: float) -> float:
+    return min(1.0, 2 * p_one_sided)
+
+
+def bonferroni(p: float, tests: int) -> float:
+    return min(1.0, tests * p)
+
+
+def t_statistic(mean: float, se: float) -> float:
+    """mean / se, with ±inf for a constant nonzero difference and 0 for none."""
+    if se > 0:
+        return mean / se
+    return math.copysign(math.inf, mean) if mean else 0.0
 
 
 def judge(reference: np.ndarray, outside: dict, lower_is_better: bool) -> dict:
     """One claim on one metric. reference: (seeds, rows) of the recommended level; outside:
-    level -> (seeds, rows) on the same seeds and rows. Returns the effect against the best
-    outside level, its interval, the unadjusted p-value and the direction it points to, or
-    `undecided` with the reason."""
+    level -> (seeds, rows) on the same seeds and rows. Returns the binding comparison (smallest
+    t): its outside level, effect, standard error, degrees of freedom, the number of outside
+    levels, the test's unadjusted p-value and the direction it points to; or `undecided` with
+    the reason."""
     seeds = reference.shape[0]
     if seeds < 2:
         return {"decision": "undecided", "reason": f"{seeds} seed: decisions need at least 2"}
     tables = [reference, *outside.values()]
     if any(np.isnan(t).any() for t in tables):
         return {"decision": "undecided", "reason": "NaN scores"}
+    if all(np.array_equal(reference, t) for t in outside.values()):
+        return {"best_outside": next(iter(outside)), "effect": 0.0, "se": 0.0, "levels_outside": len(outside),
+                "decision": "no detectable difference", "reason": "identical scores on every seed and row"}
     sign = 1.0 if lower_is_better else -1.0
     # advantage of the recommended level over each outside level (positive: recommended better)
     pairs = {level: crossed_mean(sign * (table - reference)) for level, table in outside.items()}
-    best_level = min(pairs, key=lambda level: pairs[level][0])
-    effect, se, df = pairs[best_level]
-    low, high = interval(effect, se, df)
-    if all(np.array_equal(reference, t) for t in outside.values()):
-        return {"best_outside": best_level, "effect": 0.0, "ci_low": 0.0, "ci_high": 0.0, "se": 0.0,
-                "decision": "no detectable difference", "reason": "identical scores on every seed and row"}
-    sides = [_one_sided(*pair) for pair in pairs.values()]
-    p_support = max(p for p, _ in sides)
-    p_contradict = min(1.0, len(sides) * min(q for _, q in sides))
-    return {"best_outside": best_level, "effect": effect, "ci_low": low, "ci_high": high, "se": se, "df": df,
-            "p": min(1.0, 2 * min(p_support, p_contradict)),
+    binding = min(pairs, key=lambda level: t_statistic(*pairs[level][:2]))
+    effect, se, df = pairs[binding]
+    t = t_statistic(effect, se)
+    p_support = float(stats.t.sf(t, df)) if se > 0 else float(t <= 0)
+    p_contradict = bonferroni(float(stats.t.cdf(t, df)) if se > 0 else float(t >= 0), len(pairs))
+    return {"best_outside": binding, "effect": effect, "se": se, "df": df, "levels_outside": len(pairs),
+            "p": two_sided(min(p_support, p_contradict)),
             "direction": "supported" if p_support <= p_contradict else "contradicted"}
 
 
@@ -113,11 +139,24 @@ def holm(p: np.ndarray) -> np.ndarray:
     return adjusted
 
 
+def noncentrality(critical: float, df: float, power: float = POWER) -> float:
+    """The noncentrality δ at which a t statistic (df) exceeds `critical` with probability `power`."""
+    return float(brentq(lambda d: stats.nct.sf(critical, df, d) - power, 0.0, critical + 100.0))
+
+
+def mde(se: float, df: float, level: float) -> float:
+    """Smallest effect detected with 80% power by a one-sided t test at `level`."""
+    if not (se > 0):
+        return math.nan
+    return noncentrality(stats.t.ppf(1 - level, df), df) * se
+
+
 def decide(results: pd.DataFrame, alpha: float) -> pd.DataFrame:
-    """Holm-adjust the tests' p-values and turn each into a decision; undecided rows keep theirs.
-    `mde`: the smallest advantage the design detects with 80% power at alpha / (number of tests)."""
+    """One family of tests: Holm-adjust the p-values and turn each into a decision; undecided
+    rows keep theirs. Adds the family interval (ci_low, ci_high) and the MDE of each direction
+    at the thresholds the decisions use (module docstring)."""
     results = results.copy()
-    for column in ("p", "se", "df"):
+    for column in ("p", "se", "df", "effect", "levels_outside"):
         if column not in results:
             results[column] = np.nan
     for column in ("direction", "decision"):
@@ -128,12 +167,21 @@ def decide(results: pd.DataFrame, alpha: float) -> pd.DataFrame:
     tested = results["p"].notna()
     results.loc[tested, "decision"] = np.where(decided[tested], results.loc[tested, "direction"],
                                                "no detectable difference")
-    threshold = alpha / max(tests, 1)
-    results["mde"] = [
-        (stats.t.ppf(1 - threshold / 2, df) + stats.t.ppf(POWER, df)) * se if se > 0 else math.nan
-        for se, df in zip(results["se"], results["df"])
-    ]
-    results.loc[decided, "mde"] = np.nan  # a decided test needs none
+    family = alpha / (2 * max(tests, 1))  # one side of a two-sided test, Bonferroni over the family
+    lows, highs, supports, contradicts = [], [], [], []
+    for effect, se, df, levels in results[["effect", "se", "df", "levels_outside"]].itertuples(index=False):
+        contradict_level = family / (levels if levels > 0 else 1)
+        if se > 0:
+            lows.append(effect - stats.t.ppf(1 - family, df) * se)
+            highs.append(effect + stats.t.ppf(1 - contradict_level, df) * se)
+        else:
+            lows.append(effect if se == 0 else math.nan)
+            highs.append(effect if se == 0 else math.nan)
+        supports.append(mde(se, df, family))
+        contradicts.append(mde(se, df, contradict_level))
+    results["ci_low"], results["ci_high"] = lows, highs
+    results["mde_support"], results["mde_contradict"] = supports, contradicts
+    results["tests"] = tests
     return results
 
 
@@ -143,8 +191,15 @@ def level_table(scores: pd.DataFrame, case: str, metric: str) -> np.ndarray:
     return picked.pivot(index="seed", columns="row", values=metric).sort_index().sort_index(axis=1).to_numpy()
 
 
-def verdicts(scores: pd.DataFrame, levels: list[dict], claims: dict[str, str], alpha: float) -> pd.DataFrame:
-    """Every claim × dataset × variant × metric decided.
+VERDICT_COLUMNS = ["claim", "factor", "dataset", "variant", "metric", "role", "reference_level", "best_outside",
+                   "effect", "ci_low", "ci_high", "p", "p_adjusted", "decision", "mde_support", "mde_contradict",
+                   "tests", "seeds", "rows", "reason"]
+
+
+def verdicts(scores: pd.DataFrame, levels: list[dict], claims: dict[str, str], alpha: float,
+             primary: str) -> pd.DataFrame:
+    """Every claim × dataset × variant × metric tested; the `primary` metric's tests decide
+    (one Holm family), the others are reported beside them (a family of their own).
 
     scores: per (dataset, case, seed, row) the metrics of METRICS (the raw stage, scoring split);
     levels: the ablations' levels (sincvae.planning.Level as dicts); claims: factor -> its text.
@@ -161,16 +216,17 @@ def verdicts(scores: pd.DataFrame, levels: list[dict], claims: dict[str, str], a
                                        for lv, case in zip(outside["level"], outside["case"])},
                                LOWER_IS_BETTER[metric])
                 rows.append({"claim": claims[factor], "factor": factor, "dataset": dataset, "variant": variant,
-                             "metric": metric, "reference_level": reference["level"], "seeds": table.shape[0],
+                             "metric": metric, "role": "primary" if metric == primary else "secondary",
+                             "reference_level": reference["level"], "seeds": table.shape[0],
                              "rows": table.shape[1], **result})
-    frame = decide(pd.DataFrame(rows), alpha)
-    columns = ["claim", "factor", "dataset", "variant", "metric", "reference_level", "best_outside", "effect",
-               "ci_low", "ci_high", "p", "p_adjusted", "decision", "mde", "seeds", "rows", "reason"]
-    return frame.reindex(columns=columns)
+    frame = pd.DataFrame(rows)
+    families = [decide(part, alpha) for _, part in frame.groupby("role", sort=False)]
+    return pd.concat(families).sort_index().reindex(columns=VERDICT_COLUMNS)
 
 
 def level_summary(scores: pd.DataFrame, levels: list[dict]) -> pd.DataFrame:
-    """Mean and 95% interval (over seeds and rows) of each metric at each level of each sweep."""
+    """Mean and unadjusted 95% interval (over seeds and rows) of each metric at each level of
+    each sweep: a description of the levels for the figures, not a decision."""
     rows = []
     for dataset, by_dataset in scores.groupby("dataset", sort=False):
         for level in levels:
@@ -180,3 +236,44 @@ def level_summary(scores: pd.DataFrame, levels: list[dict]) -> pd.DataFrame:
                 rows.append({"dataset": dataset, **level, "metric": metric, "mean": mean,
                              "ci_low": low, "ci_high": high})
     return pd.DataFrame(rows)
+
+
+def rank(tables: dict[str, np.ndarray], lower_is_better: bool, alpha: float) -> pd.DataFrame:
+    """Which case is best on one metric, by test: tables maps case -> (seeds, rows) on the same
+    rows. The case with the best mean is compared with each other case, paired by row (and by
+    seed index, which pairs nothing: seeds of different cases are independent, and their
+    variation is in the error), one-sided, Holm over the other cases. A case it cannot be
+    separated from is tied with it. One row per case: mean, the leader's advantage over it
+    (positive: the leader is better), its family interval's lower bound, p, p_adjusted, `best`
+    (the leader and the cases tied with it)."""
+    sign = 1.0 if lower_is_better else -1.0
+    means = {case: float(np.mean(table)) for case, table in tables.items()}
+    leader = min(means, key=lambda case: sign * means[case])
+    others = [case for case in tables if case != leader]
+    rows = [{"case": leader, "mean": means[leader], "effect": 0.0, "ci_low": math.nan, "p": math.nan}]
+    for case in others:
+        effect, se, df = crossed_mean(sign * (tables[case] - tables[leader]))
+        t = t_statistic(effect, se)
+        p = float(stats.t.sf(t, df)) if se > 0 else float(t <= 0)
+        low = effect - stats.t.ppf(1 - alpha / max(len(others), 1), df) * se if se > 0 else effect
+        rows.append({"case": case, "mean": means[case], "effect": effect, "ci_low": low, "p": p})
+    frame = pd.DataFrame(rows)
+    frame["p_adjusted"] = holm(frame["p"].to_numpy())
+    frame["best"] = ~(frame["p_adjusted"] <= alpha)
+    frame["leader"] = leader
+    return frame
+
+
+def ranking(rows: pd.DataFrame, metric: str, alpha: float) -> pd.DataFrame:
+    """`rank` for every dataset × stage of per-row scores (dataset, stage, case, seed, row and
+    the metric; the scoring split). A case with a NaN score is left out: no decision from a NaN."""
+    frames = []
+    for (dataset, stage), part in rows.groupby(["dataset", "stage"], sort=False):
+        tables = {case: level_table(part, case, metric) for case in part["case"].unique()}
+        tables = {case: table for case, table in tables.items() if not np.isnan(table).any()}
+        if tables:
+            frames.append(rank(tables, LOWER_IS_BETTER[metric], alpha).assign(
+                dataset=dataset, stage=stage, metric=metric, comparisons=len(tables) - 1))
+    columns = ["dataset", "stage", "metric", "case", "mean", "leader", "effect", "ci_low", "p", "p_adjusted",
+               "best", "comparisons"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)

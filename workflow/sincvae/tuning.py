@@ -1,7 +1,7 @@
 """Hyperparameter search on the validation split: a grid's table and an Optuna TPE study.
 
-The objective is the MMD between a case's generated lines and the exact solutions of the
-validation y, weighted by the posterior (metrics.truth_scores), lower is better. It rewards
+The objective is the distance (Wasserstein-1) between a case's generated lines and the exact
+solutions of the validation y, weighted by the posterior (metrics.truth_scores), lower is better. It rewards
 landing on solutions and spreading over all of them in proportion; coverage cannot rank the
 seed's CVAE settings, since every one of them covers nothing (0.00 on both datasets), and the
 forward residual alone rewards collapsing onto one easy line. The scoring split is never used.
@@ -9,6 +9,9 @@ forward residual alone rewards collapsing onto one easy line. The scoring split 
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -21,13 +24,13 @@ if TYPE_CHECKING:
 
     from .forward import ForwardMap
 
-OBJECTIVE = "validation_mmd"
+OBJECTIVE = "validation_distance"
 PRUNING_SAMPLES = 4  # lines per y for the per-epoch progress value
 
 
 def objective_value(metrics: dict) -> float:
-    """The search objective from a seed's metrics.json: raw-stage validation MMD."""
-    return metrics["stages"]["raw"]["validation"]["mmd"]
+    """The search objective from a seed's metrics.json: raw-stage validation distance."""
+    return metrics["stages"]["raw"]["validation"]["distance"]
 
 
 def suggest(trial: optuna.Trial, space: dict) -> dict:
@@ -59,7 +62,7 @@ def generated_residual(model: torch.nn.Module, fmap: ForwardMap, y: torch.Tensor
 def make_objective(base: dict, space: dict, fmap: ForwardMap, train: tuple, validation: tuple, scored: tuple,
                    solutions: list, options: dict, device: torch.device) -> Callable[[optuna.Trial], float]:
     """An Optuna objective: train the base case with the trial's settings on `train`, report the
-    generated residual on `scored` after every epoch (pruning), return the validation MMD.
+    generated residual on `scored` after every epoch (pruning), return the validation distance.
 
     validation: (x, y) for the training loop's losses; scored: the validation rows the exact
     solutions belong to.
@@ -85,7 +88,7 @@ def make_objective(base: dict, space: dict, fmap: ForwardMap, train: tuple, vali
         stages, _ = evaluate_split(model.to(device).eval(), fmap, "validation", x_scored, y_scored, solutions,
                                    {**options, "refine": {**options["refine"], "steps": 0}}, generator,
                                    generation_dtype(case, device, log=lambda m: None))
-        return stages["raw"][2]["mmd"]
+        return objective_value({"stages": {"raw": {"validation": stages["raw"][2]}}})
 
     return objective
 
@@ -93,6 +96,17 @@ def make_objective(base: dict, space: dict, fmap: ForwardMap, train: tuple, vali
 COMPLETE = optuna.trial.TrialState.COMPLETE
 FINISHED = (COMPLETE, optuna.trial.TrialState.PRUNED)
 SLOT = "slot"  # a trial's place in the search (user attribute): Optuna's numbers follow finishing order
+
+
+def study_name(dataset: str, settings: dict, paths: list[str]) -> str:
+    """The study's name in the journal: the dataset and a digest of everything a trial's value
+    depends on except the number of trials (the search's space, base case, batches and seed,
+    the evaluation settings, the objective) and of the data files' bytes. A change of any of
+    them starts a new study; more trials extend the same one."""
+    digest = hashlib.sha256(json.dumps({**settings, "objective": OBJECTIVE}, sort_keys=True, default=str).encode())
+    for path in paths:
+        digest.update(Path(path).read_bytes())
+    return f"{dataset}-{digest.hexdigest()[:12]}"
 
 
 def open_study(journal: str, name: str) -> optuna.Study:
