@@ -3,12 +3,10 @@ import pandas as pd
 import pytest
 
 from sincvae.data import make_dataset, split_rng
-from sincvae.evaluate import save_table
+from sincvae.evaluate import lines_frame, lines_from_frame, save_table
 from sincvae.exact import forward_tolerance
 from sincvae.metrics import (
-    lines_from_samples,
     sample_scores,
-    samples_frame,
     summarise,
     truth_scores,
     truth_table,
@@ -63,22 +61,26 @@ def test_scores_of_a_shifted_bent_and_reversed_line(lines, data_1):
     assert best["distance"] == pytest.approx(np.mean([0.03, 0.1, scores["true_distance"].iloc[2]]))
 
 
-def test_samples_frame_round_trip(lines):
+def test_stored_lines_round_trip_and_straight_sets_keep_their_end_points(lines, tmp_path):
     x, _ = lines
-    x_hat = np.stack([x + 0.01 * k for k in range(3)], 1)  # (6, 3, 2, 50)
-    frame = samples_frame("scoring", x_hat)
-    assert list(frame.columns) == ["split", "row", "sample", "point", "x0", "x1"]
-    assert len(frame) == 6 * 3 * 50
-    first = frame.iloc[50 + 7]  # row 0, sample 1, point 7
-    assert (first["row"], first["sample"], first["point"]) == (0, 1, 7)
-    assert first["x1"] == np.float32(x_hat[0, 1, 1, 7])
-    np.testing.assert_allclose(lines_from_samples(frame, "scoring", [4, 2]), x_hat[[4, 2]], rtol=1e-7)
+    straight = np.stack([x + 0.01 * k for k in range(3)], 1)  # (6, 3, 2, 50)
+    bent = straight.copy()
+    bent[:, :, 0, 25] += 0.05
+    frame = lines_frame({("scoring", "raw"): bent, ("scoring", "refined"): straight, ("validation", "raw"): straight[:2]})
+    assert list(frame.columns) == ["split", "stage", "row", "sample", "point", "x0", "x1"]
+    sizes = frame.groupby(["split", "stage"]).size().to_dict()
+    assert sizes == {("scoring", "raw"): 6 * 3 * 50, ("scoring", "refined"): 6 * 3 * 2, ("validation", "raw"): 2 * 3 * 2}
+    save_table(frame, tmp_path / "lines.parquet")
+    back = lines_from_frame(pd.read_parquet(tmp_path / "lines.parquet"), 50)
+    np.testing.assert_array_equal(back[("scoring", "raw")], bent.astype(np.float32))  # float32, bit for bit
+    np.testing.assert_allclose(back[("scoring", "refined")], straight, atol=2e-7)
+    assert back[("validation", "raw")].shape == (2, 3, 2, 50)
 
 
 def test_per_line_tables_are_saved_compactly_and_the_lines_exactly(tmp_path, data_1):
     x, _ = make_dataset(data_1, 40, split_rng(0, "scoring"))
     lines = x[:, 0].transpose(1, 2).numpy()[:, None] + np.random.default_rng(0).normal(0, 0.01, (40, 5, 2, 50))
-    frame = samples_frame("scoring", lines).assign(stage="raw")
+    frame = lines_frame({("scoring", "raw"): lines})
     scores = sample_scores(lines, data_1(x[:, 0].transpose(1, 2).numpy()), x[:, 0].transpose(1, 2).numpy(), data_1, 0.02)
     for table, name in ((frame, "samples"), (scores.assign(split="scoring"), "scores")):
         save_table(table, tmp_path / f"{name}.parquet")

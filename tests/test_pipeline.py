@@ -247,9 +247,12 @@ def test_snakemakes_own_report_builds(quick_run):
 def test_outputs_of_one_case(quick_run):
     case_dir = quick_run / "results" / "data_2" / FINAL
     seed_dir = case_dir / "seed0"
-    samples = pd.read_parquet(seed_dir / "samples.parquet")
-    assert list(samples.columns) == ["split", "row", "sample", "point", "x0", "x1", "stage"]
-    assert len(samples) == 2 * 8 * 5 * 50  # stages × scoring rows × K × points
+    lines = pd.read_parquet(seed_dir / "lines.parquet")
+    assert list(lines.columns) == ["split", "stage", "row", "sample", "point", "x0", "x1"]
+    # the CVAE's own lines in full; refined lines are straight: their end points alone
+    sizes = lines.groupby(["split", "stage"]).size().to_dict()
+    assert sizes == {("scoring", "raw"): 8 * 5 * 50, ("scoring", "refined"): 8 * 5 * 2,
+                     ("validation", "raw"): 20 * 5 * 50, ("validation", "refined"): 20 * 5 * 2}
     assert not (seed_dir / "model.pt").exists()  # temp: removed once its consumers ran
     history = pd.read_csv(seed_dir / "history.csv")
     assert history["epoch"].tolist() == [1, 2]
@@ -266,7 +269,7 @@ def test_outputs_of_one_case(quick_run):
     assert (case_dir / "loss_curves.png").stat().st_size > 10_000
     validation = json.loads((quick_run / "results" / "data_2" / "data_validation.json").read_text())
     assert validation["splits"]["train"]["rows"] == 1000
-    for rule in ("train", "evaluate"):
+    for rule in ("train", "generate", "score"):
         assert (quick_run / "benchmarks" / rule / "data_2" / f"{FINAL}.tsv").exists()  # one job per case
     assert f"device cpu, {CONFIG['threads']} threads" in log  # torch uses exactly the rule's threads
 
@@ -278,7 +281,7 @@ def test_methods_without_training_have_no_training_job(quick_run):
     assert (quick_run / "results" / "data_1" / FLOW / "loss_curves.png").exists()
     assert "nll" in (quick_run / "logs" / "train" / "data_1" / f"{FLOW}.log").read_text()
     plan = snakemake(quick_run, "--dry-run", "--forceall", f"results/data_1/{NEAREST}/seed0/metrics.json").stdout
-    assert "rule train:" not in plan and "rule evaluate:" in plan
+    assert "rule train:" not in plan and "rule generate:" in plan and "rule score:" in plan
 
 
 def test_the_search_finds_a_tuned_case_and_resumes(quick_run, tmp_path_factory):
@@ -307,10 +310,10 @@ def test_the_search_finds_a_tuned_case_and_resumes(quick_run, tmp_path_factory):
 
 
 def test_declared_resources_cover_the_measured_peaks_with_margin(quick_run):
-    """mem_mb and runtime of train and evaluate stay at least 2x above what the jobs used."""
+    """mem_mb and runtime of train, generate and score stay at least 2x above what the jobs used."""
     plan = snakemake(quick_run, "--dry-run", "--forceall").stdout
     declared = {m.group(1): m.group(2) for m in re.finditer(
-        r"rule (train|evaluate|ablation):.*?resources: ([^\n]*)", plan, flags=re.S)}
+        r"rule (train|generate|score|ablation):.*?resources: ([^\n]*)", plan, flags=re.S)}
     for rule, resources in declared.items():
         values = dict(kv.split("=", 1) for kv in resources.split(", "))
         bench = pd.concat(pd.read_csv(p, sep="\t") for p in (quick_run / "benchmarks" / rule).rglob("*.tsv"))
@@ -332,7 +335,7 @@ def test_the_same_config_gives_byte_identical_metrics_on_one_core(quick_run, tmp
 
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
 def test_an_interrupted_run_loses_no_work(tmp_path_factory, how):
-    """SIGTERM: snakemake lets the running training job finish and stops; the rerun only evaluates.
+    """SIGTERM: snakemake lets the running training job finish and stops; the rerun only generates and scores.
     SIGKILL of snakemake and its job mid-training: after --unlock, the rerun resumes from the
     checkpoint and finishes."""
     workdir = new_workdir(tmp_path_factory, "killed")
@@ -389,21 +392,37 @@ def test_a_second_run_does_nothing(quick_run):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
+def planned_with_overlay(workdir: Path, overlay: dict) -> set[str]:
+    """The rules a dry run plans with `overlay` merged over the quick config."""
+    path = workdir / "config" / "overlay.yaml"
+    path.write_text(yaml.safe_dump(overlay, sort_keys=False))
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--configfile",
+                             str(workdir / "config" / "quick.yaml"), str(path), "--dry-run"],
+                            capture_output=True, text=True)
+    path.unlink()
+    assert result.returncode == 0, result.stderr
+    return set(re.findall(r"^(?:local)?rule (\w+):", result.stdout, flags=re.M))
+
+
 def test_a_new_case_reruns_the_tables_but_not_the_notebooks_or_their_models(quick_run):
     """The notebooks read only their cases' rows of the config: adding another case (an overlay)
     reruns the comparison and the report, not the notebooks, nor retrains the temporary
     models of the cases they inspect."""
-    extra = quick_run / "config" / "extra_case.yaml"
-    extra.write_text(yaml.safe_dump({"cases": [*QUICK["cases"], {"case": "prior-lines-again", "method": "prior"}]},
-                                    sort_keys=False))
-    result = subprocess.run([*SNAKEMAKE, "--directory", str(quick_run), "--configfile",
-                             str(quick_run / "config" / "quick.yaml"), str(extra), "--dry-run"],
-                            capture_output=True, text=True)
-    extra.unlink()
-    assert result.returncode == 0, result.stderr
-    rules = set(re.findall(r"^rule (\w+):", result.stdout, flags=re.M))
-    assert {"evaluate", "compare", "report"} <= rules
+    rules = planned_with_overlay(quick_run, {"cases": [*QUICK["cases"], {"case": "prior-lines-again",
+                                                                         "method": "prior"}]})
+    assert {"generate", "score", "compare", "report"} <= rules
     assert not rules & {"notebook", "train", "plot_latent"}
+
+
+def test_a_change_of_the_metrics_rescores_without_training_or_generating(quick_run):
+    """The lines are stored: a new match distance plans the scoring jobs and the tables after
+    them, no training, generation, search or exact solving; `--forcerun score` reruns one
+    case's scoring alone."""
+    rules = planned_with_overlay(quick_run, {"evaluate": {"match_tolerance": 0.01}})
+    assert {"score", "score_ablation", "score_grid_point", "score_exact", "compare", "verdicts", "report"} <= rules
+    assert not rules & {"train", "generate", "ablation", "ablation_continued", "tune", "solve_exact", "notebook"}
+    forced = snakemake(quick_run, "--dry-run", f"results/data_1/{FLOW}/metrics.json", "--forcerun", "score")
+    assert re.findall(r"^rule (\w+):", forced.stdout, flags=re.M) == ["score"]
 
 
 def test_one_case_target_plans_only_its_jobs(tmp_path_factory):
@@ -412,25 +431,27 @@ def test_one_case_target_plans_only_its_jobs(tmp_path_factory):
     plan = result.stdout
     stats = plan.split("Job stats:")[1].split("\n\n")[0].splitlines()[3:]
     counts = dict(line.split() for line in stats if line.strip())
-    # one train and one evaluate job for all the case's seeds
+    # one train, one generate and one score job for all the case's seeds
     assert counts == {"generate_data": "3", "validate_data": "1", "solve_exact": "1", "train": "1",
-                      "evaluate": "1", "total": "7"}
+                      "generate": "1", "score": "1", "total": "8"}
     assert plan.count(f"results/data_2/{FINAL}/seed") >= 2 * QUICK_SEEDS
     assert "data_1" not in plan
 
 
 def test_the_challenge_overlay_plans_its_dataset_alone(tmp_path_factory):
     """config/challenge.yaml removes data_1 and data_2 (null), the search and the ablations: one
-    train and one evaluate job per case, all on the challenge's map."""
+    train, one generate and one score job per case, all on the challenge's map."""
     workdir = new_workdir(tmp_path_factory, "challenge")
     result = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--configfile",
                              str(workdir / "config" / "challenge.yaml"), "--dry-run"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     challenge = yaml.safe_load((ROOT / "config" / "challenge.yaml").read_text())
     stats = result.stdout.split("Job stats:")[1].splitlines()
-    jobs = {line.split()[0]: int(line.split()[1]) for line in stats if line.startswith(("train", "evaluate", "ablation", "tune"))}
+    jobs = {line.split()[0]: int(line.split()[1]) for line in stats
+            if line.startswith(("train", "generate ", "score", "ablation", "tune"))}
     learned = sum(case.get("method", "cvae") in METHODS_LEARNED for case in challenge["cases"])
-    assert jobs == {"train": learned, "evaluate": len(challenge["cases"])}
+    assert jobs == {"train": learned, "generate": len(challenge["cases"]), "score": len(challenge["cases"]),
+                    "score_exact": 1}
     assert "results/challenge/" in result.stdout
     assert "data_1" not in result.stdout and "data_2" not in result.stdout
 
@@ -441,7 +462,7 @@ def test_default_config_plans_every_case_on_both_datasets(tmp_path_factory):
     assert result.returncode == 0, result.stderr
     stats = result.stdout.split("Job stats:")[1].splitlines()
     jobs = {line.split()[0]: int(line.split()[1]) for line in stats
-            if line.startswith(("train", "evaluate", "ablation"))}
+            if line.startswith(("train", "generate", "score", "ablation")) and not line.startswith("generate_data")}
     learned = sum(case.get("method", "cvae") in METHODS_LEARNED for case in CONFIG["cases"]) + 1  # + tuned
     # first seed only; the point that is the base case's own setting is the base case's run
     grid = math.prod(len(values) for values in CONFIG["tuning"]["grid"].values()) - 1
@@ -451,9 +472,11 @@ def test_default_config_plans_every_case_on_both_datasets(tmp_path_factory):
     levels = len(ablations["variants"]) * (1 + sum(len(f["levels"]) - 1 for f in ablations["factors"].values()))
     centers = len(ablations["variants"])  # kept for the 25-epoch level: rule ablation_continued
     # one job per dataset and case (or level), for all its seeds
-    assert jobs == {"train": 2 * learned, "evaluate": 2 * (len(CONFIG["cases"]) + 1),
-                    "train_grid_point": 2 * grid, "evaluate_grid_point": 2 * grid,
-                    "ablation": 2 * (levels - centers), "ablation_continued": 2 * centers}
+    cases = len(CONFIG["cases"]) + 1
+    assert jobs == {"train": 2 * learned, "generate": 2 * cases, "score": 2 * cases, "score_exact": 2,
+                    "train_grid_point": 2 * grid, "generate_grid_point": 2 * grid, "score_grid_point": 2 * grid,
+                    "ablation": 2 * (levels - centers), "ablation_continued": 2 * centers,
+                    "score_ablation": 2 * levels}
 
 
 def test_an_unknown_case_or_dataset_fails_naming_the_valid_ids(tmp_path_factory):
@@ -512,7 +535,7 @@ def test_someones_samples_are_scored_into_the_comparison(quick_run, tmp_path_fac
     config["external"] = {"my-model": {"dataset": "data_1", "path": "mine.pt"}}
     (workdir / "config" / "quick.yaml").write_text(yaml.safe_dump(config, sort_keys=False))  # same params: no reruns
     result = snakemake(workdir, "--cores", "2", "results/comparison.csv")
-    assert "score_external" in result.stderr and "rule evaluate" not in result.stderr
+    assert "score_external" in result.stderr and "rule generate" not in result.stderr
     table = pd.read_csv(workdir / "results" / "comparison.csv")
     mine = table[table["case"] == "my-model"].iloc[0]
     assert (mine["dataset"], mine["method"], mine["stage"], mine["seeds"]) == ("data_1", "external", "raw", 1)

@@ -45,12 +45,12 @@ def dry_run(tmp_path, profile: str, *args: str) -> list[dict]:
 def test_slurm_profile_asks_for_a_gpu_per_training_job(tmp_path):
     jobs = dry_run(tmp_path, "slurm", "--config", "device=cuda")
     counts = Counter(job["rule"] for job in jobs)
-    assert counts["train"] == TRAIN_JOBS < counts["evaluate"] == EVALUATE_JOBS
+    assert counts["train"] == TRAIN_JOBS < counts["generate"] == counts["score"] == EVALUATE_JOBS
     assert counts["ablation_continued"] == CONTINUED_JOBS and counts["ablation"] == ABLATION_JOBS
-    assert counts["evaluate_grid_point"] == DATASETS * len(PLAN.grid_jobs) < DATASETS * len(PLAN.grid)
+    assert counts["generate_grid_point"] == DATASETS * len(PLAN.grid_jobs) < DATASETS * len(PLAN.grid)
     for job in jobs:
         assert job["slurm_account"] == "<account>" and int(job["runtime"]) >= 5
-        if job["rule"] in ("train", "train_grid_point", "ablation", "ablation_continued", "evaluate"):
+        if job["rule"] in ("train", "train_grid_point", "ablation", "ablation_continued", "generate"):
             assert job["gpu"] == "1" and int(job["mem_mb"]) >= 1500
     assert all(job["gpu_model"].startswith("<") for job in jobs if job["rule"] == "train")
 

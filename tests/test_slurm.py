@@ -2,7 +2,7 @@
 to the one-node cluster that .ci/start-slurm starts (CI runs it; elsewhere this skips without
 SLURM), with the project's profile and its placeholders overridden on the command line. A
 subset of the quick study (one dataset: data, validation, exact solutions, one training-free
-and one trained case, 8 jobs) keeps it to a couple of minutes: the plugin polls with a
+and one trained case, 10 jobs) keeps it to a couple of minutes: the plugin polls with a
 back-off of 10 s per check that sees no job finish."""
 
 import os
@@ -40,11 +40,11 @@ def test_the_quick_study_runs_on_slurm_with_the_same_metrics_as_locally(tmp_path
     assert "SLURM" not in local.stderr
     slurm = run(tmp_path / "slurm", "--profile", str(ROOT / "profiles" / "slurm"),
                 "--default-resources", "slurm_partition=debug", "mem_mb=1000", "runtime=10",
-                "--set-resources", "train:slurm_partition=debug", "--set-threads", "train=1", "evaluate=1",
+                "--set-resources", "train:slurm_partition=debug", "--set-threads", "train=1", "generate=1",
                 "--slurm-no-account", "--slurm-status-command", "squeue",
                 "--slurm-init-seconds-before-status-checks", "1")
     jobs = re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+)", slurm.stderr)
-    assert len(jobs) == 8 and "8 of 8 steps (100%) done" in slurm.stderr
+    assert len(jobs) == 10 and "10 of 10 steps (100%) done" in slurm.stderr
     completed = Path("/var/log/slurm/jobcomp.log")  # the cluster's own record (JobCompType=jobcomp/filetxt)
     if completed.exists():
         states = dict(re.findall(r"JobId=(\d+) .*?JobState=(\w+)", completed.read_text()))

@@ -132,11 +132,11 @@ def test_the_study_starts_afresh_when_what_a_trial_scores_changes(tmp_path):
     names a new study (no trial of the old one is reused); the same settings name the same."""
     data = tmp_path / "validation.pt"
     data.write_bytes(b"rows")
-    settings = {"search": {"space": SPACE, "seed": 0}, "evaluate": {"samples": 30, "match_tolerance": 0.02}}
+    settings = {"search": {"space": SPACE, "seed": 0}, "evaluate": {"samples": 30, "validation_rows": 200}}
     name = study_name("d", settings, [str(data)])
     assert name == study_name("d", settings, [str(data)])
     wider = {**settings, "search": {"space": {**SPACE, "extra": {"low": 0.0, "high": 1.0}}, "seed": 0}}
-    stricter = {**settings, "evaluate": {"samples": 30, "match_tolerance": 0.01}}
+    stricter = {**settings, "evaluate": {"samples": 10, "validation_rows": 200}}
     assert len({name, study_name("d", wider, [str(data)]), study_name("d", stricter, [str(data)])}) == 3
     data.write_bytes(b"other rows")
     assert study_name("d", settings, [str(data)]) != name

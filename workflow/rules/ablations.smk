@@ -1,23 +1,21 @@
 # The controlled experiments on the seed's claims (config `ablations`; README "Claims").
 
 
-# One job per level: trains every seed and scores its raw lines on the scoring split; its
-# metrics.json is the level's target.
+# One job per level: trains every seed and draws its raw lines for the scoring split;
+# score_ablation (evaluate.smk) scores them into the level's target, its metrics.json.
 rule ablation:
     input:
         unpack(continued_states),
         train="data/{dataset}/train_dataset.pt",
         scoring="data/{dataset}/scoring_dataset.pt",
-        solutions="results/{dataset}/exact/solutions.parquet",
         checked="results/{dataset}/data_validation.json",
     output:
         histories=seeds_of(
             "results/{dataset}/{case}/seed{seed}/history.csv", ABLATION_SEEDS
         ),
-        rows=seeds_of(
-            "results/{dataset}/{case}/seed{seed}/rows.parquet", ABLATION_SEEDS
+        lines=seeds_of(
+            "results/{dataset}/{case}/seed{seed}/lines.parquet", ABLATION_SEEDS
         ),
-        metrics="results/{dataset}/{case}/metrics.json",
     log:
         "logs/ablation/{dataset}/{case}.log",
     benchmark:
@@ -37,7 +35,7 @@ rule ablation:
         seeds=ABLATION_SEEDS,
         dataset=dataset_params,
         device=config["device"],
-        evaluate=config["evaluate"],
+        generate=RAW_ONLY,
     script:
         "../scripts/ablation.py"
 
@@ -49,10 +47,9 @@ use rule ablation as ablation_continued with:
         histories=seeds_of(
             "results/{dataset}/{case}/seed{seed}/history.csv", ABLATION_SEEDS
         ),
-        rows=seeds_of(
-            "results/{dataset}/{case}/seed{seed}/rows.parquet", ABLATION_SEEDS
+        lines=seeds_of(
+            "results/{dataset}/{case}/seed{seed}/lines.parquet", ABLATION_SEEDS
         ),
-        metrics="results/{dataset}/{case}/metrics.json",
         states=temp(
             seeds_of("results/{dataset}/{case}/seed{seed}/state.pt", ABLATION_SEEDS)
         ),

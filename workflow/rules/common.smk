@@ -7,7 +7,7 @@ from dataclasses import asdict
 from snakemake.utils import validate
 
 from sincvae import registry
-from sincvae.planning import TUNED, plan
+from sincvae.planning import TUNED, evaluated_splits, plan
 
 validate(config, schema="../../config/schema.yaml")
 # An overlay config removes a dataset by setting it to null (config/challenge.yaml).
@@ -44,8 +44,8 @@ TUNING = config.get("tuning")
 SEEDS = list(range(config["seeds"]))
 LEARNED_CASES = [c for c in CASE_IDS if CASES[c]["method"] in LEARNED]
 CONTENDERS = [c for c in CASE_IDS if CASES[c]["method"] not in registry.references()]
-# One train and one evaluate job per case, for all its seeds: grid points (first seed only) by
-# rules *_grid_point; each ablation level is one job (ablations.smk), rule ablation_continued for
+# One train, one generate and one score job per case, for all its seeds: grid points (first
+# seed only) by rules *_grid_point; each ablation level is one job (ablations.smk), rule ablation_continued for
 # those a longer epochs level resumes.
 TRAINED_CASES = [
     c for c in PLAN.learned if c not in ABLATION_CASES and c not in GRID_CASES
@@ -53,6 +53,14 @@ TRAINED_CASES = [
 EVALUATED_CASES = [c for c in CASES if c not in ABLATION_CASES and c not in GRID_CASES]
 CONTINUED_CASES = sorted(set(PLAN.continued_from.values()))
 REFERENCE_CASE = config["reference_case"]
+# What generating a case's lines reads of `evaluate` (the scoring reads match_tolerance), and
+# the scored rows of each split: a change of one reruns only the jobs that read it.
+GENERATE = {k: config["evaluate"][k] for k in ("samples", "refine")}
+RAW_ONLY = {
+    **GENERATE,
+    "refine": {**GENERATE["refine"], "steps": 0},
+}  # ablations: the CVAE's own lines
+SCORED_SPLITS = evaluated_splits(config["evaluate"]["validation_rows"])
 GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
 # The cases each dataset's notebook shows, and those with an encoder (latent-space figure).
 INSPECT_CASES = config["report"]["inspect_cases"]

@@ -1,21 +1,17 @@
-rule evaluate:
+# A case's lines: every seed's raw lines and their refinement on the scored rows of each split.
+rule generate:
     input:
         unpack(method_inputs),
-        solutions="results/{dataset}/exact/solutions.parquet",
         scoring="data/{dataset}/scoring_dataset.pt",
         validation="data/{dataset}/validation_dataset.pt",
+        checked="results/{dataset}/data_validation.json",
     output:
-        samples=seeds_of("results/{dataset}/{case}/seed{seed}/samples.parquet", SEEDS),
-        scores=seeds_of("results/{dataset}/{case}/seed{seed}/scores.parquet", SEEDS),
-        rows=seeds_of("results/{dataset}/{case}/seed{seed}/rows.parquet", SEEDS),
-        metrics=seeds_of("results/{dataset}/{case}/seed{seed}/metrics.json", SEEDS),
+        lines=seeds_of("results/{dataset}/{case}/seed{seed}/lines.parquet", SEEDS),
         timing=seeds_of("results/{dataset}/{case}/seed{seed}/timing.json", SEEDS),
-        # the seeds' metrics summarised (a separate job per case spent ~1 s starting for ~0.1 s of work)
-        summary="results/{dataset}/{case}/metrics.json",
     log:
-        "logs/evaluate/{dataset}/{case}.log",
+        "logs/generate/{dataset}/{case}.log",
     benchmark:
-        "benchmarks/evaluate/{dataset}/{case}.tsv"
+        "benchmarks/generate/{dataset}/{case}.tsv"
     wildcard_constraints:
         case=one_of(EVALUATED_CASES),
     conda:
@@ -30,24 +26,88 @@ rule evaluate:
         seeds=lambda w: CASE_SEEDS[w.case],
         dataset=dataset_params,
         device=config["device"],
-        evaluate=config["evaluate"],
+        generate=GENERATE,
+        splits=SCORED_SPLITS,
         tolerance=config["data"]["tolerance"],
     script:
-        "../scripts/evaluate.py"
+        "../scripts/generate.py"
 
 
-# A grid point of the search is scored with the first seed only.
-use rule evaluate as evaluate_grid_point with:
+# A grid point of the search is generated and scored with the first seed only.
+use rule generate as generate_grid_point with:
     output:
-        samples=seeds_of(
-            "results/{dataset}/{case}/seed{seed}/samples.parquet", SEEDS[:1]
-        ),
-        scores=seeds_of("results/{dataset}/{case}/seed{seed}/scores.parquet", SEEDS[:1]),
-        rows=seeds_of("results/{dataset}/{case}/seed{seed}/rows.parquet", SEEDS[:1]),
-        metrics=seeds_of("results/{dataset}/{case}/seed{seed}/metrics.json", SEEDS[:1]),
+        lines=seeds_of("results/{dataset}/{case}/seed{seed}/lines.parquet", SEEDS[:1]),
         timing=seeds_of("results/{dataset}/{case}/seed{seed}/timing.json", SEEDS[:1]),
     wildcard_constraints:
         case=one_of(GRID_CASES),
+
+
+# A case's stored lines scored against the exact solutions: `--forcerun score` rescores a
+# finished study without a model (they are temporary) after a change of the metrics.
+rule score:
+    input:
+        unpack(tuned_setting),
+        lines=per_seed("results/{dataset}/{case}/seed{seed}/lines.parquet"),
+        histories=per_seed(
+            "results/{dataset}/{case}/seed{seed}/history.csv", learned_only=True
+        ),
+        solutions="results/{dataset}/exact/solutions.parquet",
+        scoring="data/{dataset}/scoring_dataset.pt",
+        validation="data/{dataset}/validation_dataset.pt",
+    output:
+        scores=seeds_of("results/{dataset}/{case}/seed{seed}/scores.parquet", SEEDS),
+        rows=seeds_of("results/{dataset}/{case}/seed{seed}/rows.parquet", SEEDS),
+        metrics=seeds_of("results/{dataset}/{case}/seed{seed}/metrics.json", SEEDS),
+        # the case's target: its seeds' metrics summarised
+        summary="results/{dataset}/{case}/metrics.json",
+    log:
+        "logs/score/{dataset}/{case}.log",
+    benchmark:
+        "benchmarks/score/{dataset}/{case}.tsv"
+    wildcard_constraints:
+        case=one_of(EVALUATED_CASES),
+    conda:
+        "../../envs/sincvae.yaml"
+    resources:
+        mem_mb=1500,
+        runtime=5,
+    params:
+        case=lambda w: CASES[w.case],
+        seeds=lambda w: CASE_SEEDS[w.case],
+        dataset=dataset_params,
+        match_tolerance=config["evaluate"]["match_tolerance"],
+    script:
+        "../scripts/score.py"
+
+
+use rule score as score_grid_point with:
+    output:
+        scores=seeds_of("results/{dataset}/{case}/seed{seed}/scores.parquet", SEEDS[:1]),
+        rows=seeds_of("results/{dataset}/{case}/seed{seed}/rows.parquet", SEEDS[:1]),
+        metrics=seeds_of("results/{dataset}/{case}/seed{seed}/metrics.json", SEEDS[:1]),
+    wildcard_constraints:
+        case=one_of(GRID_CASES),
+
+
+# An ablation level's raw lines, every seed; its metrics.json is the level's target.
+use rule score as score_ablation with:
+    output:
+        scores=seeds_of(
+            "results/{dataset}/{case}/seed{seed}/scores.parquet", ABLATION_SEEDS
+        ),
+        rows=seeds_of(
+            "results/{dataset}/{case}/seed{seed}/rows.parquet", ABLATION_SEEDS
+        ),
+        metrics=seeds_of(
+            "results/{dataset}/{case}/seed{seed}/metrics.json", ABLATION_SEEDS
+        ),
+        summary="results/{dataset}/{case}/metrics.json",
+    log:
+        "logs/score_ablation/{dataset}/{case}.log",
+    benchmark:
+        "benchmarks/score_ablation/{dataset}/{case}.tsv"
+    wildcard_constraints:
+        case=one_of(ABLATION_CASES),
 
 
 rule solve_exact:
@@ -57,8 +117,6 @@ rule solve_exact:
         checked="results/{dataset}/data_validation.json",
     output:
         solutions="results/{dataset}/exact/solutions.parquet",
-        scores="results/{dataset}/exact/scores.parquet",
-        metrics="results/{dataset}/exact/metrics.json",
     log:
         "logs/solve_exact/{dataset}.log",
     benchmark:
@@ -68,10 +126,32 @@ rule solve_exact:
         "../../envs/sincvae.yaml"
     params:
         dataset=dataset_params,
-        evaluate=config["evaluate"],
+        splits=SCORED_SPLITS,
         tolerance=config["data"]["tolerance"],
     script:
         "../scripts/solve_exact.py"
+
+
+# The exact solutions as the comparison's bound, scored like a method.
+rule score_exact:
+    input:
+        solutions="results/{dataset}/exact/solutions.parquet",
+        scoring="data/{dataset}/scoring_dataset.pt",
+        validation="data/{dataset}/validation_dataset.pt",
+    output:
+        scores="results/{dataset}/exact/scores.parquet",
+        metrics="results/{dataset}/exact/metrics.json",
+    log:
+        "logs/score_exact/{dataset}.log",
+    benchmark:
+        "benchmarks/score_exact/{dataset}.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    params:
+        dataset=dataset_params,
+        match_tolerance=config["evaluate"]["match_tolerance"],
+    script:
+        "../scripts/score_exact.py"
 
 
 # Someone's generated samples (config `external`), scored as a method's raw stage.
@@ -97,7 +177,7 @@ rule score_external:
         runtime=5,
     params:
         dataset=dataset_params,
-        evaluate=config["evaluate"],
+        match_tolerance=config["evaluate"]["match_tolerance"],
     script:
         "../scripts/score_external.py"
 

@@ -79,8 +79,8 @@ rule plot_dataset:
         scores=lambda w: per_case(
             "results/{dataset}/{case}/seed{seed}/scores.parquet", w.dataset, seed=SEEDS
         ),
-        samples=lambda w: per_case(
-            "results/{dataset}/{case}/seed{seed}/samples.parquet",
+        lines=lambda w: per_case(
+            "results/{dataset}/{case}/seed{seed}/lines.parquet",
             w.dataset,
             INSPECT_CASES,
             seed=SEEDS[0],
@@ -268,8 +268,10 @@ rule plot_latent:
 UPSTREAM_BENCHMARKS = [
     *expand("benchmarks/validate_data/{dataset}.tsv", dataset=DATASETS),
     *expand("benchmarks/solve_exact/{dataset}.tsv", dataset=DATASETS),
+    *expand("benchmarks/score_exact/{dataset}.tsv", dataset=DATASETS),
     *per_case("benchmarks/train/{dataset}/{case}.tsv", cases=LEARNED_CASES),
-    *per_case("benchmarks/evaluate/{dataset}/{case}.tsv"),
+    *per_case("benchmarks/generate/{dataset}/{case}.tsv"),
+    *per_case("benchmarks/score/{dataset}/{case}.tsv"),
     *expand("benchmarks/plot_dataset/{dataset}.tsv", dataset=DATASETS),
     *expand("benchmarks/notebook/{dataset}.tsv", dataset=DATASETS),
     *(
@@ -282,6 +284,7 @@ UPSTREAM_BENCHMARKS = [
     "benchmarks/plot_comparison.tsv",
     *(["benchmarks/verdicts.tsv", "benchmarks/plot_claims.tsv"] if ABLATIONS else []),
     *per_case("benchmarks/ablation/{dataset}/{case}.tsv", cases=ABLATION_CASES),
+    *per_case("benchmarks/score_ablation/{dataset}/{case}.tsv", cases=ABLATION_CASES),
 ]
 
 

@@ -61,7 +61,7 @@ rule tune:
         tuning=TUNING,
         dataset=dataset_params,
         device=config["device"],
-        evaluate=config["evaluate"],
+        evaluate={k: config["evaluate"][k] for k in ("samples", "validation_rows")},
         journal=lambda w: STUDY_JOURNAL.format(dataset=w.dataset),
     script:
         "../scripts/tune.py"

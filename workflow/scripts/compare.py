@@ -19,7 +19,7 @@ stages = [stage for path in [*snakemake.input.metrics, *snakemake.input.external
 table = pd.DataFrame(exact + [comparison_row(stage) for stage in stages])
 # Wall times: mean over seeds (they vary run to run, so they stay out of the metrics files).
 timing = pd.DataFrame([row for path in snakemake.input.timings for row in timing_rows(read(path))])
-timing = timing.groupby(["dataset", "case", "stage"], as_index=False)[["train_s", "ms_per_sample"]].mean()
+timing = timing.groupby(["dataset", "case", "stage"], as_index=False).mean(numeric_only=True).drop(columns="seed")
 table = table.merge(timing, on=["dataset", "case", "stage"], how="left")
 table = table.sort_values("dataset", kind="stable")  # the exact row first within each dataset
 table.to_csv(snakemake.output.table, index=False)

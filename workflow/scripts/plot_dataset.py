@@ -9,7 +9,8 @@ import pandas as pd
 from sincvae.data import load_split
 from sincvae.exact import solutions_from_frame
 from sincvae.forward import ForwardMap
-from sincvae.metrics import lines_from_samples
+from sincvae.evaluate import lines_from_frame
+from sincvae.lines import POINTS
 from sincvae.plots import data_overview, image_panels, line_panels, loss_curves, residual_distributions, save_figure
 
 cases, rows = snakemake.params.cases, snakemake.params.rows
@@ -30,9 +31,9 @@ scores = pd.concat(pd.read_parquet(p).assign(case=c, seed=s) for (c, s), p in zi
 save_figure(residual_distributions(scores[scores["split"] == "scoring"]), snakemake.output.residuals)
 
 # Each method's own lines (the raw stage): what it learned, before refinement moves them.
-raw = {c: pd.read_parquet(p, filters=[("stage", "==", "raw")])
-       for c, p in zip(snakemake.params.inspect_cases, snakemake.input.samples)}
-generated = {c: lines_from_samples(frame, "scoring", rows) for c, frame in raw.items()}
+raw = [("split", "==", "scoring"), ("stage", "==", "raw")]
+generated = {c: lines_from_frame(pd.read_parquet(p, filters=raw), POINTS)[("scoring", "raw")][rows]
+             for c, p in zip(snakemake.params.inspect_cases, snakemake.input.lines)}
 solutions = solutions_from_frame(pd.read_parquet(snakemake.input.solutions), "scoring", max(rows) + 1)
 save_figure(line_panels([solutions[r][0] for r in rows], generated, rows), snakemake.output.lines_x)
 images = {c: fmap(g) for c, g in generated.items()}

@@ -21,7 +21,7 @@ objective_args = (snakemake.params.base, tuning["space"], ForwardMap.from_config
                   load_split(snakemake.input.train), validation, tuple(t[:rows] for t in validation), solutions,
                   options, resolve_device(snakemake.params.device))
 search = {key: value for key, value in tuning.items() if key not in ("trials", "grid")}
-scored = {key: options[key] for key in ("samples", "validation_rows", "match_tolerance")}
+scored = {key: options[key] for key in ("samples", "validation_rows")}
 name = study_name(dataset, {"search": search, "base": snakemake.params.base, "evaluate": scored,
                             "map": snakemake.params.dataset},
                   [snakemake.input.train, snakemake.input.validation, snakemake.input.solutions])

@@ -1,4 +1,6 @@
-"""Generation, refinement, and their scores against the exact solutions for one split."""
+"""Generation and refinement of lines, their compact storage, and their scores against the
+exact solutions. Generating (which needs the model) and scoring (which needs only the lines)
+are separate steps, so a change of the metrics rescores stored lines without retraining."""
 
 from __future__ import annotations
 
@@ -9,11 +11,15 @@ import pandas as pd
 import torch
 
 from .forward import ForwardMap
+from .lines import lines_from_ends
 from .metrics import sample_scores, summarise, truth_table
 from .refine import refine_candidates
 
 Solutions = list[tuple[np.ndarray, np.ndarray]]  # per row: lines (S, 2, L), posterior weights (S,)
 STAGES = ("raw", "refined")  # a method's own lines; the same after refinement
+# A stored set of lines is kept as its end points when every line is that straight line to
+# within float32 round-off (x0 = s + (e − s)·t computed in float32 is off by under 2 ulp).
+STRAIGHT = 2.5e-7
 
 
 def save_table(frame: pd.DataFrame, path) -> None:
@@ -25,34 +31,46 @@ def save_table(frame: pd.DataFrame, path) -> None:
                      use_dictionary=[c for c in frame.columns if c not in floats])
 
 
-def evaluated_splits(validation_rows: int) -> list[tuple[str, int | None]]:
-    """(split, rows scored): every scoring row, the first validation rows. The exact solver and
-    every method's evaluation use this one list, so their rows line up."""
-    return [("scoring", None), ("validation", validation_rows)]
+def lines_frame(lines: dict[tuple[str, str], np.ndarray]) -> pd.DataFrame:
+    """Lines {(split, stage): (B, K, 2, L)} as one long table: split, stage, row, sample, point,
+    x0, x1 in float32. A set whose lines are all straight keeps only points 0 and L − 1."""
+    parts = []
+    for (split, stage), x in lines.items():
+        x = np.asarray(x, dtype=np.float32)
+        length = x.shape[-1]
+        ends = x[..., [0, -1]].astype(np.float64)
+        straight = np.abs(lines_from_ends(ends[..., 0], ends[..., 1], length) - x).max() <= STRAIGHT
+        points = np.array([0, length - 1]) if straight else np.arange(length)
+        kept = x[..., points]
+        index = np.indices(kept.shape[:2] + (len(points),)).reshape(3, -1)
+        parts.append(pd.DataFrame({
+            "split": split, "stage": stage, "row": index[0].astype(np.int32), "sample": index[1].astype(np.int16),
+            "point": points[index[2]].astype(np.int16), "x0": kept[:, :, 0].reshape(-1), "x1": kept[:, :, 1].reshape(-1),
+        }))
+    return pd.concat(parts, ignore_index=True)
 
 
-def score_lines(fmap: ForwardMap, split: str, x_hat: np.ndarray, x: np.ndarray, y: np.ndarray,
-                solutions: Solutions, match_tolerance: float) -> tuple[np.ndarray, pd.DataFrame, dict, pd.DataFrame]:
-    """Score lines x_hat (B, K, 2, L) for targets y against the true x and the exact solutions.
+def lines_from_frame(frame: pd.DataFrame, length: int) -> dict[tuple[str, str], np.ndarray]:
+    """Inverse of lines_frame -> {(split, stage): (B, K, 2, length) float64}."""
+    lines = {}
+    for (split, stage), part in frame.groupby(["split", "stage"], sort=False):
+        part = part.sort_values(["row", "sample", "point"])
+        rows, samples = part["row"].max() + 1, part["sample"].max() + 1
+        kept = part["point"].nunique()
+        x = part[["x0", "x1"]].to_numpy(np.float64).reshape(rows, samples, kept, 2).transpose(0, 1, 3, 2)
+        lines[(split, stage)] = lines_from_ends(x[..., 0], x[..., -1], length) if kept < length else x
+    return lines
 
-    Returns (the lines x_hat, per-sample scores, summary dict, per-row scores: coverage,
-    precision, near, distance, MMD and the mean forward residual of the row's K lines).
-    """
-    scores = sample_scores(x_hat, y, x, fmap, match_tolerance)
-    truth = truth_table(x_hat, scores["valid"].to_numpy().reshape(x_hat.shape[:2]), solutions, match_tolerance)
-    rows = truth.assign(split=split, residual_l1=scores.groupby("row")["residual_l1"].mean().to_numpy())
-    return x_hat, scores.assign(split=split), summarise(scores, truth, match_tolerance), rows
 
-
-def evaluate_split(sampler: torch.nn.Module, fmap: ForwardMap, split: str, x: torch.Tensor, y: torch.Tensor,
-                   solutions: Solutions, options: dict, generator: torch.Generator,
-                   amp: torch.dtype | None = None) -> tuple[dict, dict]:
-    """Generate (under autocast to `amp` if given: train.generation_dtype) and score one split
-    (x, y: (B, 2, 50)) in each stage.
+def generate_split(sampler: torch.nn.Module, fmap: ForwardMap, y: torch.Tensor, options: dict,
+                   generator: torch.Generator, amp: torch.dtype | None = None) -> tuple[dict, dict]:
+    """A method's lines for targets y (B, 2, L) in each stage, generated under autocast to `amp`
+    if given (train.generation_dtype).
 
     raw: the first `samples` of the method's lines. refined: `oversample` × `samples` lines
     refined and cut back to `samples` (refine_candidates), when refine steps > 0.
-    Returns ({stage: (lines (B, K, 2, L), scores, summary, per-row scores)}, timing in seconds and counts).
+    Returns ({stage: lines (B, K, 2, L)}, timing in seconds and counts, with the refined
+    stage's share of converged candidates).
     """
     samples, refine = options["samples"], options["refine"]
     count = samples * (refine["oversample"] if refine["steps"] else 1)
@@ -62,17 +80,43 @@ def evaluate_split(sampler: torch.nn.Module, fmap: ForwardMap, split: str, x: to
     candidates = candidates.cpu().double().numpy()
     timing = {"rows": len(y), "samples": samples, "candidates": count,
               "generate_s": time.perf_counter() - started, "refine_s": 0.0}
-    x_np, y_np = x.numpy(), y.numpy()
-    stages = {"raw": score_lines(fmap, split, candidates[:, :samples], x_np, y_np, solutions,
-                                 options["match_tolerance"])}
+    stages = {"raw": candidates[:, :samples]}
     if refine["steps"]:
         started = time.perf_counter()
-        refined, converged = refine_candidates(fmap, candidates, y_np, samples, refine["steps"], refine["converged"])
+        stages["refined"], converged = refine_candidates(fmap, candidates, y.numpy(), samples, refine["steps"],
+                                                         refine["converged"])
         timing["refine_s"] = time.perf_counter() - started
-        frame, scores, summary, rows = score_lines(fmap, split, refined, x_np, y_np, solutions,
-                                                   options["match_tolerance"])
-        stages["refined"] = (frame, scores, {**summary, "converged_share": float(converged.mean())}, rows)
+        timing["converged_share"] = float(converged.mean())
     return stages, timing
+
+
+def score_lines(fmap: ForwardMap, split: str, x_hat: np.ndarray, x: np.ndarray, y: np.ndarray,
+                solutions: Solutions, match_tolerance: float) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """Score lines x_hat (B, K, 2, L) for targets y against the true x and the exact solutions.
+
+    Returns (per-sample scores, summary dict, per-row scores: coverage, precision, near,
+    distance, MMD and the mean forward residual of the row's K lines).
+    """
+    scores = sample_scores(x_hat, y, x, fmap, match_tolerance)
+    truth = truth_table(x_hat, scores["valid"].to_numpy().reshape(x_hat.shape[:2]), solutions, match_tolerance)
+    rows = truth.assign(split=split, residual_l1=scores.groupby("row")["residual_l1"].mean().to_numpy())
+    return scores.assign(split=split), summarise(scores, truth, match_tolerance), rows
+
+
+def score_stored(fmap: ForwardMap, lines: dict[tuple[str, str], np.ndarray], splits: dict[str, tuple],
+                 solutions: dict[str, Solutions], match_tolerance: float) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Score stored lines {(split, stage): (B, K, 2, L)} against splits {split: (x, y)} (the
+    first B rows are scored) and their exact solutions. Returns (per-line scores, per-row
+    scores, {stage: {split: summary}}), the tables with their split and stage."""
+    scores, rows, summaries = [], [], {}
+    for (split, stage), x_hat in lines.items():
+        x, y = (np.asarray(t)[:len(x_hat)] for t in splits[split])
+        line_scores, summary, row_scores = score_lines(fmap, split, x_hat, x, y, solutions[split][:len(x_hat)],
+                                                      match_tolerance)
+        scores.append(line_scores.assign(stage=stage))
+        rows.append(row_scores.assign(stage=stage))
+        summaries.setdefault(stage, {})[split] = summary
+    return pd.concat(scores, ignore_index=True), pd.concat(rows, ignore_index=True), summaries
 
 
 def evaluate_exact(fmap: ForwardMap, x: np.ndarray, y: np.ndarray, solutions: Solutions,

@@ -124,31 +124,6 @@ def truth_table(samples: np.ndarray, valid: np.ndarray, solutions: list[tuple[np
     ])
 
 
-def samples_frame(split: str, x_hat: np.ndarray) -> pd.DataFrame:
-    """Long format, one row per point of each generated line: split, row, sample, point, x0, x1
-    (float32, as the models compute them; the y of a row is in the split's data file)."""
-    rows, samples, _, length = x_hat.shape
-    index = np.indices((rows, samples, length)).reshape(3, -1)
-    return pd.DataFrame({
-        "split": pd.Categorical([split] * index.shape[1]),
-        "row": index[0].astype(np.int32),
-        "sample": index[1].astype(np.int16),
-        "point": index[2].astype(np.int16),
-        "x0": x_hat[:, :, 0].reshape(-1).astype(np.float32),
-        "x1": x_hat[:, :, 1].reshape(-1).astype(np.float32),
-    })
-
-
-def lines_from_samples(frame: pd.DataFrame, split: str, rows: list[int]) -> np.ndarray:
-    """Inverse of samples_frame for some rows of one split -> x̂ (len(rows), K, 2, L)."""
-    picked = frame[(frame["split"] == split) & frame["row"].isin(rows)]
-    samples, length = picked["sample"].max() + 1, picked["point"].max() + 1
-    by_row = {row: part.sort_values(["sample", "point"]) for row, part in picked.groupby("row")}
-    return np.stack([
-        by_row[row][["x0", "x1"]].to_numpy().reshape(samples, length, 2).transpose(0, 2, 1) for row in rows
-    ])
-
-
 def line_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Largest point-wise distance between every pair of lines: a (A, 2, L), b (B, 2, L) -> (A, B)."""
     return np.sqrt(((a[:, None] - b[None]) ** 2).sum(-2)).max(-1)
@@ -170,7 +145,15 @@ def wasserstein(distances: np.ndarray, u: np.ndarray, weights: np.ndarray) -> fl
     (S,), given their distances (K, S): the least mass × distance that moves one onto the other
     (an exact transport problem, POT's network simplex). A sample off its solution by d costs its
     weight × d; a missing solution costs its weight × the distance to the samples that replace it."""
-    return float(ot.emd2(u, weights / weights.sum(), distances))
+    contiguous = (np.ascontiguousarray(a, dtype=np.float64) for a in (u, weights / weights.sum(), distances))
+    return float(ot.emd2(*contiguous))
+
+
+def mean_distance(samples: np.ndarray, solutions: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """The headline distance alone, averaged over rows: samples (B, K, 2, L), solutions[b] =
+    (lines, weights). It needs no match distance (the search's objective)."""
+    return float(np.mean([wasserstein(line_distances(samples[b], lines), np.full(len(samples[b]), 1 / len(samples[b])),
+                                      weights) for b, (lines, weights) in enumerate(solutions)]))
 
 
 def truth_scores(samples: np.ndarray, valid: np.ndarray, solutions: np.ndarray, weights: np.ndarray,

@@ -280,6 +280,12 @@ def plan(config: dict) -> Plan:
     return result
 
 
+def evaluated_splits(validation_rows: int) -> list[tuple[str, int | None]]:
+    """(split, rows scored): every scoring row, the first validation rows. The exact solver and
+    every method's lines use this one list, so their rows line up."""
+    return [("scoring", None), ("validation", validation_rows)]
+
+
 def with_best_setting(case: dict, best_path: str | None) -> dict:
     """A case row; for the `tuned` case, with the search's best setting (best.yaml) applied."""
     if not case.get("tuned"):

@@ -50,7 +50,8 @@ def seed_rows(metrics: dict, case: dict, history: pd.DataFrame | None) -> list[d
 def timing_rows(timing: dict) -> list[dict]:
     """One evaluated seed's timing.json -> a row per stage: training seconds and the wall time
     per returned line (ms), over both evaluated splits. A refined line's time includes drawing
-    and refining all its oversampled candidates."""
+    and refining all its oversampled candidates; the refined row also has each split's share of
+    converged candidates."""
     splits = [v for v in timing.values() if isinstance(v, dict)]
     generate_s = sum(s["generate_s"] for s in splits)
     candidates = sum(s["rows"] * s["candidates"] for s in splits)
@@ -59,7 +60,9 @@ def timing_rows(timing: dict) -> list[dict]:
     rows = [{**ids, "stage": "raw", "ms_per_sample": 1000 * generate_s / candidates}]
     if any(s["refine_s"] for s in splits):
         refine_s = sum(s["refine_s"] for s in splits)
-        rows.append({**ids, "stage": "refined", "ms_per_sample": 1000 * (generate_s + refine_s) / lines})
+        converged = {f"{split}_converged_share": s["converged_share"] for split, s in timing.items()
+                     if isinstance(s, dict)}
+        rows.append({**ids, "stage": "refined", "ms_per_sample": 1000 * (generate_s + refine_s) / lines, **converged})
     return rows
 
 

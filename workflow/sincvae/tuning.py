@@ -69,10 +69,12 @@ def make_objective(base: dict, space: dict, fmap: ForwardMap, train: tuple, vali
     """
     import torch
 
-    from .evaluate import evaluate_split
+    from .evaluate import generate_split
+    from .metrics import mean_distance
     from .train import TrainSettings, fit, generation_dtype
 
-    x_scored, y_scored = scored
+    _, y_scored = scored
+    raw_only = {"samples": options["samples"], "refine": {"steps": 0}}
 
     def objective(trial: optuna.Trial) -> float:
         case = {**base, **suggest(trial, space)}
@@ -85,10 +87,9 @@ def make_objective(base: dict, space: dict, fmap: ForwardMap, train: tuple, vali
                 raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
         model, _ = fit(settings, fmap, train, validation, device, log=lambda m: None, epoch_end=epoch_end)
-        stages, _ = evaluate_split(model.to(device).eval(), fmap, "validation", x_scored, y_scored, solutions,
-                                   {**options, "refine": {**options["refine"], "steps": 0}}, generator,
+        stages, _ = generate_split(model.to(device).eval(), fmap, y_scored, raw_only, generator,
                                    generation_dtype(case, device, log=lambda m: None))
-        return objective_value({"stages": {"raw": {"validation": stages["raw"][2]}}})
+        return mean_distance(stages["raw"], solutions)
 
     return objective
 
