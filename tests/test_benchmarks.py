@@ -6,7 +6,7 @@ import torch
 
 from sincvae.data import from_file_layout, make_dataset, split_rng
 from sincvae.exact import solve_split
-from sincvae.prior import PriorLines
+from sincvae.methods.prior import PriorLines
 from sincvae.refine import refine_candidates
 from sincvae.throughput import exact_y_per_s, generation_samples_per_s, machine, training_samples_per_s
 from sincvae.train import TrainSettings

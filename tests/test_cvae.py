@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from sincvae.cvae import CVAE, HIDDEN, Deconv, Settings
+from sincvae.methods.cvae import CVAE, HIDDEN, Deconv, Settings
 
 
 def cvae(latent_dim: int, variant: str = "fixed") -> CVAE:

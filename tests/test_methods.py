@@ -8,13 +8,13 @@ import torch
 
 from conftest import ROOT
 from sincvae.exact import solve_lines
-from sincvae import nearest
-from sincvae.flow import LineFlow
-from sincvae.flow import Settings as FlowSettings
-from sincvae.layers import ends_of
+from sincvae.methods import nearest
+from sincvae.methods.flow import LineFlow
+from sincvae.methods.flow import Settings as FlowSettings
+from sincvae.methods.layers import ends_of
 from sincvae.lines import DOMAIN, POINTS, fit_lines, sample_lines
 from sincvae.metrics import line_distances
-from sincvae.prior import PriorLines
+from sincvae.methods.prior import PriorLines
 from sincvae.refine import refine_candidates
 from sincvae.registry import Context, build, load_sampler
 from sincvae.train import TrainSettings, fit
@@ -172,16 +172,18 @@ def test_bf16_generation_keeps_fp32_lines(data_1, method):
 
 TOY_MODULE = '''
 from dataclasses import dataclass
+from typing import Annotated
 
 import torch
 from torch import nn
 
 from sincvae.lines import lines_from_ends
+from sincvae.methods.contract import AtLeast
 
 
 @dataclass(frozen=True)
 class Settings:
-    width: int = 8
+    width: Annotated[int, AtLeast(2)] = 8
 
 
 class Toy(nn.Module):
@@ -215,13 +217,16 @@ def test_a_new_method_needs_only_its_module_its_registry_line_and_a_config_row(t
 
     (tmp_path / "toy_method.py").write_text(TOY_MODULE)  # its module
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setitem(registry.METHODS, "toy", registry.Method("toy_method", "Toy"))  # its registry line
+    monkeypatch.setitem(registry.METHODS, "toy", registry.Method("toy_method", "Toy", "forward loss"))  # its line
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     config["cases"].append({"case": "toy-w16", "method": "toy", "width": 16, "epochs": 3})  # its config row
     case = plan(config).cases["toy-w16"]
     assert case["width"] == 16 and "toy-w16" in plan(config).learned and "width" in hyperparameters()
     config["cases"].append({"case": "toy-bad", "method": "toy", "beta": 1.0})
     with pytest.raises(PlanError, match="beta not a setting of method toy"):
+        plan(config)
+    config["cases"][-1] = {"case": "toy-narrow", "method": "toy", "width": 1}  # the rule beside the setting
+    with pytest.raises(PlanError, match="width = 1 must be at least 2"):
         plan(config)
     train, val = lines(2000, seed=8), lines(100, seed=9)
     settings = TrainSettings.from_dict({**case, "batch_size": 100, "precision": "fp32"})
@@ -234,7 +239,7 @@ def test_a_new_method_needs_only_its_module_its_registry_line_and_a_config_row(t
 
 
 def test_posterior_draws_are_exact_solutions_in_proportion_to_their_weights(data_2):
-    from sincvae.posterior import PosteriorDraws, Settings
+    from sincvae.methods.posterior import PosteriorDraws, Settings
 
     truth = sample_lines(30, np.random.default_rng(11))
     y = torch.from_numpy(data_2(truth))
@@ -278,8 +283,8 @@ def test_mixture_density_samples_its_components_by_weight_and_scores_their_densi
     """A mixture that ignores y (zero head weights): two components with weights 1/4 and 3/4.
     At temperature 0 every sample is a component's mean, in proportion to its weight; the loss
     is the mixture's negative log-density, computed here by hand."""
-    from sincvae.layers import CENTRE, SCALE
-    from sincvae.mdn import MixtureDensity, Settings
+    from sincvae.methods.layers import CENTRE, SCALE
+    from sincvae.methods.mdn import MixtureDensity, Settings
 
     model = MixtureDensity(Settings(components=2, hidden=8, layers=1, temperature=0.0, embedding="arccos"))
     means = torch.tensor([[0.8, 0.2, 0.3, 0.9], [0.6, 0.4, 0.5, 0.7]])
@@ -313,7 +318,7 @@ def test_autoregressive_bins_sample_each_coordinate_by_its_bin_weights_and_score
     """A model whose heads ignore their inputs (zero last-layer weights): each end-point
     coordinate in bin a with probability 1/4 and bin b with 3/4. Samples fall in those bins in
     that proportion, and the loss is the bins' negative log-likelihood, computed here by hand."""
-    from sincvae.autoregressive import AutoregressiveBins, Settings
+    from sincvae.methods.autoregressive import AutoregressiveBins, Settings
 
     bins = 32
     model = AutoregressiveBins(Settings(bins=bins, hidden=8, layers=1))
@@ -340,3 +345,20 @@ def test_autoregressive_bins_learn_the_line_end_points_given_y(data_1):
     history, ratio = learns_on_data_1(data_1, {"method": "autoregressive", "bins": 64, "hidden": 64,
                                                "schedule": "cosine"}, (16, 17))
     assert history[-1]["val_nll"] < history[0]["val_nll"] - 2 and ratio < 0.6
+
+
+def test_a_method_that_breaks_the_contract_is_refused_when_loaded(tmp_path, monkeypatch):
+    """A learning method whose model has no loss, or whose Settings is not a dataclass, fails
+    when its module is loaded, naming the method and what is missing."""
+    from sincvae import registry
+
+    (tmp_path / "lossless_method.py").write_text(TOY_MODULE.replace("def loss(", "def objective("))
+    (tmp_path / "plain_settings.py").write_text(TOY_MODULE.replace("@dataclass(frozen=True)\nclass Settings", "class Settings"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name, module, message in (("lossless", "lossless_method", "model lossless_method.Toy has no loss"),
+                                  ("plain", "plain_settings", "plain_settings.Settings must be a dataclass")):
+        monkeypatch.setitem(registry.METHODS, name, registry.Method(module, "Toy", "forward loss"))
+        with pytest.raises(TypeError, match=f"method '{name}': .*{message}"):
+            registry.load(name)
+    with pytest.raises(ValueError, match="knows = 'everything' must be one of nothing, forward loss"):
+        registry.Method("toy_method", "Toy", "everything")

@@ -90,6 +90,7 @@ def test_quick_run_builds_the_comparison_and_the_report(quick_run):
     assert len(table) == len(CONFIG["datasets"]) * (2 * len(CASES) + 1)  # raw and refined per case, and exact
     assert set(table["case"]) == {*CASES, "exact"}
     assert set(table["method"]) == {*METHODS, "exact"}  # every registered method has a quick case
+    assert table.set_index("method")["knows"].to_dict() == {"exact": "formula", **{m: METHODS[m].knows for m in METHODS}}
     refined = table[table["stage"] == "refined"].set_index(["dataset", "case"])
     raw = table[(table["stage"] == "raw") & (table["method"] != "exact")].set_index(["dataset", "case"])
     # refinement only lowers the residual; its time per line includes the oversampled candidates

@@ -152,7 +152,10 @@ def test_grid_cases_cover_every_combination():
     ({"case": "flow-x", "method": "flow", "free_bits": 0.5}, "case 'flow-x': free_bits not a setting of method flow"),
     ({"case": "cvae-x", "loss": "mse", "beta": 1, "wx": 1}, "case 'cvae-x': method cvae needs wy"),
     ({"case": "cvae-x", "loss": "huber", "beta": 1, "wx": 1, "wy": 1}, "loss = 'huber' must be one of l1_mean, mse, l1_sum"),
-    ({"case": "flow-x", "method": "flow", "transforms": 0}, "transforms = 0 must be a positive integer"),
+    ({"case": "flow-x", "method": "flow", "transforms": 0}, "transforms = 0 must be at least 1"),
+    ({"case": "flow-x", "method": "flow", "transforms": 2.5}, "transforms = 2.5 must be an integer"),
+    ({"case": "ar-x", "method": "autoregressive", "bins": 1}, "bins = 1 must be at least 2"),
+    ({"case": "cvae-x", "loss": "mse", "beta": -1, "wx": 1, "wy": 1}, "beta = -1 must be at least 0"),
     ({"case": "x", "method": "gan"}, "case 'x': unknown method 'gan'; methods are cvae, line_cvae, flow"),
     ({"case": "prior-x", "method": "prior", "epochs": 3}, "epochs not a setting of method prior (its settings: none)"),
 ])

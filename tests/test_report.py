@@ -137,7 +137,7 @@ def test_the_findings_list_every_methods_own_lines_with_the_exact_bound_last():
 
 def test_the_comparison_puts_raw_and_refined_side_by_side_and_marks_the_best_by_test():
     view, settings = comparison_view(comparison(), ranking())
-    assert view["head"][:4] == ["dataset", "case", "method", "seeds"]
+    assert view["head"][:5] == ["dataset", "case", "method", "knows", "seeds"]
     assert "precision raw" in view["head"] and "precision refined" in view["head"] and "near raw" in view["head"]
     assert len(view["rows"]) == 4  # one per dataset × case
     distance_raw = view["head"].index("distance raw")

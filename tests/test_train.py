@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from sincvae.data import from_file_layout, make_dataset, split_rng
-from sincvae.cvae import CVAE, cvae_loss
-from sincvae.cvae import Settings as CVAESettings
-from sincvae.train import Adam, TrainingDiverged, TrainSettings, bf16_supported, fit, resolve_device
+from sincvae.methods.cvae import CVAE, cvae_loss
+from sincvae.methods.cvae import Settings as CVAESettings
+from sincvae.train import TrainingDiverged, TrainSettings, bf16_supported, fit, resolve_device
 
 
 def _data(fmap, n, split):
@@ -36,31 +36,19 @@ def test_training_is_reproducible_and_learns(data_1):
     assert history_a[-1]["train_x_loss"] < history_a[0]["train_x_loss"]
 
 
-def test_adam_takes_torch_fused_adams_steps_and_resumes_from_its_state():
-    torch.manual_seed(0)
-    layers = [torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.Tanh(), torch.nn.Linear(5, 1)) for _ in range(3)]
-    layers[1].load_state_dict(layers[0].state_dict())
-    layers[2].load_state_dict(layers[0].state_dict())
-    initial = [p.detach().clone() for p in layers[0].parameters()]
-    ours, theirs = Adam(layers[0].parameters(), lr=0.01), torch.optim.Adam(layers[1].parameters(), lr=0.01, fused=True)
-    resumed = None
-    for step in range(6):
-        x = torch.randn(16, 6)
-        for model, optimiser in ((layers[0], ours), (layers[1], theirs)):
-            optimiser.zero_grad()
-            model(x).pow(2).mean().backward()
-            optimiser.step()
-        if step == 2:  # a copy that continues from a checkpoint of the state
-            layers[2].load_state_dict(layers[0].state_dict())
-            resumed = Adam(layers[2].parameters(), lr=0.01)
-            resumed.load_state_dict({k: [t.clone() for t in v] for k, v in ours.state_dict().items()})
-        elif step > 2:
-            resumed.zero_grad()
-            layers[2](x).pow(2).mean().backward()
-            resumed.step()
-    for a, b, c in zip(*(m.parameters() for m in layers)):
-        assert torch.equal(a, b) and torch.equal(a, c)
-    assert all(not torch.equal(p, q) for p, q in zip(layers[0].parameters(), initial))  # every weight moved
+def test_bf16_support_follows_the_cpus_flags(monkeypatch, tmp_path):
+    """The CPU check reads the kernel's flags: AVX512-BF16 or AMX-BF16 count, AVX2 alone does not."""
+    import builtins
+
+    real_open = builtins.open
+    for flags, expected in (("fpu avx2 avx512f avx512_bf16", True), ("fpu avx2 amx_bf16 amx_tile", True),
+                            ("fpu avx2 fma", False)):
+        cpuinfo = tmp_path / "cpuinfo"
+        cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+        monkeypatch.setattr(builtins, "open", lambda path, *a, **k: real_open(cpuinfo if path == "/proc/cpuinfo" else path,
+                                                                                *a, **k))
+        assert bf16_supported(torch.device("cpu")) is expected
+        monkeypatch.setattr(builtins, "open", real_open)
 
 
 @pytest.mark.parametrize("method", list(SMALL))

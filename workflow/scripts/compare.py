@@ -5,7 +5,7 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
-from sincvae.report import comparison_row, exact_row, timing_rows
+from sincvae.report import comparison_row, exact_row, knows, timing_rows
 
 
 def read(path):
@@ -21,6 +21,7 @@ table = pd.DataFrame(exact + [comparison_row(stage) for stage in stages])
 timing = pd.DataFrame([row for path in snakemake.input.timings for row in timing_rows(read(path))])
 timing = timing.groupby(["dataset", "case", "stage"], as_index=False).mean(numeric_only=True).drop(columns="seed")
 table = table.merge(timing, on=["dataset", "case", "stage"], how="left")
+table.insert(table.columns.get_loc("method") + 1, "knows", table["method"].map(knows))
 table = table.sort_values("dataset", kind="stable")  # the exact row first within each dataset
 table.to_csv(snakemake.output.table, index=False)
 pd.DataFrame([row for stage in stages for row in stage["per_seed"]]).to_csv(snakemake.output.seeds, index=False)

@@ -1,9 +1,8 @@
-"""The methods, one line each: a method is a module with a `Settings` dataclass (its own case
-columns and their defaults) and a model class with `generate(y, samples, generator)`, plus
-`loss(x, y)` if it learns (the training loop calls only that).
+"""The methods, one line each; what a method module holds is methods/contract.py.
 
-Torch-free: the workflow's plan reads each method's settings from its module's source (ast)
-without importing it, so parsing the Snakefile never pays for importing torch.
+Torch-free: the workflow's plan reads each method's settings and their rules from its module's
+source (ast) without importing it, so parsing the Snakefile never pays for importing torch; the
+model is checked against the contract when the module is loaded.
 """
 
 from __future__ import annotations
@@ -13,8 +12,10 @@ import functools
 import importlib
 import importlib.util
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
+
+from .methods.contract import KNOWS, RULES, check_model, type_problem
 
 # Case columns of every learned method, read by the training loop (train.TrainSettings).
 TRAINING = ("lr", "batch_size", "epochs", "precision", "online", "schedule")
@@ -22,24 +23,29 @@ TRAINING = ("lr", "batch_size", "epochs", "precision", "online", "schedule")
 
 @dataclass(frozen=True)
 class Method:
-    module: str  # a module of this package by name, else a module path on sys.path
+    module: str  # a module of sincvae.methods by name, else a module path on sys.path
     model: str  # the model class in it: Model(settings, context)
+    knows: str  # what it knows of the map: a key of contract.KNOWS
     learns: bool = True  # trained by train.fit, minimising model.loss(x, y)
     encoder: bool = False  # model.encode(x, y): a latent space the report draws
     needs: tuple[str, ...] = ()  # what its model is built from besides the settings: "train" (the train split)
     reference: bool = False  # a bound for the others (like the exact row), never the best method
 
+    def __post_init__(self):
+        if self.knows not in KNOWS:
+            raise ValueError(f"method module {self.module!r}: knows = {self.knows!r} must be one of {', '.join(KNOWS)}")
+
 
 METHODS: dict[str, Method] = {
-    "cvae": Method("cvae", "CVAE", encoder=True),
-    "line_cvae": Method("line_cvae", "LineCVAE", encoder=True),
-    "flow": Method("flow", "LineFlow"),
-    "flow_matching": Method("flow_matching", "FlowMatching"),
-    "mdn": Method("mdn", "MixtureDensity"),
-    "autoregressive": Method("autoregressive", "AutoregressiveBins"),
-    "nearest": Method("nearest", "NearestLines", learns=False, needs=("train",)),
-    "prior": Method("prior", "PriorLines", learns=False),
-    "posterior": Method("posterior", "PosteriorDraws", learns=False, reference=True),
+    "cvae": Method("cvae", "CVAE", "forward loss", encoder=True),
+    "line_cvae": Method("line_cvae", "LineCVAE", "forward loss", encoder=True),
+    "flow": Method("flow", "LineFlow", "nothing"),
+    "flow_matching": Method("flow_matching", "FlowMatching", "nothing"),
+    "mdn": Method("mdn", "MixtureDensity", "features"),
+    "autoregressive": Method("autoregressive", "AutoregressiveBins", "features"),
+    "nearest": Method("nearest", "NearestLines", "nothing", learns=False, needs=("train",)),
+    "prior": Method("prior", "PriorLines", "nothing", learns=False),
+    "posterior": Method("posterior", "PosteriorDraws", "formula", learns=False, reference=True),
 }
 
 
@@ -57,22 +63,31 @@ class Setting:
     """One setting of a method as its Settings dataclass declares it."""
 
     name: str
-    annotation: str  # e.g. "int", "float", "Literal['fixed', 'seed_code']"
+    kind: str | tuple  # "int", "float", or the choices of a Literal
+    rules: tuple = ()  # contract.RULES instances from an Annotated[...] annotation
     default: Any = None
     required: bool = False  # no default: every case of the method sets it
 
     def problem(self, value) -> str | None:
         """Why `value` is not a valid value of this setting, or None."""
-        if self.annotation.startswith("Literal["):
-            choices = ast.literal_eval(self.annotation[len("Literal"):].replace("[", "(", 1)[:-1] + ",)")
-            return None if value in choices else f"must be one of {', '.join(map(str, choices))}"
-        if self.annotation == "int":
-            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
-            return None if ok else "must be a positive integer"
-        if self.annotation == "float":
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
-            return None if ok else "must be a number ≥ 0"
-        return None
+        found = type_problem(self.kind, value)
+        return found or next((p for rule in self.rules if (p := rule.problem(value))), None)
+
+
+def _annotation(node: ast.expr, path: str) -> tuple[str | tuple, tuple]:
+    """(kind, rules) of a Settings annotation: int, float, Literal[...], Annotated[kind, Rule(...), ...]."""
+    if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "Annotated":
+        kind, *rules = node.slice.elts
+        built = []
+        for rule in rules:
+            if not (isinstance(rule, ast.Call) and ast.unparse(rule.func) in RULES):
+                raise TypeError(f"{path}: setting rule {ast.unparse(rule)} is not one of {', '.join(RULES)}")
+            built.append(RULES[ast.unparse(rule.func)](*(ast.literal_eval(a) for a in rule.args)))
+        return _annotation(kind, path)[0], tuple(built)
+    if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "Literal":
+        return ast.literal_eval(ast.unparse(node.slice).join("()") if isinstance(node.slice, ast.Tuple)
+                                else f"({ast.unparse(node.slice)},)"), ()
+    return ast.unparse(node), ()
 
 
 def method(name: str) -> Method:
@@ -95,8 +110,8 @@ def references() -> list[str]:
 
 
 def _module_path(module: str) -> str:
-    """A module of this package by its name, else the module path as given."""
-    inside = f"{__package__}.{module}"
+    """A module of sincvae.methods by its name, else the module path as given."""
+    inside = f"{__package__}.methods.{module}"
     return inside if importlib.util.find_spec(inside) is not None else module
 
 
@@ -131,17 +146,29 @@ def _settings_in(module: str) -> dict[str, Setting]:
     found = {}
     for node in body:
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            annotation = ast.unparse(node.annotation)
+            kind, rules = _annotation(node.annotation, path)
             if node.value is None:
-                found[node.target.id] = Setting(node.target.id, annotation, required=True)
+                found[node.target.id] = Setting(node.target.id, kind, rules, required=True)
             else:
-                found[node.target.id] = Setting(node.target.id, annotation, ast.literal_eval(node.value))
+                found[node.target.id] = Setting(node.target.id, kind, rules, ast.literal_eval(node.value))
     return found
 
 
+@functools.cache
 def load(name: str):
-    """The module of a method (imports torch)."""
-    return importlib.import_module(_module_path(method(name).module))
+    """The module of a method (imports torch), checked against the contract: a Settings
+    dataclass whose fields are the settings read from its source, and a model class that is a
+    Sampler (and a Learner if the method learns, an Encoder if it has one)."""
+    spec = method(name)
+    module = importlib.import_module(_module_path(spec.module))
+    declared = getattr(module, "Settings", None)
+    if not is_dataclass(declared) or [f.name for f in fields(declared)] != list(settings_of(name)):
+        raise TypeError(f"method {name!r}: {module.__name__}.Settings must be a dataclass of the settings "
+                        f"its source declares (methods/contract.py)")
+    if not hasattr(module, spec.model):
+        raise TypeError(f"method {name!r}: {module.__name__} has no model class {spec.model!r}")
+    check_model(name, getattr(module, spec.model), spec.learns, spec.encoder)
+    return module
 
 
 def settings(case: dict):

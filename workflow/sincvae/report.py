@@ -66,6 +66,14 @@ def timing_rows(timing: dict) -> list[dict]:
     return rows
 
 
+def knows(method: str) -> str:
+    """What a row's method knows of the map (methods/contract.py KNOWS): the exact enumerator
+    solves its equations; samples read from a file say nothing of how they were made."""
+    if method in registry.METHODS:
+        return registry.method(method).knows
+    return {"exact": "formula"}.get(method, "unknown")
+
+
 def exact_row(metrics: dict) -> dict:
     return {"dataset": metrics["dataset"], "case": "exact", "method": "exact", "stage": "raw",
             **_flat_metrics(metrics["splits"])}
@@ -174,8 +182,8 @@ def comparison_view(comparison: pd.DataFrame, ranking: pd.DataFrame) -> tuple[di
     raw and refined values side by side (± 95% half-width over seeds), and the settings apart.
     Marked: the ranked metric's cells of the cases that are best by test (stats.ranking: the
     best mean and those tied with it), not merely the best mean."""
-    ids = ["dataset", "case", "method", "seeds"]
-    wide = comparison[ids].drop_duplicates(["dataset", "case"]).set_index(["dataset", "case"])
+    ids = ["dataset", "case", "method", "knows", "seeds"]
+    wide = comparison.reindex(columns=ids).drop_duplicates(["dataset", "case"]).set_index(["dataset", "case"])
     half = pd.DataFrame(index=wide.index)
     columns = [*(f"{c}|{stage}" for c in KEY_METRICS for stage in STAGES), "ms_per_sample|raw",
                "ms_per_sample|refined", "train_s|raw", "lines_seen|raw"]

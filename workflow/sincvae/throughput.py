@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import time
+from importlib.metadata import version
 
 import numpy as np
 import torch
@@ -16,7 +17,7 @@ from .train import TrainSettings, adam, autocast_dtype, train_step
 
 
 def machine() -> dict:
-    return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+    return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": version("torch"),
             "processor": platform.processor() or platform.machine(), "python": platform.python_version()}
 
 

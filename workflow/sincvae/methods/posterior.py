@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .exact import solve_split
+from ..exact import solve_split
 
 
 @dataclass(frozen=True)

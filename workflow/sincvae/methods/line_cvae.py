@@ -13,23 +13,25 @@ Changes from the seed's model, and why:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .contract import AtLeast
 from .layers import CENTRE, SCALE, Fp32Linear, ends_of, y_embedding
-from .lines import lines_from_ends
+from ..lines import lines_from_ends
 
 
 @dataclass(frozen=True)
 class Settings:
-    beta: float
-    wx: float
-    wy: float
-    latent_dim: int = 4
-    free_bits: float = 0.0  # nats per latent dimension below which the KL is not penalised
-    hidden: int = 256  # width of the encoder's and decoder's two hidden layers
+    beta: Annotated[float, AtLeast(0)]
+    wx: Annotated[float, AtLeast(0)]
+    wy: Annotated[float, AtLeast(0)]
+    latent_dim: Annotated[int, AtLeast(1)] = 4
+    free_bits: Annotated[float, AtLeast(0)] = 0.0  # nats per latent dimension below which the KL is not penalised
+    hidden: Annotated[int, AtLeast(1)] = 256  # width of the encoder's and decoder's two hidden layers
 
 
 def line_cvae_loss(x, x_hat, y, y_hat, mean, logvar, *, beta: float, wx: float, wy: float, free_bits: float):

@@ -8,7 +8,7 @@ import math
 import torch
 from torch import nn
 
-from .lines import POINTS
+from ..lines import POINTS
 
 # The box [0.1, 1] mapped to about [-1.7, 1.7]: well inside a spline flow's [-5, 5].
 CENTRE, SCALE = 0.55, 0.26

@@ -9,19 +9,21 @@ convolution network (layers.py) trained with the flow.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import torch
 import zuko
 from torch import nn
 
+from .contract import AtLeast
 from .layers import CENTRE, SCALE, ends_of, y_embedding
-from .lines import lines_from_ends
+from ..lines import lines_from_ends
 
 
 @dataclass(frozen=True)
 class Settings:
-    transforms: int = 5  # autoregressive rational-quadratic spline layers
-    hidden: int = 256  # width of the two hidden layers of each transform
+    transforms: Annotated[int, AtLeast(1)] = 5  # autoregressive rational-quadratic spline layers
+    hidden: Annotated[int, AtLeast(1)] = 256  # width of the two hidden layers of each transform
 
 
 class LineFlow(nn.Module):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .lines import lines_from_ends, sample_ends
+from ..lines import lines_from_ends, sample_ends
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,14 @@ same function and several times faster on a CPU.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .lines import POINTS
+from .contract import AtLeast
+from ..lines import POINTS
 
 HIDDEN_LENGTH = POINTS - 16 + 1 - 8 + 1  # 28 after kernels 16 and 8
 HIDDEN = 64 * HIDDEN_LENGTH  # 1792, the seed's flatten size
@@ -25,10 +26,10 @@ VARIANTS = ("fixed", "seed_code")
 @dataclass(frozen=True)
 class Settings:
     loss: Literal["l1_mean", "mse", "l1_sum"]
-    beta: float
-    wx: float
-    wy: float
-    latent_dim: int = 100
+    beta: Annotated[float, AtLeast(0)]
+    wx: Annotated[float, AtLeast(0)]
+    wy: Annotated[float, AtLeast(0)]
+    latent_dim: Annotated[int, AtLeast(1)] = 100
     # fixed: the README's intent (encoder sees x and y, He init); seed_code: the seed's code
     variant: Literal["fixed", "seed_code"] = "fixed"
 
