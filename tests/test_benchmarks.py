@@ -41,3 +41,13 @@ def test_throughput_measures_are_positive(data_1):
     assert generation_samples_per_s(FINAL, y[:20], 5, repeats=2, device=cpu) > 0
     assert exact_y_per_s(data_1, y[:20].numpy(), 1e-5) > 0
     assert machine()["torch"] == torch.__version__
+
+
+def test_reference_epoch(benchmark):
+    """The unit of the time budgets (sincvae.budget): one fp32 epoch of the original study's
+    CVAE over 10,000 lines at batch 500 on one thread, leaving torch's threads as they were."""
+    from sincvae.budget import reference_epoch_seconds
+
+    threads = torch.get_num_threads()
+    seconds = benchmark.pedantic(reference_epoch_seconds, rounds=1, iterations=1)
+    assert seconds > 0 and torch.get_num_threads() == threads

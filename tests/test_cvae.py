@@ -10,20 +10,20 @@ def cvae(latent_dim: int, variant: str = "fixed") -> CVAE:
 
 
 @pytest.mark.parametrize("latent_dim", [1, 60, 110])
-@pytest.mark.parametrize("variant", ["fixed", "seed_code"])
+@pytest.mark.parametrize("variant", ["fixed", "original_code"])
 def test_shapes(latent_dim, variant):
     model = cvae(latent_dim, variant)
     x, y = torch.rand(7, 2, 50), torch.rand(7, 2, 50)
     x_hat, mean, logvar = model(x, y)
     assert x_hat.shape == (7, 2, 50)
     assert mean.shape == logvar.shape == (7, latent_dim)
-    assert (x_hat >= 0).all()  # the seed's final ReLU
+    assert (x_hat >= 0).all()  # the original study's final ReLU
     assert model.generate(y, 4).shape == (7, 4, 2, 50)
 
 
 def test_encoder_input_differs_by_variant():
     assert cvae(8, "fixed").encoder.conv[0].in_channels == 4
-    assert cvae(8, "seed_code").encoder.conv[0].in_channels == 2
+    assert cvae(8, "original_code").encoder.conv[0].in_channels == 2
     with pytest.raises(ValueError, match="variant"):
         cvae(8, "other")
 
@@ -39,7 +39,7 @@ def test_conv1d_form_equals_the_seeds_conv2d():
     with torch.no_grad():  # Conv2d weight (32, 1, 16, 2) -> Conv1d weight (32, 2, 16)
         conv1d.weight.copy_(conv2d.weight[:, 0].transpose(1, 2))
         conv1d.bias.copy_(conv2d.bias)
-    image = torch.rand(5, 1, 50, 2)  # the seed's layout
+    image = torch.rand(5, 1, 50, 2)  # the original study's layout
     expected = conv2d(image)  # (5, 32, 35, 1)
     got = conv1d(image[:, 0].transpose(1, 2))  # (5, 32, 35)
     torch.testing.assert_close(got, expected[..., 0])
@@ -55,7 +55,7 @@ def test_he_initialisation_only_for_the_fixed_variant():
     assert last.weight.std().item() == pytest.approx((2 / (32 * 16)) ** 0.5, rel=0.1)
     head = cvae(100, "fixed").encoder.logvar
     assert torch.count_nonzero(head.bias) > 0  # the heads keep PyTorch's default
-    default = cvae(100, "seed_code").decoder.expand[0]
+    default = cvae(100, "original_code").decoder.expand[0]
     assert torch.count_nonzero(default.bias) > 0
 
 

@@ -136,7 +136,7 @@ def test_a_pickle_that_would_run_code_is_refused_without_running(tmp_path, data_
     assert marker.exists()
 
 
-@pytest.mark.skipif(not SEED_SCORING.exists(), reason="the seed's scoring file (../shared) is absent")
+@pytest.mark.skipif(not SEED_SCORING.exists(), reason="the original study's scoring file (../shared) is absent")
 def test_seed_scoring_file_follows_other_equations(data_1):
     with pytest.raises(DataFileError, match="check 'equations' failed"):
         validate_dataset(SEED_SCORING, data_1, 1e-4)

@@ -164,7 +164,7 @@ def test_solutions_frame_round_trip(data_2):
 
 
 def test_posterior_weights_match_an_independent_computation(data_2):
-    """w ∝ p(θ) / sqrt(det JᵀJ), with J by finite differences and the seed's prior density."""
+    """w ∝ p(θ) / sqrt(det JᵀJ), with J by finite differences and the original study's prior density."""
     _, y = _rows(data_2, 40)
     lines, weights = next((s, w) for s, w in solve_split(data_2, y, 1e-5) if len(s) >= 3)
     expected = []

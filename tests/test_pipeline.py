@@ -130,7 +130,7 @@ def test_quick_run_builds_the_comparison_and_the_report(quick_run):
     report = (quick_run / "results" / "report.html").read_text()
     assert report.count("data:image/png;base64,") == REPORT_IMAGES
     assert FINAL in report and "Data validation" in report
-    for section in ('<h2>Findings</h2>', "The seed's claims, one factor at a time", "Time and peak memory per rule",
+    for section in ('<h2>Findings</h2>', "The original study's claims, one factor at a time", "Time and peak memory per rule",
                     "config sha256"):
         assert section in report
     assert report.index('id="findings"') < report.index('id="claims"') < report.index('id="comparison"')
@@ -298,7 +298,7 @@ def test_the_search_finds_a_tuned_case_and_resumes(quick_run, tmp_path_factory):
     log = (quick_run / "logs" / "train" / "data_1" / "tuned.log").read_text()
     assert "data_1/tuned/seed1: training" in log and f"latent_dim={best['setting']['latent_dim']}" in log and f"loss='{best['setting']['loss']}'" in log
     report = (quick_run / "results" / "report.html").read_text()
-    assert "Hyperparameter search" in report and "in the seed&#39;s range" in report
+    assert "Hyperparameter search" in report and "in the original study&#39;s range" in report
     # a search interrupted after its trials (in a copy: no search output, no best.yaml) resumes
     # from the journal and runs no trial again
     copy = tmp_path_factory.mktemp("resume") / "run"
@@ -505,12 +505,12 @@ def test_an_invalid_config_stops_before_any_job(tmp_path_factory):
     (workdir / "config" / "quick.yaml").write_text(yaml.safe_dump(bad))
     result = snakemake(workdir, "--dry-run", check=False)
     assert result.returncode != 0
-    assert (f"config: case {bad['cases'][3]['case']!r}: variant = 'improved' must be one of fixed, seed_code"
+    assert (f"config: case {bad['cases'][3]['case']!r}: variant = 'improved' must be one of fixed, original_code"
             in result.stdout + result.stderr)
     assert not (workdir / "data").exists()
 
 
-@pytest.mark.skipif(not SEED_SCORING.exists(), reason="the seed's scoring file (../shared) is absent")
+@pytest.mark.skipif(not SEED_SCORING.exists(), reason="the original study's scoring file (../shared) is absent")
 def test_a_users_file_with_other_equations_is_kept_and_rejected(tmp_path_factory):
     workdir = new_workdir(tmp_path_factory, "userdata")
     target = workdir / "data" / "data_1" / "scoring_dataset.pt"

@@ -89,20 +89,20 @@ def test_ablations_vary_one_setting_of_the_reference_case():
         (0.5, "ablation-fixed-beta0.5", False, False),
         (1.1, "ablation-fixed-center", True, True),
     ]
-    both = plan(edited(ablations__variants=["fixed", "seed_code"]))
-    assert both.cases["ablation-seed_code-wy0.9"]["variant"] == "seed_code"
+    both = plan(edited(ablations__variants=["fixed", "original_code"]))
+    assert both.cases["ablation-original_code-wy0.9"]["variant"] == "original_code"
     assert len(both.ablation) == 2 * per_variant
 
 
 def test_epoch_levels_continue_the_shorter_run():
     study = plan(edited(ablations__factors__epochs={"claim": {"at_least": 25}, "levels": [5, 10, 25, 40]},
-                        ablations__variants=["fixed", "seed_code"]))
+                        ablations__variants=["fixed", "original_code"]))
     assert study.continued_from == {
         "ablation-fixed-center": "ablation-fixed-epochs5", "ablation-fixed-epochs25": "ablation-fixed-center",
         "ablation-fixed-epochs40": "ablation-fixed-epochs25",
-        "ablation-seed_code-center": "ablation-seed_code-epochs5",
-        "ablation-seed_code-epochs25": "ablation-seed_code-center",
-        "ablation-seed_code-epochs40": "ablation-seed_code-epochs25",
+        "ablation-original_code-center": "ablation-original_code-epochs5",
+        "ablation-original_code-epochs25": "ablation-original_code-center",
+        "ablation-original_code-epochs40": "ablation-original_code-epochs25",
     }
     # the claim is judged at the inside level nearest the reference's own (10 epochs is outside)
     judged = [lv.level for lv in study.levels if lv.factor == "epochs" and lv.reference]

@@ -84,8 +84,8 @@ def verdicts():
          "rows": 50, "reason": np.nan}
         for v, m, e, d in (("fixed", "distance", -0.3, "contradicted"),
                            ("fixed", "coverage", 0.2, "supported"),
-                           ("seed_code", "distance", 0.0, "no detectable difference"),
-                           ("seed_code", "coverage", 0.0, "no detectable difference"))])
+                           ("original_code", "distance", 0.0, "no detectable difference"),
+                           ("original_code", "coverage", 0.0, "no detectable difference"))])
 
 
 def test_the_best_method_comes_from_the_tests_with_its_ties_never_the_exact_row():
@@ -101,7 +101,7 @@ def test_findings_are_written_from_the_numbers():
     assert "None of its generated lines is a valid input" in text  # the reference's precision is 0
     # the outcome follows the primary metric alone: the supported coverage test does not make it mixed
     assert "beta > 1: fails. Decided on the distance" in text and "-0.3 [-0.4, -0.2]" in text
-    assert "seed_code no detectable difference, 1.1 against 0.5: 0 [-0.1, 0.1], MDE 0.25 for it, 0.3 against" in text
+    assert "original_code no detectable difference, 1.1 against 0.5: 0 [-0.1, 0.1], MDE 0.25 for it, 0.3 against" in text
     assert "Beside it, not deciding: coverage on d fixed supported, 0.2 [0.1, 0.3] (Holm p 0.004" in text
     assert "flow (flow, 3 seeds) has the best mean distance, distance 0.2 [0.19, 0.21]" in text
     assert "It is tied with mdn: paired tests by scoring row cannot separate them (Holm over 2 comparisons)" in text
@@ -123,7 +123,7 @@ def test_findings_without_ablations_say_the_claims_are_not_tested():
 
 def test_the_findings_list_every_methods_own_lines_with_the_exact_bound_last():
     table = comparison()
-    other = table[table["case"] == "ref"].assign(case="c2", scoring_distance=0.9)  # a test case of the seed's CVAE
+    other = table[table["case"] == "ref"].assign(case="c2", scoring_distance=0.9)  # a test case of the original study's CVAE
     text = render_markdown(findings(pd.concat([other, table], ignore_index=True), verdicts(), ranking(), "ref", None),
                            RUN)
     section = text[text.index("## Every method's own lines"):]
@@ -173,7 +173,7 @@ def test_the_report_says_what_each_method_of_its_table_is_in_its_modules_words()
     frame = pd.concat([comparison(), pd.DataFrame([{"method": "autoregressive"}, {"method": "external"}])])
     about = {m["method"]: m["about"] for m in methods_view(frame)}
     assert list(about) == ["cvae", "flow", "mdn", "exact", "autoregressive", "external"]  # the table's order, once each
-    assert about["cvae"].startswith("The seed's conditional VAE") and about["cvae"].endswith("wy·L(y, f(x̂)).")
+    assert about["cvae"].startswith("The original study's conditional VAE") and about["cvae"].endswith("wy·L(y, f(x̂)).")
     assert about["autoregressive"].startswith("Autoregressive binned density")
     assert "softmax over bins equal bins" in about["autoregressive"]  # one line, markdown's backticks dropped
     assert "exact solutions" in about["exact"] and "samples file" in about["external"]

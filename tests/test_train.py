@@ -72,15 +72,15 @@ def test_bf16_training_repeats_exactly(data_1, method):
         assert "no bf16 instructions: running in fp32" in messages[0]
 
 
-@pytest.mark.parametrize("variant, flows", [("fixed", True), ("seed_code", False)])
+@pytest.mark.parametrize("variant, flows", [("fixed", True), ("original_code", False)])
 def test_wy_gradient_flows_only_in_the_fixed_variant(data_1, variant, flows):
-    """With beta = wx = 0 the y-loss is the only term: the seed's code trained nothing from it."""
+    """With beta = wx = 0 the y-loss is the only term: the original study's code trained nothing from it."""
     torch.manual_seed(0)
     model = CVAE(CVAESettings("mse", 0.0, 0.0, 1.0, latent_dim=8, variant=variant))
     x, y = _data(data_1, 20, "train")
     x_hat, mean, logvar = model(x, y)
     y_hat = data_1(x_hat)
-    if variant == "seed_code":
+    if variant == "original_code":
         y_hat = y_hat.detach()
     total, _ = cvae_loss(x, x_hat, y, y_hat, mean, logvar, loss="mse", beta=0.0, wx=0.0, wy=1.0)
     total.backward()

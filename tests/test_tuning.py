@@ -9,7 +9,7 @@ import pandas as pd
 import yaml
 
 from sincvae.planning import with_best_setting
-from sincvae.tuning import (FINISHED, OBJECTIVE, best_case, grid_frame, in_seed_ranges, open_study, run_search,
+from sincvae.tuning import (FINISHED, OBJECTIVE, best_case, grid_frame, in_original_ranges, open_study, run_search,
                              study_name,
                             run_trial, suggest, trials_frame)
 
@@ -118,9 +118,9 @@ def test_a_trial_is_pruned_against_earlier_batches_only_and_has_no_objective_val
 
 
 def test_seed_ranges_and_grid_table():
-    assert in_seed_ranges({"latent_dim": 110, "beta": 1.1, "wx": 0.6, "wy": 0.7}) == {
+    assert in_original_ranges({"latent_dim": 110, "beta": 1.1, "wx": 0.6, "wy": 0.7}) == {
         "latent_dim": True, "beta": True, "wx": True, "wy": False}
-    assert in_seed_ranges({"beta": 0.5})["wx"] is None
+    assert in_original_ranges({"beta": 0.5})["wx"] is None
     metrics = [{"stages": {"raw": {"validation": {"distance": m, "coverage": 0.0}}}} for m in (0.9, 0.7)]
     table = grid_frame([{"beta": 0.5}, {"beta": 1.1}], metrics)
     assert table["beta"].tolist() == [1.1, 0.5] and table[OBJECTIVE].tolist() == [0.7, 0.9]

@@ -1,4 +1,4 @@
-# The controlled experiments on the seed's claims (config `ablations`; README "Claims").
+# The controlled experiments on the original study's claims (config `ablations`; README "Claims").
 
 
 # One job per level: trains every seed and draws its raw lines for the scoring split;

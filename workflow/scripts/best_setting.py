@@ -6,7 +6,7 @@ import pandas as pd
 import yaml
 
 from sincvae.plots import save_figure, tuning_history
-from sincvae.tuning import OBJECTIVE, best_case, importances, in_seed_ranges, open_study, trials_frame
+from sincvae.tuning import OBJECTIVE, best_case, importances, in_original_ranges, open_study, trials_frame
 
 tuning = snakemake.params.tuning
 dataset = snakemake.wildcards.dataset
@@ -23,7 +23,7 @@ best = {
     "setting": setting,
     "trials": frame["state"].value_counts().to_dict(),
     "importances": weights,
-    "in_seed_ranges": in_seed_ranges(setting),
+    "in_original_ranges": in_original_ranges(setting),
 }
 with open(snakemake.output.best, "w") as out:
     yaml.safe_dump(best, out, sort_keys=False)

@@ -11,7 +11,7 @@ config = snakemake.params.config
 verdicts = pd.read_csv(snakemake.input.verdicts) if snakemake.input.get("verdicts") else None
 found = findings(pd.read_csv(snakemake.input.comparison), verdicts, pd.read_csv(snakemake.input.ranking),
                  config["reference_case"],
-                 config["report"].get("seed_y_loss"))
+                 config["report"].get("original_y_loss"))
 text = render_markdown(found, run_facts(config, provenance(config, snakemake.params.source), verdicts))
 with open(snakemake.output[0], "w") as out:
     out.write(text)

@@ -26,7 +26,7 @@ table, settings = comparison_view(comparison, ranking)
 claims = [] if verdicts is None else [
     {"line": line, "figure": image(path)} for line, path in zip(claim_lines(verdicts), inputs.claim_figures)]
 html = render_report(
-    found=findings(comparison, verdicts, ranking, config["reference_case"], config["report"].get("seed_y_loss")),
+    found=findings(comparison, verdicts, ranking, config["reference_case"], config["report"].get("original_y_loss")),
     run=run_facts(config, origin, verdicts),
     headline=image(inputs.headline) if inputs.get("headline") else None,
     claims=claims,

@@ -1,7 +1,7 @@
 """Dataset files: generation, safe loading and validation.
 
 A file is ``torch.save(TensorDataset(X, Y))`` with float32 X, Y of shape
-``(N, 1, 50, 2)`` (the seed's layout); in memory the library uses ``(N, 2, 50)``.
+``(N, 1, 50, 2)`` (the original study's layout); in memory the library uses ``(N, 2, 50)``.
 """
 
 from __future__ import annotations

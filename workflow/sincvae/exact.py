@@ -177,7 +177,7 @@ def posterior_weights(fmap: ForwardMap, lines: np.ndarray) -> np.ndarray:
 
     lines: (S, 2, L). With y observed through vanishing isotropic noise, the posterior puts
     mass p(θ) / sqrt(det JᵀJ) on each solution θ (end points; J the Jacobian of f(line) in θ).
-    The seed's generator gives p(θ) ∝ 1 / ((1 − x0_end)(1 − x1_start)).
+    The original study's generator gives p(θ) ∝ 1 / ((1 − x0_end)(1 − x1_start)).
     """
     theta = np.concatenate([lines[:, :, 0], lines[:, :, -1]], 1)
     _, jac = line_jacobian(fmap, theta, lines.shape[-1])

@@ -33,7 +33,7 @@ def _interval(row: pd.Series, column: str) -> dict:
 
 
 def reference_lines(comparison: pd.DataFrame, reference_case: str) -> list[dict]:
-    """Per dataset: does the seed's CVAE at its recommended setting generate solutions? Its own
+    """Per dataset: does the original study's CVAE at its recommended setting generate solutions? Its own
     (raw) lines' scores (KEY_METRICS)."""
     rows = []
     for dataset, table in comparison.groupby("dataset", sort=False):
@@ -111,7 +111,7 @@ def best_methods(comparison: pd.DataFrame, ranking: pd.DataFrame) -> list[dict]:
 
 def method_lines(comparison: pd.DataFrame, reference_case: str) -> list[dict]:
     """Per dataset: each method's own (raw) lines, one row per case of a method other than the
-    seed's CVAE and the seed's CVAE at its recommended setting, with their costs; the exact row
+    original study's CVAE and the original study's CVAE at its recommended setting, with their costs; the exact row
     last, as the bound."""
     rows = []
     for dataset, table in comparison.groupby("dataset", sort=False):
@@ -127,14 +127,14 @@ def method_lines(comparison: pd.DataFrame, reference_case: str) -> list[dict]:
 
 
 def findings(comparison: pd.DataFrame, verdicts: pd.DataFrame | None, ranking: pd.DataFrame, reference_case: str,
-             seed_y_loss: float | None) -> dict:
+             original_y_loss: float | None) -> dict:
     """Everything the Findings section says, as data for the templates."""
     claims = [] if verdicts is None else claim_lines(verdicts)
     outcomes = {o: sum(c["outcome"] == o for c in claims) for o in OUTCOMES}
     return {"reference": reference_lines(comparison, reference_case), "claims": claims,
             "outcomes": {o: n for o, n in outcomes.items() if n}, "best": best_methods(comparison, ranking),
             "methods": method_lines(comparison, reference_case),
-            "seed_y_loss": seed_y_loss}
+            "original_y_loss": original_y_loss}
 
 
 def _missing(value) -> bool:

@@ -1,4 +1,4 @@
-"""Looking inside a CVAE (the seed's or ours): encoder means in 2-D, and latent traversals."""
+"""Looking inside a CVAE (the original study's or ours): encoder means in 2-D, and latent traversals."""
 
 from __future__ import annotations
 

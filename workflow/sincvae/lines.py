@@ -10,7 +10,7 @@ POINTS = 50
 
 
 def ends_from_uniforms(u):
-    """The seed's generator from 4 uniforms in [0, 1) on the last axis (array or tensor) ->
+    """The original study's generator from 4 uniforms in [0, 1) on the last axis (array or tensor) ->
     end points (..., 4): x0_start, x1_start, x0_end, x1_end.
 
     x0 falls from start ~ U[end, 1] to end ~ U[0.1, 1]; x1 rises from
@@ -26,7 +26,7 @@ def ends_from_uniforms(u):
 
 
 def sample_lines(n: int, rng: np.random.Generator, points: int = POINTS) -> np.ndarray:
-    """Draw n lines from the seed's generator -> (n, 2, points) float64."""
+    """Draw n lines from the original study's generator -> (n, 2, points) float64."""
     ends = ends_from_uniforms(np.stack([rng.random(n) for _ in range(4)], -1))  # the datasets' draw order
     return lines_from_ends(ends[:, :2], ends[:, 2:], points)
 
@@ -41,7 +41,7 @@ def lines_from_ends(starts, ends, length: int):
 
 
 def sample_ends(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
-    """End points (*shape, 4) from the seed's generator, drawn with a torch generator."""
+    """End points (*shape, 4) from the original study's generator, drawn with a torch generator."""
     return ends_from_uniforms(torch.rand(*shape, 4, generator=generator, device=generator.device, dtype=torch.float64))
 
 

@@ -71,7 +71,7 @@ def sample_scores(x_hat: np.ndarray, y: np.ndarray, x_true: np.ndarray, fmap: Fo
     return pd.DataFrame({
         "row": np.repeat(np.arange(rows), samples),
         "sample": np.tile(np.arange(samples), rows),
-        # the seed's y_loss measure, for generated lines
+        # the original study's y_loss measure, for generated lines
         "residual_l1": np.abs(diff).mean((-2, -1)).ravel(),
         "residual_rmse": rmse.ravel(),
         "residual_max": largest.ravel(),

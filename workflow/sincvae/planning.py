@@ -25,7 +25,7 @@ class PlanError(ValueError):
 
 @dataclass(frozen=True)
 class Claim:
-    """The seed's claim about one setting: the region it says is best."""
+    """The original study's claim about one setting: the region it says is best."""
 
     factor: str
     above: float | None = None  # exclusive lower bound
@@ -158,7 +158,7 @@ def grid_cases(tuning: dict, base: dict) -> dict[str, dict]:
 
 
 def claims(config: dict) -> dict[str, Claim]:
-    """The seed's claim per ablated factor (config `ablations.factors.*.claim`)."""
+    """The original study's claim per ablated factor (config `ablations.factors.*.claim`)."""
     factors = (config.get("ablations") or {}).get("factors", {})
     return {f: Claim(f, **{k: (tuple(v) if k == "one_of" else v) for k, v in spec["claim"].items()})
             for f, spec in factors.items()}
@@ -166,7 +166,7 @@ def claims(config: dict) -> dict[str, Claim]:
 
 def _judged_level(claim: Claim, levels: list, ref_value):
     """The level a claim is judged by: the reference case's own value when the claim holds for
-    it (the seed's recommendation), else the level inside the claim nearest to it."""
+    it (the original study's recommendation), else the level inside the claim nearest to it."""
     if claim.holds(ref_value):
         return ref_value
     inside = [v for v in levels if claim.holds(v)]
@@ -240,7 +240,7 @@ def plan(config: dict) -> Plan:
 
     reference = known("reference_case", config["reference_case"])
     if reference["method"] != "cvae":
-        raise PlanError(f"config: reference_case {config['reference_case']!r} must be a cvae case (the seed's model)")
+        raise PlanError(f"config: reference_case {config['reference_case']!r} must be a cvae case (the original study's model)")
     tuning = config.get("tuning")
     if tuning:
         base = known("tuning.base_case", tuning["base_case"])

@@ -204,7 +204,7 @@ METRIC_LABELS = {"distance": "distance to the exact posterior", "precision": "pr
 
 
 def claim_effects(verdicts: pd.DataFrame):
-    """The headline: each claim's effect on its primary metric (advantage of the seed's
+    """The headline: each claim's effect on its primary metric (advantage of the original study's
     recommended level over the binding level outside its range, family interval), coloured by
     the Holm-corrected decision; one row per claim × dataset × variant."""
     metrics = list(dict.fromkeys(verdicts.loc[verdicts["role"] == "primary", "metric"]))

@@ -239,11 +239,11 @@ def run_facts(config: dict, origin: dict, verdicts: pd.DataFrame | None) -> dict
 
 
 def tuning_view(dataset: str, files: dict) -> dict:
-    """One dataset's search: best setting against the seed's ranges, trial counts, figure, grid."""
+    """One dataset's search: best setting against the original study's ranges, trial counts, figure, grid."""
     best = yaml.safe_load(Path(files["best"]).read_text())
     setting = pd.DataFrame([
         {"setting": k, "tuned": v,
-         "in the seed's range": {True: "yes", False: "no", None: "—"}[best["in_seed_ranges"].get(k)],
+         "in the original study's range": {True: "yes", False: "no", None: "—"}[best["in_original_ranges"].get(k)],
          "importance": best["importances"].get(k, float("nan"))} for k, v in best["setting"].items()])
     return {"dataset": dataset, "value": best["value"], "setting": table_view(setting),
             "trials": ", ".join(f"{n} {state.lower()}" for state, n in best["trials"].items()),

@@ -1,4 +1,4 @@
-"""Decisions on the seed's claims from the ablations: paired effects over seeds and scoring rows,
+"""Decisions on the original study's claims from the ablations: paired effects over seeds and scoring rows,
 intervals that cover both, and Holm's correction over every test. Torch-free.
 
 Each level of a sweep is scored per (seed, scoring row). Two levels are compared on the same
@@ -13,7 +13,7 @@ seed-to-seed and row-to-row variation, and errs on the wide side twice: it count
 interaction in both terms, and its degrees of freedom are the lower bound of Welch–
 Satterthwaite's (which, estimated from 5 seeds, let 7% of null families through at 5%).
 
-A claim says its range is best. It is judged by the level the seed recommends (the reference
+A claim says its range is best. It is judged by the level the original study recommends (the reference
 case's value, inside the range) against every level outside the range, on one primary metric
 (config `ablations.primary`); the other metrics are reported beside it and never decide:
 - each outside level gives a paired comparison; the one with the smallest t statistic binds

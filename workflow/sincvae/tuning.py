@@ -3,7 +3,7 @@
 The objective is the distance (Wasserstein-1) between a case's generated lines and the exact
 solutions of the validation y, weighted by the posterior (metrics.truth_scores), lower is better. It rewards
 landing on solutions and spreading over all of them in proportion; coverage cannot rank the
-seed's CVAE settings, since every one of them covers nothing (0.00 on both datasets), and the
+original study's CVAE settings, since every one of them covers nothing (0.00 on both datasets), and the
 forward residual alone rewards collapsing onto one easy line. The scoring split is never used.
 """
 
@@ -219,8 +219,8 @@ def importances(study: optuna.Study) -> dict[str, float]:
     return {k: float(v) for k, v in optuna.importance.get_param_importances(study).items()}
 
 
-def in_seed_ranges(params: dict) -> dict[str, bool | None]:
-    """The seed's recommended ranges (latent > 100, beta > 1, 0.5 < wx < 0.7, 0.5 < wy < 0.65)."""
+def in_original_ranges(params: dict) -> dict[str, bool | None]:
+    """The original study's recommended ranges (latent > 100, beta > 1, 0.5 < wx < 0.7, 0.5 < wy < 0.65)."""
     checks = {"latent_dim": lambda v: v > 100, "beta": lambda v: v > 1,
               "wx": lambda v: 0.5 < v < 0.7, "wy": lambda v: 0.5 < v < 0.65}
     return {k: (bool(check(params[k])) if k in params else None) for k, check in checks.items()}

@@ -1,6 +1,6 @@
-"""The seed's conditional VAE in Conv1d form, and its loss: beta·KL + wx·L(x, x̂) + wy·L(y, f(x̂)).
+"""The original study's conditional VAE in Conv1d form, and its loss: beta·KL + wx·L(x, x̂) + wy·L(y, f(x̂)).
 
-The seed's Conv2d with a (k, 2) kernel over a (50, 2) image equals a Conv1d
+The original study's Conv2d with a (k, 2) kernel over a (50, 2) image equals a Conv1d
 with 2 input channels and kernel k over length 50; the Conv1d form is the
 same function and several times faster on a CPU.
 """
@@ -18,9 +18,9 @@ from .contract import AtLeast
 from ..lines import POINTS
 
 HIDDEN_LENGTH = POINTS - 16 + 1 - 8 + 1  # 28 after kernels 16 and 8
-HIDDEN = 64 * HIDDEN_LENGTH  # 1792, the seed's flatten size
+HIDDEN = 64 * HIDDEN_LENGTH  # 1792, the original study's flatten size
 
-VARIANTS = ("fixed", "seed_code")
+VARIANTS = ("fixed", "original_code")
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,8 @@ class Settings:
     wx: Annotated[float, AtLeast(0)]
     wy: Annotated[float, AtLeast(0)]
     latent_dim: Annotated[int, AtLeast(1)] = 100
-    # fixed: the README's intent (encoder sees x and y, He init); seed_code: the seed's code
-    variant: Literal["fixed", "seed_code"] = "fixed"
+    # fixed: the README's intent (encoder sees x and y, He init); original_code: the original study's code
+    variant: Literal["fixed", "original_code"] = "fixed"
 
 
 RECONSTRUCTION = {
@@ -42,12 +42,12 @@ RECONSTRUCTION = {
 
 
 def kl_divergence(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mean, exp(logvar)) || N(0, I)), summed over batch and latent dims as in the seed."""
+    """KL(N(mean, exp(logvar)) || N(0, I)), summed over batch and latent dims as in the original study."""
     return -0.5 * torch.sum(1 + logvar - mean.pow(2) - logvar.exp())
 
 
 def cvae_loss(x, x_hat, y, y_hat, mean, logvar, *, loss: str, beta: float, wx: float, wy: float):
-    """Total loss and its parts; y_hat = f(x̂), detached by the caller for the seed_code variant."""
+    """Total loss and its parts; y_hat = f(x̂), detached by the caller for the original_code variant."""
     reconstruction = RECONSTRUCTION[loss]
     kl = kl_divergence(mean, logvar)
     x_loss = reconstruction(x_hat, x)
@@ -97,16 +97,16 @@ class Deconv(nn.ConvTranspose1d):
 
 
 class Decoder(nn.Module):
-    """z (B, latent_dim), y (B, 2, 50) -> x̂ (B, 2, 50), non-negative (final ReLU as in the seed)."""
+    """z (B, latent_dim), y (B, 2, 50) -> x̂ (B, 2, 50), non-negative (final ReLU as in the original study)."""
 
     def __init__(self, latent_dim: int):
         super().__init__()
         self.expand = nn.Sequential(nn.Linear(latent_dim + 2 * POINTS, HIDDEN), nn.ReLU())
-        # No activation between the two transposed convolutions, as in the seed.
+        # No activation between the two transposed convolutions, as in the original study.
         self.deconv = nn.Sequential(Deconv(64, 32, 8, bf16="conv"), Deconv(32, 2, 16, bf16="fp32"), nn.ReLU())
 
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        # y.flatten(1) orders values channel by channel instead of the seed's point-by-point
+        # y.flatten(1) orders values channel by channel instead of the original study's point-by-point
         # interleaving: a fixed permutation of the Linear layer's inputs, so the same function class.
         h = self.expand(torch.cat([z, y.flatten(1)], 1))
         return self.deconv(h.view(-1, 64, HIDDEN_LENGTH))
@@ -114,7 +114,7 @@ class Decoder(nn.Module):
 
 class CVAE(nn.Module):
     """variant "fixed": encoder sees x and y, He initialisation (the README's intent);
-    variant "seed_code": encoder sees x only, PyTorch default initialisation (the seed's code)."""
+    variant "original_code": encoder sees x only, PyTorch default initialisation (the original study's code)."""
 
     def __init__(self, settings: Settings, context=None):
         super().__init__()
@@ -148,11 +148,11 @@ class CVAE(nn.Module):
         return self.decoder(z, y), mean, logvar
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        """The seed's loss of a reconstruction pass, in fp32 (f's phases need more than bf16)."""
+        """The original study's loss of a reconstruction pass, in fp32 (f's phases need more than bf16)."""
         x_hat, mean, logvar = (t.float() for t in self(x, y))
         y_hat = self.fmap(x_hat)
-        if self.variant == "seed_code":
-            y_hat = y_hat.detach()  # the seed computed y_loss in NumPy: no gradient
+        if self.variant == "original_code":
+            y_hat = y_hat.detach()  # the original study computed y_loss in NumPy: no gradient
         s = self.settings
         return cvae_loss(x, x_hat, y, y_hat, mean, logvar, loss=s.loss, beta=s.beta, wx=s.wx, wy=s.wy)
 

@@ -1,12 +1,12 @@
-"""Our CVAE: the seed's idea on a line's 4 end-point coordinates instead of its 100 values.
+"""Our CVAE: the original study's idea on a line's 4 end-point coordinates instead of its 100 values.
 
-Changes from the seed's model, and why:
+Changes from the original study's model, and why:
 - it generates θ = (start, end) of a straight line, so every sample is a valid straight line
   and the decoder's capacity goes to where the line is, not to its shape;
 - encoder and decoder are MLPs on θ and a learned embedding of y (embedding.py);
 - the latent is small (latent_dim, e.g. 4) with "free bits" (Kingma et al. 2016): each latent
   dimension's batch-mean KL counts only above `free_bits` nats, so the optimiser has no reason
-  to switch the latent off; the seed's CVAE collapses onto one mean line per y (MMD ~1,
+  to switch the latent off; the original study's CVAE collapses onto one mean line per y (MMD ~1,
   coverage 0), and a used latent is what lets one y map to several solution lines.
 """
 
