@@ -158,3 +158,17 @@ def test_coverage_needs_a_valid_line_near_the_solution(lines):
     assert scores["coverage"] == 0.5  # the second solution's only near line is not valid
     assert scores["near_coverage"] == 1
     assert scores["precision"] == pytest.approx(1 / 3) and scores["near"] == 1
+
+
+def test_a_line_with_a_non_finite_point_counts_as_far_and_invalid(lines, data_1):
+    """A generator may return NaN (a flow on data_2 did): such a line is invalid, as far from
+    every solution as the box allows, and no score becomes NaN or skips it."""
+    x, y = lines
+    broken = np.stack([x[0], np.full_like(x[0], np.nan)])[None]  # (1, 2, 2, 50): a solution and a NaN line
+    scores = sample_scores(broken, y[:1], x[:1], data_1, 0.02)
+    assert scores["valid"].tolist() == [True, False] and scores["finite"].tolist() == [True, False]
+    truth = truth_table(broken, scores["valid"].to_numpy()[None], [(x[:1], np.ones(1))], 0.02)
+    summary = summarise(scores, truth, 0.02)
+    assert summary["precision"] == 0.5 and summary["finite_share"] == 0.5 and summary["coverage"] == 1
+    assert summary["distance"] == pytest.approx(0.5 * np.sqrt(2) * 0.9)  # half the mass moves the box's diagonal
+    assert np.isfinite(summary["mmd"]) and summary["mmd"] > 0.1

@@ -27,7 +27,8 @@ for case, path in zip(snakemake.params.learned_cases, snakemake.output.case_loss
     save_figure(loss_curves(histories[histories["case"] == case], hue="seed"), path)
 
 case_seeds = product(cases, snakemake.params.seeds)  # the order of snakemake.input.scores
-scores = pd.concat(pd.read_parquet(p).assign(case=c, seed=s) for (c, s), p in zip(case_seeds, snakemake.input.scores))
+scores = pd.concat((pd.read_parquet(p).assign(case=c, seed=s) for (c, s), p in zip(case_seeds, snakemake.input.scores)),
+                   ignore_index=True)
 save_figure(residual_distributions(scores[scores["split"] == "scoring"]), snakemake.output.residuals)
 
 # Each method's own lines (the raw stage): what it learned, before refinement moves them.

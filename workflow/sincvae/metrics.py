@@ -27,6 +27,7 @@ GATE_CORRELATION = 0.8
 GATE_RMSE = 0.1
 GATES = ("gate_direction", "gate_straight", "gate_rmse", "gate_all")
 LINE_SLACK = 1e-6  # float32 round-off of a line's coordinates, as lines.slopes_ok
+BOX_DIAGONAL = float(np.sqrt(2) * (DOMAIN[1] - DOMAIN[0]))  # the largest distance between two points of the box
 
 
 def index_correlation(x: np.ndarray) -> np.ndarray:
@@ -75,6 +76,7 @@ def sample_scores(x_hat: np.ndarray, y: np.ndarray, x_true: np.ndarray, fmap: Fo
         "residual_l1": np.abs(diff).mean((-2, -1)).ravel(),
         "residual_rmse": rmse.ravel(),
         "residual_max": largest.ravel(),
+        "finite": np.isfinite(x_hat).all((-2, -1)).ravel(),
         "valid": forward_valid(x_hat, largest, fmap, match_tolerance).ravel(),
         # RMS distance of the points to the best-fitting evenly spaced line
         "straightness": np.sqrt(((x_hat - fitted) ** 2).sum(-2).mean(-1)).ravel(),
@@ -101,6 +103,8 @@ def summarise(scores: pd.DataFrame, truth: pd.DataFrame, match_tolerance: float)
         "mmd": float(truth["mmd"].mean()),
         "rows": int(scores["row"].nunique()),
         "samples_per_row": int(scores.groupby("row").size().iloc[0]),
+        # residuals and shapes are over the lines with finite points (pandas skips NaN): finite_share says how many
+        "finite_share": float(scores["finite"].mean()),
         "residual_l1_mean": float(scores["residual_l1"].mean()),
         "residual_l1_median": float(scores["residual_l1"].median()),
         "residual_rmse_mean": float(scores["residual_rmse"].mean()),
@@ -168,12 +172,16 @@ def truth_scores(samples: np.ndarray, valid: np.ndarray, solutions: np.ndarray, 
     distance: Wasserstein-1 in the largest point-wise distance; mmd: the
     kernel MMD between the samples and the weighted solutions.
     """
-    distances = line_distances(samples, solutions)  # (K, S)
+    finite = np.isfinite(samples).all((-2, -1))
+    # a line with a non-finite point is no line: as far from every solution as two lines in the
+    # box can be, and like nothing else (kernel 0) but itself
+    distances = np.where(finite[:, None], line_distances(samples, solutions), BOX_DIAGONAL)  # (K, S)
     matched = distances < match_tolerance
     valid = np.asarray(valid, dtype=bool)
     u = np.full(len(samples), 1 / len(samples)) if sample_weights is None else sample_weights
-    mmd2 = (u @ _kernel(samples, samples) @ u - 2 * u @ _kernel(samples, solutions) @ weights
-            + weights @ _kernel(solutions, solutions) @ weights)
+    among = np.where(np.outer(finite, finite), _kernel(samples, samples), np.eye(len(samples)))
+    to_solutions = np.where(finite[:, None], _kernel(samples, solutions), 0.0)
+    mmd2 = u @ among @ u - 2 * u @ to_solutions @ weights + weights @ _kernel(solutions, solutions) @ weights
     return {
         "coverage": float((matched & valid[:, None]).any(0).mean()),
         "precision": float(u @ valid),

@@ -42,9 +42,11 @@ RESIDUAL_FLOOR = 1e-12  # refined lines reach float64 round-off; drawn at this f
 
 
 def residual_distributions(scores: pd.DataFrame):
-    """scores: per-sample scores with `case` and `stage` -> residual_l1 box plots per case."""
+    """scores: per-sample scores with `case` and `stage` -> residual_l1 box plots per case, over
+    the lines with finite points (the others have no residual; comparison.csv counts them)."""
     fig, ax = plt.subplots(figsize=(9, 0.45 * scores["case"].nunique() + 1.5))
-    shown = scores.assign(residual_l1=scores["residual_l1"].clip(lower=RESIDUAL_FLOOR))
+    shown = scores.dropna(subset=["residual_l1"]).reset_index(drop=True)
+    shown = shown.assign(residual_l1=shown["residual_l1"].clip(lower=RESIDUAL_FLOOR))
     sns.boxplot(data=shown, y="case", x="residual_l1", hue="stage", ax=ax, fliersize=1, log_scale=True)
     ax.set_xlabel(f"forward residual mean|f(x̂) − y| per generated line (log scale, floor {RESIDUAL_FLOOR:g})")
     ax.set_ylabel("")
