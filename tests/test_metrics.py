@@ -66,7 +66,9 @@ def test_stored_lines_round_trip_and_straight_sets_keep_their_end_points(lines, 
     straight = np.stack([x + 0.01 * k for k in range(3)], 1)  # (6, 3, 2, 50)
     bent = straight.copy()
     bent[:, :, 0, 25] += 0.05
-    frame = lines_frame({("scoring", "raw"): bent, ("scoring", "refined"): straight, ("validation", "raw"): straight[:2]})
+    failed = straight[:2].copy()
+    failed[0, 1] = np.nan  # a sampler's failed line: NaN everywhere
+    frame = lines_frame({("scoring", "raw"): bent, ("scoring", "refined"): straight, ("validation", "raw"): failed})
     assert list(frame.columns) == ["split", "stage", "row", "sample", "point", "x0", "x1"]
     sizes = frame.groupby(["split", "stage"]).size().to_dict()
     assert sizes == {("scoring", "raw"): 6 * 3 * 50, ("scoring", "refined"): 6 * 3 * 2, ("validation", "raw"): 2 * 3 * 2}
@@ -74,7 +76,8 @@ def test_stored_lines_round_trip_and_straight_sets_keep_their_end_points(lines, 
     back = lines_from_frame(pd.read_parquet(tmp_path / "lines.parquet"), 50)
     np.testing.assert_array_equal(back[("scoring", "raw")], bent.astype(np.float32))  # float32, bit for bit
     np.testing.assert_allclose(back[("scoring", "refined")], straight, atol=2e-7)
-    assert back[("validation", "raw")].shape == (2, 3, 2, 50)
+    assert back[("validation", "raw")].shape == (2, 3, 2, 50) and np.isnan(back[("validation", "raw")][0, 1]).all()
+    assert np.isfinite(back[("validation", "raw")][1]).all()
 
 
 def test_per_line_tables_are_saved_compactly_and_the_lines_exactly(tmp_path, data_1):

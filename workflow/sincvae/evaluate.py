@@ -39,7 +39,10 @@ def lines_frame(lines: dict[tuple[str, str], np.ndarray]) -> pd.DataFrame:
         x = np.asarray(x, dtype=np.float32)
         length = x.shape[-1]
         ends = x[..., [0, -1]].astype(np.float64)
-        straight = np.abs(lines_from_ends(ends[..., 0], ends[..., 1], length) - x).max() <= STRAIGHT
+        rebuilt = lines_from_ends(ends[..., 0], ends[..., 1], length)
+        # a line with a NaN end comes back all NaN: straight if it was all NaN (a sampler's failed line)
+        same_gaps = np.array_equal(np.isnan(rebuilt), np.isnan(x))
+        straight = same_gaps and np.nan_to_num(np.abs(rebuilt - x)).max(initial=0.0) <= STRAIGHT
         points = np.array([0, length - 1]) if straight else np.arange(length)
         kept = x[..., points]
         index = np.indices(kept.shape[:2] + (len(points),)).reshape(3, -1)
