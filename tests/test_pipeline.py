@@ -136,7 +136,8 @@ def test_quick_run_builds_the_comparison_and_the_report(quick_run):
     assert report.index('id="findings"') < report.index('id="claims"') < report.index('id="comparison"')
     ranking = pd.read_csv(quick_run / "results" / "ranking.csv")
     assert set(ranking["case"]) == {c for c in CASES if c != "posterior"}  # the ideal sampler is no contender
-    for _, tests in ranking.groupby(["dataset", "stage"]):
+    assert {"all", "nothing"} <= set(ranking["scope"])  # and each class of two or more quick cases
+    for _, tests in ranking.groupby(["dataset", "stage", "scope"]):
         leader = tests[tests["case"] == tests["leader"].iloc[0]]
         assert leader["best"].all() and (tests["best"] == ~(tests["p_adjusted"] <= CONFIG["ranking"]["alpha"])).all()
 

@@ -156,10 +156,23 @@ def check_rank_ties_what_it_cannot_separate():
 
 
 # the exact checks first, the simulations last: a mutant is caught at its first failing check
+def check_ranking_names_the_best_within_each_class():
+    """Over all cases the leader; within a class of what the methods know, its own leader."""
+    rows = pd.concat(pd.DataFrame({"dataset": "d", "stage": "raw", "case": case, "seed": seed, "row": np.arange(4),
+                                   "distance": table[seed]})
+                     for case, table in (("a", REFERENCE), ("b", REFERENCE + 0.3 + NOISE), ("c", REFERENCE + 0.5))
+                     for seed in range(3))
+    ranked = stats.ranking(rows, "distance", 0.05, {"a": "features", "b": "nothing", "c": "nothing"})
+    leaders = ranked.groupby("scope")["leader"].first().to_dict()
+    assert leaders == {"all": "a", "nothing": "b"}  # "features" has one case: no ranking of its own
+    assert ranked.groupby("scope")["comparisons"].first().to_dict() == {"all": 2, "nothing": 1}
+
+
 CHECKS = [check_crossed_mean_adds_seed_and_row_variation, check_holm_matches_the_step_down_rule,
           check_a_supported_claim_by_hand, check_a_contradicted_claim_by_hand,
           check_decide_applies_holm_and_the_family_interval, check_the_mde_matches_the_noncentral_t,
-          check_rank_ties_what_it_cannot_separate, check_no_effect_keeps_the_family_wise_error_below_alpha,
+          check_rank_ties_what_it_cannot_separate, check_ranking_names_the_best_within_each_class,
+          check_no_effect_keeps_the_family_wise_error_below_alpha,
           check_a_real_effect_is_found_in_the_right_direction]
 
 

@@ -44,6 +44,7 @@ rule rank_methods:
     params:
         metric=config["ranking"]["metric"],
         alpha=config["ranking"]["alpha"],
+        classes={c: registry.method(CASES[c]["method"]).knows for c in CONTENDERS},
     script:
         "../scripts/rank_methods.py"
 

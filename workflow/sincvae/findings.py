@@ -89,11 +89,12 @@ def claim_lines(verdicts: pd.DataFrame) -> list[dict]:
 
 
 def best_methods(comparison: pd.DataFrame, ranking: pd.DataFrame) -> list[dict]:
-    """Per dataset and stage, from the paired tests (stats.ranking): the case with the best mean,
-    the cases it cannot be separated from (tied), and its coverage, precision, distance and
-    cost (training seconds, milliseconds per returned line)."""
+    """Per dataset, stage and scope (all cases, or the cases of one class of what they know of
+    the map), from the paired tests (stats.ranking): the case with the best mean, the cases it
+    cannot be separated from (tied), and its coverage, precision, distance and cost (training
+    seconds, milliseconds per returned line)."""
     rows = []
-    for (dataset, stage), tests in ranking.groupby(["dataset", "stage"], sort=False):
+    for (dataset, stage, scope), tests in ranking.groupby(["dataset", "stage", "scope"], sort=False):
         leader = tests["leader"].iloc[0]
         found = comparison[(comparison["dataset"] == dataset) & (comparison["stage"] == stage)
                            & (comparison["case"] == leader)]
@@ -101,7 +102,7 @@ def best_methods(comparison: pd.DataFrame, ranking: pd.DataFrame) -> list[dict]:
             continue
         best = found.iloc[0]
         tied = tests[tests["best"] & (tests["case"] != leader)]["case"].tolist()
-        rows.append({"dataset": dataset, "stage": stage, "case": leader, "method": best["method"],
+        rows.append({"dataset": dataset, "stage": stage, "scope": scope, "case": leader, "method": best["method"],
                      "seeds": int(best["seeds"]), "train_s": best.get("train_s", math.nan),
                      "ms_per_sample": best.get("ms_per_sample", math.nan), "metric": tests["metric"].iloc[0],
                      "tied": tied, "comparisons": int(tests["comparisons"].iloc[0]),

@@ -198,7 +198,7 @@ def comparison_view(comparison: pd.DataFrame, ranking: pd.DataFrame) -> tuple[di
             half[headings[key]] = (part[f"{column}_ci_high"] - part[f"{column}_ci_low"]) / 2
     wide, half = wide.reset_index(), half.reindex(wide.index).reset_index(drop=True)
     position = {(d, c): i for i, (d, c) in enumerate(zip(wide["dataset"], wide["case"]))}
-    best = ranking[ranking["best"].astype(bool)]
+    best = ranking[ranking["best"].astype(bool) & (ranking["scope"] == "all")]
     marked = {(position[(d, c)], f"{KEY_METRICS.get(f'scoring_{m}', (m,))[0]} {stage}")
               for d, c, m, stage in zip(best["dataset"], best["case"], best["metric"], best["stage"])
               if (d, c) in position}

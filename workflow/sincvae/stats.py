@@ -264,16 +264,25 @@ def rank(tables: dict[str, np.ndarray], lower_is_better: bool, alpha: float) -> 
     return frame
 
 
-def ranking(rows: pd.DataFrame, metric: str, alpha: float) -> pd.DataFrame:
+def ranking(rows: pd.DataFrame, metric: str, alpha: float, classes: dict[str, str] | None = None) -> pd.DataFrame:
     """`rank` for every dataset × stage of per-row scores (dataset, stage, case, seed, row and
-    the metric; the scoring split). A case with a NaN score is left out: no decision from a NaN."""
+    the metric; the scoring split), over all cases (scope `all`) and, given `classes` (case ->
+    what its method knows of the map), within each class of two or more cases (scope: the
+    class). A case with a NaN score is left out: no decision from a NaN."""
+    scopes = {"all": None}
+    for name in dict.fromkeys((classes or {}).values()):
+        members = [case for case, known in classes.items() if known == name]
+        if len(members) > 1:
+            scopes[name] = members
     frames = []
     for (dataset, stage), part in rows.groupby(["dataset", "stage"], sort=False):
         tables = {case: level_table(part, case, metric) for case in part["case"].unique()}
         tables = {case: table for case, table in tables.items() if not np.isnan(table).any()}
-        if tables:
-            frames.append(rank(tables, LOWER_IS_BETTER[metric], alpha).assign(
-                dataset=dataset, stage=stage, metric=metric, comparisons=len(tables) - 1))
-    columns = ["dataset", "stage", "metric", "case", "mean", "leader", "effect", "ci_low", "p", "p_adjusted",
+        for scope, members in scopes.items():
+            chosen = {case: table for case, table in tables.items() if members is None or case in members}
+            if chosen:
+                frames.append(rank(chosen, LOWER_IS_BETTER[metric], alpha).assign(
+                    dataset=dataset, stage=stage, metric=metric, scope=scope, comparisons=len(chosen) - 1))
+    columns = ["dataset", "stage", "scope", "metric", "case", "mean", "leader", "effect", "ci_low", "p", "p_adjusted",
                "best", "comparisons"]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
