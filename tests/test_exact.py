@@ -15,7 +15,7 @@ from sincvae.exact import (
     solve_split,
 )
 from sincvae.forward import ForwardMap, Term
-from sincvae.lines import ends_from_uniforms, lines_from_ends
+from sincvae.lines import ends_from_uniforms, fit_lines, lines_from_ends
 from sincvae.metrics import forward_valid, truth_scores
 
 ROWS = 300
@@ -147,7 +147,8 @@ def test_a_line_that_passes_the_forward_test_is_near_an_exact_solution(name, req
         for steps in (4, 8, 30):
             s, e = refine_lines(fmap, ends[:, :2], ends[:, 2:], np.broadcast_to(yi, (200, *yi.shape)), steps=steps)
             candidates = lines_from_ends(s, e, yi.shape[-1])
-            valid = forward_valid(candidates, np.abs(fmap(candidates) - yi).max((1, 2)), fmap, 0.02)
+            valid = forward_valid(candidates, fit_lines(candidates)[1], np.abs(fmap(candidates) - yi).max((1, 2)),
+                                  fmap, 0.02)
             nearest = np.sqrt(((candidates[:, None] - lines[None]) ** 2).sum(2)).max(-1).min(1)
             assert (nearest[valid] < 0.02).all()
             passed, failed = passed + valid.sum(), failed + (~valid).sum()

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from snakemake.utils import validate
 
 from sincvae import registry
-from sincvae.planning import TUNED, evaluated_splits, plan
+from sincvae.planning import TUNED, evaluated_splits, generation, plan
 
 validate(config, schema="../../config/schema.yaml")
 # An overlay config removes a dataset by setting it to null (config/challenge.yaml).
@@ -55,11 +55,10 @@ CONTINUED_CASES = sorted(set(PLAN.continued_from.values()))
 REFERENCE_CASE = config["reference_case"]
 # What generating a case's lines reads of `evaluate` (the scoring reads match_tolerance), and
 # the scored rows of each split: a change of one reruns only the jobs that read it.
-GENERATE = {k: config["evaluate"][k] for k in ("samples", "refine")}
-RAW_ONLY = {
-    **GENERATE,
-    "refine": {**GENERATE["refine"], "steps": 0},
-}  # ablations: the CVAE's own lines
+GENERATE = generation(config["evaluate"])
+RAW_ONLY = generation(
+    config["evaluate"], refine=False
+)  # ablations and the search: own lines
 SCORED_SPLITS = evaluated_splits(config["evaluate"]["validation_rows"])
 GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
 # The cases each dataset's notebook shows, and those with an encoder (latent-space figure).

@@ -61,7 +61,8 @@ rule tune:
         tuning=TUNING,
         dataset=dataset_params,
         device=config["device"],
-        evaluate={k: config["evaluate"][k] for k in ("samples", "validation_rows")},
+        generate=RAW_ONLY,
+        validation_rows=config["evaluate"]["validation_rows"],
         journal=lambda w: STUDY_JOURNAL.format(dataset=w.dataset),
     script:
         "../scripts/tune.py"

@@ -7,7 +7,7 @@ import pandas as pd
 
 from sincvae.data import load_split
 from sincvae.evaluate import lines_from_frame, save_table, score_stored
-from sincvae.exact import solutions_from_frame
+from sincvae.exact import solutions_by_split
 from sincvae.forward import ForwardMap
 from sincvae.lines import POINTS
 from sincvae.planning import with_best_setting
@@ -18,10 +18,8 @@ from sincvae.report import case_summary
 w = snakemake.wildcards
 case = with_best_setting(snakemake.params.case, snakemake.input.get("best"))
 fmap = ForwardMap.from_config(snakemake.params.dataset)
-exact = pd.read_parquet(snakemake.input.solutions)
-splits = {split: tuple(t.numpy() for t in load_split(snakemake.input[split])) for split in ("scoring", "validation")}
-solutions = {split: solutions_from_frame(exact, split, len(x)) for split, (x, _) in splits.items()
-             if (exact["split"] == split).any()}
+solutions = solutions_by_split(pd.read_parquet(snakemake.input.solutions))
+splits = {split: tuple(t.numpy() for t in load_split(snakemake.input[split])) for split in solutions}
 out, seeds = snakemake.output, snakemake.params.seeds
 histories = snakemake.input.get("histories") or [None] * len(seeds)
 seed_metrics, seed_histories = [], []

@@ -7,18 +7,15 @@ import pandas as pd
 
 from sincvae.data import load_split
 from sincvae.evaluate import evaluate_exact
-from sincvae.exact import solutions_from_frame
+from sincvae.exact import solutions_by_split
 from sincvae.forward import ForwardMap
 
 # The exact solutions scored as a method (weighted by the posterior): the comparison's bound.
 fmap = ForwardMap.from_config(snakemake.params.dataset)
-exact = pd.read_parquet(snakemake.input.solutions)
 metrics = {"dataset": snakemake.wildcards.dataset, "case": "exact", "splits": {}}
 scores = []
-for split, part in exact.groupby("split", sort=False):
-    rows = int(part["row"].max()) + 1
-    x, y = (t.numpy()[:rows] for t in load_split(snakemake.input[split]))
-    solutions = solutions_from_frame(exact, split, rows)
+for split, solutions in solutions_by_split(pd.read_parquet(snakemake.input.solutions)).items():
+    x, y = (t.numpy()[:len(solutions)] for t in load_split(snakemake.input[split]))
     split_scores, summary = evaluate_exact(fmap, x, y, solutions, snakemake.params.match_tolerance)
     counts = pd.Series([len(lines) for lines, _ in solutions]).value_counts().sort_index()
     summary["solution_counts"] = {str(k): int(v) for k, v in counts.items()}

@@ -12,16 +12,16 @@ from sincvae.train import resolve_device
 from sincvae.tuning import OBJECTIVE, make_objective, open_study, run_search, study_name, trials_frame
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # not a line per scratch study
-tuning, options = snakemake.params.tuning, snakemake.params.evaluate
+tuning, options = snakemake.params.tuning, snakemake.params.generate
 dataset = snakemake.wildcards.dataset
 validation = load_split(snakemake.input.validation)
-rows = options["validation_rows"]
+rows = snakemake.params.validation_rows
 solutions = solutions_from_frame(pd.read_parquet(snakemake.input.solutions), "validation", rows)
 objective_args = (snakemake.params.base, tuning["space"], ForwardMap.from_config(snakemake.params.dataset),
                   load_split(snakemake.input.train), validation, tuple(t[:rows] for t in validation), solutions,
                   options, resolve_device(snakemake.params.device))
 search = {key: value for key, value in tuning.items() if key not in ("trials", "grid")}
-scored = {key: options[key] for key in ("samples", "validation_rows")}
+scored = {"samples": options["samples"], "validation_rows": rows}
 name = study_name(dataset, {"search": search, "base": snakemake.params.base, "evaluate": scored,
                             "map": snakemake.params.dataset},
                   [snakemake.input.train, snakemake.input.validation, snakemake.input.solutions])

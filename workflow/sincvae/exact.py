@@ -281,6 +281,12 @@ def solutions_frame(split: str, solutions: list[tuple[np.ndarray, np.ndarray]]) 
     return pd.concat(parts, ignore_index=True)
 
 
+def solutions_by_split(frame: pd.DataFrame) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """solutions_from_frame for every split the frame holds, each for the rows it solved."""
+    return {split: solutions_from_frame(frame, split, int(part["row"].max()) + 1)
+            for split, part in frame.groupby("split", sort=False)}
+
+
 def solutions_from_frame(frame: pd.DataFrame, split: str, rows: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Inverse of solutions_frame for the first `rows` rows of one split."""
     picked = frame[frame["split"] == split]

@@ -39,14 +39,15 @@ def index_correlation(x: np.ndarray) -> np.ndarray:
         return (centred * t).sum(-1) / np.sqrt((centred ** 2).sum(-1) * (t * t).sum())
 
 
-def forward_valid(x_hat: np.ndarray, residual_max: np.ndarray, fmap: ForwardMap, match_tolerance: float) -> np.ndarray:
-    """The forward test of lines x_hat (..., 2, L) with max |f(x̂) − y| residual_max (...):
+def forward_valid(x_hat: np.ndarray, fitted: np.ndarray, residual_max: np.ndarray, fmap: ForwardMap,
+                  match_tolerance: float) -> np.ndarray:
+    """The forward test of lines x_hat (..., 2, L), fitted: their least-squares lines
+    (lines.fit_lines), with max |f(x̂) − y| residual_max (...):
     each point solves y to exact.forward_tolerance, and the line is an admissible one: straight
     up to the match distance (largest point distance to its least-squares fit), and, as for
     the exact solutions, x0 not rising and x1 not falling (the fit's end points) and inside the
     box, up to float32 round-off (LINE_SLACK). An exact solution of f just outside the box or
     against the direction is an inverse of the map but not of the problem."""
-    _, fitted = fit_lines(x_hat)
     lo, hi = DOMAIN
     inside = ((x_hat >= lo - LINE_SLACK) & (x_hat <= hi + LINE_SLACK)).all((-2, -1))
     straight = np.sqrt(((x_hat - fitted) ** 2).sum(-2)).max(-1) <= match_tolerance
@@ -77,7 +78,7 @@ def sample_scores(x_hat: np.ndarray, y: np.ndarray, x_true: np.ndarray, fmap: Fo
         "residual_rmse": rmse.ravel(),
         "residual_max": largest.ravel(),
         "finite": np.isfinite(x_hat).all((-2, -1)).ravel(),
-        "valid": forward_valid(x_hat, largest, fmap, match_tolerance).ravel(),
+        "valid": forward_valid(x_hat, fitted, largest, fmap, match_tolerance).ravel(),
         # RMS distance of the points to the best-fitting evenly spaced line
         "straightness": np.sqrt(((x_hat - fitted) ** 2).sum(-2).mean(-1)).ravel(),
         "gate_direction": direction.ravel(),
@@ -153,10 +154,17 @@ def wasserstein(distances: np.ndarray, u: np.ndarray, weights: np.ndarray) -> fl
     return float(ot.emd2(*contiguous))
 
 
+def sample_distances(samples: np.ndarray, solutions: np.ndarray) -> np.ndarray:
+    """line_distances (K, S) of samples (K, 2, L) to solutions (S, 2, L); a sample with a
+    non-finite point is no line: as far from every solution as two lines in the box can be."""
+    finite = np.isfinite(samples).all((-2, -1))
+    return np.where(finite[:, None], line_distances(samples, solutions), BOX_DIAGONAL)
+
+
 def mean_distance(samples: np.ndarray, solutions: list[tuple[np.ndarray, np.ndarray]]) -> float:
     """The headline distance alone, averaged over rows: samples (B, K, 2, L), solutions[b] =
     (lines, weights). It needs no match distance (the search's objective)."""
-    return float(np.mean([wasserstein(line_distances(samples[b], lines), np.full(len(samples[b]), 1 / len(samples[b])),
+    return float(np.mean([wasserstein(sample_distances(samples[b], lines), np.full(len(samples[b]), 1 / len(samples[b])),
                                       weights) for b, (lines, weights) in enumerate(solutions)]))
 
 
@@ -172,10 +180,8 @@ def truth_scores(samples: np.ndarray, valid: np.ndarray, solutions: np.ndarray, 
     distance: Wasserstein-1 in the largest point-wise distance; mmd: the
     kernel MMD between the samples and the weighted solutions.
     """
-    finite = np.isfinite(samples).all((-2, -1))
-    # a line with a non-finite point is no line: as far from every solution as two lines in the
-    # box can be, and like nothing else (kernel 0) but itself
-    distances = np.where(finite[:, None], line_distances(samples, solutions), BOX_DIAGONAL)  # (K, S)
+    distances = sample_distances(samples, solutions)  # (K, S)
+    finite = np.isfinite(samples).all((-2, -1))  # a non-finite line is like nothing (kernel 0) but itself
     matched = distances < match_tolerance
     valid = np.asarray(valid, dtype=bool)
     u = np.full(len(samples), 1 / len(samples)) if sample_weights is None else sample_weights

@@ -280,6 +280,13 @@ def plan(config: dict) -> Plan:
     return result
 
 
+def generation(evaluate: dict, refine: bool = True) -> dict:
+    """What generating lines reads of config `evaluate`: K and the refinement; without refine
+    (the ablations and the search score a method's own lines) its steps are 0."""
+    options = {"samples": evaluate["samples"], "refine": evaluate["refine"]}
+    return options if refine else {**options, "refine": {**options["refine"], "steps": 0}}
+
+
 def evaluated_splits(validation_rows: int) -> list[tuple[str, int | None]]:
     """(split, rows scored): every scoring row, the first validation rows. The exact solver and
     every method's lines use this one list, so their rows line up."""

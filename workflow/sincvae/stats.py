@@ -98,6 +98,11 @@ def t_statistic(mean: float, se: float) -> float:
     return math.copysign(math.inf, mean) if mean else 0.0
 
 
+def p_positive(t: float, se: float, df: float) -> float:
+    """One-sided p-value of 'the effect is positive' given its t statistic (a zero se: 0 or 1)."""
+    return float(stats.t.sf(t, df)) if se > 0 else float(t <= 0)
+
+
 def judge(reference: np.ndarray, outside: dict, lower_is_better: bool) -> dict:
     """One claim on one metric. reference: (seeds, rows) of the recommended level; outside:
     level -> (seeds, rows) on the same seeds and rows. Returns the binding comparison (smallest
@@ -119,8 +124,8 @@ def judge(reference: np.ndarray, outside: dict, lower_is_better: bool) -> dict:
     binding = min(pairs, key=lambda level: t_statistic(*pairs[level][:2]))
     effect, se, df = pairs[binding]
     t = t_statistic(effect, se)
-    p_support = float(stats.t.sf(t, df)) if se > 0 else float(t <= 0)
-    p_contradict = bonferroni(float(stats.t.cdf(t, df)) if se > 0 else float(t >= 0), len(pairs))
+    p_support = p_positive(t, se, df)
+    p_contradict = bonferroni(p_positive(-t, se, df), len(pairs))
     return {"best_outside": binding, "effect": effect, "se": se, "df": df, "levels_outside": len(pairs),
             "p": two_sided(min(p_support, p_contradict)),
             "direction": "supported" if p_support <= p_contradict else "contradicted"}
@@ -254,7 +259,7 @@ def rank(tables: dict[str, np.ndarray], lower_is_better: bool, alpha: float) -> 
     for case in others:
         effect, se, df = crossed_mean(sign * (tables[case] - tables[leader]))
         t = t_statistic(effect, se)
-        p = float(stats.t.sf(t, df)) if se > 0 else float(t <= 0)
+        p = p_positive(t, se, df)
         low = effect - stats.t.ppf(1 - alpha / max(len(others), 1), df) * se if se > 0 else effect
         rows.append({"case": case, "mean": means[case], "effect": effect, "ci_low": low, "p": p})
     frame = pd.DataFrame(rows)

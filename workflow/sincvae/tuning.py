@@ -65,7 +65,7 @@ def make_objective(base: dict, space: dict, fmap: ForwardMap, train: tuple, vali
     generated residual on `scored` after every epoch (pruning), return the validation distance.
 
     validation: (x, y) for the training loop's losses; scored: the validation rows the exact
-    solutions belong to.
+    solutions belong to; options: the generation's (planning.generation, without refinement).
     """
     import torch
 
@@ -74,7 +74,6 @@ def make_objective(base: dict, space: dict, fmap: ForwardMap, train: tuple, vali
     from .train import TrainSettings, fit, generation_dtype
 
     _, y_scored = scored
-    raw_only = {"samples": options["samples"], "refine": {"steps": 0}}
 
     def objective(trial: optuna.Trial) -> float:
         case = {**base, **suggest(trial, space)}
@@ -87,7 +86,7 @@ def make_objective(base: dict, space: dict, fmap: ForwardMap, train: tuple, vali
                 raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
         model, _ = fit(settings, fmap, train, validation, device, log=lambda m: None, epoch_end=epoch_end)
-        stages, _ = generate_split(model.to(device).eval(), fmap, y_scored, raw_only, generator,
+        stages, _ = generate_split(model.to(device).eval(), fmap, y_scored, options, generator,
                                    generation_dtype(case, device, log=lambda m: None))
         return mean_distance(stages["raw"], solutions)
 
