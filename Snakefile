@@ -22,6 +22,7 @@ include: "workflow/rules/tuning.smk"
 # Seconds-long bookkeeping: on a cluster, run it where snakemake runs instead of queueing it.
 localrules:
     all,
+    plan,
     compare,
     rank_methods,
     plot_comparison,

@@ -27,6 +27,7 @@ from sincvae.registry import METHODS, learned
 from sincvae.stats import METRICS as STATS_METRICS
 
 METHODS_LEARNED = learned()
+from sincvae.cost import Costs, job_table
 from sincvae.planning import plan
 
 pytestmark = pytest.mark.pipeline
@@ -431,11 +432,8 @@ def test_one_case_target_plans_only_its_jobs(tmp_path_factory):
     workdir = new_workdir(tmp_path_factory, "one")
     result = snakemake(workdir, "--dry-run", f"results/data_2/{FINAL}/metrics.json")
     plan = result.stdout
-    stats = plan.split("Job stats:")[1].split("\n\n")[0].splitlines()[3:]
-    counts = dict(line.split() for line in stats if line.strip())
-    # one train, one generate and one score job for all the case's seeds
-    assert counts == {"generate_data": "3", "validate_data": "1", "solve_exact": "1", "train": "1",
-                      "generate": "1", "score": "1", "total": "8"}
+    # one job trains the case's seeds and generates their lines, one scores them
+    assert dry_run_jobs(plan) == {"generate_data": 3, "validate_data": 1, "solve_exact": 1, "train": 1, "score": 1}
     assert plan.count(f"results/data_2/{FINAL}/seed") >= 2 * QUICK_SEEDS
     assert "data_1" not in plan
 
@@ -452,33 +450,62 @@ def test_the_challenge_overlay_plans_its_dataset_alone(tmp_path_factory):
     jobs = {line.split()[0]: int(line.split()[1]) for line in stats
             if line.startswith(("train", "generate ", "score", "ablation", "tune"))}
     learned = sum(case.get("method", "cvae") in METHODS_LEARNED for case in challenge["cases"])
-    assert jobs == {"train": learned, "generate": len(challenge["cases"]), "score": len(challenge["cases"]),
-                    "score_exact": 1}
+    assert jobs == {"train": learned, "generate": len(challenge["cases"]) - learned,
+                    "score": len(challenge["cases"]), "score_exact": 1}
     assert "results/challenge/" in result.stdout
     assert "data_1" not in result.stdout and "data_2" not in result.stdout
 
 
+def dry_run_jobs(stdout: str) -> dict[str, int]:
+    """A dry run's "Job stats": rule -> jobs, without the `all` target and the total."""
+    stats = stdout.split("Job stats:")[1].split("\n\n")[0].splitlines()[3:]
+    return {rule: int(n) for rule, n in (line.split() for line in stats if line.strip())
+            if rule not in ("all", "total")}
+
+
 def test_default_config_plans_every_case_on_both_datasets(tmp_path_factory):
+    """Snakemake plans exactly the jobs the cost plan (results/plan.csv) estimates, and one
+    job per case (or level) and dataset for all its seeds."""
     workdir = new_workdir(tmp_path_factory, "default")
     result = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--dry-run"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    stats = result.stdout.split("Job stats:")[1].splitlines()
-    jobs = {line.split()[0]: int(line.split()[1]) for line in stats
-            if line.startswith(("train", "generate", "score", "ablation")) and not line.startswith("generate_data")}
+    jobs = dry_run_jobs(result.stdout)
+    study = plan(CONFIG)
+    planned = job_table(study, CONFIG, Costs.load(ROOT / "config" / "costs.yaml"))
+    assert planned["rule"].value_counts().to_dict() == jobs
     learned = sum(case.get("method", "cvae") in METHODS_LEARNED for case in CONFIG["cases"]) + 1  # + tuned
     # first seed only; the point that is the base case's own setting is the base case's run
     grid = math.prod(len(values) for values in CONFIG["tuning"]["grid"].values()) - 1
-    assert len(plan(CONFIG).grid_jobs) == grid
+    assert len(study.grid_jobs) == grid
     ablations = CONFIG["ablations"]
     # per variant: the shared center and every other level; the 25-epoch level continues the center
     levels = len(ablations["variants"]) * (1 + sum(len(f["levels"]) - 1 for f in ablations["factors"].values()))
     centers = len(ablations["variants"])  # kept for the 25-epoch level: rule ablation_continued
-    # one job per dataset and case (or level), for all its seeds
     cases = len(CONFIG["cases"]) + 1
-    assert jobs == {"train": 2 * learned, "generate": 2 * cases, "score": 2 * cases, "score_exact": 2,
-                    "train_grid_point": 2 * grid, "generate_grid_point": 2 * grid, "score_grid_point": 2 * grid,
-                    "ablation": 2 * (levels - centers), "ablation_continued": 2 * centers,
-                    "score_ablation": 2 * levels}
+    assert {rule: n for rule, n in jobs.items() if rule.startswith(("train", "generate", "score", "ablation"))
+            and rule != "generate_data"} == {
+        "train": 2 * learned, "generate": 2 * (cases - learned), "score": 2 * cases, "score_exact": 2,
+        "train_grid_point": 2 * grid, "score_grid_point": 2 * grid,
+        "ablation": 2 * (levels - centers), "ablation_continued": 2 * centers, "score_ablation": 2 * levels}
+
+
+def plans_only(workdir: Path, overlay: dict) -> set[str]:
+    return planned_with_overlay(workdir, overlay) - {"all", "plan"}
+
+
+def test_a_change_reruns_only_the_jobs_that_read_it(quick_run):
+    """Each job's params are its planning.Run: more refinement candidates rerun the jobs that
+    refine (the comparison's) and what reads their lines, not the ablations, the grid, the
+    search or the exact solver; another search space reruns the search and the tuned case
+    alone."""
+    rules = plans_only(quick_run, {"evaluate": {"refine": {"oversample": 3}}})
+    assert {"train", "generate", "score", "compare", "report"} <= rules
+    assert not rules & {"solve_exact", "ablation", "ablation_continued", "score_ablation", "train_grid_point",
+                        "score_grid_point", "tune", "verdicts", "score_exact"}
+    space = {**QUICK.get("tuning", {}).get("space", CONFIG["tuning"]["space"]), "wy": {"low": 0.1, "high": 0.9}}
+    searched = planned_with_overlay(quick_run, {"tuning": {"space": space}})
+    assert {"tune", "best_setting", "train", "score"} <= searched
+    assert not searched & {"train_grid_point", "ablation", "solve_exact", "generate"}
 
 
 def test_an_unknown_case_or_dataset_fails_naming_the_valid_ids(tmp_path_factory):

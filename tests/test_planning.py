@@ -83,7 +83,9 @@ def test_ablations_vary_one_setting_of_the_reference_case():
         row = study.cases[case]
         changed = {k for k in reference if k not in ("case", "variant") and row[k] != reference[k]}
         assert len(changed) <= 1, (case, changed)
-        assert row["refine"] is False and study.seeds[case] == list(range(CONFIG["ablations"]["seeds"]))
+        assert study.seeds[case] == list(range(CONFIG["ablations"]["seeds"]))
+        run = study.runs[case]  # its own lines on the scoring split: no refinement, no validation losses
+        assert run.generation.refine_steps == 0 and run.splits == (("scoring", None),) and not run.validation_loss
     beta = [lv for lv in study.levels if lv.variant == "fixed" and lv.factor == "beta"]
     assert [(lv.level, lv.case, lv.in_claim, lv.reference) for lv in beta] == [
         (0.5, "ablation-fixed-beta0.5", False, False),

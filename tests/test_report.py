@@ -168,7 +168,9 @@ def test_the_report_template_renders_valid_html_with_findings_first():
                               "tuning": None, "ranking": {"metric": "distance", "alpha": 0.05}},
                          headline=None, claims=[], verdicts=None, comparison=view, settings=settings,
                          methods=methods_view(comparison()), compute_figure="data:,", datasets=[], validations=[], validation=empty, figures={},
-                         notebooks={}, tuning=[], origin=empty, benchmarks=empty, config_text="a: <b>", docs="../docs")
+                         notebooks={}, tuning=[], origin=empty, benchmarks=empty,
+                         planned={"jobs": 3, "cpu_ref": 40.0, "wall_ref": 20.0, "cores": 2, "wall_minutes": 0.4,
+                                  "reference_epoch_s": 1.1, "rates_from": "test"}, config_text="a: <b>", docs="../docs")
     html5lib.HTMLParser(strict=True).parse(page)
     assert page.index('id="findings"') < page.index('id="comparison"')
     assert "a: &lt;b&gt;" in page and "0.5 &lt; beta &lt; 2: fails" in page  # text is escaped
@@ -196,8 +198,12 @@ def test_the_time_table_sums_cpu_seconds_per_rule_family(tmp_path, monkeypatch):
         path.write_text(header + f"{seconds}\t0:00:10\t400\t0\t0\t0\t0\t0\t90\t{cpu}\n")
         paths.append(str(path.relative_to(tmp_path)))
     monkeypatch.chdir(tmp_path)
-    table = benchmark_summary(paths).set_index("rule")
+    plan = pd.DataFrame({"rule": ["train", "train", "report"], "ref": [8.0, 12.0, 1.0]})
+    table = benchmark_summary(paths, plan, reference_epoch_s=0.5).set_index("rule")
     assert table.loc["train", "cpu_s"] == 20.0 and table.loc["train", "jobs"] == 2
+    # planned: 20 reference epochs of 0.5 s for the two train jobs, measured 22 s
+    assert table.loc["train", "planned_s"] == 10.0 and table.loc["train", "measured_over_planned"] == 2.2
+    assert table.loc["total", "planned_s"] == 10.5 and table.loc["total", "total_s"] == 24.0
     assert table.loc["total", "cpu_s"] == 21.0 and table.loc["total", "jobs"] == 3
     assert table.loc["train", "cpu_share"] == pytest.approx(20 / 21)
     assert list(table.index) == ["train", "report", "total"]

@@ -5,9 +5,7 @@
 # score_ablation (evaluate.smk) scores them into the level's target, its metrics.json.
 rule ablation:
     input:
-        unpack(continued_states),
-        train="data/{dataset}/train_dataset.pt",
-        scoring="data/{dataset}/scoring_dataset.pt",
+        unpack(run_inputs),
         checked="results/{dataset}/data_validation.json",
     output:
         histories=seeds_of(
@@ -15,6 +13,9 @@ rule ablation:
         ),
         lines=seeds_of(
             "results/{dataset}/{case}/seed{seed}/lines.parquet", ABLATION_SEEDS
+        ),
+        timing=seeds_of(
+            "results/{dataset}/{case}/seed{seed}/timing.json", ABLATION_SEEDS
         ),
     log:
         "logs/ablation/{dataset}/{case}.log",
@@ -28,16 +29,14 @@ rule ablation:
     threads: config["threads"]
     resources:
         mem_mb=1500,  # measured peak 0.5 GB at 20,000 rows
-        runtime=lambda w: len(ABLATION_SEEDS) * train_runtime(w),
+        runtime=lambda w: job_minutes(w.case),
         gpu=GPUS_PER_JOB,
     params:
-        case=lambda w: CASES[w.case],
-        seeds=ABLATION_SEEDS,
+        run=lambda w: PLAN.runs[w.case],
         dataset=dataset_params,
         device=config["device"],
-        generate=RAW_ONLY,
     script:
-        "../scripts/ablation.py"
+        "../scripts/run.py"
 
 
 # A level that a longer epochs level continues also keeps each seed's full training state
@@ -50,8 +49,15 @@ use rule ablation as ablation_continued with:
         lines=seeds_of(
             "results/{dataset}/{case}/seed{seed}/lines.parquet", ABLATION_SEEDS
         ),
+        timing=seeds_of(
+            "results/{dataset}/{case}/seed{seed}/timing.json", ABLATION_SEEDS
+        ),
         states=temp(
             seeds_of("results/{dataset}/{case}/seed{seed}/state.pt", ABLATION_SEEDS)
         ),
+    log:
+        "logs/ablation_continued/{dataset}/{case}.log",
+    benchmark:
+        "benchmarks/ablation_continued/{dataset}/{case}.tsv"
     wildcard_constraints:
         case=one_of(CONTINUED_CASES),

@@ -7,7 +7,8 @@ from dataclasses import asdict
 from snakemake.utils import validate
 
 from sincvae import registry
-from sincvae.planning import TUNED, evaluated_splits, generation, plan
+from sincvae.cost import Costs, job_table
+from sincvae.planning import TUNED, evaluated_splits, plan
 
 validate(config, schema="../../config/schema.yaml")
 # An overlay config removes a dataset by setting it to null (config/challenge.yaml).
@@ -28,6 +29,10 @@ if (workflow.global_resources["_cores"].value or 0) > MACHINE_CORES:
 # The whole study as a table of cases (sincvae.planning, unit-tested without Snakemake): the
 # comparison's cases, the search's grid points and `tuned` case, the ablations' levels.
 PLAN = plan(config)
+# Every job's cost in reference epochs, from the rates of config/costs.yaml (sincvae.cost):
+# results/plan.csv before anything trains, the time limits on a cluster.
+COSTS = Costs.load(os.path.join(workflow.basedir, "config", "costs.yaml"))
+JOBS = job_table(PLAN, config, COSTS)
 LEARNED = registry.learned()
 SPLITS = ["train", "validation", "scoring"]
 DATASETS = list(config["datasets"])
@@ -41,6 +46,8 @@ ABLATIONS = config.get("ablations") or {}
 ABLATION_SEEDS = list(range(ABLATIONS.get("seeds", 0)))
 CASE_SEEDS = PLAN.seeds
 TUNING = config.get("tuning")
+# What the search's jobs read of `tuning`: the grid has jobs of its own.
+SEARCH = {k: v for k, v in (TUNING or {}).items() if k != "grid"}
 SEEDS = list(range(config["seeds"]))
 LEARNED_CASES = [c for c in CASE_IDS if CASES[c]["method"] in LEARNED]
 CONTENDERS = [c for c in CASE_IDS if CASES[c]["method"] not in registry.references()]
@@ -53,12 +60,7 @@ TRAINED_CASES = [
 EVALUATED_CASES = [c for c in CASES if c not in ABLATION_CASES and c not in GRID_CASES]
 CONTINUED_CASES = sorted(set(PLAN.continued_from.values()))
 REFERENCE_CASE = config["reference_case"]
-# What generating a case's lines reads of `evaluate` (the scoring reads match_tolerance), and
-# the scored rows of each split: a change of one reruns only the jobs that read it.
-GENERATE = generation(config["evaluate"])
-RAW_ONLY = generation(
-    config["evaluate"], refine=False
-)  # ablations and the search: own lines
+# The rows every method's lines and the exact solutions are scored on.
 SCORED_SPLITS = evaluated_splits(config["evaluate"]["validation_rows"])
 GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
 # The cases each dataset's notebook shows, and those with an encoder (latent-space figure).
@@ -93,27 +95,26 @@ def notebook_config(dataset):
     }
 
 
-def method_inputs(wildcards):
-    """What a case's evaluation reads besides the data: its trained models, and the train
-    split if its method needs it (nearest neighbours search it)."""
-    method = registry.method(CASES[wildcards.case]["method"])
-    needs = (
-        {"train": f"data/{wildcards.dataset}/train_dataset.pt"}
-        if "train" in method.needs
-        else {}
-    )
-    if method.learns:
-        return {
-            "models": per_seed("results/{dataset}/{case}/seed{seed}/model.pt")(
-                wildcards
-            ),
-            "histories": per_seed("results/{dataset}/{case}/seed{seed}/history.csv")(
-                wildcards
-            ),
-            **tuned_setting(wildcards),
-            **needs,
-        }
-    return needs
+def run_inputs(wildcards):
+    """What a case's job (its planning.Run) reads: the data of each split it generates for,
+    the train split (and the validation split, for the validation losses) if its method learns
+    or searches the train split (nearest neighbours), the search's best setting for `tuned`,
+    and the states an epochs level continues from."""
+    run = PLAN.runs[wildcards.case]
+    method = registry.method(run.case["method"])
+    splits = [split for split, _ in run.splits]
+    if method.learns or "train" in method.needs:
+        splits.append("train")
+    if method.learns and run.validation_loss:
+        splits.append("validation")
+    return {
+        **{
+            split: f"data/{wildcards.dataset}/{split}_dataset.pt"
+            for split in dict.fromkeys(splits)
+        },
+        **tuned_setting(wildcards),
+        **continued_states(wildcards),
+    }
 
 
 def tuned_setting(wildcards):
@@ -159,11 +160,16 @@ def search_priority():
     ] + PLAN.training_chain(TUNED)
 
 
-def train_runtime(wildcards):
-    """Minutes: 3× margin on the ~14,500 samples/s measured on 2 CPU cores, plus start-up."""
-    case = CASES[wildcards.case]
-    samples = config["data"]["rows"]["train"] * case["epochs"]
-    return 5 + math.ceil(samples / 5000 / 60)
+def job_minutes(case):
+    """A run job's time limit on a cluster: 3× its planned cost on the calibrating machine, plus start-up."""
+    ref = JOBS.loc[JOBS["case"] == case, "ref"].max()
+    return 5 + math.ceil(3 * ref * COSTS.reference_epoch_s / 60)
+
+
+def tune_minutes():
+    """The search's time limit on a cluster, as job_minutes."""
+    ref = JOBS.loc[JOBS["rule"] == "tune", "ref"].max() / TUNING["workers"]
+    return 5 + math.ceil(3 * ref * COSTS.reference_epoch_s / 60)
 
 
 def one_of(ids):

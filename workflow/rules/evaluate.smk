@@ -1,47 +1,3 @@
-# A case's lines: every seed's raw lines and their refinement on the scored rows of each split.
-rule generate:
-    input:
-        unpack(method_inputs),
-        scoring="data/{dataset}/scoring_dataset.pt",
-        validation="data/{dataset}/validation_dataset.pt",
-        checked="results/{dataset}/data_validation.json",
-    output:
-        lines=seeds_of("results/{dataset}/{case}/seed{seed}/lines.parquet", SEEDS),
-        timing=seeds_of("results/{dataset}/{case}/seed{seed}/timing.json", SEEDS),
-    log:
-        "logs/generate/{dataset}/{case}.log",
-    benchmark:
-        "benchmarks/generate/{dataset}/{case}.tsv"
-    wildcard_constraints:
-        case=one_of(EVALUATED_CASES),
-    conda:
-        "../../envs/sincvae.yaml"
-    threads: config["threads"]
-    resources:
-        mem_mb=2500,  # measured peak 1.0 GB with refinement (default config)
-        runtime=lambda w: 10 * len(CASE_SEEDS[w.case]),
-        gpu=GPUS_PER_JOB,
-    params:
-        case=lambda w: CASES[w.case],
-        seeds=lambda w: CASE_SEEDS[w.case],
-        dataset=dataset_params,
-        device=config["device"],
-        generate=GENERATE,
-        splits=SCORED_SPLITS,
-        tolerance=config["data"]["tolerance"],
-    script:
-        "../scripts/generate.py"
-
-
-# A grid point of the search is generated and scored with the first seed only.
-use rule generate as generate_grid_point with:
-    output:
-        lines=seeds_of("results/{dataset}/{case}/seed{seed}/lines.parquet", SEEDS[:1]),
-        timing=seeds_of("results/{dataset}/{case}/seed{seed}/timing.json", SEEDS[:1]),
-    wildcard_constraints:
-        case=one_of(GRID_CASES),
-
-
 # A case's stored lines scored against the exact solutions: `--forcerun score` rescores a
 # finished study without a model (they are temporary) after a change of the metrics.
 rule score:
@@ -85,6 +41,10 @@ use rule score as score_grid_point with:
         scores=seeds_of("results/{dataset}/{case}/seed{seed}/scores.parquet", SEEDS[:1]),
         rows=seeds_of("results/{dataset}/{case}/seed{seed}/rows.parquet", SEEDS[:1]),
         metrics=seeds_of("results/{dataset}/{case}/seed{seed}/metrics.json", SEEDS[:1]),
+    log:
+        "logs/score_grid_point/{dataset}/{case}.log",
+    benchmark:
+        "benchmarks/score_grid_point/{dataset}/{case}.tsv"
     wildcard_constraints:
         case=one_of(GRID_CASES),
 

@@ -1,3 +1,22 @@
+# The study's cost before anything runs (sincvae.cost): `snakemake results/plan.csv`.
+rule plan:
+    output:
+        jobs="results/plan.csv",
+        summary="results/plan.json",
+    log:
+        "logs/plan.log",
+    benchmark:
+        "benchmarks/plan.tsv"
+    conda:
+        "../../envs/sincvae.yaml"
+    params:
+        jobs=JOBS.to_dict("records"),
+        cores=lambda w: min(workflow.cores, MACHINE_CORES),
+        rates_from=COSTS.cpu,
+    script:
+        "../scripts/plan.py"
+
+
 rule compare:
     input:
         exact=expand("results/{dataset}/exact/metrics.json", dataset=DATASETS),
@@ -271,8 +290,14 @@ UPSTREAM_BENCHMARKS = [
     *expand("benchmarks/solve_exact/{dataset}.tsv", dataset=DATASETS),
     *expand("benchmarks/score_exact/{dataset}.tsv", dataset=DATASETS),
     *per_case("benchmarks/train/{dataset}/{case}.tsv", cases=LEARNED_CASES),
-    *per_case("benchmarks/generate/{dataset}/{case}.tsv"),
+    *per_case(
+        "benchmarks/generate/{dataset}/{case}.tsv",
+        cases=[c for c in CASE_IDS if c not in LEARNED_CASES],
+    ),
     *per_case("benchmarks/score/{dataset}/{case}.tsv"),
+    *per_case("benchmarks/train_grid_point/{dataset}/{case}.tsv", cases=GRID_CASES),
+    *per_case("benchmarks/score_grid_point/{dataset}/{case}.tsv", cases=GRID_CASES),
+    *(expand("benchmarks/tune/{dataset}.tsv", dataset=DATASETS) if TUNING else []),
     *expand("benchmarks/plot_dataset/{dataset}.tsv", dataset=DATASETS),
     *expand("benchmarks/notebook/{dataset}.tsv", dataset=DATASETS),
     *(
@@ -284,7 +309,11 @@ UPSTREAM_BENCHMARKS = [
     "benchmarks/rank_methods.tsv",
     "benchmarks/plot_comparison.tsv",
     *(["benchmarks/verdicts.tsv", "benchmarks/plot_claims.tsv"] if ABLATIONS else []),
-    *per_case("benchmarks/ablation/{dataset}/{case}.tsv", cases=ABLATION_CASES),
+    *per_case(
+        "benchmarks/ablation/{dataset}/{case}.tsv",
+        cases=[c for c in ABLATION_CASES if c not in CONTINUED_CASES],
+    ),
+    *per_case("benchmarks/ablation_continued/{dataset}/{case}.tsv", cases=CONTINUED_CASES),
     *per_case("benchmarks/score_ablation/{dataset}/{case}.tsv", cases=ABLATION_CASES),
 ]
 
@@ -293,6 +322,8 @@ rule report:
     input:
         **CLAIM_INPUTS,
         benchmarks=UPSTREAM_BENCHMARKS,
+        plan="results/plan.csv",
+        plan_summary="results/plan.json",
         findings="results/findings.md",
         comparison="results/comparison.csv",
         ranking="results/ranking.csv",

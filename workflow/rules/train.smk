@@ -1,13 +1,16 @@
+# A case's job (planning.Run, one library function: evaluate.run_seeds): every seed trained,
+# then its lines generated, raw and refined, on the scored rows of each split; rule score
+# scores them.
 rule train:
     input:
-        unpack(tuned_setting),
-        train="data/{dataset}/train_dataset.pt",
-        validation="data/{dataset}/validation_dataset.pt",
+        unpack(run_inputs),
         checked="results/{dataset}/data_validation.json",
     output:
-        # temp: 3-5 MB each; `--notemp` keeps them (README "Disk")
+        # temp: 3-5 MB each, read by the notebooks and latent figures; `--notemp` keeps them (README "Disk")
         models=temp(seeds_of("results/{dataset}/{case}/seed{seed}/model.pt", SEEDS)),
         histories=seeds_of("results/{dataset}/{case}/seed{seed}/history.csv", SEEDS),
+        lines=seeds_of("results/{dataset}/{case}/seed{seed}/lines.parquet", SEEDS),
+        timing=seeds_of("results/{dataset}/{case}/seed{seed}/timing.json", SEEDS),
     log:
         "logs/train/{dataset}/{case}.log",
     benchmark:
@@ -19,22 +22,45 @@ rule train:
         "../../envs/sincvae.yaml"
     threads: config["threads"]
     resources:
-        mem_mb=1500,  # measured peak 0.5 GB at 20,000 rows
-        runtime=lambda w: len(CASE_SEEDS[w.case]) * train_runtime(w),
+        mem_mb=2500,  # measured peak 1.0 GB with refinement (default config)
+        runtime=lambda w: job_minutes(w.case),
         gpu=GPUS_PER_JOB,
     params:
-        case=lambda w: CASES[w.case],
-        seeds=lambda w: CASE_SEEDS[w.case],
+        run=lambda w: PLAN.runs[w.case],
         dataset=dataset_params,
         device=config["device"],
     script:
-        "../scripts/train.py"
+        "../scripts/run.py"
 
 
-# A grid point of the search trains with the first seed only.
+# A grid point of the search: the first seed, raw lines on the validation rows.
 use rule train as train_grid_point with:
     output:
         models=temp(seeds_of("results/{dataset}/{case}/seed{seed}/model.pt", SEEDS[:1])),
         histories=seeds_of("results/{dataset}/{case}/seed{seed}/history.csv", SEEDS[:1]),
+        lines=seeds_of("results/{dataset}/{case}/seed{seed}/lines.parquet", SEEDS[:1]),
+        timing=seeds_of("results/{dataset}/{case}/seed{seed}/timing.json", SEEDS[:1]),
+    log:
+        "logs/train_grid_point/{dataset}/{case}.log",
+    benchmark:
+        "benchmarks/train_grid_point/{dataset}/{case}.tsv"
     wildcard_constraints:
-        case=one_of(c for c in GRID_CASES if CASES[c]["method"] in LEARNED),
+        case=one_of(GRID_CASES),
+
+
+# A method that learns nothing (nearest neighbours, prior lines, the posterior): its lines alone.
+use rule train as generate with:
+    output:
+        lines=seeds_of("results/{dataset}/{case}/seed{seed}/lines.parquet", SEEDS),
+        timing=seeds_of("results/{dataset}/{case}/seed{seed}/timing.json", SEEDS),
+    log:
+        "logs/generate/{dataset}/{case}.log",
+    benchmark:
+        "benchmarks/generate/{dataset}/{case}.tsv"
+    wildcard_constraints:
+        case=one_of(c for c in CASE_IDS if CASES[c]["method"] not in LEARNED),
+    params:
+        run=lambda w: PLAN.runs[w.case],
+        dataset=dataset_params,
+        device=config["device"],
+        tolerance=config["data"]["tolerance"],  # the posterior's enumerator

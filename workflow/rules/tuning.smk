@@ -54,15 +54,13 @@ rule tune:
     threads: TUNING["workers"] if TUNING else 1
     resources:
         mem_mb=lambda w, threads: 1500 * threads,
-        runtime=lambda w: 10 + 2 * TUNING["trials"],
+        runtime=lambda w: tune_minutes(),
         gpu=GPUS_PER_JOB,
     params:
-        base=lambda w: {**CASES[TUNING["base_case"]], "seed": SEEDS[0]},
-        tuning=TUNING,
+        run=PLAN.search,  # what a trial runs, over the base case's settings
+        search=SEARCH,
         dataset=dataset_params,
         device=config["device"],
-        generate=RAW_ONLY,
-        validation_rows=config["evaluate"]["validation_rows"],
         journal=lambda w: STUDY_JOURNAL.format(dataset=w.dataset),
     script:
         "../scripts/tune.py"
@@ -88,7 +86,7 @@ rule best_setting:
     conda:
         "../../envs/sincvae.yaml"
     params:
-        tuning=TUNING,
+        search=SEARCH,
         journal=lambda w: STUDY_JOURNAL.format(dataset=w.dataset),
     script:
         "../scripts/best_setting.py"

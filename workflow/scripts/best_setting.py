@@ -8,7 +8,7 @@ import yaml
 from sincvae.plots import save_figure, tuning_history
 from sincvae.tuning import OBJECTIVE, best_case, importances, in_original_ranges, open_study, trials_frame
 
-tuning = snakemake.params.tuning
+tuning = snakemake.params.search
 dataset = snakemake.wildcards.dataset
 study = open_study(snakemake.params.journal, pd.read_csv(snakemake.input.search)["study"].iloc[0])
 frame = trials_frame(study)

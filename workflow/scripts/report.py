@@ -22,6 +22,8 @@ for path in inputs.validation:
 report_dir = os.path.dirname(snakemake.output[0])
 origin = provenance(config, params.source)
 ranking = pd.read_csv(inputs.ranking)
+with open(inputs.plan_summary) as f:
+    planned = json.load(f)
 table, settings = comparison_view(comparison, ranking)
 claims = [] if verdicts is None else [
     {"line": line, "figure": image(path)} for line, path in zip(claim_lines(verdicts), inputs.claim_figures)]
@@ -42,7 +44,8 @@ html = render_report(
     notebooks={d: os.path.relpath(p, report_dir) for d, p in zip(params.datasets, params.notebooks)},
     tuning=[tuning_view(d, files) for d, files in params.tuning.items()],
     origin=table_view(pd.DataFrame([origin])),
-    benchmarks=table_view(benchmark_summary(inputs.benchmarks)),
+    benchmarks=table_view(benchmark_summary(inputs.benchmarks, pd.read_csv(inputs.plan), planned["reference_epoch_s"])),
+    planned=planned,
     config_text=yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
     docs=os.path.relpath(os.path.join(params.source, "docs"), report_dir),
 )

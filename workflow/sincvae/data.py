@@ -39,6 +39,11 @@ def split_rng(seed: int, split: str) -> np.random.Generator:
     return np.random.default_rng([seed, SPLITS.index(split)])
 
 
+def generation_seed(seed: int, split: str) -> int:
+    """The torch seed of a training seed's generated lines for one split: its own stream."""
+    return seed * len(SPLITS) + SPLITS.index(split)
+
+
 def online_rng(seed: int, epoch: int) -> np.random.Generator:
     """The fresh training lines of one epoch of training seed `seed` (train.online): a stream of
     its own, none of the splits' (those are seeded with two numbers, this with three)."""

@@ -5,15 +5,20 @@ are separate steps, so a change of the metrics rescores stored lines without ret
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 import torch
 
+from . import registry
+from .data import generation_seed
 from .forward import ForwardMap
 from .lines import lines_from_ends
 from .metrics import sample_scores, summarise, truth_table
+from .planning import Generation, Run
 from .refine import refine_candidates
+from .train import generation_dtype, train_seeds
 
 Solutions = list[tuple[np.ndarray, np.ndarray]]  # per row: lines (S, 2, L), posterior weights (S,)
 STAGES = ("raw", "refined")  # a method's own lines; the same after refinement
@@ -65,7 +70,7 @@ def lines_from_frame(frame: pd.DataFrame, length: int) -> dict[tuple[str, str], 
     return lines
 
 
-def generate_split(sampler: torch.nn.Module, fmap: ForwardMap, y: torch.Tensor, options: dict,
+def generate_split(sampler: torch.nn.Module, fmap: ForwardMap, y: torch.Tensor, options: Generation,
                    generator: torch.Generator, amp: torch.dtype | None = None) -> tuple[dict, dict]:
     """A method's lines for targets y (B, 2, L) in each stage, generated under autocast to `amp`
     if given (train.generation_dtype).
@@ -75,22 +80,56 @@ def generate_split(sampler: torch.nn.Module, fmap: ForwardMap, y: torch.Tensor, 
     Returns ({stage: lines (B, K, 2, L)}, timing in seconds and counts, with the refined
     stage's share of converged candidates).
     """
-    samples, refine = options["samples"], options["refine"]
-    count = samples * (refine["oversample"] if refine["steps"] else 1)
     started = time.perf_counter()
     with torch.autocast(generator.device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
-        candidates = sampler.generate(y.to(generator.device), count, generator)
+        candidates = sampler.generate(y.to(generator.device), options.candidates, generator)
     candidates = candidates.cpu().double().numpy()
-    timing = {"rows": len(y), "samples": samples, "candidates": count,
+    timing = {"rows": len(y), "samples": options.samples, "candidates": options.candidates,
               "generate_s": time.perf_counter() - started, "refine_s": 0.0}
-    stages = {"raw": candidates[:, :samples]}
-    if refine["steps"]:
+    stages = {"raw": candidates[:, :options.samples]}
+    if options.refine_steps:
         started = time.perf_counter()
-        stages["refined"], converged = refine_candidates(fmap, candidates, y.numpy(), samples, refine["steps"],
-                                                         refine["converged"])
+        stages["refined"], converged = refine_candidates(fmap, candidates, y.numpy(), options.samples,
+                                                         options.refine_steps, options.converged)
         timing["refine_s"] = time.perf_counter() - started
         timing["converged_share"] = float(converged.mean())
     return stages, timing
+
+
+def run_seeds(run: Run, fmap: ForwardMap, targets: dict[str, torch.Tensor], device: torch.device, label: str,
+              train: tuple | None = None, validation: tuple | None = None, tolerance: float | None = None,
+              histories: list[str] | None = None, starts: list[str] | None = None,
+              states: list[str] | None = None, log: Callable[[str], None] = print,
+              epoch_end: Callable | None = None) -> Iterator[tuple[int, torch.nn.Module, dict, dict]]:
+    """A Run, seed after seed: train the case (a method that learns; train.train_seeds), then
+    generate its lines for `targets` {split: y (B, 2, L)}, each split from its own stream of
+    the seed (data.generation_seed), so a split's lines do not depend on the others generated.
+    The comparison, the ablations and the search all run through here.
+
+    train, validation: (x, y) to train on and for the validation losses (run.validation_loss);
+    a training-free method reads `train` as its Context (nearest neighbours) and `tolerance`
+    (the posterior's enumerator). Yields (seed, model, {(split, stage): lines}, timing).
+    """
+    case = run.case
+    if registry.method(case["method"]).learns:
+        trained = train_seeds(case, list(run.seeds), histories, fmap, train,
+                              validation if run.validation_loss else None, device, label, starts, states, log,
+                              epoch_end)
+    else:
+        context = registry.Context(fmap, tolerance, train)
+        trained = ((seed, registry.load_sampler(case, None, context, device), []) for seed in run.seeds)
+    amp = generation_dtype(case, device, log)
+    for seed, model, history in trained:
+        model = model.to(device).eval()
+        timing = {"seed": seed, "train_s": sum(row["seconds"] for row in history)}
+        lines = {}
+        for split, y in targets.items():
+            log(f"seed {seed}, {split}: generating {run.generation.samples} lines for each of {len(y)} rows "
+                f"({run.generation})")
+            generator = torch.Generator(device).manual_seed(generation_seed(seed, split))
+            stages, timing[split] = generate_split(model, fmap, y, run.generation, generator, amp)
+            lines.update({(split, stage): x for stage, x in stages.items()})
+        yield seed, model, lines, timing
 
 
 def score_lines(fmap: ForwardMap, split: str, x_hat: np.ndarray, x: np.ndarray, y: np.ndarray,

@@ -14,7 +14,6 @@ lines and the weighted exact solutions in the largest point-wise distance (`wass
 from __future__ import annotations
 
 import numpy as np
-import ot
 import pandas as pd
 
 from .exact import forward_tolerance
@@ -150,6 +149,8 @@ def wasserstein(distances: np.ndarray, u: np.ndarray, weights: np.ndarray) -> fl
     (S,), given their distances (K, S): the least mass × distance that moves one onto the other
     (an exact transport problem, POT's network simplex). A sample off its solution by d costs its
     weight × d; a missing solution costs its weight × the distance to the samples that replace it."""
+    import ot  # here, not at the top: POT takes 0.5 s to import, which every training job would pay
+
     contiguous = (np.ascontiguousarray(a, dtype=np.float64) for a in (u, weights / weights.sum(), distances))
     return float(ot.emd2(*contiguous))
 

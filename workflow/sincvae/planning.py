@@ -62,6 +62,51 @@ class Level:
     reference: bool  # the reference case's own value: the level the claim is judged by
 
 
+@dataclass(frozen=True)
+class Generation:
+    """What generating lines reads of config `evaluate`: K lines per y and the refinement.
+    Without refinement (refine_steps 0) oversample and converged are not read, so a change of
+    them leaves the jobs that generate raw lines alone."""
+
+    samples: int
+    refine_steps: int = 0
+    oversample: int = 1
+    converged: float = 0.0
+
+    @property
+    def candidates(self) -> int:
+        """Lines drawn per y: oversample × samples when refined, else samples."""
+        return self.samples * (self.oversample if self.refine_steps else 1)
+
+
+def generation(evaluate: dict, refine: bool = True) -> Generation:
+    """The Generation of config `evaluate`; refine=False: the method's own lines only (the
+    ablations and the search judge a method by them)."""
+    steps = evaluate["refine"]["steps"] if refine else 0
+    if not steps:
+        return Generation(evaluate["samples"])
+    return Generation(evaluate["samples"], steps, evaluate["refine"]["oversample"], evaluate["refine"]["converged"])
+
+
+def evaluated_splits(validation_rows: int) -> tuple[tuple[str, int | None], ...]:
+    """(split, rows scored): every scoring row, the first validation rows. The exact solver and
+    every method's lines use this one list, so their rows line up."""
+    return (("scoring", None), ("validation", validation_rows))
+
+
+@dataclass(frozen=True)
+class Run:
+    """One job's work and all that its rule hands the script (as params, so Snakemake reruns
+    exactly the jobs a change touches): train the case's seeds if its method learns, then
+    generate each seed's lines on the scored rows of each split (evaluate.run_seeds)."""
+
+    case: dict  # full settings (planning.case_settings)
+    seeds: tuple[int, ...]
+    splits: tuple[tuple[str, int | None], ...]  # (split, rows generated: None for all)
+    generation: Generation
+    validation_loss: bool = True  # the training loop's validation losses (history val_*): the comparison's curves
+
+
 @dataclass
 class Plan:
     cases: dict[str, dict]  # every case id -> its full settings (defaults filled in)
@@ -75,6 +120,8 @@ class Plan:
     levels: list[Level] = field(default_factory=list)  # the ablations' levels, every variant
     continued_from: dict[str, str] = field(default_factory=dict)  # case -> case whose end it resumes
     external: dict[str, dict] = field(default_factory=dict)  # name -> {dataset, path}: other people's samples
+    runs: dict[str, Run] = field(default_factory=dict)  # case -> its job's work (training and generation)
+    search: Run | None = None  # what each trial of the search runs, with its settings over the base case's
 
     @property
     def learned(self) -> list[str]:
@@ -184,7 +231,7 @@ def ablation_cases(config: dict, reference: dict) -> tuple[list[Level], dict[str
     levels, cases, continued = [], {}, {}
     for variant in ablations["variants"]:
         center = f"{ABLATION_PREFIX}-{variant}-center"
-        base = {**reference, "variant": variant, "refine": False}
+        base = {**reference, "variant": variant}
         cases[center] = {**base, "case": center}
         for factor, claim in claims(config).items():
             values, ref_value = ablations["factors"][factor]["levels"], reference[factor]
@@ -270,6 +317,7 @@ def plan(config: dict) -> Plan:
         if spec["dataset"] not in config["datasets"]:
             raise PlanError(f"config: external {name!r}: dataset {spec['dataset']!r} is not a dataset; datasets are "
                             f"{', '.join(config['datasets'])}")
+    _plan_runs(result, config)
     rows = config["data"]["rows"]["scoring"]
     bad_rows = [r for r in config["report"]["rows"] if r >= rows]
     if bad_rows:
@@ -280,17 +328,25 @@ def plan(config: dict) -> Plan:
     return result
 
 
-def generation(evaluate: dict, refine: bool = True) -> dict:
-    """What generating lines reads of config `evaluate`: K and the refinement; without refine
-    (the ablations and the search score a method's own lines) its steps are 0."""
-    options = {"samples": evaluate["samples"], "refine": evaluate["refine"]}
-    return options if refine else {**options, "refine": {**options["refine"], "steps": 0}}
-
-
-def evaluated_splits(validation_rows: int) -> list[tuple[str, int | None]]:
-    """(split, rows scored): every scoring row, the first validation rows. The exact solver and
-    every method's lines use this one list, so their rows line up."""
-    return [("scoring", None), ("validation", validation_rows)]
+def _plan_runs(result: Plan, config: dict) -> None:
+    """Each case's Run: the comparison's cases refined on both splits, every seed; a grid
+    point and the search's trials raw on the validation rows, first seed (they are judged
+    there); an ablation level raw on the scoring split, its own seeds. Only the comparison's
+    training computes validation losses (its loss curves)."""
+    evaluate = config["evaluate"]
+    refined, raw = generation(evaluate), generation(evaluate, refine=False)
+    validation = (("validation", evaluate["validation_rows"]),)
+    for case in result.comparison:
+        result.runs[case] = Run(result.cases[case], tuple(result.seeds[case]),
+                                evaluated_splits(evaluate["validation_rows"]), refined)
+    for case in result.grid_jobs:
+        result.runs[case] = Run(result.cases[case], tuple(result.seeds[case]), validation, raw, validation_loss=False)
+    for case in result.ablation:
+        result.runs[case] = Run(result.cases[case], tuple(result.seeds[case]), (("scoring", None),), raw,
+                                validation_loss=False)
+    if config.get("tuning"):
+        base = config["tuning"]["base_case"]
+        result.search = Run(result.cases[base], tuple(result.seeds[base][:1]), validation, raw, validation_loss=False)
 
 
 def with_best_setting(case: dict, best_path: str | None) -> dict:

@@ -218,37 +218,43 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
     return model.cpu(), history
 
 
-def train_seeds(case: dict, seeds: list[int], histories: list[str], fmap: ForwardMap,
+def train_seeds(case: dict, seeds: list[int], histories: list[str] | None, fmap: ForwardMap,
                 train: tuple[torch.Tensor, torch.Tensor], validation: tuple[torch.Tensor, torch.Tensor] | None,
                 device: torch.device, label: str, starts: list[str] | None = None, states: list[str] | None = None,
-                log: Callable[[str], None] = print) -> Iterator[tuple[int, torch.nn.Module, list[dict]]]:
+                log: Callable[[str], None] = print,
+                epoch_end: Callable[[int, torch.nn.Module], None] | None = None
+                ) -> Iterator[tuple[int, torch.nn.Module, list[dict]]]:
     """Train a case's seeds one after another as a rule runs them; yields (seed, model, history)
-    after writing each seed's history CSV to `histories`.
+    after writing each seed's history CSV to `histories` (None: a search's trial, which keeps
+    neither history nor checkpoint).
 
     Each seed checkpoints next to its history (not a declared output, so Snakemake keeps it when
     the job dies); the checkpoints are kept until every seed is done, so a rerun takes finished
     seeds from theirs without training and resumes the one it was on. `starts`: a shorter run's
     final state each seed continues from (an epochs level); `states`: where each seed's final
     state is kept for a longer run, else the checkpoints are deleted at the end. `label` (e.g.
-    data_1/case) names the run in the log and when the loss diverges.
+    data_1/case) names the run in the log and when the loss diverges; `epoch_end` as in fit.
     """
-    checkpoints = [Path(path).with_name("checkpoint.pt") for path in histories]
-    for seed, path, checkpoint, start in zip(seeds, histories, checkpoints, starts or [None] * len(seeds)):
+    none = [None] * len(seeds)
+    checkpoints = [Path(path).with_name("checkpoint.pt") for path in histories] if histories else none
+    for seed, path, checkpoint, start in zip(seeds, histories or none, checkpoints, starts or none):
         settings = TrainSettings.from_dict({**case, "seed": seed})
         if start and not checkpoint.exists():  # an interrupted run's own checkpoint goes first
             log(f"continuing the run that ended in {start}")
             shutil.copyfile(start, checkpoint)
         log(f"{label}/seed{seed}: training on {fmap}; {settings}; device {device}, {torch.get_num_threads()} threads")
         try:
-            model, history = fit(settings, fmap, train, validation, device, log=log, checkpoint=checkpoint)
+            model, history = fit(settings, fmap, train, validation, device, log=log, checkpoint=checkpoint,
+                                 epoch_end=epoch_end)
         except TrainingDiverged as err:
             raise TrainingDiverged(f"{label}/seed{seed}: {err}") from None
-        pd.DataFrame(history).to_csv(path, index=False)
+        if path:
+            pd.DataFrame(history).to_csv(path, index=False)
         yield seed, model, history
-    for checkpoint, state in zip(checkpoints, states or [None] * len(seeds)):
+    for checkpoint, state in zip(checkpoints, states or none):
         if state:
             checkpoint.replace(state)
-        else:
+        elif checkpoint:
             checkpoint.unlink()
 
 

@@ -59,36 +59,37 @@ def generated_residual(model: torch.nn.Module, fmap: ForwardMap, y: torch.Tensor
     return float((fmap(lines) - y[:, None]).abs().mean())
 
 
-def make_objective(base: dict, space: dict, fmap: ForwardMap, train: tuple, validation: tuple, scored: tuple,
-                   solutions: list, options: dict, device: torch.device) -> Callable[[optuna.Trial], float]:
-    """An Optuna objective: train the base case with the trial's settings on `train`, report the
-    generated residual on `scored` after every epoch (pruning), return the validation distance.
+def make_objective(run, space: dict, fmap: ForwardMap, train: tuple, validation: tuple, solutions: list,
+                   device: torch.device) -> Callable[[optuna.Trial], float]:
+    """An Optuna objective: the search's Run (planning.Plan.search) with the trial's settings
+    over its case, through the comparison's own evaluate.run_seeds; the generated residual on
+    the scored validation rows is reported after every epoch (pruning); returns the validation
+    distance of the raw lines to the exact solutions.
 
-    validation: (x, y) for the training loop's losses; scored: the validation rows the exact
-    solutions belong to; options: the generation's (planning.generation, without refinement).
+    train, validation: (x, y) splits; solutions: those of the run's scored validation rows.
     """
+    import dataclasses
+
     import torch
 
-    from .evaluate import generate_split
+    from .evaluate import run_seeds
     from .metrics import mean_distance
-    from .train import TrainSettings, fit, generation_dtype
 
-    _, y_scored = scored
+    (split, rows), = run.splits
+    targets = {split: validation[1][:rows]}
 
     def objective(trial: optuna.Trial) -> float:
-        case = {**base, **suggest(trial, space)}
-        settings = TrainSettings.from_dict(case)
-        generator = torch.Generator(device).manual_seed(settings.seed)
+        trial_run = dataclasses.replace(run, case={**run.case, **suggest(trial, space)})
+        pruning = torch.Generator(device).manual_seed(trial_run.seeds[0])
 
         def epoch_end(epoch: int, model: torch.nn.Module) -> None:
-            trial.report(generated_residual(model, fmap, y_scored.to(device), generator), epoch)
+            trial.report(generated_residual(model, fmap, targets[split].to(device), pruning), epoch)
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
-        model, _ = fit(settings, fmap, train, validation, device, log=lambda m: None, epoch_end=epoch_end)
-        stages, _ = generate_split(model.to(device).eval(), fmap, y_scored, options, generator,
-                                   generation_dtype(case, device, log=lambda m: None))
-        return mean_distance(stages["raw"], solutions)
+        (_, _, lines, _), = run_seeds(trial_run, fmap, targets, device, f"trial {trial.number}", train, validation,
+                                      log=lambda m: None, epoch_end=epoch_end)
+        return mean_distance(lines[(split, "raw")], solutions)
 
     return objective
 

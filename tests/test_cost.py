@@ -1,0 +1,84 @@
+"""The study's cost before it runs (sincvae.cost): the arithmetic, the rules it covers, and the
+budget of the default and quick studies in reference epochs."""
+
+import re
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from sincvae.cost import SIZED, Costs, job_table, run_cost, wall_ref
+from sincvae.planning import Generation, Run, plan
+
+CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+QUICK = yaml.safe_load((ROOT / "config" / "quick.yaml").read_text())
+COSTS = Costs.load(ROOT / "config" / "costs.yaml")
+CORES = 2  # this project's machines: `snakemake --cores 8` runs 2 jobs at once there
+# Budgets in reference epochs of wall time on 2 cores (issue: the default study and the quick one).
+DEFAULT_BUDGET, QUICK_BUDGET = 1000, 60
+
+
+def merged(base: dict, overlay: dict) -> dict:
+    """Snakemake's --configfile overlay: mappings merged key by key, anything else replaced."""
+    out = dict(base)
+    for key, value in overlay.items():
+        out[key] = merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return out
+
+
+def study_wall(config: dict) -> float:
+    return wall_ref(job_table(plan(config), config, COSTS), CORES)
+
+
+def test_the_default_study_is_planned_within_its_budget():
+    assert study_wall(CONFIG) <= DEFAULT_BUDGET
+
+
+def test_the_quick_study_is_planned_within_its_budget():
+    assert study_wall(merged(CONFIG, QUICK)) <= QUICK_BUDGET
+
+
+RATES = Costs(cpu="test", reference_epoch_s=1.0, startup=2.0, train={"cvae": 0.5}, generate={"cvae": 0.1},
+              refine=0.01, score=0.2, rules={"report": {"per": "study", "jobs": 1, "ref": 3.0}})
+CASE = {"method": "cvae", "epochs": 10}
+
+
+def test_a_run_costs_its_start_up_training_drawing_and_refinement():
+    rows = {"train": 5000, "validation": 100, "scoring": 50}
+    run = Run(CASE, (0, 1), (("scoring", None), ("validation", 20)), Generation(30, 4, 2, 1e-4))
+    # 2 seeds × 10 epochs × half a reference set × 0.5; 2 × (50 + 20) rows × 60 candidates drawn,
+    # each refined 4 steps
+    drawn = 2 * 70 * 60
+    assert run_cost(run, RATES, rows) == pytest.approx(2.0 + 2 * 10 * 0.5 * 0.5 + drawn / 1000 * 0.1
+                                                       + drawn * 4 / 1000 * 0.01)
+    # a run that continues a 4-epoch run trains its last 6 epochs only
+    assert run_cost(run, RATES, rows, epochs_done=4) == pytest.approx(run_cost(run, RATES, rows) - 2 * 4 * 0.5 * 0.5)
+    raw = Run(CASE, (0,), (("scoring", None),), Generation(30))
+    assert run_cost(raw, RATES, rows) == pytest.approx(2.0 + 10 * 0.25 + 50 * 30 / 1000 * 0.1)
+
+
+def test_the_wall_time_is_the_cpu_over_the_cores_or_the_longest_job():
+    import pandas as pd
+
+    jobs = pd.DataFrame({"ref": [10.0, 10.0, 10.0, 4.0], "threads": [1, 1, 1, 2]})
+    assert wall_ref(jobs, 2) == 17.0
+    assert wall_ref(jobs, 8) == 10.0  # one job of 10 cannot be split
+
+
+def test_every_rule_of_the_workflow_is_priced():
+    """A new rule must get a rate (a calibrated study's benchmark, or a size the plan computes),
+    or the plan would call it free."""
+    text = "\n".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk"))
+    rules = set(re.findall(r"^rule (\w+):", text, flags=re.M)) | set(re.findall(r"^use rule \w+ as (\w+)", text,
+                                                                                 flags=re.M))
+    # never in a study's DAG: failures on unknown targets; the throughput benchmark, asked for by name
+    not_run = {"unknown_case", "unknown_dataset", "throughput"}
+    assert rules - not_run - {"all"} <= SIZED | set(COSTS.rules), rules - not_run - SIZED - set(COSTS.rules)
+
+
+def test_a_method_without_a_rate_is_named():
+    reference = next(row for row in CONFIG["cases"] if row["case"] == CONFIG["reference_case"])
+    config = merged(CONFIG, {"cases": [reference, {"case": "flow-only", "method": "flow"}], "tuning": None,
+                             "ablations": None, "report": {"inspect_cases": []}})
+    with pytest.raises(KeyError, match="no train rate for method 'flow'"):
+        job_table(plan(config), config, RATES)

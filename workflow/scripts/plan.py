@@ -1,0 +1,22 @@
+import json
+import sys
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from sincvae.budget import reference_epoch_seconds
+from sincvae.cost import wall_ref
+
+# The study's cost before it runs: every job's estimate (ref: reference epochs) and the whole
+# study's wall time on this machine's cores, from the reference epoch measured here now.
+jobs = pd.DataFrame(snakemake.params.jobs)
+seconds = sorted(reference_epoch_seconds(seed) for seed in range(3))[1]
+cores = snakemake.params.cores
+wall = wall_ref(jobs, cores)
+jobs.assign(minutes_here=jobs["ref"] * seconds / 60).to_csv(snakemake.output.jobs, index=False)
+summary = {"reference_epoch_s": seconds, "cores": cores, "jobs": len(jobs), "cpu_ref": float(jobs["ref"].sum()),
+           "wall_ref": wall, "wall_minutes": wall * seconds / 60, "rates_from": snakemake.params.rates_from}
+with open(snakemake.output.summary, "w") as f:
+    json.dump(summary, f, indent=2)
+print(json.dumps(summary, indent=2))

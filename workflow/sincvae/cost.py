@@ -1,0 +1,230 @@
+"""The study's cost before it runs: every job of the plan with its estimate in reference epochs
+(budget.py: one epoch of the seed's CVAE over 10,000 lines, fp32, one thread, on the machine at
+hand), and the study's wall time on a number of cores.
+
+The rates come from `config/costs.yaml`, which `python -m sincvae.cost calibrate` writes from a
+finished study's timings and benchmarks, divided by the reference epoch measured in the same
+session, so a plan made on another machine is in the same unit. Torch-free: the budget test
+plans the default study in milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from . import registry
+from .planning import Plan, Run
+
+REFERENCE_ROWS = 10_000  # lines of one reference epoch
+PER_1000 = 1000
+# The rules whose jobs the plan sizes from its runs; every other rule's jobs cost what they cost
+# in the calibrating study (`rules` of the costs file).
+RUN_RULES = {"train", "train_grid_point", "generate", "ablation", "ablation_continued"}
+SCORE_RULES = {"score", "score_grid_point", "score_ablation"}
+SIZED = RUN_RULES | SCORE_RULES | {"tune", "score_external"}
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Rates in reference epochs (ref), measured on `cpu` (costs file header)."""
+
+    cpu: str
+    reference_epoch_s: float  # of the calibrating machine
+    startup: float  # ref per job: start Python, import torch, read the data
+    train: dict[str, float]  # method -> ref per seed-epoch over 10,000 lines
+    generate: dict[str, float]  # method -> ref per 1,000 lines drawn
+    refine: float  # ref per 1,000 lines × refinement step
+    score: float  # ref per 1,000 lines scored
+    rules: dict[str, dict]  # rule -> {"per": "dataset" | "study", "jobs": jobs each, "ref": per job}
+
+    @classmethod
+    def load(cls, path: str | Path) -> Costs:
+        with open(path) as f:
+            return cls(**yaml.safe_load(f))
+
+
+def _rate(rates: dict[str, float], method: str, what: str) -> float:
+    if method not in rates:
+        raise KeyError(f"costs: no {what} rate for method {method!r}: run `python -m sincvae.cost calibrate` "
+                       f"on a study that has it")
+    return rates[method]
+
+
+def lines_drawn(run: Run, rows: dict[str, int]) -> int:
+    """Candidate lines a run draws over its seeds: rows × candidates per split."""
+    return len(run.seeds) * sum((n if n is not None else rows[split]) * run.generation.candidates
+                                for split, n in run.splits)
+
+
+def lines_scored(run: Run, rows: dict[str, int]) -> int:
+    """Lines its score job scores: rows × samples per split and stage (raw, and refined)."""
+    stages = 2 if run.generation.refine_steps else 1
+    return len(run.seeds) * stages * sum((n if n is not None else rows[split]) * run.generation.samples
+                                         for split, n in run.splits)
+
+
+def run_cost(run: Run, costs: Costs, rows: dict[str, int], epochs_done: int = 0) -> float:
+    """Ref of a run's job: start-up, training (its seeds' epochs beyond `epochs_done`, which
+    a continued run resumes from), drawing and refining its lines."""
+    method = run.case["method"]
+    cost = costs.startup
+    if registry.method(method).learns:
+        seed_epochs = len(run.seeds) * (run.case["epochs"] - epochs_done)
+        cost += seed_epochs * rows["train"] / REFERENCE_ROWS * _rate(costs.train, method, "train")
+    drawn = lines_drawn(run, rows)
+    cost += drawn / PER_1000 * _rate(costs.generate, method, "generate")
+    return cost + drawn * run.generation.refine_steps / PER_1000 * costs.refine
+
+
+def _epochs_done(plan: Plan, case: str) -> int:
+    shorter = plan.continued_from.get(case)
+    return plan.cases[shorter]["epochs"] if shorter else 0
+
+
+def job_table(plan: Plan, config: dict, costs: Costs) -> pd.DataFrame:
+    """Every job of the plan: rule, dataset, case, threads and its estimate (ref, CPU)."""
+    rows = {**config["data"]["rows"], "validation": config["data"]["rows"]["validation"]}
+    datasets = list(config["datasets"])
+    jobs = []
+
+    def add(rule, dataset, case, ref, threads=1):
+        jobs.append({"rule": rule, "dataset": dataset, "case": case, "threads": threads, "ref": ref})
+
+    for dataset in datasets:
+        for case, run in plan.runs.items():
+            rule, score = job_rules(plan, case)
+            add(rule, dataset, case, run_cost(run, costs, rows, _epochs_done(plan, case)))
+            add(score, dataset, case, costs.startup + lines_scored(run, rows) / PER_1000 * costs.score)
+        if plan.search is not None:
+            tuning = config["tuning"]
+            trial = run_cost(plan.search, costs, rows) - costs.startup
+            add("tune", dataset, None, costs.startup + tuning["trials"] * trial, threads=tuning["workers"])
+        for name, spec in plan.external.items():
+            if spec["dataset"] == dataset:
+                add("score_external", dataset, name, costs.startup)
+    for rule, spec in costs.rules.items():
+        for dataset in (datasets if spec["per"] == "dataset" else [None]):
+            for _ in range(spec["jobs"]):
+                add(rule, dataset, None, spec["ref"])
+    return pd.DataFrame(jobs)
+
+
+def wall_ref(jobs: pd.DataFrame, cores: int) -> float:
+    """The study's wall time on `cores` cores, in ref: its CPU spread over the cores, or its
+    longest job if that is longer (a job's threads share its estimate)."""
+    return max(float(jobs["ref"].sum()) / cores, float((jobs["ref"] / jobs["threads"]).max()))
+
+
+# Calibration from a finished study: its per-seed timings, histories and benchmarks.
+
+
+def _benchmark_s(path: Path) -> float:
+    return float(pd.read_csv(path, sep="\t")["s"].iloc[-1])
+
+
+def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cpu: str) -> dict:
+    """Rates of a finished study under `root` (results/, benchmarks/), in ref: training from
+    the histories' epoch seconds, drawing and refinement from timing.json, scoring and start-up
+    from the benchmarks, the other rules per job from theirs."""
+    ref = reference_epoch_s
+    rows = config["data"]["rows"]
+    train, drawn, refine_steps = {}, {}, [0.0, 0.0]
+    startups, scores = [], [0.0, 0.0]
+    for dataset in config["datasets"]:
+        for case, run in plan.runs.items():
+            method = run.case["method"]
+            case_dir = root / "results" / dataset / case
+            seconds = 0.0
+            for seed in run.seeds:
+                timing = json.loads((case_dir / f"seed{seed}" / "timing.json").read_text())
+                if registry.method(method).learns:
+                    history = pd.read_csv(case_dir / f"seed{seed}" / "history.csv")
+                    done = len(history) - (run.case["epochs"] - _epochs_done(plan, case))
+                    train.setdefault(method, []).append(
+                        (float(history["seconds"].iloc[done:].sum()), (len(history) - done) * rows["train"]))
+                for split, _ in run.splits:
+                    part = timing[split]
+                    seconds += part["generate_s"] + part["refine_s"]
+                    drawn.setdefault(method, []).append((part["generate_s"], part["rows"] * part["candidates"]))
+                    if run.generation.refine_steps:
+                        refine_steps[0] += part["refine_s"]
+                        refine_steps[1] += part["rows"] * part["candidates"] * run.generation.refine_steps
+            run_rule, score_rule = job_rules(plan, case)
+            bench = root / "benchmarks" / run_rule / dataset / f"{case}.tsv"
+            trained = sum(s for s, _ in train.get(method, [])[-len(run.seeds):]) if registry.method(method).learns else 0
+            startups.append(_benchmark_s(bench) - trained - seconds)
+            scores[0] += _benchmark_s(root / "benchmarks" / score_rule / dataset / f"{case}.tsv")
+            scores[1] += lines_scored(run, rows)
+    startup = statistics.median(startups)
+    # Scoring's share past start-up, per line scored.
+    score_rate = (scores[0] - startup * len(startups)) / scores[1] * PER_1000
+    fixed = _fixed_rules(root, len(config["datasets"]))
+    return {"cpu": cpu, "reference_epoch_s": round(ref, 4), "startup": round(startup / ref, 3),
+            "train": {m: round(sum(s for s, _ in v) / sum(n for _, n in v) * REFERENCE_ROWS / ref, 4)
+                      for m, v in sorted(train.items())},
+            "generate": {m: round(sum(s for s, _ in v) / sum(n for _, n in v) * PER_1000 / ref, 5)
+                         for m, v in sorted(drawn.items())},
+            "refine": round(refine_steps[0] / refine_steps[1] * PER_1000 / ref, 6) if refine_steps[1] else 0.0,
+            "score": round(max(score_rate, 0.0) / ref, 5),
+            "rules": {rule: {**spec, "ref": round(spec["ref"] / ref, 3)} for rule, spec in fixed.items()}}
+
+
+def job_rules(plan: Plan, case: str) -> tuple[str, str]:
+    """The rules of a case's run job and of its score job (workflow/rules)."""
+    if case in plan.ablation:
+        return ("ablation_continued" if case in plan.continued_from.values() else "ablation"), "score_ablation"
+    if case in plan.grid_jobs:
+        return "train_grid_point", "score_grid_point"
+    return ("train" if registry.method(plan.cases[case]["method"]).learns else "generate"), "score"
+
+
+def _fixed_rules(root: Path, datasets: int) -> dict[str, dict]:
+    """Seconds per job of each rule the plan does not size: per dataset when it ran once or
+    more for each dataset, else once for the study."""
+    fixed = {}
+    for entry in sorted((root / "benchmarks").iterdir()):
+        rule = entry.name.removesuffix(".tsv")
+        if rule in SIZED:
+            continue
+        paths = sorted(entry.rglob("*.tsv")) if entry.is_dir() else [entry]
+        seconds = [_benchmark_s(p) for p in paths]
+        per_dataset = entry.is_dir() and len(paths) % datasets == 0
+        fixed[rule] = {"per": "dataset" if per_dataset else "study",
+                       "jobs": len(paths) // datasets if per_dataset else len(paths),
+                       "ref": statistics.mean(seconds)}
+    return fixed
+
+
+def main(argv: list[str] | None = None) -> None:
+    from .budget import reference_epoch_seconds
+    from .planning import plan as make_plan
+
+    parser = argparse.ArgumentParser(prog="python -m sincvae.cost", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    cal = commands.add_parser("calibrate", help="rates from a finished study (results/, benchmarks/ under --root)")
+    cal.add_argument("--config", default="config/config.yaml")
+    cal.add_argument("--root", default=".")
+    cal.add_argument("--cpu", required=True, help="the machine, as `lscpu` names it, with its bf16 flags")
+    cal.add_argument("--out", default="config/costs.yaml")
+    args = parser.parse_args(argv)
+    with open(args.config) as f:
+        config = yaml.safe_load(f)
+    config["datasets"] = {k: v for k, v in config["datasets"].items() if v}
+    seconds = statistics.median(reference_epoch_seconds(seed) for seed in range(3))
+    rates = calibrate(make_plan(config), config, Path(args.root), seconds, args.cpu)
+    header = (f"# Rates in reference epochs, measured by `python -m sincvae.cost calibrate --config {args.config}`\n"
+              f"# on a finished study of that config (sincvae/cost.py says what each rate is).\n")
+    Path(args.out).write_text(header + yaml.safe_dump(rates, sort_keys=False))
+    print(f"reference epoch {seconds:.3f} s; rates written to {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
