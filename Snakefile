@@ -32,6 +32,11 @@ localrules:
     report,
 
 
+# The whole study's cost, said before anything runs (results/plan.csv has every job's).
+onstart:
+    print(study_cost_line(), file=sys.stderr)
+
+
 rule all:
     default_target: True
     input:

@@ -38,23 +38,46 @@ def test_the_quick_study_is_planned_within_its_budget():
     assert study_wall(merged(CONFIG, QUICK)) <= QUICK_BUDGET
 
 
-RATES = Costs(cpu="test", reference_epoch_s=1.0, startup=2.0, train={"cvae": 0.5}, generate={"cvae": 0.1},
-              refine=0.01, score=0.2, rules={"report": {"per": "study", "jobs": 1, "ref": 3.0}})
+RATES = Costs(cpu="test", reference_epoch_s=1.0, startup={"train": 2.0, "train_grid_point": 1.0}, train={"cvae": 0.5},
+              generate={"cvae": 0.1}, refine=0.01, score_startup=1.5, score=0.2, trial_share=0.5,
+              rules={"report": {"per": "study", "jobs": 1, "ref": 3.0}})
 CASE = {"method": "cvae", "epochs": 10}
 
 
-def test_a_run_costs_its_start_up_training_drawing_and_refinement():
+def test_a_run_costs_its_training_drawing_and_refinement():
     rows = {"train": 5000, "validation": 100, "scoring": 50}
     run = Run(CASE, (0, 1), (("scoring", None), ("validation", 20)), Generation(30, 4, 2, 1e-4))
     # 2 seeds × 10 epochs × half a reference set × 0.5; 2 × (50 + 20) rows × 60 candidates drawn,
     # each refined 4 steps
     drawn = 2 * 70 * 60
-    assert run_cost(run, RATES, rows) == pytest.approx(2.0 + 2 * 10 * 0.5 * 0.5 + drawn / 1000 * 0.1
+    assert run_cost(run, RATES, rows) == pytest.approx(2 * 10 * 0.5 * 0.5 + drawn / 1000 * 0.1
                                                        + drawn * 4 / 1000 * 0.01)
     # a run that continues a 4-epoch run trains its last 6 epochs only
     assert run_cost(run, RATES, rows, epochs_done=4) == pytest.approx(run_cost(run, RATES, rows) - 2 * 4 * 0.5 * 0.5)
     raw = Run(CASE, (0,), (("scoring", None),), Generation(30))
-    assert run_cost(raw, RATES, rows) == pytest.approx(2.0 + 10 * 0.25 + 50 * 30 / 1000 * 0.1)
+    assert run_cost(raw, RATES, rows) == pytest.approx(10 * 0.25 + 50 * 30 / 1000 * 0.1)
+
+
+def test_the_plan_prices_each_job_of_its_rule():
+    """A training job: its rule's start-up and its run; a scoring job: its start-up and its
+    lines; the search: its trials at their share of a full run, on its workers' threads."""
+    reference = next(row for row in CONFIG["cases"] if row["case"] == CONFIG["reference_case"])
+    config = merged(CONFIG, {"cases": [reference], "ablations": None, "report": {"inspect_cases": []},
+                             "tuning": {"grid": {"beta": [reference["beta"]]}, "trials": 4, "workers": 2}})
+    study = plan(config)
+    jobs = job_table(study, config, RATES).set_index(["rule", "dataset", "case"])
+    rows = config["data"]["rows"]
+    train = jobs.loc[("train", "data_1", reference["case"]), "ref"]
+    assert train == pytest.approx(2.0 + run_cost(study.runs[reference["case"]], RATES, rows))
+    scored = 3 * 2 * rows["scoring"] * config["evaluate"]["samples"]  # 3 seeds, raw and refined
+    assert jobs.loc[("score", "data_1", reference["case"]), "ref"] == pytest.approx(1.5 + scored / 1000 * 0.2)
+    tune = jobs.xs("tune", level="rule")
+    assert tune["ref"].iloc[0] == pytest.approx(2.0 + 4 * 0.5 * run_cost(study.search, RATES, rows))
+    assert (tune["threads"] == 2).all()
+    point = jobs.xs("train_grid_point", level="rule")  # the grid's other point: wy 0.0, the first seed
+    assert len(point) == 2 and point["ref"].iloc[0] == pytest.approx(
+        1.0 + run_cost(study.runs[point.index[0][1]], RATES, rows))
+    assert jobs.xs("report", level="rule")["ref"].tolist() == [3.0]
 
 
 def test_the_wall_time_is_the_cpu_over_the_cores_or_the_longest_job():

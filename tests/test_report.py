@@ -198,7 +198,7 @@ def test_the_time_table_sums_cpu_seconds_per_rule_family(tmp_path, monkeypatch):
         path.write_text(header + f"{seconds}\t0:00:10\t400\t0\t0\t0\t0\t0\t90\t{cpu}\n")
         paths.append(str(path.relative_to(tmp_path)))
     monkeypatch.chdir(tmp_path)
-    plan = pd.DataFrame({"rule": ["train", "train", "report"], "ref": [8.0, 12.0, 1.0]})
+    plan = pd.DataFrame({"rule": ["train", "train", "report"], "ref": [8.0, 12.0, 1.0], "threads": [1, 1, 1]})
     table = benchmark_summary(paths, plan, reference_epoch_s=0.5).set_index("rule")
     assert table.loc["train", "cpu_s"] == 20.0 and table.loc["train", "jobs"] == 2
     # planned: 20 reference epochs of 0.5 s for the two train jobs, measured 22 s

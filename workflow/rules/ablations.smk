@@ -28,6 +28,7 @@ rule ablation:
         "../../envs/sincvae.yaml"
     threads: config["threads"]
     resources:
+        cpu=cpu_slots,
         mem_mb=1500,  # measured peak 0.5 GB at 20,000 rows
         runtime=lambda w: job_minutes(w.case),
         gpu=GPUS_PER_JOB,

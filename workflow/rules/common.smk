@@ -7,24 +7,31 @@ from dataclasses import asdict
 from snakemake.utils import validate
 
 from sincvae import registry
-from sincvae.cost import Costs, job_table
+from sincvae.cost import Costs, job_table, wall_ref
 from sincvae.planning import TUNED, evaluated_splits, plan
 
 validate(config, schema="../../config/schema.yaml")
 # An overlay config removes a dataset by setting it to null (config/challenge.yaml).
 config["datasets"] = {name: spec for name, spec in config["datasets"].items() if spec}
 
-# Every job here is CPU-bound: with --cores above the cores this process may use, jobs would
-# share cores, each slower and none sooner (README "Concurrency"). On a cluster --cores only
-# counts local rules, which run on this machine too.
+# Every job that computes is CPU-bound: with --cores above the cores this process may use, jobs
+# would share cores, each slower and none sooner (docs/cluster.md "Concurrency"). Those jobs
+# declare the global resource `cpu` (their threads); run here, its limit is this machine's
+# cores unless --resources cpu=N says otherwise. A cluster runs each job on its own cores.
 MACHINE_CORES = len(os.sched_getaffinity(0))
-if (workflow.global_resources["_cores"].value or 0) > MACHINE_CORES:
+if workflow.local_exec and "cpu" not in workflow.global_resources:
+    workflow.register_resource("cpu", MACHINE_CORES)
     print(
-        f"--cores {workflow.global_resources['_cores'].value} is more than this machine's "
-        f"{MACHINE_CORES} cores: running at most {MACHINE_CORES} jobs at once",
+        f"at most {MACHINE_CORES} computing jobs at once: this machine's cores "
+        f"(--resources cpu=N to change)",
         file=sys.stderr,
     )
-    workflow.global_resources["_cores"] = MACHINE_CORES
+
+
+def cpu_slots(wildcards, threads):
+    """A computing job's share of the `cpu` resource: its threads."""
+    return threads
+
 
 # The whole study as a table of cases (sincvae.planning, unit-tested without Snakemake): the
 # comparison's cases, the search's grid points and `tuned` case, the ablations' levels.
@@ -158,6 +165,25 @@ def search_priority():
     return TUNING["trials"] * CASES[TUNING["base_case"]][
         "epochs"
     ] + PLAN.training_chain(TUNED)
+
+
+def computing_cores():
+    """How many computing jobs run at once here: --cores, capped by the `cpu` resource."""
+    resources = workflow.global_resources
+    return min(workflow.cores, resources["cpu"].value if "cpu" in resources else MACHINE_CORES)
+
+
+def study_cost_line():
+    """The plan in one line: jobs, reference epochs, and minutes at the calibrating machine's
+    reference epoch on the cores the computing jobs get."""
+    cores = computing_cores()
+    wall = wall_ref(JOBS, cores)
+    return (
+        f"planned: {len(JOBS)} jobs, {JOBS['ref'].sum():,.0f} reference epochs of CPU, "
+        f"{wall:,.0f} of wall time on {cores} cores: about {wall * COSTS.reference_epoch_s / 60:.0f} min "
+        f"at {COSTS.reference_epoch_s:.2f} s per reference epoch ({COSTS.cpu}); "
+        f"`snakemake results/plan.csv` measures this machine's"
+    )
 
 
 def job_minutes(case):

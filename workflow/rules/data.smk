@@ -10,6 +10,8 @@ rule generate_data:
         "benchmarks/generate_data/{dataset}/{split}.tsv"
     conda:
         "../../envs/sincvae.yaml"
+    resources:
+        cpu=cpu_slots,
     params:
         dataset=dataset_params,
         rows=lambda w: config["data"]["rows"][w.split],
@@ -29,6 +31,8 @@ rule validate_data:
         "benchmarks/validate_data/{dataset}.tsv"
     conda:
         "../../envs/sincvae.yaml"
+    resources:
+        cpu=cpu_slots,
     params:
         dataset=dataset_params,
         splits=SPLITS,

@@ -25,6 +25,7 @@ rule score:
     conda:
         "../../envs/sincvae.yaml"
     resources:
+        cpu=cpu_slots,
         mem_mb=1500,
         runtime=5,
     params:
@@ -84,6 +85,8 @@ rule solve_exact:
     priority: FIRST
     conda:
         "../../envs/sincvae.yaml"
+    resources:
+        cpu=cpu_slots,
     params:
         dataset=dataset_params,
         splits=SCORED_SPLITS,
@@ -107,6 +110,8 @@ rule score_exact:
         "benchmarks/score_exact/{dataset}.tsv"
     conda:
         "../../envs/sincvae.yaml"
+    resources:
+        cpu=cpu_slots,
     params:
         dataset=dataset_params,
         match_tolerance=config["evaluate"]["match_tolerance"],
@@ -133,6 +138,7 @@ rule score_external:
     conda:
         "../../envs/sincvae.yaml"
     resources:
+        cpu=cpu_slots,
         mem_mb=1000,
         runtime=5,
     params:

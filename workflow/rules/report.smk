@@ -11,7 +11,7 @@ rule plan:
         "../../envs/sincvae.yaml"
     params:
         jobs=JOBS.to_dict("records"),
-        cores=lambda w: min(workflow.cores, MACHINE_CORES),
+        cores=lambda w: computing_cores(),
         rates_from=COSTS.cpu,
     script:
         "../scripts/plan.py"
@@ -136,6 +136,8 @@ rule plot_dataset:
         "benchmarks/plot_dataset/{dataset}.tsv"
     conda:
         "../../envs/sincvae.yaml"
+    resources:
+        cpu=cpu_slots,
     params:
         cases=CASE_IDS,
         learned_cases=LEARNED_CASES,
@@ -250,6 +252,8 @@ rule notebook:
         "benchmarks/notebook/{dataset}.tsv"
     conda:
         "../../envs/sincvae.yaml"
+    resources:
+        cpu=cpu_slots,
     params:
         parameters=lambda w: {
             "dataset": w.dataset,
@@ -275,6 +279,8 @@ rule plot_latent:
         "benchmarks/plot_latent/{dataset}.tsv"
     conda:
         "../../envs/sincvae.yaml"
+    resources:
+        cpu=cpu_slots,
     params:
         cases={c: CASES[c] for c in LATENT_CASES},
         rows=1000,
@@ -313,7 +319,9 @@ UPSTREAM_BENCHMARKS = [
         "benchmarks/ablation/{dataset}/{case}.tsv",
         cases=[c for c in ABLATION_CASES if c not in CONTINUED_CASES],
     ),
-    *per_case("benchmarks/ablation_continued/{dataset}/{case}.tsv", cases=CONTINUED_CASES),
+    *per_case(
+        "benchmarks/ablation_continued/{dataset}/{case}.tsv", cases=CONTINUED_CASES
+    ),
     *per_case("benchmarks/score_ablation/{dataset}/{case}.tsv", cases=ABLATION_CASES),
 ]
 
@@ -366,6 +374,7 @@ rule throughput:
         "../../envs/sincvae.yaml"
     threads: config["threads"]
     resources:
+        cpu=cpu_slots,
         gpu=GPUS_PER_JOB,
     params:
         case=CASES[REFERENCE_CASE],

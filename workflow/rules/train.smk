@@ -22,6 +22,7 @@ rule train:
         "../../envs/sincvae.yaml"
     threads: config["threads"]
     resources:
+        cpu=cpu_slots,
         mem_mb=2500,  # measured peak 1.0 GB with refinement (default config)
         runtime=lambda w: job_minutes(w.case),
         gpu=GPUS_PER_JOB,

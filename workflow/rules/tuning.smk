@@ -53,6 +53,7 @@ rule tune:
         "../../envs/sincvae.yaml"
     threads: TUNING["workers"] if TUNING else 1
     resources:
+        cpu=cpu_slots,
         mem_mb=lambda w, threads: 1500 * threads,
         runtime=lambda w: tune_minutes(),
         gpu=GPUS_PER_JOB,

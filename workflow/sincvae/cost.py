@@ -38,11 +38,13 @@ class Costs:
 
     cpu: str
     reference_epoch_s: float  # of the calibrating machine
-    startup: float  # ref per job: start Python, import torch, read the data
+    startup: dict[str, float]  # run rule -> ref per job: start Python, import torch, read and write
     train: dict[str, float]  # method -> ref per seed-epoch over 10,000 lines
     generate: dict[str, float]  # method -> ref per 1,000 lines drawn
     refine: float  # ref per 1,000 lines × refinement step
+    score_startup: float  # ref per scoring job: start-up, reading the data and the exact solutions
     score: float  # ref per 1,000 lines scored
+    trial_share: float  # a search trial's cost over a full run's (pruned trials stop early)
     rules: dict[str, dict]  # rule -> {"per": "dataset" | "study", "jobs": jobs each, "ref": per job}
 
     @classmethod
@@ -72,10 +74,10 @@ def lines_scored(run: Run, rows: dict[str, int]) -> int:
 
 
 def run_cost(run: Run, costs: Costs, rows: dict[str, int], epochs_done: int = 0) -> float:
-    """Ref of a run's job: start-up, training (its seeds' epochs beyond `epochs_done`, which
-    a continued run resumes from), drawing and refining its lines."""
+    """Ref of a run's work past start-up: training (its seeds' epochs beyond `epochs_done`,
+    which a continued run resumes from), drawing and refining its lines."""
     method = run.case["method"]
-    cost = costs.startup
+    cost = 0.0
     if registry.method(method).learns:
         seed_epochs = len(run.seeds) * (run.case["epochs"] - epochs_done)
         cost += seed_epochs * rows["train"] / REFERENCE_ROWS * _rate(costs.train, method, "train")
@@ -101,15 +103,15 @@ def job_table(plan: Plan, config: dict, costs: Costs) -> pd.DataFrame:
     for dataset in datasets:
         for case, run in plan.runs.items():
             rule, score = job_rules(plan, case)
-            add(rule, dataset, case, run_cost(run, costs, rows, _epochs_done(plan, case)))
-            add(score, dataset, case, costs.startup + lines_scored(run, rows) / PER_1000 * costs.score)
+            add(rule, dataset, case, costs.startup[rule] + run_cost(run, costs, rows, _epochs_done(plan, case)))
+            add(score, dataset, case, costs.score_startup + lines_scored(run, rows) / PER_1000 * costs.score)
         if plan.search is not None:
             tuning = config["tuning"]
-            trial = run_cost(plan.search, costs, rows) - costs.startup
-            add("tune", dataset, None, costs.startup + tuning["trials"] * trial, threads=tuning["workers"])
+            trials = tuning["trials"] * costs.trial_share * run_cost(plan.search, costs, rows)
+            add("tune", dataset, None, costs.startup["train"] + trials, threads=tuning["workers"])
         for name, spec in plan.external.items():
             if spec["dataset"] == dataset:
-                add("score_external", dataset, name, costs.startup)
+                add("score_external", dataset, name, costs.score_startup)
     for rule, spec in costs.rules.items():
         for dataset in (datasets if spec["per"] == "dataset" else [None]):
             for _ in range(spec["jobs"]):
@@ -132,12 +134,13 @@ def _benchmark_s(path: Path) -> float:
 
 def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cpu: str) -> dict:
     """Rates of a finished study under `root` (results/, benchmarks/), in ref: training from
-    the histories' epoch seconds, drawing and refinement from timing.json, scoring and start-up
-    from the benchmarks, the other rules per job from theirs."""
+    the histories' epoch seconds, drawing and refinement from timing.json, each run rule's
+    start-up as the median of its jobs' seconds past those, scoring by least squares over its
+    jobs, the search's trials from its benchmark, the other rules per job from theirs."""
     ref = reference_epoch_s
     rows = config["data"]["rows"]
     train, drawn, refine_steps = {}, {}, [0.0, 0.0]
-    startups, scores = [], [0.0, 0.0]
+    startups, scores = {}, []
     for dataset in config["datasets"]:
         for case, run in plan.runs.items():
             method = run.case["method"]
@@ -148,8 +151,9 @@ def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cp
                 if registry.method(method).learns:
                     history = pd.read_csv(case_dir / f"seed{seed}" / "history.csv")
                     done = len(history) - (run.case["epochs"] - _epochs_done(plan, case))
-                    train.setdefault(method, []).append(
-                        (float(history["seconds"].iloc[done:].sum()), (len(history) - done) * rows["train"]))
+                    trained = float(history["seconds"].iloc[done:].sum())
+                    train.setdefault(method, []).append((trained, (len(history) - done) * rows["train"]))
+                    seconds += trained
                 for split, _ in run.splits:
                     part = timing[split]
                     seconds += part["generate_s"] + part["refine_s"]
@@ -158,23 +162,30 @@ def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cp
                         refine_steps[0] += part["refine_s"]
                         refine_steps[1] += part["rows"] * part["candidates"] * run.generation.refine_steps
             run_rule, score_rule = job_rules(plan, case)
-            bench = root / "benchmarks" / run_rule / dataset / f"{case}.tsv"
-            trained = sum(s for s, _ in train.get(method, [])[-len(run.seeds):]) if registry.method(method).learns else 0
-            startups.append(_benchmark_s(bench) - trained - seconds)
-            scores[0] += _benchmark_s(root / "benchmarks" / score_rule / dataset / f"{case}.tsv")
-            scores[1] += lines_scored(run, rows)
-    startup = statistics.median(startups)
-    # Scoring's share past start-up, per line scored.
-    score_rate = (scores[0] - startup * len(startups)) / scores[1] * PER_1000
+            job = _benchmark_s(root / "benchmarks" / run_rule / dataset / f"{case}.tsv")
+            startups.setdefault(run_rule, []).append(job - seconds)
+            scores.append((lines_scored(run, rows), _benchmark_s(root / "benchmarks" / score_rule / dataset / f"{case}.tsv")))
+    # A scoring job's seconds: a start-up and a rate per line, least squares over the jobs.
+    per_line, score_startup = statistics.linear_regression(*zip(*scores))
+    rates = {"train": {m: sum(s for s, _ in v) / sum(n for _, n in v) * REFERENCE_ROWS / ref for m, v in train.items()},
+             "generate": {m: sum(s for s, _ in v) / sum(n for _, n in v) * PER_1000 / ref for m, v in drawn.items()},
+             "refine": refine_steps[0] / refine_steps[1] * PER_1000 / ref if refine_steps[1] else 0.0}
+    costs = {"cpu": cpu, "reference_epoch_s": round(ref, 4),
+             "startup": {rule: round(statistics.median(v) / ref, 3) for rule, v in sorted(startups.items())},
+             "train": {m: round(v, 4) for m, v in sorted(rates["train"].items())},
+             "generate": {m: round(v, 5) for m, v in sorted(rates["generate"].items())},
+             "refine": round(rates["refine"], 6), "score_startup": round(score_startup / ref, 3),
+             "score": round(per_line * PER_1000 / ref, 5)}
+    if plan.search is not None:
+        # What a trial costs against a full run of the search's case: pruned trials stop early.
+        full = run_cost(plan.search, Costs(**costs, trial_share=1.0, rules={}), rows)
+        tuned = [_benchmark_s(p) * config["tuning"]["workers"] / ref - costs["startup"]["train"]
+                 for p in sorted((root / "benchmarks" / "tune").glob("*.tsv"))]
+        costs["trial_share"] = round(statistics.mean(tuned) / (config["tuning"]["trials"] * full), 3)
+    else:
+        costs["trial_share"] = 1.0
     fixed = _fixed_rules(root, len(config["datasets"]))
-    return {"cpu": cpu, "reference_epoch_s": round(ref, 4), "startup": round(startup / ref, 3),
-            "train": {m: round(sum(s for s, _ in v) / sum(n for _, n in v) * REFERENCE_ROWS / ref, 4)
-                      for m, v in sorted(train.items())},
-            "generate": {m: round(sum(s for s, _ in v) / sum(n for _, n in v) * PER_1000 / ref, 5)
-                         for m, v in sorted(drawn.items())},
-            "refine": round(refine_steps[0] / refine_steps[1] * PER_1000 / ref, 6) if refine_steps[1] else 0.0,
-            "score": round(max(score_rate, 0.0) / ref, 5),
-            "rules": {rule: {**spec, "ref": round(spec["ref"] / ref, 3)} for rule, spec in fixed.items()}}
+    return {**costs, "rules": {rule: {**spec, "ref": round(spec["ref"] / ref, 3)} for rule, spec in fixed.items()}}
 
 
 def job_rules(plan: Plan, case: str) -> tuple[str, str]:

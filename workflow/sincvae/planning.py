@@ -329,21 +329,20 @@ def plan(config: dict) -> Plan:
 
 
 def _plan_runs(result: Plan, config: dict) -> None:
-    """Each case's Run: the comparison's cases refined on both splits, every seed; a grid
-    point and the search's trials raw on the validation rows, first seed (they are judged
-    there); an ablation level raw on the scoring split, its own seeds. Only the comparison's
-    training computes validation losses (its loss curves)."""
+    """Each case's Run. Settings are chosen on the validation split and judged on the scoring
+    split: a grid point and the search's trials generate raw lines on the validation rows,
+    first seed; the comparison's cases their lines, raw and refined, on the scoring split,
+    every seed; an ablation level raw lines on the scoring split, its own seeds. Only the
+    comparison's training computes validation losses (its loss curves)."""
     evaluate = config["evaluate"]
     refined, raw = generation(evaluate), generation(evaluate, refine=False)
-    validation = (("validation", evaluate["validation_rows"]),)
+    validation, scoring = (("validation", evaluate["validation_rows"]),), (("scoring", None),)
     for case in result.comparison:
-        result.runs[case] = Run(result.cases[case], tuple(result.seeds[case]),
-                                evaluated_splits(evaluate["validation_rows"]), refined)
+        result.runs[case] = Run(result.cases[case], tuple(result.seeds[case]), scoring, refined)
     for case in result.grid_jobs:
         result.runs[case] = Run(result.cases[case], tuple(result.seeds[case]), validation, raw, validation_loss=False)
     for case in result.ablation:
-        result.runs[case] = Run(result.cases[case], tuple(result.seeds[case]), (("scoring", None),), raw,
-                                validation_loss=False)
+        result.runs[case] = Run(result.cases[case], tuple(result.seeds[case]), scoring, raw, validation_loss=False)
     if config.get("tuning"):
         base = config["tuning"]["base_case"]
         result.search = Run(result.cases[base], tuple(result.seeds[base][:1]), validation, raw, validation_loss=False)

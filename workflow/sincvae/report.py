@@ -127,13 +127,13 @@ def comparison_row(aggregated: dict) -> dict:
 
 def benchmark_summary(paths: list[str], plan: pd.DataFrame, reference_epoch_s: float) -> pd.DataFrame:
     """Snakemake benchmark TSVs (benchmarks/<rule>/...) -> one row per rule: jobs, CPU seconds,
-    job seconds measured beside those planned (results/plan.csv: reference epochs × the
-    reference epoch measured when planning), wall time, peak memory; largest CPU share first,
+    job seconds measured beside those planned (results/plan.csv: reference epochs over the
+    job's threads × the reference epoch measured when planning), wall time, peak memory; largest CPU share first,
     and a `total` row over the rules measured."""
     frame = pd.concat([pd.read_csv(p, sep="\t").assign(rule=Path(p).parts[1].removesuffix(".tsv")) for p in paths])
     summary = frame.groupby("rule").agg(jobs=("s", "size"), cpu_s=("cpu_time", "sum"), total_s=("s", "sum"),
                                         mean_s=("s", "mean"), max_s=("s", "max"), peak_rss_mb=("max_rss", "max"))
-    planned = plan.groupby("rule")["ref"].sum() * reference_epoch_s
+    planned = (plan["ref"] / plan["threads"]).groupby(plan["rule"]).sum() * reference_epoch_s
     summary["planned_s"] = planned.reindex(summary.index)
     summary = summary.sort_values("cpu_s", ascending=False)
     summary["cpu_share"] = summary["cpu_s"] / summary["cpu_s"].sum()
