@@ -1,6 +1,7 @@
 """The study's plan from its config, without Snakemake or torch."""
 
 import copy
+from dataclasses import asdict
 import re
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from sincvae.planning import Claim, PlanError, applicable, grid_cases, plan
+from sincvae.planning import Claim, PlanError, Run, applicable, grid_cases, plan
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 REFERENCE = CONFIG["reference_case"]
@@ -52,13 +53,22 @@ def test_the_default_plan_has_every_case_with_its_seeds():
     assert study.cases["tuned"]["tuned"] is True
 
 
-def test_a_grid_point_at_the_base_setting_is_the_base_case_run():
+def test_a_run_survives_the_round_trip_through_a_rules_params():
+    """Rules carry a Run as dataclasses.asdict (built-in types, which Snakemake watches)."""
     study = plan(CONFIG)
-    base = CONFIG["tuning"]["base_case"]
-    # the default grid's beta 1.1, wy 0.6 is the base case's own setting: trained once, as the base case
-    assert study.grid_runs["grid_beta~1.1_wy~0.6"] == base and "grid_beta~1.1_wy~0.6" not in study.cases
-    assert study.grid_runs["grid_beta~0.5_wy~0.6"] == "grid_beta~0.5_wy~0.6" in study.grid_jobs
-    assert len(study.grid_jobs) == len(study.grid) - 1
+    for run in [*study.runs.values(), study.search]:
+        assert Run.from_dict(asdict(run)) == run
+
+
+def test_every_grid_point_is_judged_on_the_validation_split_in_its_own_job():
+    study = plan(CONFIG)
+    # the default grid's beta 1.1, wy 0.6 is the base case's own setting: a job of its own all the
+    # same, since the base case's lines are judged on the scoring split
+    assert "grid_beta~1.1_wy~0.6" in study.grid_jobs and len(study.grid_jobs) == len(study.grid)
+    run = study.runs["grid_beta~1.1_wy~0.6"]
+    assert run.splits == (("validation", CONFIG["evaluate"]["validation_rows"]),) and run.seeds == (0,)
+    assert run.generation.refine_steps == 0
+    assert study.runs[CONFIG["tuning"]["base_case"]].splits == (("scoring", None),)
 
 
 def test_training_chains_count_the_levels_that_continue_a_run():

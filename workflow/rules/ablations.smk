@@ -33,7 +33,7 @@ rule ablation:
         runtime=lambda w: job_minutes(w.case),
         gpu=GPUS_PER_JOB,
     params:
-        run=lambda w: PLAN.runs[w.case],
+        run=lambda w: asdict(PLAN.runs[w.case]),
         dataset=dataset_params,
         device=config["device"],
     script:

@@ -4,6 +4,7 @@ import re
 import sys
 from dataclasses import asdict
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from sincvae import registry
@@ -168,9 +169,14 @@ def search_priority():
 
 
 def computing_cores():
-    """How many computing jobs run at once here: --cores, capped by the `cpu` resource."""
+    """How many computing jobs run at once here: --cores, capped by the `cpu` resource; the
+    machine's cores when no --cores is given (snakemake --report)."""
+    try:
+        cores = workflow.cores
+    except WorkflowError:
+        cores = MACHINE_CORES
     resources = workflow.global_resources
-    return min(workflow.cores, resources["cpu"].value if "cpu" in resources else MACHINE_CORES)
+    return min(cores, resources["cpu"].value if "cpu" in resources else MACHINE_CORES)
 
 
 def study_cost_line():

@@ -100,7 +100,6 @@ rule score_exact:
     input:
         solutions="results/{dataset}/exact/solutions.parquet",
         scoring="data/{dataset}/scoring_dataset.pt",
-        validation="data/{dataset}/validation_dataset.pt",
     output:
         scores="results/{dataset}/exact/scores.parquet",
         metrics="results/{dataset}/exact/metrics.json",

@@ -7,8 +7,12 @@ rule plan:
         "logs/plan.log",
     benchmark:
         "benchmarks/plan.tsv"
+    # first, and as a computing job: it times the reference epoch, which a busy core would slow
+    priority: FIRST
     conda:
         "../../envs/sincvae.yaml"
+    resources:
+        cpu=cpu_slots,
     params:
         jobs=JOBS.to_dict("records"),
         cores=lambda w: computing_cores(),

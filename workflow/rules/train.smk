@@ -27,7 +27,7 @@ rule train:
         runtime=lambda w: job_minutes(w.case),
         gpu=GPUS_PER_JOB,
     params:
-        run=lambda w: PLAN.runs[w.case],
+        run=lambda w: asdict(PLAN.runs[w.case]),
         dataset=dataset_params,
         device=config["device"],
     script:
@@ -61,7 +61,7 @@ use rule train as generate with:
     wildcard_constraints:
         case=one_of(c for c in CASE_IDS if CASES[c]["method"] not in LEARNED),
     params:
-        run=lambda w: PLAN.runs[w.case],
+        run=lambda w: asdict(PLAN.runs[w.case]),
         dataset=dataset_params,
         device=config["device"],
         tolerance=config["data"]["tolerance"],  # the posterior's enumerator

@@ -11,7 +11,7 @@ rule grid:
         metrics=lambda w: expand(
             "results/{dataset}/{case}/seed{seed}/metrics.json",
             dataset=w.dataset,
-            case=PLAN.grid_runs.values(),
+            case=PLAN.grid_jobs,
             seed=SEEDS[0],
         ),
     output:
@@ -58,7 +58,7 @@ rule tune:
         runtime=lambda w: tune_minutes(),
         gpu=GPUS_PER_JOB,
     params:
-        run=PLAN.search,  # what a trial runs, over the base case's settings
+        run=asdict(PLAN.search) if PLAN.search else None,  # a trial: the base case, its settings
         search=SEARCH,
         dataset=dataset_params,
         device=config["device"],

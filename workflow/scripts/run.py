@@ -9,14 +9,14 @@ import torch
 from sincvae.data import load_split
 from sincvae.evaluate import lines_frame, run_seeds, save_table
 from sincvae.forward import ForwardMap
-from sincvae.planning import with_best_setting
+from sincvae.planning import Run, with_best_setting
 from sincvae.train import resolve_device
 
 # One job's Run (planning.Run): every seed of one case trained (if its method learns) and its
 # lines generated, in one process: a job per seed or per step spent its time importing torch.
 torch.set_num_threads(snakemake.threads)
 w, inputs, out = snakemake.wildcards, snakemake.input, snakemake.output
-run = snakemake.params.run
+run = Run.from_dict(snakemake.params.run)
 run = replace(run, case=with_best_setting(run.case, inputs.get("best")))
 fmap = ForwardMap.from_config(snakemake.params.dataset)
 targets = {split: load_split(inputs[split])[1][:rows] for split, rows in run.splits}

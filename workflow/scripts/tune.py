@@ -8,11 +8,12 @@ import pandas as pd
 from sincvae.data import load_split
 from sincvae.exact import solutions_from_frame
 from sincvae.forward import ForwardMap
+from sincvae.planning import Run
 from sincvae.train import resolve_device
 from sincvae.tuning import OBJECTIVE, make_objective, open_study, run_search, study_name, trials_frame
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # not a line per scratch study
-search, run = snakemake.params.search, snakemake.params.run
+search, run = snakemake.params.search, Run.from_dict(snakemake.params.run)
 dataset = snakemake.wildcards.dataset
 (_, rows), = run.splits
 solutions = solutions_from_frame(pd.read_parquet(snakemake.input.solutions), "validation", rows)
@@ -20,7 +21,7 @@ objective_args = (run, search["space"], ForwardMap.from_config(snakemake.params.
                   load_split(snakemake.input.train), load_split(snakemake.input.validation), solutions,
                   resolve_device(snakemake.params.device))
 searched = {k: v for k, v in search.items() if k != "trials"}  # more trials extend the same study
-name = study_name(dataset, {"search": searched, "run": run, "map": snakemake.params.dataset},
+name = study_name(dataset, {"search": searched, "run": snakemake.params.run, "map": snakemake.params.dataset},
                   [snakemake.input.train, snakemake.input.validation, snakemake.input.solutions])
 study = open_study(snakemake.params.journal, name)
 print(f"objective {OBJECTIVE} on {rows} validation rows; batches of {search['workers']} trials, "

@@ -165,8 +165,11 @@ def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cp
             job = _benchmark_s(root / "benchmarks" / run_rule / dataset / f"{case}.tsv")
             startups.setdefault(run_rule, []).append(job - seconds)
             scores.append((lines_scored(run, rows), _benchmark_s(root / "benchmarks" / score_rule / dataset / f"{case}.tsv")))
-    # A scoring job's seconds: a start-up and a rate per line, least squares over the jobs.
+    # A scoring job's seconds: a start-up and a rate per line, least squares over the jobs; a study
+    # whose jobs score about as many lines each cannot tell them apart: then the start-up alone.
     per_line, score_startup = statistics.linear_regression(*zip(*scores))
+    if per_line < 0:
+        per_line, score_startup = 0.0, statistics.mean(seconds for _, seconds in scores)
     rates = {"train": {m: sum(s for s, _ in v) / sum(n for _, n in v) * REFERENCE_ROWS / ref for m, v in train.items()},
              "generate": {m: sum(s for s, _ in v) / sum(n for _, n in v) * PER_1000 / ref for m, v in drawn.items()},
              "refine": refine_steps[0] / refine_steps[1] * PER_1000 / ref if refine_steps[1] else 0.0}

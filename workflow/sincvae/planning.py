@@ -106,6 +106,13 @@ class Run:
     generation: Generation
     validation_loss: bool = True  # the training loop's validation losses (history val_*): the comparison's curves
 
+    @classmethod
+    def from_dict(cls, values: dict) -> Run:
+        """The Run a rule's params carry as `dataclasses.asdict(run)`: Snakemake watches params
+        of built-in types only, so a Run object itself would never rerun a job."""
+        return cls(values["case"], tuple(values["seeds"]), tuple(tuple(split) for split in values["splits"]),
+                   Generation(**values["generation"]), values["validation_loss"])
+
 
 @dataclass
 class Plan:
@@ -113,9 +120,6 @@ class Plan:
     comparison: list[str]  # the cases of the comparison table, in config order
     seeds: dict[str, list[int]]  # case -> its seeds
     grid: dict[str, dict] = field(default_factory=dict)  # grid case -> its point
-    # grid case -> the case whose first seed's run it is: itself, or the base case when the point
-    # is the base case's own setting (trained and scored once)
-    grid_runs: dict[str, str] = field(default_factory=dict)
     claims: dict[str, Claim] = field(default_factory=dict)
     levels: list[Level] = field(default_factory=list)  # the ablations' levels, every variant
     continued_from: dict[str, str] = field(default_factory=dict)  # case -> case whose end it resumes
@@ -133,8 +137,10 @@ class Plan:
 
     @property
     def grid_jobs(self) -> list[str]:
-        """The grid points trained and scored in jobs of their own (not the base case's setting)."""
-        return [c for c, run in self.grid_runs.items() if run == c]
+        """The grid points, each trained and scored in jobs of its own: the point at the base
+        case's own setting too, since a grid point is judged on the validation split and the
+        base case on the scoring split."""
+        return list(self.grid)
 
     def training_chain(self, case: str) -> int:
         """Seed-epochs a case's training job runs, plus those of the levels that continue from it:
@@ -297,9 +303,7 @@ def plan(config: dict) -> Plan:
         _check_applies("tuning.grid", tuning["grid"], base)
         _check_applies("tuning.space", tuning["space"], base)
         result.grid = grid_cases(tuning, base)
-        same = lambda point: {**point, "case": base["case"]} == base
-        result.grid_runs = {c: base["case"] if same(point) else c for c, point in result.grid.items()}
-        cases.update({c: result.grid[c] for c in result.grid_jobs})
+        cases.update(result.grid)
         result.seeds.update({c: seeds[:1] for c in result.grid_jobs})  # a grid point trains with the first seed
         cases[TUNED] = {**base, "case": TUNED, "tuned": True}
         result.comparison.append(TUNED)
