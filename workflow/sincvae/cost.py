@@ -86,14 +86,9 @@ def run_cost(run: Run, costs: Costs, rows: dict[str, int], epochs_done: int = 0)
     return cost + drawn * run.generation.refine_steps / PER_1000 * costs.refine
 
 
-def _epochs_done(plan: Plan, case: str) -> int:
-    shorter = plan.continued_from.get(case)
-    return plan.cases[shorter]["epochs"] if shorter else 0
-
-
 def job_table(plan: Plan, config: dict, costs: Costs) -> pd.DataFrame:
     """Every job of the plan: rule, dataset, case, threads and its estimate (ref, CPU)."""
-    rows = {**config["data"]["rows"], "validation": config["data"]["rows"]["validation"]}
+    rows = config["data"]["rows"]
     datasets = list(config["datasets"])
     jobs = []
 
@@ -103,7 +98,7 @@ def job_table(plan: Plan, config: dict, costs: Costs) -> pd.DataFrame:
     for dataset in datasets:
         for case, run in plan.runs.items():
             rule, score = job_rules(plan, case)
-            add(rule, dataset, case, costs.startup[rule] + run_cost(run, costs, rows, _epochs_done(plan, case)))
+            add(rule, dataset, case, costs.startup[rule] + run_cost(run, costs, rows, plan.epochs_done(case)))
             add(score, dataset, case, costs.score_startup + lines_scored(run, rows) / PER_1000 * costs.score)
         if plan.search is not None:
             tuning = config["tuning"]
@@ -150,7 +145,7 @@ def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cp
                 timing = json.loads((case_dir / f"seed{seed}" / "timing.json").read_text())
                 if registry.method(method).learns:
                     history = pd.read_csv(case_dir / f"seed{seed}" / "history.csv")
-                    done = len(history) - (run.case["epochs"] - _epochs_done(plan, case))
+                    done = len(history) - (run.case["epochs"] - plan.epochs_done(case))
                     trained = float(history["seconds"].iloc[done:].sum())
                     train.setdefault(method, []).append((trained, (len(history) - done) * rows["train"]))
                     seconds += trained

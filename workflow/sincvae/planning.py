@@ -142,13 +142,17 @@ class Plan:
         base case on the scoring split."""
         return list(self.grid)
 
+    def epochs_done(self, case: str) -> int:
+        """Epochs a case's run starts from: those of the shorter run it continues, else 0."""
+        shorter = self.continued_from.get(case)
+        return self.cases[shorter]["epochs"] if shorter else 0
+
     def training_chain(self, case: str) -> int:
         """Seed-epochs a case's training job runs, plus those of the levels that continue from it:
         its scheduling priority, so the longest chains start first and fewer cores idle at the end."""
         if not registry.method(self.cases[case]["method"]).learns:
             return 0
-        shorter = self.continued_from.get(case)
-        epochs = self.cases[case]["epochs"] - (self.cases[shorter]["epochs"] if shorter else 0)
+        epochs = self.cases[case]["epochs"] - self.epochs_done(case)
         continuing = [c for c, start in self.continued_from.items() if start == case]
         return len(self.seeds[case]) * epochs + sum(self.training_chain(c) for c in continuing)
 
