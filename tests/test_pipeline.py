@@ -290,8 +290,9 @@ def test_outputs_of_one_case(quick_run):
     assert (case_dir / "loss_curves.png").stat().st_size > 10_000
     validation = json.loads((quick_run / "results" / "data_2" / "data_validation.json").read_text())
     assert validation["splits"]["train"]["rows"] == 1000
-    for rule in ("train", "score"):  # training and generation in one job
-        assert (quick_run / "benchmarks" / rule / "data_2" / f"{FINAL}.tsv").exists()  # one job per case
+    # training, generation and scoring in one job per case
+    assert (quick_run / "benchmarks" / "train" / "data_2" / f"{FINAL}.tsv").exists()
+    assert timing["score_s"] > 0 and not (quick_run / "benchmarks" / "score").exists()
     assert f"device cpu, {CONFIG['threads']} threads" in log  # torch uses exactly the rule's threads
 
 
@@ -302,7 +303,7 @@ def test_methods_without_training_have_no_training_job(quick_run):
     assert (quick_run / "results" / "data_1" / FLOW / "loss_curves.png").exists()
     assert "nll" in (quick_run / "logs" / "train" / "data_1" / f"{FLOW}.log").read_text()
     plan = snakemake(quick_run, "--dry-run", "--forceall", f"results/data_1/{NEAREST}/seed0/metrics.json").stdout
-    assert "rule train:" not in plan and "rule generate:" in plan and "rule score:" in plan
+    assert "rule train:" not in plan and "rule generate:" in plan
 
 
 def test_the_search_finds_a_tuned_case_and_resumes(quick_run, tmp_path_factory):
@@ -331,10 +332,10 @@ def test_the_search_finds_a_tuned_case_and_resumes(quick_run, tmp_path_factory):
 
 
 def test_declared_resources_cover_the_measured_peaks_with_margin(quick_run):
-    """mem_mb and runtime of train, generate and score stay at least 2x above what the jobs used."""
+    """mem_mb and runtime of the run jobs stay at least 2x above what the jobs used."""
     plan = snakemake(quick_run, "--dry-run", "--forceall").stdout
     declared = {m.group(1): m.group(2) for m in re.finditer(
-        r"rule (train|generate|score|ablation):.*?resources: ([^\n]*)", plan, flags=re.S)}
+        r"rule (train|generate|ablation):.*?resources: ([^\n]*)", plan, flags=re.S)}
     for rule, resources in declared.items():
         values = dict(kv.split("=", 1) for kv in resources.split(", "))
         bench = pd.concat(pd.read_csv(p, sep="\t") for p in (quick_run / "benchmarks" / rule).rglob("*.tsv"))
@@ -356,8 +357,8 @@ def test_the_same_config_gives_byte_identical_metrics_on_one_core(quick_run, tmp
 
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
 def test_an_interrupted_run_loses_no_work(tmp_path_factory, how):
-    """SIGTERM: snakemake lets the running training job (which also generates the lines) finish
-    and stops; the rerun only scores.
+    """SIGTERM: snakemake lets the running job (which trains, generates and scores) finish and
+    stops; the rerun has nothing to do.
     SIGKILL of snakemake and its job mid-training: after --unlock, the rerun resumes from the
     checkpoint and finishes."""
     workdir = new_workdir(tmp_path_factory, "killed")
@@ -377,10 +378,10 @@ def test_an_interrupted_run_loses_no_work(tmp_path_factory, how):
     if how == "SIGTERM":
         job.terminate()
         job.wait(timeout=120)
-        assert (seed_dir / "lines.parquet").exists() and not (seed_dir / "metrics.json").exists()
+        assert (seed_dir / "metrics.json").exists()
         finished = train_log.read_text()
-        subprocess.run(command, check=True, capture_output=True)
-        assert train_log.read_text() == finished  # not retrained
+        rerun = subprocess.run(command, check=True, capture_output=True, text=True)
+        assert "Nothing to be done" in rerun.stdout + rerun.stderr and train_log.read_text() == finished
     else:
         os.killpg(job.pid, signal.SIGKILL)
         job.wait(timeout=120)
@@ -432,34 +433,33 @@ def test_a_new_case_reruns_the_tables_but_not_the_notebooks_or_their_models(quic
     models of the cases they inspect."""
     rules = planned_with_overlay(quick_run, {"cases": [*QUICK["cases"], {"case": "prior-lines-again",
                                                                          "method": "prior"}]})
-    assert {"generate", "score", "compare", "report"} <= rules
+    assert {"generate", "compare", "report"} <= rules
     assert not rules & {"notebook", "train", "plot_latent"}
 
 
-def test_a_change_of_the_metrics_rescores_without_training_or_generating(quick_run):
-    """The lines are stored: a new match distance plans the scoring jobs and the tables after
-    them, no training, generation, search or exact solving; `--forcerun score` reruns one
-    case's scoring alone."""
-    rules = planned_with_overlay(quick_run, {"evaluate": {"match_tolerance": 0.01}})
-    assert {"score", "score_ablation", "score_grid_point", "score_exact", "compare", "verdicts", "report"} <= rules
-    assert not rules & {"train", "generate", "ablation", "ablation_continued", "tune", "solve_exact", "notebook"}
-    forced = snakemake(quick_run, "--dry-run", f"results/data_1/{FLOW}/metrics.json", "--forcerun", "score")
-    assert re.findall(r"^rule (\w+):", forced.stdout, flags=re.M) == ["score"]
+def test_a_change_of_the_metrics_reruns_the_jobs_that_score(quick_run):
+    """Each run job scores its own lines: a new match distance reruns the run jobs, the exact
+    row and the tables after them; not the data, the exact solver or the search, whose
+    objective is a distance to the exact solutions."""
+    rules = plans_only(quick_run, {"evaluate": {"match_tolerance": 0.01}})
+    assert {"train", "generate", "ablation", "ablation_continued", "train_grid_point", "score_exact", "compare",
+            "verdicts", "report"} <= rules
+    assert not rules & {"generate_data", "validate_data", "solve_exact", "tune"}
 
 
 def test_one_case_target_plans_only_its_jobs(tmp_path_factory):
     workdir = new_workdir(tmp_path_factory, "one")
     result = snakemake(workdir, "--dry-run", f"results/data_2/{FINAL}/metrics.json")
     plan = result.stdout
-    # one job trains the case's seeds and generates their lines, one scores them
-    assert dry_run_jobs(plan) == {"generate_data": 3, "validate_data": 1, "solve_exact": 1, "train": 1, "score": 1}
+    # one job trains the case's seeds, generates their lines and scores them
+    assert dry_run_jobs(plan) == {"generate_data": 3, "validate_data": 1, "solve_exact": 1, "train": 1}
     assert plan.count(f"results/data_2/{FINAL}/seed") >= 2 * QUICK_SEEDS
     assert "data_1" not in plan
 
 
 def test_the_challenge_overlay_plans_its_dataset_alone(tmp_path_factory):
     """config/challenge.yaml removes data_1 and data_2 (null), the search and the ablations: one
-    train, one generate and one score job per case, all on the challenge's map."""
+    train or generate job per case, all on the challenge's map."""
     workdir = new_workdir(tmp_path_factory, "challenge")
     result = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), "--configfile",
                              str(workdir / "config" / "challenge.yaml"), "--dry-run"], capture_output=True, text=True)
@@ -469,8 +469,7 @@ def test_the_challenge_overlay_plans_its_dataset_alone(tmp_path_factory):
     jobs = {line.split()[0]: int(line.split()[1]) for line in stats
             if line.startswith(("train", "generate ", "score", "ablation", "tune"))}
     learned = sum(case.get("method", "cvae") in METHODS_LEARNED for case in challenge["cases"])
-    assert jobs == {"train": learned, "generate": len(challenge["cases"]) - learned,
-                    "score": len(challenge["cases"]), "score_exact": 1}
+    assert jobs == {"train": learned, "generate": len(challenge["cases"]) - learned, "score_exact": 1}
     assert "results/challenge/" in result.stdout
     assert "data_1" not in result.stdout and "data_2" not in result.stdout
 
@@ -503,9 +502,8 @@ def test_default_config_plans_every_case_on_both_datasets(tmp_path_factory):
     cases = len(CONFIG["cases"]) + 1
     assert {rule: n for rule, n in jobs.items() if rule.startswith(("train", "generate", "score", "ablation"))
             and rule != "generate_data"} == {
-        "train": 2 * learned, "generate": 2 * (cases - learned), "score": 2 * cases, "score_exact": 2,
-        "train_grid_point": 2 * grid, "score_grid_point": 2 * grid,
-        "ablation": 2 * (levels - centers), "ablation_continued": 2 * centers, "score_ablation": 2 * levels}
+        "train": 2 * learned, "generate": 2 * (cases - learned), "score_exact": 2, "train_grid_point": 2 * grid,
+        "ablation": 2 * (levels - centers), "ablation_continued": 2 * centers}
 
 
 def plans_only(workdir: Path, overlay: dict) -> set[str]:
@@ -518,12 +516,12 @@ def test_a_change_reruns_only_the_jobs_that_read_it(quick_run):
     search or the exact solver; another search space reruns the search and the tuned case
     alone."""
     rules = plans_only(quick_run, {"evaluate": {"refine": {"oversample": 3}}})
-    assert {"train", "generate", "score", "compare", "report"} <= rules
-    assert not rules & {"solve_exact", "ablation", "ablation_continued", "score_ablation", "train_grid_point",
-                        "score_grid_point", "tune", "verdicts", "score_exact"}
+    assert {"train", "generate", "compare", "report"} <= rules
+    assert not rules & {"solve_exact", "ablation", "ablation_continued", "train_grid_point", "tune", "verdicts",
+                        "score_exact"}
     space = {**QUICK.get("tuning", {}).get("space", CONFIG["tuning"]["space"]), "wy": {"low": 0.1, "high": 0.9}}
     searched = planned_with_overlay(quick_run, {"tuning": {"space": space}})
-    assert {"tune", "best_setting", "train", "score"} <= searched
+    assert {"tune", "best_setting", "train"} <= searched
     assert not searched & {"train_grid_point", "ablation", "solve_exact", "generate"}
 
 

@@ -1,22 +1,19 @@
 # The controlled experiments on the original study's claims (config `ablations`; README "Claims").
 
 
-# One job per level: trains every seed and draws its raw lines for the scoring split;
-# score_ablation (evaluate.smk) scores them into the level's target, its metrics.json.
+# One job per level: trains every seed, draws its raw lines for the scoring split and scores
+# them into the level's target, its metrics.json.
 rule ablation:
     input:
         unpack(run_inputs),
+        solutions="results/{dataset}/exact/solutions.parquet",
         checked="results/{dataset}/data_validation.json",
     output:
+        **scored_outputs(ABLATION_SEEDS),
         histories=seeds_of(
             "results/{dataset}/{case}/seed{seed}/history.csv", ABLATION_SEEDS
         ),
-        lines=seeds_of(
-            "results/{dataset}/{case}/seed{seed}/lines.parquet", ABLATION_SEEDS
-        ),
-        timing=seeds_of(
-            "results/{dataset}/{case}/seed{seed}/timing.json", ABLATION_SEEDS
-        ),
+        summary="results/{dataset}/{case}/metrics.json",
     log:
         "logs/ablation/{dataset}/{case}.log",
     benchmark:
@@ -36,6 +33,7 @@ rule ablation:
         run=lambda w: asdict(PLAN.runs[w.case]),
         dataset=dataset_params,
         device=config["device"],
+        match_tolerance=config["evaluate"]["match_tolerance"],
     script:
         "../scripts/run.py"
 
@@ -44,15 +42,11 @@ rule ablation:
 # (weights, optimiser, random streams) until that level has started from it.
 use rule ablation as ablation_continued with:
     output:
+        **scored_outputs(ABLATION_SEEDS),
         histories=seeds_of(
             "results/{dataset}/{case}/seed{seed}/history.csv", ABLATION_SEEDS
         ),
-        lines=seeds_of(
-            "results/{dataset}/{case}/seed{seed}/lines.parquet", ABLATION_SEEDS
-        ),
-        timing=seeds_of(
-            "results/{dataset}/{case}/seed{seed}/timing.json", ABLATION_SEEDS
-        ),
+        summary="results/{dataset}/{case}/metrics.json",
         states=temp(
             seeds_of("results/{dataset}/{case}/seed{seed}/state.pt", ABLATION_SEEDS)
         ),

@@ -59,13 +59,12 @@ SEARCH = {k: v for k, v in (TUNING or {}).items() if k != "grid"}
 SEEDS = list(range(config["seeds"]))
 LEARNED_CASES = [c for c in CASE_IDS if CASES[c]["method"] in LEARNED]
 CONTENDERS = [c for c in CASE_IDS if CASES[c]["method"] not in registry.references()]
-# One train, one generate and one score job per case, for all its seeds: grid points (first
-# seed only) by rules *_grid_point; each ablation level is one job (ablations.smk), rule ablation_continued for
-# those a longer epochs level resumes.
+# One job per case (train, or generate for a method that learns nothing), for all its seeds:
+# grid points (first seed only) by rule train_grid_point; each ablation level is one job
+# (ablations.smk), rule ablation_continued for those a longer epochs level resumes.
 TRAINED_CASES = [
     c for c in PLAN.learned if c not in ABLATION_CASES and c not in GRID_CASES
 ]
-EVALUATED_CASES = [c for c in CASES if c not in ABLATION_CASES and c not in GRID_CASES]
 CONTINUED_CASES = sorted(set(PLAN.continued_from.values()))
 REFERENCE_CASE = config["reference_case"]
 # The rows every method's lines and the exact solutions are scored on.
@@ -150,6 +149,22 @@ def continued_states(wildcards):
 def seeds_of(pattern, seeds):
     """A per-case job's per-seed outputs: `pattern` for each of `seeds`."""
     return expand(pattern, seed=seeds, allow_missing=True)
+
+
+def scored_outputs(seeds):
+    """What every run job writes for each of `seeds`: its lines, their scores per line and per
+    row, its metrics, its timings."""
+    names = {
+        "lines": "lines.parquet",
+        "scores": "scores.parquet",
+        "rows": "rows.parquet",
+        "metrics": "metrics.json",
+        "timing": "timing.json",
+    }
+    return {
+        name: seeds_of(f"results/{{dataset}}/{{case}}/seed{{seed}}/{file}", seeds)
+        for name, file in names.items()
+    }
 
 
 # Above every training chain: short jobs that the search (the longest chain) and scoring wait on.

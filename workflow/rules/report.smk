@@ -304,9 +304,7 @@ UPSTREAM_BENCHMARKS = [
         "benchmarks/generate/{dataset}/{case}.tsv",
         cases=[c for c in CASE_IDS if c not in LEARNED_CASES],
     ),
-    *per_case("benchmarks/score/{dataset}/{case}.tsv"),
     *per_case("benchmarks/train_grid_point/{dataset}/{case}.tsv", cases=GRID_CASES),
-    *per_case("benchmarks/score_grid_point/{dataset}/{case}.tsv", cases=GRID_CASES),
     *(expand("benchmarks/tune/{dataset}.tsv", dataset=DATASETS) if TUNING else []),
     *expand("benchmarks/plot_dataset/{dataset}.tsv", dataset=DATASETS),
     *expand("benchmarks/notebook/{dataset}.tsv", dataset=DATASETS),
@@ -326,7 +324,6 @@ UPSTREAM_BENCHMARKS = [
     *per_case(
         "benchmarks/ablation_continued/{dataset}/{case}.tsv", cases=CONTINUED_CASES
     ),
-    *per_case("benchmarks/score_ablation/{dataset}/{case}.tsv", cases=ABLATION_CASES),
 ]
 
 

@@ -1,16 +1,17 @@
 # A case's job (planning.Run, one library function: evaluate.run_seeds): every seed trained,
-# then its lines generated, raw and refined, on the scored rows of each split; rule score
-# scores them.
+# then its lines generated, raw and refined, on the scored rows of each split, and scored
+# against the exact solutions; its metrics.json summarises the seeds.
 rule train:
     input:
         unpack(run_inputs),
+        solutions="results/{dataset}/exact/solutions.parquet",
         checked="results/{dataset}/data_validation.json",
     output:
+        **scored_outputs(SEEDS),
         # temp: 3-5 MB each, read by the notebooks and latent figures; `--notemp` keeps them (README "Disk")
         models=temp(seeds_of("results/{dataset}/{case}/seed{seed}/model.pt", SEEDS)),
         histories=seeds_of("results/{dataset}/{case}/seed{seed}/history.csv", SEEDS),
-        lines=seeds_of("results/{dataset}/{case}/seed{seed}/lines.parquet", SEEDS),
-        timing=seeds_of("results/{dataset}/{case}/seed{seed}/timing.json", SEEDS),
+        summary="results/{dataset}/{case}/metrics.json",
     log:
         "logs/train/{dataset}/{case}.log",
     benchmark:
@@ -30,6 +31,7 @@ rule train:
         run=lambda w: asdict(PLAN.runs[w.case]),
         dataset=dataset_params,
         device=config["device"],
+        match_tolerance=config["evaluate"]["match_tolerance"],
     script:
         "../scripts/run.py"
 
@@ -37,10 +39,9 @@ rule train:
 # A grid point of the search: the first seed, raw lines on the validation rows.
 use rule train as train_grid_point with:
     output:
+        **scored_outputs(SEEDS[:1]),
         models=temp(seeds_of("results/{dataset}/{case}/seed{seed}/model.pt", SEEDS[:1])),
         histories=seeds_of("results/{dataset}/{case}/seed{seed}/history.csv", SEEDS[:1]),
-        lines=seeds_of("results/{dataset}/{case}/seed{seed}/lines.parquet", SEEDS[:1]),
-        timing=seeds_of("results/{dataset}/{case}/seed{seed}/timing.json", SEEDS[:1]),
     log:
         "logs/train_grid_point/{dataset}/{case}.log",
     benchmark:
@@ -52,8 +53,8 @@ use rule train as train_grid_point with:
 # A method that learns nothing (nearest neighbours, prior lines, the posterior): its lines alone.
 use rule train as generate with:
     output:
-        lines=seeds_of("results/{dataset}/{case}/seed{seed}/lines.parquet", SEEDS),
-        timing=seeds_of("results/{dataset}/{case}/seed{seed}/timing.json", SEEDS),
+        **scored_outputs(SEEDS),
+        summary="results/{dataset}/{case}/metrics.json",
     log:
         "logs/generate/{dataset}/{case}.log",
     benchmark:
@@ -64,4 +65,5 @@ use rule train as generate with:
         run=lambda w: asdict(PLAN.runs[w.case]),
         dataset=dataset_params,
         device=config["device"],
+        match_tolerance=config["evaluate"]["match_tolerance"],
         tolerance=config["data"]["tolerance"],  # the posterior's enumerator

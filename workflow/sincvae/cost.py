@@ -28,8 +28,7 @@ PER_1000 = 1000
 # The rules whose jobs the plan sizes from its runs; every other rule's jobs cost what they cost
 # in the calibrating study (`rules` of the costs file).
 RUN_RULES = {"train", "train_grid_point", "generate", "ablation", "ablation_continued"}
-SCORE_RULES = {"score", "score_grid_point", "score_ablation"}
-SIZED = RUN_RULES | SCORE_RULES | {"tune", "score_external"}
+SIZED = RUN_RULES | {"tune", "score_external"}
 
 
 @dataclass(frozen=True)
@@ -42,8 +41,8 @@ class Costs:
     train: dict[str, float]  # method -> ref per seed-epoch over 10,000 lines
     generate: dict[str, float]  # method -> ref per 1,000 lines drawn
     refine: float  # ref per 1,000 lines × refinement step
-    score_startup: float  # ref per scoring job: start-up, reading the data and the exact solutions
     score: float  # ref per 1,000 lines scored
+    score_external: float  # ref per job scoring someone's sample file
     trial_share: float  # a search trial's cost over a full run's (pruned trials stop early)
     rules: dict[str, dict]  # rule -> {"per": "dataset" | "study", "jobs": jobs each, "ref": per job}
 
@@ -67,7 +66,7 @@ def lines_drawn(run: Run, rows: dict[str, int]) -> int:
 
 
 def lines_scored(run: Run, rows: dict[str, int]) -> int:
-    """Lines its score job scores: rows × samples per split and stage (raw, and refined)."""
+    """Lines a run scores: rows × samples per split and stage (raw, and refined), over its seeds."""
     stages = 2 if run.generation.refine_steps else 1
     return len(run.seeds) * stages * sum((n if n is not None else rows[split]) * run.generation.samples
                                          for split, n in run.splits)
@@ -75,7 +74,7 @@ def lines_scored(run: Run, rows: dict[str, int]) -> int:
 
 def run_cost(run: Run, costs: Costs, rows: dict[str, int], epochs_done: int = 0) -> float:
     """Ref of a run's work past start-up: training (its seeds' epochs beyond `epochs_done`,
-    which a continued run resumes from), drawing and refining its lines."""
+    which a continued run resumes from), drawing, refining and scoring its lines."""
     method = run.case["method"]
     cost = 0.0
     if registry.method(method).learns:
@@ -83,7 +82,8 @@ def run_cost(run: Run, costs: Costs, rows: dict[str, int], epochs_done: int = 0)
         cost += seed_epochs * rows["train"] / REFERENCE_ROWS * _rate(costs.train, method, "train")
     drawn = lines_drawn(run, rows)
     cost += drawn / PER_1000 * _rate(costs.generate, method, "generate")
-    return cost + drawn * run.generation.refine_steps / PER_1000 * costs.refine
+    cost += drawn * run.generation.refine_steps / PER_1000 * costs.refine
+    return cost + lines_scored(run, rows) / PER_1000 * costs.score
 
 
 def job_table(plan: Plan, config: dict, costs: Costs) -> pd.DataFrame:
@@ -97,16 +97,15 @@ def job_table(plan: Plan, config: dict, costs: Costs) -> pd.DataFrame:
 
     for dataset in datasets:
         for case, run in plan.runs.items():
-            rule, score = job_rules(plan, case)
+            rule = job_rule(plan, case)
             add(rule, dataset, case, costs.startup[rule] + run_cost(run, costs, rows, plan.epochs_done(case)))
-            add(score, dataset, case, costs.score_startup + lines_scored(run, rows) / PER_1000 * costs.score)
         if plan.search is not None:
             tuning = config["tuning"]
             trials = tuning["trials"] * costs.trial_share * run_cost(plan.search, costs, rows)
             add("tune", dataset, None, costs.startup["train"] + trials, threads=tuning["workers"])
         for name, spec in plan.external.items():
             if spec["dataset"] == dataset:
-                add("score_external", dataset, name, costs.score_startup)
+                add("score_external", dataset, name, costs.score_external)
     for rule, spec in costs.rules.items():
         for dataset in (datasets if spec["per"] == "dataset" else [None]):
             for _ in range(spec["jobs"]):
@@ -129,13 +128,14 @@ def _benchmark_s(path: Path) -> float:
 
 def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cpu: str) -> dict:
     """Rates of a finished study under `root` (results/, benchmarks/), in ref: training from
-    the histories' epoch seconds, drawing and refinement from timing.json, each run rule's
-    start-up as the median of its jobs' seconds past those, scoring by least squares over its
-    jobs, the search's trials from its benchmark, the other rules per job from theirs."""
+    the histories' epoch seconds, drawing, refinement and scoring from timing.json, each run
+    rule's start-up as the median of its jobs' seconds past those, the search's trials from
+    its benchmark, the other rules per job from theirs (an external sample file's scoring
+    from the start-up of a training-free run)."""
     ref = reference_epoch_s
     rows = config["data"]["rows"]
-    train, drawn, refine_steps = {}, {}, [0.0, 0.0]
-    startups, scores = {}, []
+    train, drawn, refine_steps, scored = {}, {}, [0.0, 0.0], [0.0, 0]
+    startups = {}
     for dataset in config["datasets"]:
         for case, run in plan.runs.items():
             method = run.case["method"]
@@ -156,15 +156,12 @@ def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cp
                     if run.generation.refine_steps:
                         refine_steps[0] += part["refine_s"]
                         refine_steps[1] += part["rows"] * part["candidates"] * run.generation.refine_steps
-            run_rule, score_rule = job_rules(plan, case)
-            job = _benchmark_s(root / "benchmarks" / run_rule / dataset / f"{case}.tsv")
-            startups.setdefault(run_rule, []).append(job - seconds)
-            scores.append((lines_scored(run, rows), _benchmark_s(root / "benchmarks" / score_rule / dataset / f"{case}.tsv")))
-    # A scoring job's seconds: a start-up and a rate per line, least squares over the jobs; a study
-    # whose jobs score about as many lines each cannot tell them apart: then the start-up alone.
-    per_line, score_startup = statistics.linear_regression(*zip(*scores))
-    if per_line < 0:
-        per_line, score_startup = 0.0, statistics.mean(seconds for _, seconds in scores)
+                seconds += timing["score_s"]
+                scored[0] += timing["score_s"]
+            scored[1] += lines_scored(run, rows)
+            rule = job_rule(plan, case)
+            startups.setdefault(rule, []).append(_benchmark_s(root / "benchmarks" / rule / dataset / f"{case}.tsv")
+                                                 - seconds)
     rates = {"train": {m: sum(s for s, _ in v) / sum(n for _, n in v) * REFERENCE_ROWS / ref for m, v in train.items()},
              "generate": {m: sum(s for s, _ in v) / sum(n for _, n in v) * PER_1000 / ref for m, v in drawn.items()},
              "refine": refine_steps[0] / refine_steps[1] * PER_1000 / ref if refine_steps[1] else 0.0}
@@ -172,8 +169,8 @@ def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cp
              "startup": {rule: round(statistics.median(v) / ref, 3) for rule, v in sorted(startups.items())},
              "train": {m: round(v, 4) for m, v in sorted(rates["train"].items())},
              "generate": {m: round(v, 5) for m, v in sorted(rates["generate"].items())},
-             "refine": round(rates["refine"], 6), "score_startup": round(score_startup / ref, 3),
-             "score": round(per_line * PER_1000 / ref, 5)}
+             "refine": round(rates["refine"], 6), "score": round(scored[0] / scored[1] * PER_1000 / ref, 5),
+             "score_external": round(statistics.median(startups["generate"]) / ref, 3)}
     if plan.search is not None:
         # What a trial costs against a full run of the search's case: pruned trials stop early.
         full = run_cost(plan.search, Costs(**costs, trial_share=1.0, rules={}), rows)
@@ -186,13 +183,13 @@ def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cp
     return {**costs, "rules": {rule: {**spec, "ref": round(spec["ref"] / ref, 3)} for rule, spec in fixed.items()}}
 
 
-def job_rules(plan: Plan, case: str) -> tuple[str, str]:
-    """The rules of a case's run job and of its score job (workflow/rules)."""
+def job_rule(plan: Plan, case: str) -> str:
+    """The rule of a case's run job (workflow/rules)."""
     if case in plan.ablation:
-        return ("ablation_continued" if case in plan.continued_from.values() else "ablation"), "score_ablation"
+        return "ablation_continued" if case in plan.continued_from.values() else "ablation"
     if case in plan.grid_jobs:
-        return "train_grid_point", "score_grid_point"
-    return ("train" if registry.method(plan.cases[case]["method"]).learns else "generate"), "score"
+        return "train_grid_point"
+    return "train" if registry.method(plan.cases[case]["method"]).learns else "generate"
 
 
 def _fixed_rules(root: Path, datasets: int) -> dict[str, dict]:

@@ -1,6 +1,6 @@
 """Generation and refinement of lines, their compact storage, and their scores against the
-exact solutions. Generating (which needs the model) and scoring (which needs only the lines)
-are separate steps, so a change of the metrics rescores stored lines without retraining."""
+exact solutions. Scoring needs only the stored lines (score_stored), not the model that drew
+them: someone's sample file is scored the same way."""
 
 from __future__ import annotations
 
