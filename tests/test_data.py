@@ -7,13 +7,16 @@ from torch.utils.data import TensorDataset
 
 from sincvae.data import (
     DataFileError,
+    SolutionSets,
     from_file_layout,
     make_dataset,
     save_dataset,
+    solutions_rng,
     split_rng,
     to_file_layout,
     validate_dataset,
 )
+from sincvae.exact import solutions_frame, solve_split
 from sincvae.forward import ForwardMap
 from sincvae.lines import fit_lines, sample_lines
 
@@ -154,3 +157,29 @@ def test_tensor_dataset_file_layout_is_the_seeds(tmp_path, data_1):
     assert isinstance(loaded, TensorDataset)
     assert [tuple(t.shape) for t in loaded.tensors] == [(3, 1, 50, 2)] * 2
     assert all(t.dtype == torch.float32 for t in loaded.tensors)
+
+
+def test_solution_sets_draw_each_rows_solutions_by_their_weights(data_2):
+    """targets: solutions: each epoch one exact solution per y, in proportion to its posterior
+    weight; rows keep their order, and each epoch of each seed has its own stream."""
+    x = sample_lines(6, np.random.default_rng(5))
+    solutions = solve_split(data_2, data_2(x), 1e-5, known=x)
+    sets = SolutionSets(solutions_frame("train", solutions))
+    assert len(sets) == 6
+    draws = np.stack([sets.draw(solutions_rng(0, epoch)).double().numpy() for epoch in range(2000)])  # (E, 6, 2, L)
+    for row, (lines, weights) in enumerate(solutions):
+        # which of the row's solutions each draw is
+        picked = np.abs(draws[:, row, None] - lines[None]).max((2, 3)).argmin(1)
+        assert np.abs(draws[:, row] - lines[picked]).max() < 1e-6  # always one of its own
+        shares = np.bincount(picked, minlength=len(lines)) / len(draws)
+        assert np.abs(shares - weights / weights.sum()).max() < 0.04, (row, shares, weights)
+    assert max(len(lines) for lines, _ in solutions) > 1  # some row has a choice to make
+    assert torch.equal(sets.draw(solutions_rng(3, 1)), sets.draw(solutions_rng(3, 1)))
+    assert not torch.equal(sets.draw(solutions_rng(3, 1)), sets.draw(solutions_rng(3, 2)))
+
+
+def test_solution_sets_refuse_a_row_without_solutions(data_1):
+    x = sample_lines(3, np.random.default_rng(0))
+    frame = solutions_frame("train", solve_split(data_1, data_1(x), 1e-5, known=x))
+    with pytest.raises(ValueError, match="a row of the split has no solution"):
+        SolutionSets(frame[frame["row"] != 1])

@@ -140,6 +140,8 @@ def test_claims_say_where_they_hold():
      "datasets.data_2: its phases 49·x0 + 63·x1 and 7·x0 + 9·x1 are proportional"),
     ({"report__inspect_cases": ["nope"]}, "report.inspect_cases ['nope'] are not cases"),
     ({"datasets": {}}, "datasets: every dataset is removed (null); keep at least one"),
+    ({"train__online": True, "train__targets": "solutions"},
+     "targets: solutions trains on the train split's exact solutions, and online lines have none"),
 ])
 def test_a_bad_plan_is_refused_with_the_reason(changes, message):
     with pytest.raises(PlanError, match=re.escape(message)):

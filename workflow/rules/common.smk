@@ -105,8 +105,9 @@ def notebook_config(dataset):
 def run_inputs(wildcards):
     """What a case's job (its planning.Run) reads: the data of each split it generates for,
     the train split (and the validation split, for the validation losses) if its method learns
-    or searches the train split (nearest neighbours), the search's best setting for `tuned`,
-    and the states an epochs level continues from."""
+    or searches the train split (nearest neighbours), the train split's exact solutions if it
+    trains towards them, the search's best setting for `tuned`, and the states an epochs level
+    continues from."""
     run = PLAN.runs[wildcards.case]
     method = registry.method(run.case["method"])
     splits = [split for split, _ in run.splits]
@@ -114,11 +115,19 @@ def run_inputs(wildcards):
         splits.append("train")
     if method.learns and run.validation_loss:
         splits.append("validation")
+    solutions = method.learns and run.case["targets"] == "solutions"
     return {
         **{
             split: f"data/{wildcards.dataset}/{split}_dataset.pt"
             for split in dict.fromkeys(splits)
         },
+        **(
+            {
+                "train_solutions": f"results/{wildcards.dataset}/exact/train_solutions.parquet"
+            }
+            if solutions
+            else {}
+        ),
         **tuned_setting(wildcards),
         **continued_states(wildcards),
     }

@@ -22,6 +22,24 @@ rule solve_exact:
         "../scripts/solve_exact.py"
 
 
+# Every exact solution of each y of the train split with its posterior weight: what a case
+# with targets: solutions trains towards (data.SolutionSets).
+use rule solve_exact as solve_train with:
+    input:
+        train="data/{dataset}/train_dataset.pt",
+        checked="results/{dataset}/data_validation.json",
+    output:
+        solutions="results/{dataset}/exact/train_solutions.parquet",
+    log:
+        "logs/solve_train/{dataset}.log",
+    benchmark:
+        "benchmarks/solve_train/{dataset}.tsv"
+    params:
+        dataset=dataset_params,
+        splits=[("train", None)],
+        tolerance=config["data"]["tolerance"],
+
+
 # The exact solutions as the comparison's bound, scored like a method.
 rule score_exact:
     input:

@@ -8,7 +8,7 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import pandas as pd
 import torch
 
-from sincvae.data import load_split
+from sincvae.data import SolutionSets, load_split
 from sincvae.evaluate import lines_frame, lines_from_frame, run_seeds, save_table, score_stored
 from sincvae.exact import solutions_by_split
 from sincvae.forward import ForwardMap
@@ -28,9 +28,10 @@ fmap = ForwardMap.from_config(snakemake.params.dataset)
 scored = {split: tuple(t[:rows] for t in load_split(inputs[split])) for split, rows in run.splits}
 solutions = solutions_by_split(pd.read_parquet(inputs.solutions))
 data = {name: load_split(inputs[name]) for name in ("train", "validation") if name in inputs.keys()}
+train_solutions = SolutionSets(pd.read_parquet(inputs.train_solutions)) if "train_solutions" in inputs.keys() else None
 seeds = run_seeds(run, fmap, {split: y for split, (_, y) in scored.items()}, resolve_device(snakemake.params.device),
                   f"{w.dataset}/{w.case}", data.get("train"), data.get("validation"), snakemake.params.get("tolerance"),
-                  out.get("histories"), inputs.get("starts"), out.get("states"))
+                  out.get("histories"), inputs.get("starts"), out.get("states"), solutions=train_solutions)
 splits = {split: (x.numpy(), y.numpy()) for split, (x, y) in scored.items()}
 seed_metrics, seed_histories = [], []
 for index, (seed, model, lines, timing) in enumerate(seeds):

@@ -28,7 +28,7 @@ PER_1000 = 1000
 # The rules whose jobs the plan sizes from its runs; every other rule's jobs cost what they cost
 # in the calibrating study (`rules` of the costs file).
 RUN_RULES = {"train", "train_grid_point", "generate", "ablation", "ablation_continued"}
-SIZED = RUN_RULES | {"tune", "score_external"}
+SIZED = RUN_RULES | {"tune", "score_external", "solve_train"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Costs:
     refine: float  # ref per 1,000 lines × refinement step
     score: float  # ref per 1,000 lines scored
     score_external: float  # ref per job scoring someone's sample file
+    solve: float  # ref per 1,000 train rows whose exact solutions rule solve_train enumerates, past start-up
     trial_share: float  # a search trial's cost over a full run's (pruned trials stop early)
     rules: dict[str, dict]  # rule -> {"per": "dataset" | "study", "jobs": jobs each, "ref": per job}
 
@@ -99,6 +100,8 @@ def job_table(plan: Plan, config: dict, costs: Costs) -> pd.DataFrame:
         for case, run in plan.runs.items():
             rule = job_rule(plan, case)
             add(rule, dataset, case, costs.startup[rule] + run_cost(run, costs, rows, plan.epochs_done(case)))
+        if trains_on_solutions(plan):
+            add("solve_train", dataset, None, costs.rules["solve_exact"]["ref"] + rows["train"] / PER_1000 * costs.solve)
         if plan.search is not None:
             tuning = config["tuning"]
             trials = tuning["trials"] * costs.trial_share * run_cost(plan.search, costs, rows)
@@ -111,6 +114,12 @@ def job_table(plan: Plan, config: dict, costs: Costs) -> pd.DataFrame:
             for _ in range(spec["jobs"]):
                 add(rule, dataset, None, spec["ref"])
     return pd.DataFrame(jobs)
+
+
+def trains_on_solutions(plan: Plan) -> bool:
+    """Whether a case trains towards the train split's exact solutions (rule solve_train runs)."""
+    return any(registry.method(run.case["method"]).learns and run.case["targets"] == "solutions"
+               for run in plan.runs.values())
 
 
 def wall_ref(jobs: pd.DataFrame, cores: int) -> float:
@@ -180,6 +189,10 @@ def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cp
     else:
         costs["trial_share"] = 1.0
     fixed = _fixed_rules(root, len(config["datasets"]))
+    solved = sorted((root / "benchmarks" / "solve_train").glob("*.tsv"))
+    # past the exact solver's own job (its start-up and scored rows), per 1,000 train rows
+    costs["solve"] = round(statistics.mean(_benchmark_s(p) / ref - fixed["solve_exact"]["ref"] / ref for p in solved)
+                           / rows["train"] * PER_1000, 4) if solved else 0.0
     return {**costs, "rules": {rule: {**spec, "ref": round(spec["ref"] / ref, 3)} for rule, spec in fixed.items()}}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from torch.utils.data import TensorDataset
 
@@ -48,6 +49,43 @@ def online_rng(seed: int, epoch: int) -> np.random.Generator:
     """The fresh training lines of one epoch of training seed `seed` (train.online): a stream of
     its own, none of the splits' (those are seeded with two numbers, this with three)."""
     return np.random.default_rng([seed, epoch, len(SPLITS)])
+
+
+def solutions_rng(seed: int, epoch: int) -> np.random.Generator:
+    """The exact solutions drawn for one epoch of training seed `seed` (train targets:
+    solutions): a stream of its own, apart from the splits' and the online lines'."""
+    return np.random.default_rng([seed, epoch, len(SPLITS) + 1])
+
+
+class SolutionSets:
+    """Every exact solution of each y of a split with its posterior weight (exact.solve_split,
+    stored by rule solve_train), flat for drawing one per y in a single vectorised step."""
+
+    def __init__(self, frame: pd.DataFrame):
+        """frame: exact.solutions_frame of one split (split, row, solution, point, x0, x1, weight)."""
+        frame = frame.sort_values(["row", "solution", "point"])
+        length = int(frame["point"].max()) + 1
+        self.lines = torch.from_numpy(frame[["x0", "x1"]].to_numpy(np.float32).reshape(-1, length, 2)
+                                      .transpose(0, 2, 1).copy())  # (R, 2, L)
+        rows = frame["row"].to_numpy()[::length]
+        if not np.array_equal(np.unique(rows), np.arange(rows.max() + 1)):
+            raise ValueError("solution sets: a row of the split has no solution")
+        weights = frame["weight"].to_numpy(np.float64)[::length]
+        totals = np.bincount(rows, weights)
+        cumulative = np.cumsum(weights) - np.repeat(np.cumsum(totals) - totals, np.bincount(rows))
+        cumulative /= totals[rows]
+        last = np.r_[rows[1:] != rows[:-1], True]
+        cumulative[last] = 1.0  # no round-off past a row's end
+        self.rows = int(rows.max()) + 1
+        self._keys = rows + cumulative  # ascending: row r's solutions fill (r, r + 1]
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def draw(self, rng: np.random.Generator) -> torch.Tensor:
+        """One solution of each y, each drawn by its posterior weight: (rows, 2, L)."""
+        targets = np.arange(self.rows) + (1.0 - rng.random(self.rows))  # in (r, r + 1]
+        return self.lines[np.searchsorted(self._keys, targets)]
 
 
 def make_dataset(fmap: ForwardMap, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 
 from . import registry
-from .data import generation_seed
+from .data import SolutionSets, generation_seed
 from .forward import ForwardMap
 from .lines import lines_from_ends
 from .metrics import sample_scores, summarise, truth_table
@@ -100,7 +100,8 @@ def run_seeds(run: Run, fmap: ForwardMap, targets: dict[str, torch.Tensor], devi
               train: tuple | None = None, validation: tuple | None = None, tolerance: float | None = None,
               histories: list[str] | None = None, starts: list[str] | None = None,
               states: list[str] | None = None, log: Callable[[str], None] = print,
-              epoch_end: Callable | None = None) -> Iterator[tuple[int, torch.nn.Module, dict, dict]]:
+              epoch_end: Callable | None = None,
+              solutions: SolutionSets | None = None) -> Iterator[tuple[int, torch.nn.Module, dict, dict]]:
     """A Run, seed after seed: train the case (a method that learns; train.train_seeds), then
     generate its lines for `targets` {split: y (B, 2, L)}, each split from its own stream of
     the seed (data.generation_seed), so a split's lines do not depend on the others generated.
@@ -108,13 +109,14 @@ def run_seeds(run: Run, fmap: ForwardMap, targets: dict[str, torch.Tensor], devi
 
     train, validation: (x, y) to train on and for the validation losses (run.validation_loss);
     a training-free method reads `train` as its Context (nearest neighbours) and `tolerance`
-    (the posterior's enumerator). Yields (seed, model, {(split, stage): lines}, timing).
+    (the posterior's enumerator); `solutions`: the train split's exact solutions (targets:
+    solutions). Yields (seed, model, {(split, stage): lines}, timing).
     """
     case = run.case
     if registry.method(case["method"]).learns:
         trained = train_seeds(case, list(run.seeds), histories, fmap, train,
                               validation if run.validation_loss else None, device, label, starts, states, log,
-                              epoch_end)
+                              epoch_end, solutions)
     else:
         context = registry.Context(fmap, tolerance, train)
         trained = ((seed, registry.load_sampler(case, None, context, device), []) for seed in run.seeds)

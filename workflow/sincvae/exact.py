@@ -24,7 +24,8 @@ EXPLORE = 5  # first steps always taken: far starts jump to another basin, as Ga
 MEMORY = 5  # a step is taken if its cost is below the largest of this many last taken costs
 
 
-def _phase_range(term: Term) -> tuple[float, float]:
+def phase_range(term: Term) -> tuple[float, float]:
+    """The phases a·x0 + b·x1 of the box's points: from its lowest corner to its highest."""
     lo, hi = DOMAIN
     corners = [term.a * u + term.b * v for u in (lo, hi) for v in (lo, hi)]
     return min(corners), max(corners)
@@ -37,7 +38,7 @@ def phases(term: Term, value: float, slack: float = 1e-9) -> np.ndarray:
         base = np.array([np.arcsin(value), np.pi - np.arcsin(value)])
     else:
         base = np.array([np.arccos(value), -np.arccos(value)])
-    lo, hi = _phase_range(term)
+    lo, hi = phase_range(term)
     shifts = np.arange(np.floor((lo - base.max()) / TWO_PI), np.ceil((hi - base.min()) / TWO_PI) + 1)
     p = (base[:, None] + TWO_PI * shifts[None]).ravel()
     return np.unique(p[(p >= lo - slack) & (p <= hi + slack)])

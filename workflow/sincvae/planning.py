@@ -183,6 +183,9 @@ def case_settings(defaults: dict, row: dict) -> dict:
     if missing:
         raise PlanError(f"config: case {case!r}: method {name} needs {', '.join(missing)}")
     filled = {**defaults, **{k: s.default for k, s in own.items() if not s.required}, **row, "method": name}
+    if filled.get("targets") == "solutions" and filled.get("online"):
+        raise PlanError(f"config: case {case!r}: targets: solutions trains on the train split's exact solutions, "
+                        f"and online lines have none: set online: false")
     for key, setting in own.items():
         problem = setting.problem(filled[key])
         if problem:

@@ -18,7 +18,7 @@ from typing import Any
 from .methods.contract import KNOWS, RULES, check_model, type_problem
 
 # Case columns of every learned method, read by the training loop (train.TrainSettings).
-TRAINING = ("lr", "batch_size", "epochs", "precision", "online", "schedule")
+TRAINING = ("lr", "batch_size", "epochs", "precision", "online", "schedule", "targets")
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ METHODS: dict[str, Method] = {
     "flow_matching": Method("flow_matching", "FlowMatching", "nothing"),
     "mdn": Method("mdn", "MixtureDensity", "features"),
     "autoregressive": Method("autoregressive", "AutoregressiveBins", "features"),
+    "branches": Method("branches", "PhaseBranches", "formula"),
     "nearest": Method("nearest", "NearestLines", "nothing", learns=False, needs=("train",)),
     "prior": Method("prior", "PriorLines", "nothing", learns=False),
     "posterior": Method("posterior", "PosteriorDraws", "formula", learns=False, reference=True),

@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import registry
-from .data import from_file_layout, make_dataset, online_rng
+from .data import SolutionSets, from_file_layout, make_dataset, online_rng, solutions_rng
 from .forward import ForwardMap
 
 
@@ -25,6 +25,7 @@ class TrainingDiverged(FloatingPointError):
 
 
 SCHEDULES = ("constant", "cosine")
+TARGETS = ("lines", "solutions")
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,18 @@ class TrainSettings:
     online: bool = False
     # constant lr, or cosine: lr·(1 + cos(π·step/steps))/2 over all the run's steps
     schedule: str = "constant"
+    # lines: the train split's (or the online) lines; solutions: each epoch one exact solution of
+    # each train y, drawn by its posterior weight (data.SolutionSets)
+    targets: str = "lines"
     model: Any = None  # the method's Settings
 
     def __post_init__(self):
         if self.schedule not in SCHEDULES:  # checked once here, not at every step's lr
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.targets not in TARGETS:
+            raise ValueError(f"targets must be one of {TARGETS}, got {self.targets!r}")
+        if self.targets == "solutions" and self.online:
+            raise ValueError("targets: solutions trains on the train split's exact solutions; online lines have none")
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainSettings:
@@ -161,9 +169,12 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
         validation: tuple[torch.Tensor, torch.Tensor] | None, device: torch.device,
         log: Callable[[str], None] = print, checkpoint: Path | None = None,
         progress: bool | None = None,
-        epoch_end: Callable[[int, torch.nn.Module], None] | None = None) -> tuple[torch.nn.Module, list[dict]]:
+        epoch_end: Callable[[int, torch.nn.Module], None] | None = None,
+        solutions: SolutionSets | None = None) -> tuple[torch.nn.Module, list[dict]]:
     """Seed, build and train a learned method's model. train/validation: (x, y), each (N, 2, 50);
     without `validation` no validation losses are computed (the ablations never read them).
+    `solutions`: the exact solutions of the train split's rows, which targets: solutions draws
+    each epoch's lines from.
 
     With `checkpoint`, the state after each epoch is saved there, and a run that finds one
     written with the same settings (a shorter run's, or its own from before an interruption)
@@ -180,6 +191,8 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
     model = registry.build(settings.method, settings.model, registry.Context(fmap)).to(device)
     optimiser = adam(model, settings)
     x_train, y_train = (t.to(device) for t in train)
+    if settings.targets == "solutions" and (solutions is None or len(solutions) != len(y_train)):
+        raise ValueError("targets: solutions needs the exact solutions of every row of the train split")
     x_val, y_val = (t.to(device) for t in validation) if validation is not None else (None, None)
     n = x_train.shape[0]
     data = [n, float(x_train.double().sum()), float(y_train.double().sum())]  # which data a checkpoint saw
@@ -189,6 +202,8 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
         if settings.online:
             x_train, y_train = (from_file_layout(t).to(device)
                                 for t in make_dataset(fmap, n, online_rng(settings.seed, epoch)))
+        elif settings.targets == "solutions":
+            x_train = solutions.draw(solutions_rng(settings.seed, epoch)).to(device)
         sums: dict[str, float] = {}
         order = torch.randperm(n, generator=shuffle).to(device)
         batches = 0
@@ -222,8 +237,8 @@ def train_seeds(case: dict, seeds: list[int], histories: list[str] | None, fmap:
                 train: tuple[torch.Tensor, torch.Tensor], validation: tuple[torch.Tensor, torch.Tensor] | None,
                 device: torch.device, label: str, starts: list[str] | None = None, states: list[str] | None = None,
                 log: Callable[[str], None] = print,
-                epoch_end: Callable[[int, torch.nn.Module], None] | None = None
-                ) -> Iterator[tuple[int, torch.nn.Module, list[dict]]]:
+                epoch_end: Callable[[int, torch.nn.Module], None] | None = None,
+                solutions: SolutionSets | None = None) -> Iterator[tuple[int, torch.nn.Module, list[dict]]]:
     """Train a case's seeds one after another as a rule runs them; yields (seed, model, history)
     after writing each seed's history CSV to `histories` (None: a search's trial, which keeps
     neither history nor checkpoint).
@@ -233,7 +248,7 @@ def train_seeds(case: dict, seeds: list[int], histories: list[str] | None, fmap:
     seeds from theirs without training and resumes the one it was on. `starts`: a shorter run's
     final state each seed continues from (an epochs level); `states`: where each seed's final
     state is kept for a longer run, else the checkpoints are deleted at the end. `label` (e.g.
-    data_1/case) names the run in the log and when the loss diverges; `epoch_end` as in fit.
+    data_1/case) names the run in the log and when the loss diverges; `epoch_end`, `solutions` as in fit.
     """
     none = [None] * len(seeds)
     checkpoints = [Path(path).with_name("checkpoint.pt") for path in histories] if histories else none
@@ -245,7 +260,7 @@ def train_seeds(case: dict, seeds: list[int], histories: list[str] | None, fmap:
         log(f"{label}/seed{seed}: training on {fmap}; {settings}; device {device}, {torch.get_num_threads()} threads")
         try:
             model, history = fit(settings, fmap, train, validation, device, log=log, checkpoint=checkpoint,
-                                 epoch_end=epoch_end)
+                                 epoch_end=epoch_end, solutions=solutions)
         except TrainingDiverged as err:
             raise TrainingDiverged(f"{label}/seed{seed}: {err}") from None
         if path:
