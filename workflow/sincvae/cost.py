@@ -180,6 +180,11 @@ def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cp
              "generate": {m: round(v, 5) for m, v in sorted(rates["generate"].items())},
              "refine": round(rates["refine"], 6), "score": round(scored[0] / scored[1] * PER_1000 / ref, 5),
              "score_external": round(statistics.median(startups["generate"]) / ref, 3)}
+    fixed = _fixed_rules(root, len(config["datasets"]))
+    solved = sorted((root / "benchmarks" / "solve_train").glob("*.tsv"))
+    # past the exact solver's own job (its start-up and scored rows), per 1,000 train rows
+    costs["solve"] = round(statistics.mean(_benchmark_s(p) / ref - fixed["solve_exact"]["ref"] / ref for p in solved)
+                           / rows["train"] * PER_1000, 4) if solved else 0.0
     if plan.search is not None:
         # What a trial costs against a full run of the search's case: pruned trials stop early.
         full = run_cost(plan.search, Costs(**costs, trial_share=1.0, rules={}), rows)
@@ -188,11 +193,6 @@ def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cp
         costs["trial_share"] = round(statistics.mean(tuned) / (config["tuning"]["trials"] * full), 3)
     else:
         costs["trial_share"] = 1.0
-    fixed = _fixed_rules(root, len(config["datasets"]))
-    solved = sorted((root / "benchmarks" / "solve_train").glob("*.tsv"))
-    # past the exact solver's own job (its start-up and scored rows), per 1,000 train rows
-    costs["solve"] = round(statistics.mean(_benchmark_s(p) / ref - fixed["solve_exact"]["ref"] / ref for p in solved)
-                           / rows["train"] * PER_1000, 4) if solved else 0.0
     return {**costs, "rules": {rule: {**spec, "ref": round(spec["ref"] / ref, 3)} for rule, spec in fixed.items()}}
 
 
