@@ -409,3 +409,48 @@ def test_phase_branches_need_two_independent_phases():
     parallel = ForwardMap.from_config({"terms": [{"fn": "cos", "a": 2, "b": 4}, {"fn": "sin", "a": 1, "b": 2}]})
     with pytest.raises(ValueError, match="singular coefficient matrix"):
         PhaseBranches(Settings(), Context(parallel))
+
+
+def test_offset_bins_place_each_drawn_bin_at_its_predicted_offset_and_score_both():
+    """A model whose heads ignore their inputs (zero last-layer weights): each coordinate in bin a
+    (probability 1/4) or b (3/4), at offsets sigmoid(±1) inside them. Samples land exactly there,
+    in that proportion, and the loss is the bins' negative log-likelihood plus offset_weight
+    times the true bins' squared offset errors, computed here by hand."""
+    from sincvae.methods.offset_bins import OffsetBins, Settings
+
+    bins, weight = 16, 10.0
+    model = OffsetBins(Settings(bins=bins, hidden=8, layers=1, offset_weight=weight))
+    picked = [(3, 12), (5, 9), (0, 15), (7, 2)]  # per coordinate: (a, b)
+    with torch.no_grad():
+        for head, (a, b) in zip(model.heads, picked):
+            head[-1].weight.zero_()
+            head[-1].bias.zero_()
+            head[-1].bias[:bins] = -1e4
+            head[-1].bias[a], head[-1].bias[b] = math.log(0.25), math.log(0.75)
+            head[-1].bias[bins + a], head[-1].bias[bins + b] = 1.0, -1.0
+    y = torch.rand(4000, 2, POINTS) * 2 - 1
+    theta = ends_of(model.generate(y, 1, torch.Generator().manual_seed(0))[:, 0])
+    lo, hi = DOMAIN
+    width = (hi - lo) / bins
+    for j, (a, b) in enumerate(picked):
+        at_a = (theta[:, j] - (lo + (a + torch.sigmoid(torch.tensor(1.0))) * width)).abs() < 1e-5
+        at_b = (theta[:, j] - (lo + (b + torch.sigmoid(torch.tensor(-1.0))) * width)).abs() < 1e-5
+        assert (at_a | at_b).all() and abs(at_a.float().mean().item() - 0.25) < 0.03
+    # one line whose coordinates sit at the middle of bin a of each coordinate
+    line = torch.tensor([[lo + (a + 0.5) * width for a, _ in picked]], dtype=torch.float32)
+    x = lines_from_ends(line[:, :2], line[:, 2:], POINTS)
+    nll = -4 * math.log(0.25)
+    offsets = 4 * (torch.sigmoid(torch.tensor(1.0)).item() - 0.5) ** 2
+    total, parts = model.loss(x, y[:1])
+    assert parts["nll"].item() == pytest.approx(nll, rel=1e-5)
+    assert parts["offset_mse"].item() == pytest.approx(offsets, rel=1e-3)
+    assert total.item() == pytest.approx(nll + weight * offsets, rel=1e-3)
+
+
+def test_offset_bins_learn_the_line_end_points_given_y(data_1):
+    """A few epochs on data_1: the bins' negative log-likelihood and the offsets' error fall, and
+    the lines beat an untrained model's."""
+    history, ratio = learns_on_data_1(data_1, {"method": "offset_bins", "bins": 4, "hidden": 64,
+                                               "schedule": "cosine"}, (18, 19))
+    assert history[-1]["val_nll"] < history[0]["val_nll"] - 0.5
+    assert history[-1]["val_offset_mse"] < 0.6 * history[0]["val_offset_mse"] and ratio < 0.6

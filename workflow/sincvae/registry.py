@@ -43,6 +43,7 @@ METHODS: dict[str, Method] = {
     "flow_matching": Method("flow_matching", "FlowMatching", "nothing"),
     "mdn": Method("mdn", "MixtureDensity", "features"),
     "autoregressive": Method("autoregressive", "AutoregressiveBins", "features"),
+    "offset_bins": Method("offset_bins", "OffsetBins", "features"),
     "branches": Method("branches", "PhaseBranches", "formula"),
     "nearest": Method("nearest", "NearestLines", "nothing", learns=False, needs=("train",)),
     "prior": Method("prior", "PriorLines", "nothing", learns=False),
