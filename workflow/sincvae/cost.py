@@ -239,9 +239,15 @@ def main(argv: list[str] | None = None) -> None:
     config["datasets"] = {k: v for k, v in config["datasets"].items() if v}
     seconds = statistics.median(reference_epoch_seconds(seed) for seed in range(3))
     rates = calibrate(make_plan(config), config, Path(args.root), seconds, args.cpu)
+    out = Path(args.out)
+    if out.exists():  # a method the study did not run keeps its rates from the file
+        kept = yaml.safe_load(out.read_text())
+        for kind in ("train", "generate"):
+            rates[kind] = {**kept.get(kind, {}), **rates[kind]}
     header = (f"# Rates in reference epochs, measured by `python -m sincvae.cost calibrate --config {args.config}`\n"
-              f"# on a finished study of that config (sincvae/cost.py says what each rate is).\n")
-    Path(args.out).write_text(header + yaml.safe_dump(rates, sort_keys=False))
+              f"# on a finished study of that config (sincvae/cost.py says what each rate is); a method\n"
+              f"# that no calibrating study ran has its rates from its own trials (docs/methods.md).\n")
+    out.write_text(header + yaml.safe_dump(rates, sort_keys=False))
     print(f"reference epoch {seconds:.3f} s; rates written to {args.out}", file=sys.stderr)
 
 
