@@ -115,7 +115,6 @@ def run_inputs(wildcards):
         splits.append("train")
     if method.learns and run.validation_loss:
         splits.append("validation")
-    solutions = method.learns and run.case["targets"] == "solutions"
     return {
         **{
             split: f"data/{wildcards.dataset}/{split}_dataset.pt"
@@ -125,7 +124,7 @@ def run_inputs(wildcards):
             {
                 "train_solutions": f"results/{wildcards.dataset}/exact/train_solutions.parquet"
             }
-            if solutions
+            if run.trains_on_solutions
             else {}
         ),
         **tuned_setting(wildcards),

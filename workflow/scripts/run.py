@@ -26,7 +26,7 @@ run = Run.from_dict(snakemake.params.run)
 run = replace(run, case=with_best_setting(run.case, inputs.get("best")))
 fmap = ForwardMap.from_config(snakemake.params.dataset)
 scored = {split: tuple(t[:rows] for t in load_split(inputs[split])) for split, rows in run.splits}
-solutions = solutions_by_split(pd.read_parquet(inputs.solutions))
+solutions = solutions_by_split(pd.read_parquet(inputs.solutions, filters=[("split", "in", list(scored))]))
 data = {name: load_split(inputs[name]) for name in ("train", "validation") if name in inputs.keys()}
 train_solutions = SolutionSets(pd.read_parquet(inputs.train_solutions)) if "train_solutions" in inputs.keys() else None
 seeds = run_seeds(run, fmap, {split: y for split, (_, y) in scored.items()}, resolve_device(snakemake.params.device),
@@ -34,7 +34,7 @@ seeds = run_seeds(run, fmap, {split: y for split, (_, y) in scored.items()}, res
                   out.get("histories"), inputs.get("starts"), out.get("states"), solutions=train_solutions)
 splits = {split: (x.numpy(), y.numpy()) for split, (x, y) in scored.items()}
 seed_metrics, seed_histories = [], []
-for index, (seed, model, lines, timing) in enumerate(seeds):
+for index, (seed, model, lines, timing, history) in enumerate(seeds):
     if "models" in out.keys():
         torch.save(model.state_dict(), out.models[index])
     stored = lines_frame(lines)
@@ -55,7 +55,7 @@ for index, (seed, model, lines, timing) in enumerate(seeds):
     print(f"seed {seed}: lines and scores written to {out.lines[index]}, {out.metrics[index]}:",
           json.dumps(summaries, indent=2))
     seed_metrics.append(metrics)
-    seed_histories.append(pd.read_csv(out.histories[index]) if "histories" in out.keys() else None)
+    seed_histories.append(pd.DataFrame(history) if history else None)
 if "summary" in out.keys():  # a case's target (grid points of the search have none)
     with open(out.summary, "w") as f:
         json.dump(case_summary(run.case, list(run.seeds), seed_metrics, seed_histories), f, indent=2)

@@ -100,7 +100,7 @@ def job_table(plan: Plan, config: dict, costs: Costs) -> pd.DataFrame:
         for case, run in plan.runs.items():
             rule = job_rule(plan, case)
             add(rule, dataset, case, costs.startup[rule] + run_cost(run, costs, rows, plan.epochs_done(case)))
-        if trains_on_solutions(plan):
+        if any(run.trains_on_solutions for run in plan.runs.values()):
             add("solve_train", dataset, None, costs.rules["solve_exact"]["ref"] + rows["train"] / PER_1000 * costs.solve)
         if plan.search is not None:
             tuning = config["tuning"]
@@ -114,12 +114,6 @@ def job_table(plan: Plan, config: dict, costs: Costs) -> pd.DataFrame:
             for _ in range(spec["jobs"]):
                 add(rule, dataset, None, spec["ref"])
     return pd.DataFrame(jobs)
-
-
-def trains_on_solutions(plan: Plan) -> bool:
-    """Whether a case trains towards the train split's exact solutions (rule solve_train runs)."""
-    return any(registry.method(run.case["method"]).learns and run.case["targets"] == "solutions"
-               for run in plan.runs.values())
 
 
 def wall_ref(jobs: pd.DataFrame, cores: int) -> float:

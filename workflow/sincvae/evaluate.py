@@ -101,7 +101,7 @@ def run_seeds(run: Run, fmap: ForwardMap, targets: dict[str, torch.Tensor], devi
               histories: list[str] | None = None, starts: list[str] | None = None,
               states: list[str] | None = None, log: Callable[[str], None] = print,
               epoch_end: Callable | None = None,
-              solutions: SolutionSets | None = None) -> Iterator[tuple[int, torch.nn.Module, dict, dict]]:
+              solutions: SolutionSets | None = None) -> Iterator[tuple[int, torch.nn.Module, dict, dict, list]]:
     """A Run, seed after seed: train the case (a method that learns; train.train_seeds), then
     generate its lines for `targets` {split: y (B, 2, L)}, each split from its own stream of
     the seed (data.generation_seed), so a split's lines do not depend on the others generated.
@@ -110,7 +110,8 @@ def run_seeds(run: Run, fmap: ForwardMap, targets: dict[str, torch.Tensor], devi
     train, validation: (x, y) to train on and for the validation losses (run.validation_loss);
     a training-free method reads `train` as its Context (nearest neighbours) and `tolerance`
     (the posterior's enumerator); `solutions`: the train split's exact solutions (targets:
-    solutions). Yields (seed, model, {(split, stage): lines}, timing).
+    solutions). Yields (seed, model, {(split, stage): lines}, timing, history: one dict per
+    epoch, none for a training-free method).
     """
     case = run.case
     if registry.method(case["method"]).learns:
@@ -131,7 +132,7 @@ def run_seeds(run: Run, fmap: ForwardMap, targets: dict[str, torch.Tensor], devi
             generator = torch.Generator(device).manual_seed(generation_seed(seed, split))
             stages, timing[split] = generate_split(model, fmap, y, run.generation, generator, amp)
             lines.update({(split, stage): x for stage, x in stages.items()})
-        yield seed, model, lines, timing
+        yield seed, model, lines, timing, history
 
 
 def score_lines(fmap: ForwardMap, split: str, x_hat: np.ndarray, x: np.ndarray, y: np.ndarray,

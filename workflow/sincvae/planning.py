@@ -106,6 +106,12 @@ class Run:
     generation: Generation
     validation_loss: bool = True  # the training loop's validation losses (history val_*): the comparison's curves
 
+    @property
+    def trains_on_solutions(self) -> bool:
+        """Whether it trains towards the train split's exact solutions (train.targets), which
+        rule solve_train enumerates."""
+        return registry.method(self.case["method"]).learns and self.case["targets"] == "solutions"
+
     @classmethod
     def from_dict(cls, values: dict) -> Run:
         """The Run a rule's params carry as `dataclasses.asdict(run)`: Snakemake watches params
@@ -183,9 +189,9 @@ def case_settings(defaults: dict, row: dict) -> dict:
     if missing:
         raise PlanError(f"config: case {case!r}: method {name} needs {', '.join(missing)}")
     filled = {**defaults, **{k: s.default for k, s in own.items() if not s.required}, **row, "method": name}
-    if filled.get("targets") == "solutions" and filled.get("online"):
-        raise PlanError(f"config: case {case!r}: targets: solutions trains on the train split's exact solutions, "
-                        f"and online lines have none: set online: false")
+    problem = registry.training_problem(filled)
+    if problem:
+        raise PlanError(f"config: case {case!r}: {problem}")
     for key, setting in own.items():
         problem = setting.problem(filled[key])
         if problem:

@@ -21,6 +21,15 @@ from .methods.contract import KNOWS, RULES, check_model, type_problem
 TRAINING = ("lr", "batch_size", "epochs", "precision", "online", "schedule", "targets")
 
 
+def training_problem(settings: dict) -> str | None:
+    """Why a learned case's training columns cannot go together, or None: checked by the plan
+    (a config error before any job) and by train.TrainSettings (a library caller)."""
+    if settings.get("targets") == "solutions" and settings.get("online"):
+        return ("targets: solutions trains on the train split's exact solutions, and online lines have none: "
+                "set online: false")
+    return None
+
+
 @dataclass(frozen=True)
 class Method:
     module: str  # a module of sincvae.methods by name, else a module path on sys.path

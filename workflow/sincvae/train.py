@@ -53,8 +53,9 @@ class TrainSettings:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if self.targets not in TARGETS:
             raise ValueError(f"targets must be one of {TARGETS}, got {self.targets!r}")
-        if self.targets == "solutions" and self.online:
-            raise ValueError("targets: solutions trains on the train split's exact solutions; online lines have none")
+        problem = registry.training_problem({"targets": self.targets, "online": self.online})
+        if problem:
+            raise ValueError(problem)
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainSettings:
