@@ -13,6 +13,15 @@ a classification with a handful of classes per label; the continuous values come
 through the map's formula, so a line with the right branches solves y to the precision of y
 itself. It needs an invertible M (two independent phases), which every map of two terms in
 general position has.
+
+The heads learn every label over all its classes. The formula also solves every class of a
+label at once, so sampling draws each label only among the classes that keep the line in the
+box, x0 falling and x1 rising (the start point inside for some class of the next label, the end
+point inside and after the start for some class of the last): the heads' probability of lines
+that solve f outside the problem's domain goes, renormalised, to the lines inside it. The
+forward equations along the line are not checked: which branches solve them is what the heads
+learn. (Training over the admissible classes only, measured on data_2, drew lines further from
+the posterior: distance 0.085 against 0.052, one seed.)
 """
 
 from __future__ import annotations
@@ -28,7 +37,8 @@ from torch import nn
 from .contract import AtLeast
 from .layers import Arccos, Fp32Linear, ends_of, silu_layers
 from ..exact import phase_range
-from ..lines import POINTS, lines_from_ends
+from ..lines import DOMAIN, POINTS, lines_from_ends
+from ..metrics import LINE_SLACK
 
 LABELS = 4  # a half-period branch for each of the 2 phases at each of the 2 end points
 
@@ -76,16 +86,43 @@ class PhaseBranches(nn.Module):
         half = torch.floor((phase - self.offsets) / math.pi).long() - self.lows
         return torch.stack([half[:, j].clamp(0, self.classes[j] - 1) for j in range(LABELS)], 1)
 
+    def _phases(self, half: torch.Tensor, values: torch.Tensor, j: int) -> torch.Tensor:
+        """Label j's phase for half periods `half` (absolute, N × any) from its y values (N, 1)."""
+        q = torch.arccos(values)  # fn(p) = cos(p − offset): a sine is a cosine a quarter period later
+        return self.offsets[j] + half * math.pi + torch.where(half % 2 == 1, math.pi - q, q)
+
     def ends(self, labels: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Branch labels (N, 4) and the y each answers (N, 2, L) -> the end points θ (N, 4), float64:
         each phase solved from y at its end point in its half period, then M⁻¹."""
-        values = torch.cat([y[..., 0], y[..., -1]], 1).double().clamp(-1, 1)  # (N, 4): y1, y2 at each end
-        half = labels + self.lows
-        odd = half % 2 == 1
-        # fn(p) = cos(p − offset): a sine is a cosine a quarter period later
-        q = torch.arccos(values)
-        phase = self.offsets + half * math.pi + torch.where(odd, math.pi - q, q)
+        values = _end_values(y)
+        phase = torch.stack([self._phases(labels[:, j:j + 1] + self.lows[j], values[:, j:j + 1], j)[:, 0]
+                             for j in range(LABELS)], 1)
         return torch.cat([phase[:, :2] @ self.inverse.T, phase[:, 2:] @ self.inverse.T], 1)
+
+    def _domain(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Every start point and every end point the labels can give, (N, C0, C1, 2) and
+        (N, C2, C3, 2), and which starts (N, C0, C1) lie in the box with some end in the box
+        after them (x0 not rising, x1 not falling)."""
+        values = _end_values(y)
+        phases = [self._phases(torch.arange(self.classes[j], device=y.device) + self.lows[j], values[:, j:j + 1], j)
+                  for j in range(LABELS)]
+        starts, ends = (torch.stack(torch.broadcast_tensors(p1[:, :, None], p2[:, None, :]), -1) @ self.inverse.T
+                        for p1, p2 in (phases[:2], phases[2:]))
+        flat_starts, flat_ends = starts.flatten(1, 2)[:, :, None], ends.flatten(1, 2)[:, None]
+        reachable = (_inside(flat_ends) & _after(flat_ends, flat_starts)).any(2).view(starts.shape[:3])
+        return starts, ends, _inside(starts) & reachable
+
+    def _admissible(self, j: int, domain: tuple[torch.Tensor, ...], earlier: list[torch.Tensor]) -> torch.Tensor:
+        """Label j's classes (N, C_j) that, given the earlier labels, keep the line in the box
+        and directed for some class of the labels after it."""
+        starts, ends, good_starts = domain
+        rows = torch.arange(len(starts), device=starts.device)
+        if j == 0:
+            return good_starts.any(2)
+        if j == 1:
+            return good_starts[rows, earlier[0]]
+        good_ends = _inside(ends) & _after(ends, starts[rows, earlier[0], earlier[1]][:, None, None])
+        return good_ends.any(2) if j == 2 else good_ends[rows, earlier[2]]
 
     def _logits(self, h: torch.Tensor, earlier: list[torch.Tensor], j: int) -> torch.Tensor:
         """Label j's logits (fp32, the head's) given the trunk's h and the earlier labels, one-hot."""
@@ -104,12 +141,32 @@ class PhaseBranches(nn.Module):
     @torch.no_grad()
     def generate(self, y: torch.Tensor, samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """y (B, 2, L) -> K lines per y (B, K, 2, L): branches drawn label by label from their
-        softmax at `temperature` with `generator`, end points solved from y."""
+        softmax over the admissible classes at `temperature` with `generator`, end points solved from y."""
         h = self.trunk(self.embed(y)).repeat_interleave(samples, 0)
+        domain = tuple(t.repeat_interleave(samples, 0) for t in self._domain(y))
         picked: list[torch.Tensor] = []
         for j in range(LABELS):
-            probs = torch.softmax(self._logits(h, picked, j).float() / self.settings.temperature, -1)
+            admissible = self._admissible(j, domain, picked)
+            admissible |= ~admissible.any(1, keepdim=True)  # none: a y no line in the box solves; draw from all
+            logits = self._logits(h, picked, j).float().masked_fill(~admissible, -math.inf)
+            probs = torch.softmax(logits / self.settings.temperature, -1)
             picked.append(torch.multinomial(probs, 1, generator=generator)[:, 0])
         theta = self.ends(torch.stack(picked, 1), y.repeat_interleave(samples, 0))
         theta = theta.view(len(y), samples, LABELS)
         return lines_from_ends(theta[..., :2], theta[..., 2:], y.shape[-1]).to(y.dtype)
+
+
+def _end_values(y: torch.Tensor) -> torch.Tensor:
+    """y (N, 2, L) -> each label's value (N, 4): y1, y2 at the start, then at the end, float64."""
+    return torch.cat([y[..., 0], y[..., -1]], 1).double().clamp(-1, 1)
+
+
+def _inside(points: torch.Tensor) -> torch.Tensor:
+    """Points (..., 2) in the box, up to the scoring's float32 slack (metrics.forward_valid)."""
+    lo, hi = DOMAIN
+    return ((points >= lo - LINE_SLACK) & (points <= hi + LINE_SLACK)).all(-1)
+
+
+def _after(ends: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
+    """End points (..., 2) reached from start points (..., 2) with x0 not rising and x1 not falling."""
+    return (ends[..., 0] <= starts[..., 0] + LINE_SLACK) & (ends[..., 1] >= starts[..., 1] - LINE_SLACK)
