@@ -186,6 +186,9 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
     """
     if progress is None:
         progress = sys.stderr.isatty()
+    # Subnormal floats (a sharp softmax's smallest probabilities, late in training) cost an Intel
+    # core 4x: the bins' epochs went from 0.5 s to 2 s over 200 epochs; flushed to zero, they stay at 0.5 s.
+    torch.set_flush_denormal(True)
     torch.manual_seed(settings.seed)
     shuffle = torch.Generator().manual_seed(settings.seed)
     amp = autocast_dtype(settings.precision, device, log)
