@@ -37,7 +37,7 @@ from torch import nn
 from .contract import AtLeast
 from .layers import Arccos, Fp32Linear, ends_of, silu_layers
 from ..exact import phase_range
-from ..lines import DOMAIN, POINTS, lines_from_ends
+from ..lines import DOMAIN, POINTS, lines_from_ends, slopes_ok
 from ..metrics import LINE_SLACK
 
 LABELS = 4  # a half-period branch for each of the 2 phases at each of the 2 end points
@@ -109,7 +109,7 @@ class PhaseBranches(nn.Module):
         starts, ends = (torch.stack(torch.broadcast_tensors(p1[:, :, None], p2[:, None, :]), -1) @ self.inverse.T
                         for p1, p2 in (phases[:2], phases[2:]))
         flat_starts, flat_ends = starts.flatten(1, 2)[:, :, None], ends.flatten(1, 2)[:, None]
-        reachable = (_inside(flat_ends) & _after(flat_ends, flat_starts)).any(2).view(starts.shape[:3])
+        reachable = (_inside(flat_ends) & slopes_ok(flat_starts, flat_ends, LINE_SLACK)).any(2).view(starts.shape[:3])
         return starts, ends, _inside(starts) & reachable
 
     def _admissible(self, j: int, domain: tuple[torch.Tensor, ...], earlier: list[torch.Tensor]) -> torch.Tensor:
@@ -121,7 +121,7 @@ class PhaseBranches(nn.Module):
             return good_starts.any(2)
         if j == 1:
             return good_starts[rows, earlier[0]]
-        good_ends = _inside(ends) & _after(ends, starts[rows, earlier[0], earlier[1]][:, None, None])
+        good_ends = _inside(ends) & slopes_ok(starts[rows, earlier[0], earlier[1]][:, None, None], ends, LINE_SLACK)
         return good_ends.any(2) if j == 2 else good_ends[rows, earlier[2]]
 
     def _logits(self, h: torch.Tensor, earlier: list[torch.Tensor], j: int) -> torch.Tensor:
@@ -165,8 +165,3 @@ def _inside(points: torch.Tensor) -> torch.Tensor:
     """Points (..., 2) in the box, up to the scoring's float32 slack (metrics.forward_valid)."""
     lo, hi = DOMAIN
     return ((points >= lo - LINE_SLACK) & (points <= hi + LINE_SLACK)).all(-1)
-
-
-def _after(ends: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
-    """End points (..., 2) reached from start points (..., 2) with x0 not rising and x1 not falling."""
-    return (ends[..., 0] <= starts[..., 0] + LINE_SLACK) & (ends[..., 1] >= starts[..., 1] - LINE_SLACK)
