@@ -215,3 +215,21 @@ def test_numbers_keep_their_significant_digits_without_an_exponent_for_large_val
     assert number(0.04271) == "0.0427"
     assert number(9.21e-6) == "9.21e-06"
     assert number(float("nan")) == "—"
+
+
+def test_loss_curves_draw_one_panel_per_part_that_has_values_and_a_colour_per_seed():
+    from sincvae.plots import loss_curves
+    epochs = np.arange(1, 4)
+    cvae = pd.DataFrame({"epoch": epochs, "train_loss": [3.0, 2.0, 1.0], "val_loss": [3.5, 2.5, 1.5],
+                         "train_kl": [1.0, 0.5, 0.2], "train_nll": np.nan})
+    history = pd.concat([cvae.assign(seed="seed 0"), cvae.assign(seed="seed 1", train_loss=[4.0, 3.0, 2.0])])
+    fig = loss_curves(history, hue="seed")
+    axes = fig.axes
+    assert [ax.get_title() for ax in axes] == ["part = loss", "part = kl"]  # no nll panel: no values
+    loss = axes[0].get_lines()
+    assert [line.get_linestyle() for line in loss] == ["-", "--", "-", "--"]  # train, validation per seed
+    assert loss[0].get_color() != loss[2].get_color() and loss[0].get_color() == loss[1].get_color()
+    assert list(loss[2].get_ydata()) == [4.0, 3.0, 2.0] and axes[0].get_yscale() == "log"
+    assert len(axes[1].get_lines()) == 2  # kl has no validation column
+    labels = [text.get_text() for text in fig.legends[0].get_texts()]
+    assert labels == ["seed 0", "seed 1", "train", "validation"]

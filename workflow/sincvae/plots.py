@@ -20,22 +20,32 @@ def save_figure(fig, path) -> None:
 
 
 def loss_curves(history: pd.DataFrame, hue: str = "case"):
-    """history: training histories with a `hue` column (case or seed) -> one panel per loss part.
+    """history: training histories with a `hue` column (case or seed) -> one panel per loss part,
+    a colour per `hue` value, solid for train and dashed for validation.
 
     CVAE parts on a log scale; a flow's loss is a negative log-likelihood, which goes below 0,
-    so the scale is linear whenever one is shown."""
-    parts = [p for p in LOSS_PARTS if f"train_{p}" in history]
-    long = history.melt(id_vars=[hue, "epoch"], value_vars=[f"{s}_{p}" for s in ("train", "val") for p in parts],
-                        var_name="series", value_name="value").dropna(subset=["value"])
-    long[["split", "part"]] = long["series"].str.split("_", n=1, expand=True)
+    so the scale is linear whenever one is shown. Plain matplotlib: seaborn's relplot took 0.7 s
+    a figure, and the study draws one per learned case and dataset."""
+    parts = [p for p in LOSS_PARTS if f"train_{p}" in history and history[f"train_{p}"].notna().any()]
     log_scale = "nll" not in parts
-    if log_scale:
-        long["value"] = long["value"].clip(lower=1e-8)  # a collapsed KL is ~1e-6
-    grid = sns.relplot(data=long, x="epoch", y="value", hue=hue, style="split", col="part",
-                       col_order=parts, kind="line", facet_kws={"sharey": False}, height=3, aspect=1.1)
-    grid.set(yscale="log" if log_scale else "linear")
-    grid.set_axis_labels("epoch", "loss (per batch, mean over epoch)")
-    return grid.figure
+    groups = list(history.groupby(hue, sort=True))
+    colours = sns.color_palette(n_colors=len(groups))
+    fig, axes = plt.subplots(1, len(parts), figsize=(3.3 * len(parts), 3), squeeze=False)
+    for ax, part in zip(axes[0], parts):
+        for colour, (name, rows) in zip(colours, groups):
+            for split, style in (("train", "-"), ("val", "--")):
+                column = f"{split}_{part}"
+                if column in rows and rows[column].notna().any():
+                    values = rows[column].clip(lower=1e-8) if log_scale else rows[column]  # a collapsed KL is ~1e-6
+                    ax.plot(rows["epoch"], values, style, color=colour)
+        ax.set(title=f"part = {part}", xlabel="epoch", yscale="log" if log_scale else "linear")
+    axes[0][0].set_ylabel("loss (per batch, mean over epoch)")
+    keys = [plt.Line2D([], [], color=colour, label=str(name)) for colour, (name, _) in zip(colours, groups)]
+    keys += [plt.Line2D([], [], color="grey", linestyle=style, label=split)
+             for split, style in (("train", "-"), ("validation", "--"))]
+    fig.legend(handles=keys, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)
+    fig.tight_layout()
+    return fig
 
 
 RESIDUAL_FLOOR = 1e-12  # refined lines reach float64 round-off; drawn at this floor on the log scale
