@@ -489,7 +489,7 @@ def test_default_config_plans_every_case_on_both_datasets(tmp_path_factory):
     assert result.returncode == 0, result.stderr
     jobs = dry_run_jobs(result.stdout)
     study = plan(CONFIG)
-    planned = job_table(study, CONFIG, Costs.load(ROOT / "config" / "costs.yaml"))
+    planned = job_table(study, CONFIG, Costs.calibrated(ROOT / "config" / "costs")[0])
     assert planned["rule"].value_counts().to_dict() == jobs
     learned = sum(case.get("method", "cvae") in METHODS_LEARNED for case in CONFIG["cases"]) + 1  # + tuned
     # first seed only, every point (the base case's own setting too: judged on the validation split)

@@ -26,8 +26,8 @@ CONTINUED_JOBS = DATASETS * len(set(PLAN.continued_from.values()))
 ABLATION_JOBS = DATASETS * len(PLAN.ablation) - CONTINUED_JOBS
 
 
-def dry_run(tmp_path, profile: str, *args: str) -> list[dict]:
-    """Plan the default study with a profile; returns each job's rule and resources."""
+def dry_run(tmp_path, profile: str, *args: str) -> tuple[list[dict], str]:
+    """Plan the default study with a profile; returns each job's rule and resources, and the log."""
     shutil.copytree(ROOT / "config", tmp_path / "config")
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
@@ -41,11 +41,13 @@ def dry_run(tmp_path, profile: str, *args: str) -> list[dict]:
         resources = re.search(r"resources: (.*)", block)
         if rule and resources:
             jobs.append({"rule": rule.group(1), **dict(kv.split("=", 1) for kv in resources.group(1).split(", "))})
-    return jobs
+    return jobs, result.stderr
 
 
 def test_slurm_profile_asks_for_a_gpu_per_training_job(tmp_path):
-    jobs = dry_run(tmp_path, "slurm", "--config", "device=cuda")
+    jobs, log = dry_run(tmp_path, "slurm", "--config", "device=cuda")
+    # no limit on computing jobs at once: SLURM queues what its nodes cannot run yet
+    assert "computing jobs at once" not in log and "Provided resources: cpu" not in log
     counts = Counter(job["rule"] for job in jobs)
     assert counts["train"] == TRAIN_JOBS and counts["generate"] == GENERATE_JOBS > 0
     assert not {"score", "score_ablation", "score_grid_point"} & set(counts)  # each run job scores its lines
@@ -59,12 +61,12 @@ def test_slurm_profile_asks_for_a_gpu_per_training_job(tmp_path):
 
 
 def test_slurm_profile_on_cpu_asks_for_no_gpu(tmp_path):
-    jobs = dry_run(tmp_path, "slurm", "--config", "device=cpu")
+    jobs, _ = dry_run(tmp_path, "slurm", "--config", "device=cpu")
     assert {job["gpu"] for job in jobs if job["rule"] == "train"} == {"0"}
 
 
 def test_kubernetes_profile_plans_every_job_through_storage(tmp_path):
-    jobs = dry_run(tmp_path, "kubernetes")
+    jobs, _ = dry_run(tmp_path, "kubernetes")
     counts = Counter(job["rule"] for job in jobs)
     assert counts["train"] == TRAIN_JOBS and counts["solve_exact"] == len(CONFIG["datasets"])
     assert all(int(job["mem_mb"]) >= 1000 and int(job["runtime"]) >= 5 for job in jobs)

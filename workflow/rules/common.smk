@@ -9,6 +9,7 @@ from snakemake.utils import validate
 
 from sincvae import registry
 from sincvae.cost import Costs, job_table, wall_ref
+from sincvae.machine import describe_cpu
 from sincvae.planning import TUNED, evaluated_splits, plan
 
 validate(config, schema="../../config/schema.yaml")
@@ -18,9 +19,12 @@ config["datasets"] = {name: spec for name, spec in config["datasets"].items() if
 # Every job that computes is CPU-bound: with --cores above the cores this process may use, jobs
 # would share cores, each slower and none sooner (docs/cluster.md "Concurrency"). Those jobs
 # declare the global resource `cpu` (their threads); run here, its limit is this machine's
-# cores unless --resources cpu=N says otherwise. A cluster runs each job on its own cores.
+# cores unless --resources cpu=N says otherwise. A cluster runs each job on its own cores, and
+# queues what does not fit: there no limit is set, so Snakemake submits every job that is ready.
+# While the Snakefile is read, Snakemake knows no executor yet (`workflow.local_exec` is True
+# even under --executor slurm); a run elsewhere than here is one given --jobs (`workflow.nodes`).
 MACHINE_CORES = len(os.sched_getaffinity(0))
-if workflow.local_exec and "cpu" not in workflow.global_resources:
+if workflow.nodes is None and "cpu" not in workflow.global_resources:
     workflow.register_resource("cpu", MACHINE_CORES)
     print(
         f"at most {MACHINE_CORES} computing jobs at once: this machine's cores "
@@ -37,9 +41,11 @@ def cpu_slots(wildcards, threads):
 # The whole study as a table of cases (sincvae.planning, unit-tested without Snakemake): the
 # comparison's cases, the search's grid points and `tuned` case, the ablations' levels.
 PLAN = plan(config)
-# Every job's cost in reference epochs, from the rates of config/costs.yaml (sincvae.cost):
-# results/plan.csv before anything trains, the time limits on a cluster.
-COSTS = Costs.load(os.path.join(workflow.basedir, "config", "costs.yaml"))
+# Every job's cost in reference epochs, from the rates of this machine's file in config/costs/
+# (sincvae.cost; the nearest machine's if it has none): results/plan.csv before anything
+# trains, the time limits on a cluster.
+MACHINE = describe_cpu()
+COSTS = Costs.for_machine(os.path.join(workflow.basedir, "config", "costs"), MACHINE)
 JOBS = job_table(PLAN, config, COSTS)
 LEARNED = registry.learned()
 SPLITS = ["train", "validation", "scoring"]
@@ -210,7 +216,8 @@ def study_cost_line():
     return (
         f"planned: {len(JOBS)} jobs, {JOBS['ref'].sum():,.0f} reference epochs of CPU, "
         f"{wall:,.0f} of wall time on {cores} cores: about {wall * COSTS.reference_epoch_s / 60:.0f} min "
-        f"at {COSTS.reference_epoch_s:.2f} s per reference epoch ({COSTS.cpu}); "
+        f"at {COSTS.reference_epoch_s:.2f} s per reference epoch (rates of {COSTS.cpu}"
+        f"{'' if COSTS.cpu == MACHINE else f'; this machine: {MACHINE}'}); "
         f"`snakemake results/plan.csv` measures this machine's"
     )
 

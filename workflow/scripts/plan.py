@@ -7,6 +7,7 @@ import pandas as pd
 
 from sincvae.budget import reference_epoch_seconds
 from sincvae.cost import wall_ref
+from sincvae.machine import describe_cpu
 
 # The study's cost before it runs: every job's estimate (ref: reference epochs) and the whole
 # study's wall time on this machine's cores, from the reference epoch measured here now.
@@ -16,7 +17,7 @@ cores = snakemake.params.cores
 wall = wall_ref(jobs, cores)
 jobs.assign(minutes_here=jobs["ref"] * seconds / 60).to_csv(snakemake.output.jobs, index=False)
 summary = {"reference_epoch_s": seconds, "cores": cores, "jobs": len(jobs), "cpu_ref": float(jobs["ref"].sum()),
-           "wall_ref": wall, "wall_minutes": wall * seconds / 60, "rates_from": snakemake.params.rates_from}
+           "wall_ref": wall, "wall_minutes": wall * seconds / 60, "rates_from": snakemake.params.rates_from, "machine": describe_cpu()}
 with open(snakemake.output.summary, "w") as f:
     json.dump(summary, f, indent=2)
 print(json.dumps(summary, indent=2))

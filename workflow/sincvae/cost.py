@@ -2,16 +2,18 @@
 (budget.py: one epoch of the seed's CVAE over 10,000 lines, fp32, one thread, on the machine at
 hand), and the study's wall time on a number of cores.
 
-The rates come from `config/costs.yaml`, which `python -m sincvae.cost calibrate` writes from a
-finished study's timings and benchmarks, divided by the reference epoch measured in the same
-session, so a plan made on another machine is in the same unit. Torch-free: the budget test
-plans the default study in milliseconds.
+The rates come from `config/costs/`, one file per calibrated machine, which `python -m
+sincvae.cost calibrate` writes from a finished study's timings and benchmarks, divided by the
+reference epoch measured in the same session. A plan reads this machine's file, else one of a
+CPU with the same bf16 instructions (which set how fast training runs against the reference
+epoch), else the first. Torch-free: the budget test plans the default study in milliseconds.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 from dataclasses import asdict, dataclass
@@ -21,6 +23,7 @@ import pandas as pd
 import yaml
 
 from . import registry
+from .machine import describe_cpu
 from .planning import Plan, Run
 
 REFERENCE_ROWS = 10_000  # lines of one reference epoch
@@ -51,6 +54,32 @@ class Costs:
     def load(cls, path: str | Path) -> Costs:
         with open(path) as f:
             return cls(**yaml.safe_load(f))
+
+    @classmethod
+    def calibrated(cls, directory: str | Path) -> list[Costs]:
+        """Every calibrated machine's rates in `directory`, by file name."""
+        files = sorted(Path(directory).glob("*.yaml"))
+        if not files:
+            raise FileNotFoundError(f"{directory}: no cost files (python -m sincvae.cost calibrate writes them)")
+        return [cls.load(path) for path in files]
+
+    @classmethod
+    def for_machine(cls, directory: str | Path, cpu: str) -> Costs:
+        """The rates of the machine `cpu` (machine.describe_cpu), else of one with the same
+        bf16 instructions, else the first file's."""
+        every = cls.calibrated(directory)
+        same_bf16 = [c for c in every if bf16_part(c.cpu) == bf16_part(cpu)]
+        return next((c for c in every if c.cpu == cpu), (same_bf16 or every)[0])
+
+
+def bf16_part(cpu: str) -> str:
+    """What a machine's description says of its bf16 instructions (after its cores)."""
+    return cpu.split(" cores, ", 1)[-1]
+
+
+def file_name(cpu: str) -> str:
+    """A calibration's file name, from its machine's description."""
+    return re.sub(r"[^a-z0-9]+", "-", cpu.lower()).strip("-") + ".yaml"
 
 
 def _rate(rates: dict[str, float], method: str, what: str) -> float:
@@ -225,24 +254,27 @@ def main(argv: list[str] | None = None) -> None:
     cal = commands.add_parser("calibrate", help="rates from a finished study (results/, benchmarks/ under --root)")
     cal.add_argument("--config", default="config/config.yaml")
     cal.add_argument("--root", default=".")
-    cal.add_argument("--cpu", required=True, help="the machine, as `lscpu` names it, with its bf16 flags")
-    cal.add_argument("--out", default="config/costs.yaml")
+    cal.add_argument("--cpu", default=describe_cpu(),
+                     help="the machine (default: this one's model name, cores and bf16 instructions)")
+    cal.add_argument("--costs", default="config/costs", help="the directory of cost files")
     args = parser.parse_args(argv)
     with open(args.config) as f:
         config = yaml.safe_load(f)
     config["datasets"] = {k: v for k, v in config["datasets"].items() if v}
     seconds = statistics.median(reference_epoch_seconds(seed) for seed in range(3))
     rates = calibrate(make_plan(config), config, Path(args.root), seconds, args.cpu)
-    out = Path(args.out)
-    if out.exists():  # a method the study did not run keeps its rates from the file
-        kept = yaml.safe_load(out.read_text())
-        for kind in ("train", "generate"):
-            rates[kind] = {**kept.get(kind, {}), **rates[kind]}
+    out = Path(args.costs) / file_name(args.cpu)
+    # A method the study did not run keeps its rates from this machine's file, or from the
+    # nearest machine's on a first calibration.
+    kept = yaml.safe_load(out.read_text()) if out.exists() else asdict(Costs.for_machine(args.costs, args.cpu))
+    for kind in ("train", "generate"):
+        rates[kind] = {**kept[kind], **rates[kind]}
     header = (f"# Rates in reference epochs, measured by `python -m sincvae.cost calibrate --config {args.config}`\n"
               f"# on a finished study of that config (sincvae/cost.py says what each rate is); a method\n"
-              f"# that no calibrating study ran has its rates from its own trials (docs/methods.md).\n")
+              f"# that no calibrating study ran has its rates from its own trials (docs/methods.md) or\n"
+              f"# another machine's file.\n")
     out.write_text(header + yaml.safe_dump(rates, sort_keys=False))
-    print(f"reference epoch {seconds:.3f} s; rates written to {args.out}", file=sys.stderr)
+    print(f"reference epoch {seconds:.3f} s; rates written to {out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

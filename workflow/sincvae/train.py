@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from . import registry
 from .data import SolutionSets, from_file_layout, make_dataset, online_rng, solutions_rng
 from .forward import ForwardMap
+from .machine import CPU_BF16_FLAGS, cpu_flags
 
 
 class TrainingDiverged(FloatingPointError):
@@ -83,20 +84,12 @@ def learning_rate(settings: TrainSettings, step: int, steps: int) -> float:
     return settings.lr * 0.5 * (1 + math.cos(math.pi * step / steps))
 
 
-CPU_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}  # /proc/cpuinfo's names of AVX512-BF16 and AMX-BF16
-
-
 def bf16_supported(device: torch.device) -> bool:
     """Whether the hardware computes bf16 (CPU: AVX512-BF16 or AMX, from the flags the kernel
     reports; CUDA: compute capability ≥ 8). Elsewhere than Linux a CPU counts as without."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        return False
-    return bool(CPU_BF16_FLAGS & set(flags))
+    return bool(set(CPU_BF16_FLAGS) & cpu_flags())
 
 
 def autocast_dtype(precision: str, device: torch.device, log: Callable[[str], None] = print) -> torch.dtype | None:
