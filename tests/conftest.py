@@ -1,3 +1,4 @@
+import copy
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,14 @@ from sincvae.forward import ForwardMap
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_SCORING = ROOT.parent / "shared" / "seed" / "data" / "scoring_dataset.pt"
+
+
+def merged(base: dict, overlay: dict) -> dict:
+    """Snakemake's --configfile overlay: mappings merged key by key, anything else replaced."""
+    out = copy.deepcopy(base)
+    for key, value in overlay.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import yaml
 from hypothesis import given, settings, strategies as st
 from snakemake.utils import validate
 
-from conftest import ROOT
+from conftest import ROOT, merged
 from sincvae.planning import plan
 
 SCHEMA = str(ROOT / "config" / "schema.yaml")
@@ -59,14 +59,6 @@ OUT_OF_RANGE = [
     (("evaluate", "match_tolerance"), -0.02), (("report", "rows", 0), -1), (("tuning", "trials"), 0),
     (("tuning", "workers"), 0), (("evaluate", "refine", "oversample"), 0), (("train", "method"), "gan"),
 ]
-
-
-def merged(base: dict, extra: dict) -> dict:
-    """Snakemake's --configfile merge: mappings recursively, anything else replaced."""
-    out = copy.deepcopy(base)
-    for key, value in extra.items():
-        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
 
 
 def test_the_shipped_configs_are_valid():

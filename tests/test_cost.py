@@ -7,7 +7,7 @@ from dataclasses import asdict
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, merged
 from sincvae.cost import SIZED, Costs, file_name, job_table, run_cost, wall_ref
 from sincvae.machine import describe_cpu
 from sincvae.planning import Generation, Run, plan
@@ -24,14 +24,6 @@ CORES = 2  # this project's machines: `snakemake --cores 8` runs 2 computing job
 # fresh lines for 200 epochs instead of the solution sets for 100 raised the default by about 55:
 # docs/methods.md "Why phase branches".)
 DEFAULT_BUDGET, QUICK_BUDGET = 1460, 180
-
-
-def merged(base: dict, overlay: dict) -> dict:
-    """Snakemake's --configfile overlay: mappings merged key by key, anything else replaced."""
-    out = dict(base)
-    for key, value in overlay.items():
-        out[key] = merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
-    return out
 
 
 def study_wall(config: dict, costs: Costs) -> float:

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from playwright.sync_api import sync_playwright
 
-from conftest import ROOT, SEED_SCORING
+from conftest import ROOT, SEED_SCORING, merged
 from sincvae.data import load_dataset, save_dataset, to_file_layout
 from sincvae.exact import forward_tolerance, solutions_from_frame
 from sincvae.forward import ForwardMap
@@ -27,7 +27,8 @@ from sincvae.registry import METHODS, learned
 from sincvae.stats import METRICS as STATS_METRICS
 
 METHODS_LEARNED = learned()
-from sincvae.cost import Costs, job_table
+from sincvae.cost import Costs, file_name, job_table
+from sincvae.cost import main as cost_main
 from sincvae.planning import plan
 
 pytestmark = pytest.mark.pipeline
@@ -479,6 +480,25 @@ def dry_run_jobs(stdout: str) -> dict[str, int]:
     stats = stdout.split("Job stats:")[1].split("\n\n")[0].splitlines()[3:]
     return {rule: int(n) for rule, n in (line.split() for line in stats if line.strip())
             if rule not in ("all", "total")}
+
+
+def test_rates_calibrated_on_a_finished_study_plan_its_run_jobs_as_they_ran(quick_run, tmp_path):
+    """`python -m sincvae.cost calibrate` on the quick run writes a new machine's file; with its
+    rates, the plan of that study gives each rule that trains, generates and scores within 25% of
+    the job seconds its benchmarks measured."""
+    config = merged(CONFIG, QUICK)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    shutil.copytree(ROOT / "config" / "costs", tmp_path / "costs")
+    machine = "Test CPU, 2 cores, no bf16"
+    cost_main(["calibrate", "--config", str(tmp_path / "config.yaml"), "--root", str(quick_run), "--cpu", machine,
+               "--costs", str(tmp_path / "costs")])
+    costs = Costs.load(tmp_path / "costs" / file_name(machine))
+    assert costs.cpu == machine and costs.solve > 0 and costs.train["offset_bins"] > 0
+    planned = job_table(plan(config), config, costs)
+    for rule in ("train", "generate", "ablation", "train_grid_point"):
+        measured = sum(pd.read_csv(p, sep="\t")["s"].iloc[-1] for p in (quick_run / "benchmarks" / rule).rglob("*.tsv"))
+        assert planned.loc[planned["rule"] == rule, "ref"].sum() * costs.reference_epoch_s == pytest.approx(
+            measured, rel=0.25), rule
 
 
 def test_default_config_plans_every_case_on_both_datasets(tmp_path_factory):

@@ -205,9 +205,10 @@ def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cp
              "score_external": round(statistics.median(startups["generate"]) / ref, 3)}
     fixed = _fixed_rules(root, len(config["datasets"]))
     solved = sorted((root / "benchmarks" / "solve_train").glob("*.tsv"))
-    # past the exact solver's own job (its start-up and scored rows), per 1,000 train rows
+    # past the exact solver's own job (its start-up and scored rows), per 1,000 train rows;
+    # None when no case trained on the solution sets (main keeps the rate it had)
     costs["solve"] = round(statistics.mean(_benchmark_s(p) / ref - fixed["solve_exact"]["ref"] / ref for p in solved)
-                           / rows["train"] * PER_1000, 4) if solved else 0.0
+                           / rows["train"] * PER_1000, 4) if solved else None
     if plan.search is not None:
         # What a trial costs against a full run of the search's case: pruned trials stop early.
         full = run_cost(plan.search, Costs(**costs, trial_share=1.0, rules={}), rows)
@@ -265,10 +266,12 @@ def main(argv: list[str] | None = None) -> None:
     rates = calibrate(make_plan(config), config, Path(args.root), seconds, args.cpu)
     out = Path(args.costs) / file_name(args.cpu)
     # A method the study did not run keeps its rates from this machine's file, or from the
-    # nearest machine's on a first calibration.
+    # nearest machine's on a first calibration; so does the train split's exact solving.
     kept = yaml.safe_load(out.read_text()) if out.exists() else asdict(Costs.for_machine(args.costs, args.cpu))
     for kind in ("train", "generate"):
         rates[kind] = {**kept[kind], **rates[kind]}
+    if rates["solve"] is None:
+        rates["solve"] = kept["solve"]
     header = (f"# Rates in reference epochs, measured by `python -m sincvae.cost calibrate --config {args.config}`\n"
               f"# on a finished study of that config (sincvae/cost.py says what each rate is); a method\n"
               f"# that no calibrating study ran has its rates from its own trials (docs/methods.md) or\n"
