@@ -17,13 +17,18 @@ QUICK = yaml.safe_load((ROOT / "config" / "quick.yaml").read_text())
 CALIBRATED = Costs.calibrated(ROOT / "config" / "costs")  # one per machine the study was measured on
 COSTS = CALIBRATED[0]
 CORES = 2  # this project's machines: `snakemake --cores 8` runs 2 computing jobs at once there
-# Reference epochs of wall time on 2 cores. The goals are 1,000 for the default study and 60 for
-# the quick one (issue 24); with the rates of config/costs/ the plans are about 1,455 and 178
-# (docs/runtime.md has them measured), so these bounds hold the line where the study is and fail
-# on any change that makes it dearer. Lower them as the study gets cheaper. (The branches case on
-# fresh lines for 200 epochs instead of the solution sets for 100 raised the default by about 55:
-# docs/methods.md "Why phase branches".)
-DEFAULT_BUDGET, QUICK_BUDGET = 1460, 180
+# Reference epochs of wall time on 2 cores, per calibrated machine (its rates differ: bf16 runs
+# faster against the fp32 reference epoch on some CPUs than on others). The goals are 1,000 for
+# the default study and 60 for the quick one (issue 24); today's plans are about 1,455 and 178
+# with the AMD machine's rates, 1,535 and 165 with the Intel one's (docs/runtime.md has them
+# measured), so these bounds hold the line where the study is and fail on any change that makes
+# it dearer. Lower them as the study gets cheaper; a newly calibrated machine needs its line.
+# (The branches case on fresh lines for 200 epochs instead of the solution sets for 100 raised
+# the default by about 55: docs/methods.md "Why phase branches".)
+BUDGETS = {  # machine -> (default, quick)
+    "AMD EPYC, 2 cores, avx512_bf16 (no AMX)": (1460, 180),
+    "Intel(R) Xeon(R) Processor, 2 cores, amx_bf16, avx512_bf16": (1540, 170),
+}
 
 
 def study_wall(config: dict, costs: Costs) -> float:
@@ -32,12 +37,12 @@ def study_wall(config: dict, costs: Costs) -> float:
 
 @pytest.mark.parametrize("costs", CALIBRATED, ids=lambda c: c.cpu)
 def test_the_default_study_is_planned_within_its_budget_on_every_calibrated_machine(costs):
-    assert study_wall(CONFIG, costs) <= DEFAULT_BUDGET
+    assert study_wall(CONFIG, costs) <= BUDGETS[costs.cpu][0]
 
 
 @pytest.mark.parametrize("costs", CALIBRATED, ids=lambda c: c.cpu)
 def test_the_quick_study_is_planned_within_its_budget_on_every_calibrated_machine(costs):
-    assert study_wall(merged(CONFIG, QUICK), costs) <= QUICK_BUDGET
+    assert study_wall(merged(CONFIG, QUICK), costs) <= BUDGETS[costs.cpu][1]
 
 
 def test_every_cost_file_is_named_for_its_machine():

@@ -258,11 +258,14 @@ def main(argv: list[str] | None = None) -> None:
     cal.add_argument("--cpu", default=describe_cpu(),
                      help="the machine (default: this one's model name, cores and bf16 instructions)")
     cal.add_argument("--costs", default="config/costs", help="the directory of cost files")
+    cal.add_argument("--reference-epoch-s", type=float,
+                     help="the reference epoch's seconds measured around the study (default: three runs now); "
+                          "a shared machine's speed drifts, so time it right before and after the study")
     args = parser.parse_args(argv)
     with open(args.config) as f:
         config = yaml.safe_load(f)
     config["datasets"] = {k: v for k, v in config["datasets"].items() if v}
-    seconds = statistics.median(reference_epoch_seconds(seed) for seed in range(3))
+    seconds = args.reference_epoch_s or statistics.median(reference_epoch_seconds(seed) for seed in range(3))
     rates = calibrate(make_plan(config), config, Path(args.root), seconds, args.cpu)
     out = Path(args.costs) / file_name(args.cpu)
     # A method the study did not run keeps its rates from this machine's file, or from the
