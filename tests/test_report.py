@@ -235,3 +235,10 @@ def test_loss_curves_draw_one_panel_per_part_that_has_values_and_a_colour_per_se
     assert len(axes[1].get_lines()) == 2  # kl has no validation column
     labels = [text.get_text() for text in fig.legends[0].get_texts()]
     assert labels == ["seed 0", "seed 1", "train", "validation"]
+
+
+def test_loss_curves_give_every_case_its_own_colour_beyond_the_palettes_ten():
+    from sincvae.plots import loss_curves
+    history = pd.concat(pd.DataFrame({"epoch": [1, 2], "train_loss": [2.0, 1.0], "case": f"case {i}"}) for i in range(12))
+    lines = loss_curves(history).axes[0].get_lines()
+    assert len({line.get_color() for line in lines}) == 12

@@ -29,7 +29,8 @@ def loss_curves(history: pd.DataFrame, hue: str = "case"):
     parts = [p for p in LOSS_PARTS if f"train_{p}" in history and history[f"train_{p}"].notna().any()]
     log_scale = "nll" not in parts
     groups = list(history.groupby(hue, sort=True))
-    colours = sns.color_palette(n_colors=len(groups))
+    # seaborn's own choice: its 10 distinct colours, or as many evenly spaced hues beyond 10
+    colours = sns.color_palette(n_colors=len(groups)) if len(groups) <= 10 else sns.color_palette("husl", len(groups))
     fig, axes = plt.subplots(1, len(parts), figsize=(3.3 * len(parts), 3), squeeze=False)
     for ax, part in zip(axes[0], parts):
         for colour, (name, rows) in zip(colours, groups):
