@@ -27,8 +27,7 @@ from sincvae.registry import METHODS, learned
 from sincvae.stats import METRICS as STATS_METRICS
 
 METHODS_LEARNED = learned()
-from sincvae.cost import Costs, file_name, job_table
-from sincvae.cost import main as cost_main
+from sincvae.cost import Costs, file_name, job_table, main as cost_main
 from sincvae.planning import plan
 
 pytestmark = pytest.mark.pipeline

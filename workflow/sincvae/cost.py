@@ -23,7 +23,7 @@ import pandas as pd
 import yaml
 
 from . import registry
-from .machine import describe_cpu
+from .machine import bf16_of, describe_cpu
 from .planning import Plan, Run
 
 REFERENCE_ROWS = 10_000  # lines of one reference epoch
@@ -68,13 +68,8 @@ class Costs:
         """The rates of the machine `cpu` (machine.describe_cpu), else of one with the same
         bf16 instructions, else the first file's."""
         every = cls.calibrated(directory)
-        same_bf16 = [c for c in every if bf16_part(c.cpu) == bf16_part(cpu)]
+        same_bf16 = [c for c in every if bf16_of(c.cpu) == bf16_of(cpu)]
         return next((c for c in every if c.cpu == cpu), (same_bf16 or every)[0])
-
-
-def bf16_part(cpu: str) -> str:
-    """What a machine's description says of its bf16 instructions (after its cores)."""
-    return cpu.split(" cores, ", 1)[-1]
 
 
 def file_name(cpu: str) -> str:

@@ -28,6 +28,11 @@ def cpu_flags(text: str | None = None) -> set[str]:
     return set(_field(cpuinfo() if text is None else text, "flags").split())
 
 
+def has_bf16(text: str | None = None) -> bool:
+    """Whether the CPU computes bf16 (AMX-BF16 or AVX512-BF16)."""
+    return bool(set(CPU_BF16_FLAGS) & cpu_flags(text))
+
+
 def bf16_instructions(text: str | None = None) -> str:
     """Which bf16 instructions the CPU has, as the cost files say it."""
     flags = cpu_flags(text)
@@ -41,3 +46,8 @@ def describe_cpu(text: str | None = None, cores: int | None = None) -> str:
     text = cpuinfo() if text is None else text
     cores = len(os.sched_getaffinity(0)) if cores is None else cores
     return f"{_field(text, 'model name') or 'unknown CPU'}, {cores} cores, {bf16_instructions(text)}"
+
+
+def bf16_of(description: str) -> str:
+    """What a describe_cpu description says of the bf16 instructions (after the cores)."""
+    return description.split(" cores, ", 1)[-1]

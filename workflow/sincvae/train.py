@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from . import registry
 from .data import SolutionSets, from_file_layout, make_dataset, online_rng, solutions_rng
 from .forward import ForwardMap
-from .machine import CPU_BF16_FLAGS, cpu_flags
+from .machine import has_bf16
 
 
 class TrainingDiverged(FloatingPointError):
@@ -89,7 +89,7 @@ def bf16_supported(device: torch.device) -> bool:
     reports; CUDA: compute capability ≥ 8). Elsewhere than Linux a CPU counts as without."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    return bool(set(CPU_BF16_FLAGS) & cpu_flags())
+    return has_bf16()
 
 
 def autocast_dtype(precision: str, device: torch.device, log: Callable[[str], None] = print) -> torch.dtype | None:
