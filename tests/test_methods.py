@@ -426,6 +426,37 @@ def test_phase_branches_draw_only_lines_inside_the_box_and_directed(data_1, data
         assert admissible.float().mean() < 0.5
 
 
+def test_phase_branches_draw_the_end_labels_at_their_own_temperature(data_2):
+    """Heads that ignore their inputs (zero last-layer weights, random biases as logits): at
+    end_temperature 0 every line's end labels are, given its start, the most probable admissible
+    classes, while the start labels, at temperature 1, still vary; at end_temperature 1 the ends
+    vary too. temperature 0 makes the start labels the most probable admissible ones."""
+    from sincvae.methods.branches import LABELS, PhaseBranches, Settings
+
+    def draw(**temperatures):
+        model = PhaseBranches(Settings(hidden=8, layers=1, **temperatures), Context(data_2)).eval()
+        generator = torch.Generator().manual_seed(4)
+        for head in model.heads:
+            torch.nn.init.zeros_(head[-1].weight)
+            head[-1].bias.data = torch.randn(head[-1].bias.shape, generator=generator)
+        y = data_2(lines(20, seed=6))
+        labels = model.labels(model.generate(y, 50, generator).flatten(0, 1).double())
+        domain = tuple(t.repeat_interleave(50, 0) for t in model._domain(y))
+        best = []  # the most probable admissible class of each label, given the drawn earlier ones
+        for j in range(LABELS):
+            admissible = model._admissible(j, domain, [labels[:, i] for i in range(j)])
+            best.append(model.heads[j][-1].bias.detach().masked_fill(~admissible, -torch.inf).argmax(1))
+        return labels, torch.stack(best, 1)
+
+    labels, best = draw(end_temperature=0.0)
+    assert (labels[:, 2:] == best[:, 2:]).all()
+    assert (labels[:, :2] != best[:, :2]).any(1).float().mean() > 0.2
+    labels, best = draw(end_temperature=1.0)
+    assert (labels[:, 2:] != best[:, 2:]).any(1).float().mean() > 0.2
+    labels, best = draw(temperature=0.0, end_temperature=1.0)
+    assert (labels[:, :2] == best[:, :2]).all()
+
+
 def test_phase_branches_need_two_independent_phases():
     from sincvae.forward import ForwardMap
     from sincvae.methods.branches import PhaseBranches, Settings

@@ -18,10 +18,12 @@ The heads learn every label over all its classes. The formula also solves every 
 label at once, so sampling draws each label only among the classes that keep the line in the
 box, x0 falling and x1 rising (the start point inside for some class of the next label, the end
 point inside and after the start for some class of the last): the heads' probability of lines
-that solve f outside the problem's domain goes, renormalised, to the lines inside it. The
-forward equations along the line are not checked: which branches solve them is what the heads
-learn. (Training over the admissible classes only, measured on data_2, drew lines further from
-the posterior: distance 0.085 against 0.052, one seed.)
+that solve f outside the problem's domain goes, renormalised, to the lines inside it. The end
+point's labels are drawn sharper than the start's (`end_temperature`): the start chooses the
+solution, and y along the line fixes the end that goes with it. The forward equations along the
+line are not checked: which branches solve them is what the heads learn. (Training over the
+admissible classes only, measured on data_2, drew lines further from the posterior: distance
+0.085 against 0.052, one seed.)
 """
 
 from __future__ import annotations
@@ -47,7 +49,11 @@ LABELS = 4  # a half-period branch for each of the 2 phases at each of the 2 end
 class Settings:
     hidden: Annotated[int, AtLeast(1)] = 256  # width of the hidden layers (the y trunk and each label's head)
     layers: Annotated[int, AtLeast(1)] = 3  # hidden layers of the y trunk; each head has 2
-    temperature: Annotated[float, AtLeast(0)] = 1.0  # of the branches' softmax when sampling
+    temperature: Annotated[float, AtLeast(0)] = 1.0  # of the start point's labels' softmax when sampling (0: the most probable)
+    # of the end point's labels, given the start's: y's interior fixes a line's end from its start
+    # (up to aliasing), so sharpening them cuts the heads' leftover mass on ends that do not solve y
+    # without changing which start, hence which solution, is drawn (docs/methods.md "Why phase branches")
+    end_temperature: Annotated[float, AtLeast(0)] = 0.25
 
 
 class PhaseBranches(nn.Module):
@@ -141,7 +147,8 @@ class PhaseBranches(nn.Module):
     @torch.no_grad()
     def generate(self, y: torch.Tensor, samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """y (B, 2, L) -> K lines per y (B, K, 2, L): branches drawn label by label from their
-        softmax over the admissible classes at `temperature` with `generator`, end points solved from y."""
+        softmax over the admissible classes with `generator` (the start's at `temperature`, the
+        end's at `end_temperature`), end points solved from y."""
         h = self.trunk(self.embed(y)).repeat_interleave(samples, 0)
         domain = tuple(t.repeat_interleave(samples, 0) for t in self._domain(y))
         picked: list[torch.Tensor] = []
@@ -149,11 +156,18 @@ class PhaseBranches(nn.Module):
             admissible = self._admissible(j, domain, picked)
             admissible |= ~admissible.any(1, keepdim=True)  # none: a y no line in the box solves; draw from all
             logits = self._logits(h, picked, j).float().masked_fill(~admissible, -math.inf)
-            probs = torch.softmax(logits / self.settings.temperature, -1)
-            picked.append(torch.multinomial(probs, 1, generator=generator)[:, 0])
+            temperature = self.settings.temperature if j < 2 else self.settings.end_temperature
+            picked.append(_draw(logits, temperature, generator))
         theta = self.ends(torch.stack(picked, 1), y.repeat_interleave(samples, 0))
         theta = theta.view(len(y), samples, LABELS)
         return lines_from_ends(theta[..., :2], theta[..., 2:], y.shape[-1]).to(y.dtype)
+
+
+def _draw(logits: torch.Tensor, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
+    """A class per row (N,) from logits (N, C) at `temperature`; at 0 the most probable one."""
+    if temperature == 0:
+        return logits.argmax(1)
+    return torch.multinomial(torch.softmax(logits / temperature, -1), 1, generator=generator)[:, 0]
 
 
 def _end_values(y: torch.Tensor) -> torch.Tensor:
