@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .contract import AtLeast
-from .layers import Arccos, Fp32Linear, ends_of, silu_layers, sinusoids
+from .layers import Arccos, Fp32Linear, draw_class, ends_of, silu_layers, sinusoids
 from ..lines import DOMAIN, POINTS, lines_from_ends
 
 COORDINATES = 4
@@ -72,8 +72,7 @@ class AutoregressiveBins(nn.Module):
         h = self.trunk(self.embed(y)).repeat_interleave(samples, 0)
         theta = torch.zeros(len(h), COORDINATES, device=y.device)
         for j in range(COORDINATES):
-            probs = torch.softmax(self._logits(h, theta, j) / self.settings.temperature, -1)
-            picks = torch.multinomial(probs, 1, generator=generator)[:, 0]
+            picks = draw_class(self._logits(h, theta, j), self.settings.temperature, generator)
             jitter = torch.rand(len(h), generator=generator, device=y.device)
             theta[:, j] = lo + (picks + jitter) * width
         theta = theta.view(len(y), samples, COORDINATES)

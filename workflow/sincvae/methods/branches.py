@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from .contract import AtLeast
-from .layers import Arccos, Fp32Linear, ends_of, silu_layers
+from .layers import Arccos, Fp32Linear, draw_class, ends_of, silu_layers
 from ..exact import phase_range
 from ..lines import DOMAIN, POINTS, lines_from_ends, slopes_ok
 from ..metrics import LINE_SLACK
@@ -156,18 +156,12 @@ class PhaseBranches(nn.Module):
             admissible = self._admissible(j, domain, picked)
             admissible |= ~admissible.any(1, keepdim=True)  # none: a y no line in the box solves; draw from all
             logits = self._logits(h, picked, j).float().masked_fill(~admissible, -math.inf)
-            temperature = self.settings.temperature if j < 2 else self.settings.end_temperature
-            picked.append(_draw(logits, temperature, generator))
+            start = j < LABELS // 2  # the start point's labels come first
+            picked.append(draw_class(logits, self.settings.temperature if start else self.settings.end_temperature,
+                                     generator))
         theta = self.ends(torch.stack(picked, 1), y.repeat_interleave(samples, 0))
         theta = theta.view(len(y), samples, LABELS)
         return lines_from_ends(theta[..., :2], theta[..., 2:], y.shape[-1]).to(y.dtype)
-
-
-def _draw(logits: torch.Tensor, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
-    """A class per row (N,) from logits (N, C) at `temperature`; at 0 the most probable one."""
-    if temperature == 0:
-        return logits.argmax(1)
-    return torch.multinomial(torch.softmax(logits / temperature, -1), 1, generator=generator)[:, 0]
 
 
 def _end_values(y: torch.Tensor) -> torch.Tensor:

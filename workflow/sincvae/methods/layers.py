@@ -1,5 +1,6 @@
 """Pieces shared by the methods: θ (a line's 4 end-point coordinates) standardised, the
-y-embedding of the θ-space methods, SiLU MLP layers, sinusoidal features, an fp32 output head."""
+y-embedding of the θ-space methods, SiLU MLP layers, sinusoidal features, an fp32 output head,
+a class drawn from logits at a temperature."""
 
 from __future__ import annotations
 
@@ -12,6 +13,14 @@ from ..lines import POINTS
 
 # The box [0.1, 1] mapped to about [-1.7, 1.7]: well inside a spline flow's [-5, 5].
 CENTRE, SCALE = 0.55, 0.26
+
+
+def draw_class(logits: torch.Tensor, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
+    """A class per row (N,) from logits (N, C), drawn from their softmax at `temperature` with
+    `generator`; at temperature 0 the most probable one."""
+    if temperature == 0:
+        return logits.argmax(1)
+    return torch.multinomial(torch.softmax(logits / temperature, -1), 1, generator=generator)[:, 0]
 
 
 def ends_of(x: torch.Tensor) -> torch.Tensor:

@@ -17,7 +17,7 @@ from torch import nn
 
 from .autoregressive import COORDINATES, AutoregressiveBins
 from .contract import AtLeast
-from .layers import Fp32Linear, ends_of
+from .layers import Fp32Linear, draw_class, ends_of
 from ..lines import DOMAIN, lines_from_ends
 
 
@@ -70,7 +70,7 @@ class OffsetBins(AutoregressiveBins):
         theta = torch.zeros(len(h), COORDINATES, device=y.device)
         for j in range(COORDINATES):
             logits, offsets = self._split(h, theta, j)
-            picks = torch.multinomial(torch.softmax(logits / self.settings.temperature, -1), 1, generator=generator)
-            theta[:, j] = lo + (picks[:, 0] + offsets.gather(1, picks)[:, 0]) * width
+            picks = draw_class(logits, self.settings.temperature, generator)
+            theta[:, j] = lo + (picks + offsets.gather(1, picks[:, None])[:, 0]) * width
         theta = theta.view(len(y), samples, COORDINATES)
         return lines_from_ends(theta[..., :2], theta[..., 2:], y.shape[-1])
