@@ -434,7 +434,7 @@ def test_phase_branches_draw_the_end_labels_at_their_own_temperature(data_2):
     from sincvae.methods.branches import LABELS, PhaseBranches, Settings
 
     def draw(**temperatures):
-        model = PhaseBranches(Settings(hidden=8, layers=1, **temperatures), Context(data_2)).eval()
+        model = PhaseBranches(Settings(hidden=8, layers=1, ends="learned", **temperatures), Context(data_2)).eval()
         generator = torch.Generator().manual_seed(4)
         for head in model.heads:
             torch.nn.init.zeros_(head[-1].weight)
@@ -455,6 +455,32 @@ def test_phase_branches_draw_the_end_labels_at_their_own_temperature(data_2):
     assert (labels[:, 2:] != best[:, 2:]).any(1).float().mean() > 0.2
     labels, best = draw(temperature=0.0, end_temperature=1.0)
     assert (labels[:, :2] == best[:, :2]).all()
+
+
+def test_phase_branches_with_checked_ends_complete_every_right_start_to_a_solution(data_2):
+    """Heads that ignore their inputs (zero last-layer weights, random biases as logits) draw
+    starts at random. With ends checked, every drawn line whose start labels are an exact
+    solution's solves y at every point; with ends learned, the heads' random end labels leave
+    most of those lines off y."""
+    from sincvae.methods.branches import PhaseBranches, Settings
+
+    y = data_2(lines(20, seed=6))
+    solutions = [solve_lines(data_2, row.double().numpy()) for row in y]
+    solved = {}
+    for ends in ("checked", "learned"):
+        model = PhaseBranches(Settings(hidden=8, layers=1, ends=ends), Context(data_2)).eval()
+        generator = torch.Generator().manual_seed(4)
+        for head in model.heads:
+            torch.nn.init.zeros_(head[-1].weight)
+            head[-1].bias.data = torch.randn(head[-1].bias.shape, generator=generator)
+        drawn = model.generate(y, 50, generator).double()
+        residual = (data_2(drawn) - y[:, None].double()).abs().amax((-2, -1))
+        starts = model.labels(drawn.flatten(0, 1))[:, :2].view(len(y), -1, 1, 2)
+        right_start = torch.stack([(starts[b] == model.labels(torch.from_numpy(solutions[b]))[:, :2]).all(-1).any(-1)
+                                   for b in range(len(y))])
+        solved[ends] = residual[right_start] < 1e-4
+    assert len(solved["checked"]) >= 20 and solved["checked"].all()
+    assert len(solved["learned"]) >= 20 and solved["learned"].float().mean() < 0.5
 
 
 def test_phase_branches_need_two_independent_phases():

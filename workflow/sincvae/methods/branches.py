@@ -20,17 +20,21 @@ box, x0 falling and x1 rising (the start point inside for some class of the next
 point inside and after the start for some class of the last): the heads' probability of lines
 that solve f outside the problem's domain goes, renormalised, to the lines inside it. The end
 point's labels are drawn sharper than the start's (`end_temperature`): the start chooses the
-solution, and y along the line fixes the end that goes with it. The forward equations along the
-line are not checked: which branches solve them is what the heads learn. (Training over the
-admissible classes only, measured on data_2, drew lines further from the posterior: distance
-0.085 against 0.052, one seed.)
+solution, and y along the line fixes the end that goes with it. With `ends: checked` (the
+default) the formula says which end: each term's phase runs linearly from start to end, so of an
+end label's classes the one whose phase, joined to the drawn start's, misses that term of y
+least over the line's points is drawn, if it misses by no more than the enumerator's candidate
+tolerance (else the start is wrong, and the heads choose as with `ends: learned`). Which start,
+hence which solution, is what the heads alone choose. (Training over the admissible classes
+only, measured on data_2, drew lines further from the posterior: distance 0.085 against 0.052,
+one seed.)
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
@@ -38,7 +42,7 @@ from torch import nn
 
 from .contract import AtLeast
 from .layers import Arccos, Fp32Linear, draw_class, ends_of, silu_layers
-from ..exact import phase_range
+from ..exact import CANDIDATE_TOLERANCE, phase_range
 from ..lines import DOMAIN, POINTS, lines_from_ends, slopes_ok
 from ..metrics import LINE_SLACK
 
@@ -54,6 +58,9 @@ class Settings:
     # (up to aliasing), so sharpening them cuts the heads' leftover mass on ends that do not solve y
     # without changing which start, hence which solution, is drawn (docs/methods.md "Why phase branches")
     end_temperature: Annotated[float, AtLeast(0)] = 0.25
+    # checked: end labels whose line misses y along its points are not drawn (module docstring);
+    # learned: the heads alone choose them
+    ends: Literal["checked", "learned"] = "checked"
 
 
 class PhaseBranches(nn.Module):
@@ -130,6 +137,23 @@ class PhaseBranches(nn.Module):
         good_ends = _inside(ends) & slopes_ok(starts[rows, earlier[0], earlier[1]][:, None, None], ends, LINE_SLACK)
         return good_ends.any(2) if j == 2 else good_ends[rows, earlier[2]]
 
+    def _consistent_ends(self, y: torch.Tensor, starts: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Per end label, (N, C_2) and (N, C_3): the class whose phase, joined linearly to the
+        start label's phase of the same term, misses that term of y (N, 2, L) least over the line's
+        points, if by no more than the candidate tolerance."""
+        values = _end_values(y)
+        along = torch.linspace(0, 1, y.shape[-1], dtype=torch.float64, device=y.device)
+        masks = []
+        for term in range(2):
+            end = LABELS // 2 + term
+            first = self._phases(starts[term][:, None] + self.lows[term], values[:, term:term + 1], term)
+            last = self._phases(torch.arange(self.classes[end], device=y.device) + self.lows[end],
+                                values[:, end:end + 1], end)
+            phase = first[..., None] + (last - first)[..., None] * along  # (N, C, L)
+            miss = (torch.cos(phase - self.offsets[term]) - y[:, None, term].double()).abs().amax(-1)
+            masks.append((miss <= miss.amin(1, keepdim=True)) & (miss <= CANDIDATE_TOLERANCE))
+        return masks
+
     def _logits(self, h: torch.Tensor, earlier: list[torch.Tensor], j: int) -> torch.Tensor:
         """Label j's logits (fp32, the head's) given the trunk's h and the earlier labels, one-hot."""
         inputs = [h] + [nn.functional.one_hot(e, self.classes[i]).to(h.dtype) for i, e in enumerate(earlier)]
@@ -148,18 +172,25 @@ class PhaseBranches(nn.Module):
     def generate(self, y: torch.Tensor, samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """y (B, 2, L) -> K lines per y (B, K, 2, L): branches drawn label by label from their
         softmax over the admissible classes with `generator` (the start's at `temperature`, the
-        end's at `end_temperature`), end points solved from y."""
+        end's at `end_temperature`, among those that give y along the line if `ends` is
+        checked), end points solved from y."""
         h = self.trunk(self.embed(y)).repeat_interleave(samples, 0)
+        repeated = y.repeat_interleave(samples, 0)
         domain = tuple(t.repeat_interleave(samples, 0) for t in self._domain(y))
         picked: list[torch.Tensor] = []
         for j in range(LABELS):
             admissible = self._admissible(j, domain, picked)
             admissible |= ~admissible.any(1, keepdim=True)  # none: a y no line in the box solves; draw from all
-            logits = self._logits(h, picked, j).float().masked_fill(~admissible, -math.inf)
             start = j < LABELS // 2  # the start point's labels come first
+            if j == LABELS // 2 and self.settings.ends == "checked":
+                consistent = self._consistent_ends(repeated, picked)
+            if not start and self.settings.ends == "checked":
+                checked = admissible & consistent[j - LABELS // 2]
+                admissible = torch.where(checked.any(1, keepdim=True), checked, admissible)
+            logits = self._logits(h, picked, j).float().masked_fill(~admissible, -math.inf)
             picked.append(draw_class(logits, self.settings.temperature if start else self.settings.end_temperature,
                                      generator))
-        theta = self.ends(torch.stack(picked, 1), y.repeat_interleave(samples, 0))
+        theta = self.ends(torch.stack(picked, 1), repeated)
         theta = theta.view(len(y), samples, LABELS)
         return lines_from_ends(theta[..., :2], theta[..., 2:], y.shape[-1]).to(y.dtype)
 
