@@ -386,12 +386,13 @@ def test_phase_branches_solve_each_exact_solution_back_from_its_labels_and_y(dat
 def test_phase_branches_trained_on_the_exact_solutions_draw_lines_that_solve_y(data_1):
     """targets: solutions on 2,000 data_1 lines, 40 epochs: well over half the raw lines pass the
     forward test, well more than an untrained model's (admissible lines at random, about half on
-    data_1's few branches)."""
+    data_1's few branches). Labels as the heads draw them (ends: learned): with ends checked the
+    formula completes nearly every start, trained or not."""
     train = sample_lines(2000, np.random.default_rng(21))
     sets = SolutionSets(solutions_frame("train", solve_split(data_1, data_1(train), 1e-5, known=train)))
     x = torch.from_numpy(train.astype(np.float32))
     settings = TrainSettings.from_dict({"method": "branches", "hidden": 64, "lr": 3e-3, "batch_size": 200,
-                                        "epochs": 40, "schedule": "cosine", "targets": "solutions"})
+                                        "epochs": 40, "schedule": "cosine", "targets": "solutions", "ends": "learned"})
     model, history = fit(settings, data_1, (x, data_1(x)), None, torch.device("cpu"), log=lambda _: None,
                          solutions=sets)
     y = data_1(lines(200, seed=22))
@@ -481,6 +482,38 @@ def test_phase_branches_with_checked_ends_complete_every_right_start_to_a_soluti
         solved[ends] = residual[right_start] < 1e-4
     assert len(solved["checked"]) >= 20 and solved["checked"].all()
     assert len(solved["learned"]) >= 20 and solved["learned"].float().mean() < 0.5
+
+
+def test_phase_branches_with_checked_ends_move_a_start_that_no_end_completes_to_a_solution_beside_it(data_1, data_2):
+    """Every exact solution's start labels, one phase moved by one class: a start that some end
+    in the box completes to a line solving y is an exact solution's start and is kept; any other
+    is moved to the nearest exact solution's start among the classes beside it, or kept if none
+    is there."""
+    from sincvae.methods.branches import NEIGHBOURS, PhaseBranches, Settings
+
+    for fmap in (data_1, data_2):
+        model = PhaseBranches(Settings(hidden=8, layers=1), Context(fmap)).eval()
+        y = fmap(lines(20, seed=7))
+        solutions = [model.labels(torch.from_numpy(solve_lines(fmap, row.double().numpy())))[:, :2] for row in y]
+        rows = [b for b, labels in enumerate(solutions) for _ in labels for _ in range(4)]
+        moved = torch.cat([labels.repeat_interleave(4, 0) + torch.tensor([[1, 0], [-1, 0], [0, 1], [0, -1]]).repeat(
+            len(labels), 1) for labels in solutions]).clamp(min=0)
+        moved = torch.minimum(moved, torch.tensor(model.classes[:2]) - 1)
+        repeated = y[rows]
+        domain = model._domain(repeated)
+        picked, _ = model._complete(repeated, [moved[:, 0], moved[:, 1]], domain)
+        picked = torch.stack(picked, 1)
+        changed = 0
+        for i, b in enumerate(rows):
+            is_solution = (solutions[b] == picked[i]).all(1).any()
+            beside = [(moved[i] + torch.tensor([d0, d1])) for d0 in NEIGHBOURS for d1 in NEIGHBOURS]
+            any_beside = any((solutions[b] == start).all(1).any() for start in beside)
+            if (picked[i] != moved[i]).any():
+                changed += 1
+                assert is_solution
+            else:
+                assert is_solution == (solutions[b] == moved[i]).all(1).any() and (is_solution or not any_beside)
+        assert changed >= 10
 
 
 def test_phase_branches_need_two_independent_phases():

@@ -21,13 +21,16 @@ point inside and after the start for some class of the last): the heads' probabi
 that solve f outside the problem's domain goes, renormalised, to the lines inside it. The end
 point's labels are drawn sharper than the start's (`end_temperature`): the start chooses the
 solution, and y along the line fixes the end that goes with it. With `ends: checked` (the
-default) the formula says which end: each term's phase runs linearly from start to end, so of an
-end label's classes the one whose phase, joined to the drawn start's, misses that term of y
-least over the line's points is drawn, if it misses by no more than the enumerator's candidate
-tolerance (else the start is wrong, and the heads choose as with `ends: learned`). Which start,
-hence which solution, is what the heads alone choose. (Training over the admissible classes
-only, measured on data_2, drew lines further from the posterior: distance 0.085 against 0.052,
-one seed.)
+default) the formula completes the line: each term's phase runs linearly from start to end, so
+an end class solves its term of y along the line or misses it. The drawn start is kept if some
+end in the box after it solves both terms (then the line is an exact solution); else it moves to
+the nearest start, in x, among the classes one above and below each start label that has such
+an end (a start beside a turning point, whose mirror across it lies a hair away, is the common
+case); else it stays, and the heads choose the end as with `ends: learned`. The end is drawn among
+the classes that solve y. Which start, hence which solution, is what the heads choose; an
+untrained model draws solutions too, at the wrong weights (docs/methods.md "Why phase branches").
+(Training over the admissible classes only, measured on data_2, drew lines further from the
+posterior: distance 0.085 against 0.052, one seed.)
 """
 
 from __future__ import annotations
@@ -42,11 +45,16 @@ from torch import nn
 
 from .contract import AtLeast
 from .layers import Arccos, Fp32Linear, draw_class, ends_of, silu_layers
-from ..exact import CANDIDATE_TOLERANCE, phase_range
+from ..exact import phase_range, phase_slack
 from ..lines import DOMAIN, POINTS, lines_from_ends, slopes_ok
 from ..metrics import LINE_SLACK
 
 LABELS = 4  # a half-period branch for each of the 2 phases at each of the 2 end points
+NEIGHBOURS = (0, -1, 1)  # the start label drawn and the classes beside it (ends: checked)
+# max |f(x) − y| of a line with the right labels: the phase error of arccos at a turning point
+# of a float32 y (exact.phase_slack of its spacing), which a wrong neighbour misses by more
+SOLVED = phase_slack(float(np.finfo(np.float32).eps))
+BLOCK = 2048  # rows per block of _complete
 
 
 @dataclass(frozen=True)
@@ -58,8 +66,8 @@ class Settings:
     # (up to aliasing), so sharpening them cuts the heads' leftover mass on ends that do not solve y
     # without changing which start, hence which solution, is drawn (docs/methods.md "Why phase branches")
     end_temperature: Annotated[float, AtLeast(0)] = 0.25
-    # checked: end labels whose line misses y along its points are not drawn (module docstring);
-    # learned: the heads alone choose them
+    # checked: the formula completes the drawn start to a line that solves y, moving the start by
+    # a class where only a neighbour can be (module docstring); learned: the heads alone choose
     ends: Literal["checked", "learned"] = "checked"
 
 
@@ -137,22 +145,48 @@ class PhaseBranches(nn.Module):
         good_ends = _inside(ends) & slopes_ok(starts[rows, earlier[0], earlier[1]][:, None, None], ends, LINE_SLACK)
         return good_ends.any(2) if j == 2 else good_ends[rows, earlier[2]]
 
-    def _consistent_ends(self, y: torch.Tensor, starts: list[torch.Tensor]) -> list[torch.Tensor]:
-        """Per end label, (N, C_2) and (N, C_3): the class whose phase, joined linearly to the
-        start label's phase of the same term, misses that term of y (N, 2, L) least over the line's
-        points, if by no more than the candidate tolerance."""
+    def _misses(self, y: torch.Tensor, starts: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Per term, (N, 3, C_end): how far the line misses that term of y (N, 2, L) at its worst
+        point, with the start label at the drawn class, one below and one above (clamped), and
+        the end label at each class: the term's phase runs linearly from start to end."""
         values = _end_values(y)
         along = torch.linspace(0, 1, y.shape[-1], dtype=torch.float64, device=y.device)
-        masks = []
+        misses = []
         for term in range(2):
             end = LABELS // 2 + term
-            first = self._phases(starts[term][:, None] + self.lows[term], values[:, term:term + 1], term)
+            near = (starts[term][:, None] + torch.tensor(NEIGHBOURS, device=y.device)).clamp(0, self.classes[term] - 1)
+            first = self._phases(near + self.lows[term], values[:, term:term + 1], term)[:, :, None, None]
             last = self._phases(torch.arange(self.classes[end], device=y.device) + self.lows[end],
-                                values[:, end:end + 1], end)
-            phase = first[..., None] + (last - first)[..., None] * along  # (N, C, L)
-            miss = (torch.cos(phase - self.offsets[term]) - y[:, None, term].double()).abs().amax(-1)
-            masks.append((miss <= miss.amin(1, keepdim=True)) & (miss <= CANDIDATE_TOLERANCE))
-        return masks
+                                values[:, end:end + 1], end)[:, None, :, None]
+            phase = first + (last - first) * along  # (N, 3, C, L)
+            misses.append((torch.cos(phase - self.offsets[term]) - y[:, None, None, term].double()).abs().amax(-1))
+        return misses
+
+    def _complete(self, y: torch.Tensor, starts: list[torch.Tensor], domain: tuple[torch.Tensor, ...]
+                  ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """The drawn start labels, or, where no end in the box and after them gives y along the
+        line, the nearest start (in x) among the classes beside them that has one; and per end
+        label, (N, C_2) and (N, C_3), the classes that, joined to that start, solve their term
+        of y along the line. Rows in blocks: the misses hold 3 × C × L numbers per row."""
+        picked, solving = [[], []], [[], []]
+        step = torch.tensor(NEIGHBOURS, device=y.device)
+        for block in torch.split(torch.arange(len(y), device=y.device), BLOCK):
+            all_starts, all_ends, good_starts = (t[block] for t in domain)
+            rows = torch.arange(len(block), device=y.device)
+            near = [(s[block][:, None] + step).clamp(0, self.classes[t] - 1) for t, s in enumerate(starts)]
+            solves = [m <= SOLVED for m in self._misses(y[block], [s[block] for s in starts])]  # (n, 3, C)
+            points = all_starts[rows[:, None, None], near[0][:, :, None], near[1][:, None, :]]  # (n, 3, 3, 2)
+            good_ends = _inside(all_ends)[:, None, None] & slopes_ok(points[:, :, :, None, None], all_ends[:, None, None],
+                                                                     LINE_SLACK)  # (n, 3, 3, C2, C3)
+            completes = (solves[0][:, :, None, :, None] & solves[1][:, None, :, None, :] & good_ends).any((-2, -1))
+            completes &= good_starts[rows[:, None, None], near[0][:, :, None], near[1][:, None, :]]
+            away = (points - points[:, :1, :1]).norm(dim=-1).masked_fill(~completes, math.inf).flatten(1)
+            choice = torch.where(completes[:, 0, 0] | ~completes.flatten(1).any(1), 0, away.argmin(1))
+            which = (choice // len(NEIGHBOURS), choice % len(NEIGHBOURS))
+            for term in range(2):
+                picked[term].append(near[term][rows, which[term]])
+                solving[term].append(solves[term][rows, which[term]])
+        return [torch.cat(p) for p in picked], [torch.cat(e) for e in solving]
 
     def _logits(self, h: torch.Tensor, earlier: list[torch.Tensor], j: int) -> torch.Tensor:
         """Label j's logits (fp32, the head's) given the trunk's h and the earlier labels, one-hot."""
@@ -179,11 +213,11 @@ class PhaseBranches(nn.Module):
         domain = tuple(t.repeat_interleave(samples, 0) for t in self._domain(y))
         picked: list[torch.Tensor] = []
         for j in range(LABELS):
-            admissible = self._admissible(j, domain, picked)
-            admissible |= ~admissible.any(1, keepdim=True)  # none: a y no line in the box solves; draw from all
             start = j < LABELS // 2  # the start point's labels come first
             if j == LABELS // 2 and self.settings.ends == "checked":
-                consistent = self._consistent_ends(repeated, picked)
+                picked, consistent = self._complete(repeated, picked, domain)
+            admissible = self._admissible(j, domain, picked)
+            admissible |= ~admissible.any(1, keepdim=True)  # none: a y no line in the box solves; draw from all
             if not start and self.settings.ends == "checked":
                 checked = admissible & consistent[j - LABELS // 2]
                 admissible = torch.where(checked.any(1, keepdim=True), checked, admissible)
