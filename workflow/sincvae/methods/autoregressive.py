@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .contract import AtLeast
-from .layers import Arccos, Fp32Linear, draw_class, ends_of, silu_layers, sinusoids
+from .layers import Arccos, draw_class, ends_of, silu_layers, sinusoids
 from ..lines import DOMAIN, POINTS, lines_from_ends
 
 COORDINATES = 4
@@ -40,15 +40,16 @@ class AutoregressiveBins(nn.Module):
         self.embed = Arccos()
         self.trunk = nn.Sequential(*silu_layers(4 * POINTS, width, settings.layers))
         self.heads = nn.ModuleList(
-            nn.Sequential(*silu_layers(width + j * (1 + 2 * FREQUENCIES), width, 2), Fp32Linear(width, settings.bins))
+            nn.Sequential(*silu_layers(width + j * (1 + 2 * FREQUENCIES), width, 2), nn.Linear(width, settings.bins))
             for j in range(COORDINATES))
 
     def _logits(self, h: torch.Tensor, theta: torch.Tensor, j: int) -> torch.Tensor:
-        """Coordinate j's bin logits (fp32, the head's) given the trunk's h and the earlier coordinates."""
+        """Coordinate j's bin logits, as fp32, given the trunk's h and the earlier coordinates. The
+        head's last layer runs in the autocast dtype: logits need no more than bf16's 8 bits."""
         if j == 0:
-            return self.heads[0](h)
+            return self.heads[0](h).float()
         earlier = theta[:, :j]
-        return self.heads[j](torch.cat([h, earlier, sinusoids(earlier, FREQUENCIES)], 1))
+        return self.heads[j](torch.cat([h, earlier, sinusoids(earlier, FREQUENCIES)], 1)).float()
 
     def _bin(self, theta: torch.Tensor) -> torch.Tensor:
         lo, hi = DOMAIN
