@@ -24,11 +24,6 @@ EXPLORE = 5  # first steps always taken: far starts jump to another basin, as Ga
 MEMORY = 5  # a step is taken if its cost is below the largest of this many last taken costs
 
 
-# max |f(x) − y| of a line joining solved end points that is worth polishing: a wrong pairing of
-# ends misses y along the line by far more, float32 y and ill-conditioned arccos by far less
-CANDIDATE_TOLERANCE = 0.05
-
-
 def phase_range(term: Term) -> tuple[float, float]:
     """The phases a·x0 + b·x1 of the box's points: from its lowest corner to its highest."""
     lo, hi = DOMAIN
@@ -194,7 +189,7 @@ def posterior_weights(fmap: ForwardMap, lines: np.ndarray) -> np.ndarray:
 
 
 def solve_lines(fmap: ForwardMap, y: np.ndarray, tolerance: float = 1e-5,
-                candidate_tolerance: float = CANDIDATE_TOLERANCE, dedupe: float = 1e-3) -> np.ndarray:
+                candidate_tolerance: float = 0.05, dedupe: float = 1e-3) -> np.ndarray:
     """All evenly spaced lines x (x0 falling, x1 rising) in the box with f(x) = y.
 
     y: (2, L). Returns (S, 2, L), each line with max |f(x) − y| ≤ tolerance. End points

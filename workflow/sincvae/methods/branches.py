@@ -145,20 +145,19 @@ class PhaseBranches(nn.Module):
         good_ends = _inside(ends) & slopes_ok(starts[rows, earlier[0], earlier[1]][:, None, None], ends, LINE_SLACK)
         return good_ends.any(2) if j == 2 else good_ends[rows, earlier[2]]
 
-    def _misses(self, y: torch.Tensor, starts: list[torch.Tensor]) -> list[torch.Tensor]:
-        """Per term, (N, 3, C_end): how far the line misses that term of y (N, 2, L) at its worst
-        point, with the start label at the drawn class, one below and one above (clamped), and
-        the end label at each class: the term's phase runs linearly from start to end."""
+    def _misses(self, y: torch.Tensor, near: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Per term, (N, S, C_end): how far the line misses that term of y (N, 2, L) at its worst
+        point, with the start label at each of that term's S classes `near` (N, S) and the end
+        label at each class: the term's phase runs linearly from start to end."""
         values = _end_values(y)
         along = torch.linspace(0, 1, y.shape[-1], dtype=torch.float64, device=y.device)
         misses = []
         for term in range(2):
             end = LABELS // 2 + term
-            near = (starts[term][:, None] + torch.tensor(NEIGHBOURS, device=y.device)).clamp(0, self.classes[term] - 1)
-            first = self._phases(near + self.lows[term], values[:, term:term + 1], term)[:, :, None, None]
+            first = self._phases(near[term] + self.lows[term], values[:, term:term + 1], term)[:, :, None, None]
             last = self._phases(torch.arange(self.classes[end], device=y.device) + self.lows[end],
                                 values[:, end:end + 1], end)[:, None, :, None]
-            phase = first + (last - first) * along  # (N, 3, C, L)
+            phase = first + (last - first) * along  # (N, S, C, L)
             misses.append((torch.cos(phase - self.offsets[term]) - y[:, None, None, term].double()).abs().amax(-1))
         return misses
 
@@ -174,7 +173,7 @@ class PhaseBranches(nn.Module):
             all_starts, all_ends, good_starts = (t[block] for t in domain)
             rows = torch.arange(len(block), device=y.device)
             near = [(s[block][:, None] + step).clamp(0, self.classes[t] - 1) for t, s in enumerate(starts)]
-            solves = [m <= SOLVED for m in self._misses(y[block], [s[block] for s in starts])]  # (n, 3, C)
+            solves = [m <= SOLVED for m in self._misses(y[block], near)]  # (n, 3, C)
             points = all_starts[rows[:, None, None], near[0][:, :, None], near[1][:, None, :]]  # (n, 3, 3, 2)
             good_ends = _inside(all_ends)[:, None, None] & slopes_ok(points[:, :, :, None, None], all_ends[:, None, None],
                                                                      LINE_SLACK)  # (n, 3, 3, C2, C3)
