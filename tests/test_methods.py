@@ -18,6 +18,7 @@ from sincvae.metrics import line_distances
 from sincvae.methods.prior import PriorLines
 from sincvae.refine import refine_candidates
 from sincvae.registry import Context, build, load_sampler
+from sincvae.registry import settings as method_settings
 from sincvae.train import TrainSettings, fit
 
 
@@ -257,6 +258,38 @@ def test_posterior_draws_are_exact_solutions_in_proportion_to_their_weights(data
                        sampler.generate(y[:3], 5, torch.Generator().manual_seed(1)))
 
 
+def test_the_posterior_weights_of_a_sinusoidal_map_are_its_prior_over_the_solutions(data_1, data_2):
+    """The volume factor sqrt(det JᵀJ) is the same for every solution of a y when the terms are
+    sines and cosines (methods/bayes.py): the posterior weights are the prior's density at the
+    solutions, renormalised, on both maps."""
+    for fmap in (data_1, data_2):
+        solved = solve_split(fmap, fmap(sample_lines(20, np.random.default_rng(12))), 1e-6)
+        for lines_, weights in solved:
+            prior = 1 / ((1 - lines_[:, 0, -1]) * (1 - lines_[:, 1, 0]))  # the generator's (exact.posterior_weights)
+            assert np.allclose(weights, prior / prior.sum(), rtol=1e-3)  # solved to 1e-6, not exactly
+        assert any(np.ptp(w) > 0.05 for _, w in solved)  # solutions of unequal weight
+
+
+def test_bayes_draws_exact_solutions_at_weights_it_learns_from_the_lines(data_2):
+    """A 16-Gaussian prior fitted to 30 epochs of fresh data_2 lines: every line drawn solves y,
+    and the weights it gives each y's solutions are 0.069 in total variation from the posterior's
+    on average (100 fresh y), an untrained one's 0.40, equal weights' 0.25."""
+    from sincvae.exact import posterior_weights
+
+    settings = TrainSettings.from_dict({"method": "bayes", "components": 16, "lr": 1e-2, "batch_size": 500,
+                                        "epochs": 30, "schedule": "cosine", "online": True})
+    x = torch.from_numpy(sample_lines(10000, np.random.default_rng(0)).astype(np.float32))
+    model, _ = fit(settings, data_2, (x, data_2(x)), None, torch.device("cpu"), log=lambda _: None, tolerance=1e-4)
+    y = data_2(lines(100, seed=5))
+    solutions = [s for s, _ in solve_split(data_2, y.double().numpy(), 1e-4)]
+    untrained = build("bayes", method_settings({"method": "bayes", "components": 16}), Context(data_2, 1e-4))
+    distance = {name: np.mean([np.abs(m.weights(s).numpy() - posterior_weights(data_2, s)).sum() / 2 for s in solutions])
+                for name, m in (("trained", model), ("untrained", untrained))}
+    assert distance["trained"] < 0.1 and distance["untrained"] > 0.3, distance
+    drawn = model.generate(y[:10], 30, torch.Generator().manual_seed(0)).double()
+    assert (data_2(drawn) - y[:10, None].double()).abs().max() < 1e-4
+
+
 def learns_on_data_1(data_1, case: dict, seeds: tuple[int, int]) -> tuple[list[dict], float]:
     """Train a small case on data_1 (4,000 lines, 8 epochs); check that its samples repeat with
     the generator. Returns its history and its lines' mean residual over an untrained model's."""
@@ -386,13 +419,14 @@ def test_phase_branches_solve_each_exact_solution_back_from_its_labels_and_y(dat
 def test_phase_branches_trained_on_the_exact_solutions_draw_lines_that_solve_y(data_1):
     """targets: solutions on 2,000 data_1 lines, 40 epochs: well over half the raw lines pass the
     forward test, well more than an untrained model's (admissible lines at random, about half on
-    data_1's few branches). Labels as the heads draw them (ends: learned): with ends checked the
-    formula completes nearly every start, trained or not."""
+    data_1's few branches). Labels as the heads draw them (draw: labels, ends: learned): drawn
+    among the solutions, or with ends checked, nearly every line solves y, trained or not."""
     train = sample_lines(2000, np.random.default_rng(21))
     sets = SolutionSets(solutions_frame("train", solve_split(data_1, data_1(train), 1e-5, known=train)))
     x = torch.from_numpy(train.astype(np.float32))
     settings = TrainSettings.from_dict({"method": "branches", "hidden": 64, "lr": 3e-3, "batch_size": 200,
-                                        "epochs": 40, "schedule": "cosine", "targets": "solutions", "ends": "learned"})
+                                        "epochs": 40, "schedule": "cosine", "targets": "solutions", "draw": "labels",
+                                        "ends": "learned"})
     model, history = fit(settings, data_1, (x, data_1(x)), None, torch.device("cpu"), log=lambda _: None,
                          solutions=sets)
     y = data_1(lines(200, seed=22))
@@ -405,15 +439,15 @@ def test_phase_branches_trained_on_the_exact_solutions_draw_lines_that_solve_y(d
 
 
 def test_phase_branches_draw_only_lines_inside_the_box_and_directed(data_1, data_2):
-    """Sampling draws each label among the classes that keep the line admissible: even an
-    untrained model's lines all lie in the box with x0 falling and x1 rising (the scoring's own
+    """Sampling label by label draws each label among the classes that keep the line admissible:
+    even an untrained model's lines all lie in the box with x0 falling and x1 rising (the scoring's own
     test of a line's shape, metrics.forward_valid's), on both maps; the labels the heads would
     otherwise draw put most of them outside."""
     from sincvae.methods.branches import PhaseBranches, Settings
     from sincvae.metrics import LINE_SLACK
 
     for fmap in (data_1, data_2):
-        model = PhaseBranches(Settings(hidden=32), Context(fmap)).eval()
+        model = PhaseBranches(Settings(hidden=32, draw="labels"), Context(fmap)).eval()
         y = fmap(lines(100, seed=5))
         drawn = model.generate(y, 16, torch.Generator().manual_seed(0)).double()
         starts, ends = drawn[..., 0], drawn[..., -1]
@@ -435,7 +469,7 @@ def test_phase_branches_draw_the_end_labels_at_their_own_temperature(data_2):
     from sincvae.methods.branches import LABELS, PhaseBranches, Settings
 
     def draw(**temperatures):
-        model = PhaseBranches(Settings(hidden=8, layers=1, ends="learned", **temperatures), Context(data_2)).eval()
+        model = PhaseBranches(Settings(hidden=8, layers=1, draw="labels", ends="learned", **temperatures), Context(data_2)).eval()
         generator = torch.Generator().manual_seed(4)
         for head in model.heads:
             torch.nn.init.zeros_(head[-1].weight)
@@ -469,7 +503,7 @@ def test_phase_branches_with_checked_ends_complete_every_right_start_to_a_soluti
     solutions = [solve_lines(data_2, row.double().numpy()) for row in y]
     solved = {}
     for ends in ("checked", "learned"):
-        model = PhaseBranches(Settings(hidden=8, layers=1, ends=ends), Context(data_2)).eval()
+        model = PhaseBranches(Settings(hidden=8, layers=1, draw="labels", ends=ends), Context(data_2)).eval()
         generator = torch.Generator().manual_seed(4)
         for head in model.heads:
             torch.nn.init.zeros_(head[-1].weight)
@@ -514,6 +548,38 @@ def test_phase_branches_with_checked_ends_move_a_start_that_no_end_completes_to_
             else:
                 assert is_solution == (solutions[b] == moved[i]).all(1).any() and (is_solution or not any_beside)
         assert changed >= 10
+
+
+def test_phase_branches_drawn_among_the_solutions_find_every_exact_solution_and_draw_by_the_heads(data_1, data_2):
+    """draw: solutions: the labels the formula lists for a y give back every exact solution of it
+    (the enumerator's, within 1e-3) and nothing that misses y; the lines drawn all solve y, each
+    as often as the heads' probability of its labels, renormalised over the solutions, says."""
+    from sincvae.methods.branches import PhaseBranches, Settings
+
+    for fmap in (data_1, data_2):
+        model = PhaseBranches(Settings(hidden=8, layers=1), Context(fmap)).eval()
+        y = fmap(lines(20, seed=8))
+        found = model._solutions(y)
+        for row, labels in zip(y, found):
+            theta = model.ends(labels, row.expand(len(labels), -1, -1))
+            listed = lines_from_ends(theta[:, :2], theta[:, 2:], POINTS).numpy()
+            exact = solve_lines(fmap, row.double().numpy())
+            assert np.abs(fmap(listed) - row.double().numpy()).max() < 1e-4
+            assert line_distances(exact, listed).min(1).max() < 1e-3
+        generator = torch.Generator().manual_seed(3)
+        for head in model.heads:  # heads that ignore their inputs: random biases as logits
+            torch.nn.init.zeros_(head[-1].weight)
+            head[-1].bias.data = torch.randn(head[-1].bias.shape, generator=generator)
+        row = max(range(len(y)), key=lambda b: len(found[b]))
+        drawn = model.generate(y[row:row + 1], 2000, generator).double()[0]
+        assert (fmap(drawn) - y[row].double()).abs().max() < 1e-4
+        theta = model.ends(found[row], y[row].expand(len(found[row]), -1, -1))
+        listed = lines_from_ends(theta[:, :2], theta[:, 2:], POINTS).double().numpy()
+        share = np.bincount(line_distances(drawn.numpy(), listed).argmin(1), minlength=len(listed)) / 2000
+        with torch.no_grad():
+            expected = torch.softmax(model._log_probability(model.trunk(model.embed(y[row:row + 1])).expand(
+                len(found[row]), -1), found[row]), 0).numpy()
+        assert len(listed) >= 2 and np.abs(share - expected).max() < 0.05  # 2,000 draws: sd ≤ 0.012
 
 
 def test_phase_branches_need_two_independent_phases():

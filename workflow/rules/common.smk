@@ -251,6 +251,13 @@ def dataset_params(wildcards):
     return config["datasets"][wildcards.dataset]
 
 
+def enumerator_tolerance(wildcards):
+    """data.tolerance for a case whose method runs the exact enumerator (registry.Method.needs),
+    else None: the other cases do not read it, so changing it leaves them alone."""
+    method = registry.method(PLAN.runs[wildcards.case].case["method"])
+    return config["data"]["tolerance"] if "tolerance" in method.needs else None
+
+
 def per_case(pattern, dataset=None, cases=CASE_IDS, **fixed):
     """Paths of `pattern` for every case (or the given ones) of one dataset, or of every dataset."""
     datasets = DATASETS if dataset is None else [dataset]

@@ -32,6 +32,7 @@ rule train:
         dataset=dataset_params,
         device=config["device"],
         match_tolerance=config["evaluate"]["match_tolerance"],
+        tolerance=enumerator_tolerance,
     script:
         "../scripts/run.py"
 
@@ -61,9 +62,3 @@ use rule train as generate with:
         "benchmarks/generate/{dataset}/{case}.tsv"
     wildcard_constraints:
         case=one_of(c for c in CASE_IDS if CASES[c]["method"] not in LEARNED),
-    params:
-        run=lambda w: asdict(PLAN.runs[w.case]),
-        dataset=dataset_params,
-        device=config["device"],
-        match_tolerance=config["evaluate"]["match_tolerance"],
-        tolerance=config["data"]["tolerance"],  # the posterior's enumerator

@@ -108,8 +108,8 @@ def run_seeds(run: Run, fmap: ForwardMap, targets: dict[str, torch.Tensor], devi
     The comparison, the ablations and the search all run through here.
 
     train, validation: (x, y) to train on and for the validation losses (run.validation_loss);
-    a training-free method reads `train` as its Context (nearest neighbours) and `tolerance`
-    (the posterior's enumerator); `solutions`: the train split's exact solutions (targets:
+    a training-free method reads `train` as its Context (nearest neighbours); `tolerance`: the
+    exact enumerator's, for a method that needs it (the posterior, bayes); `solutions`: the train split's exact solutions (targets:
     solutions). Yields (seed, model, {(split, stage): lines}, timing, history: one dict per
     epoch, none for a training-free method).
     """
@@ -117,7 +117,7 @@ def run_seeds(run: Run, fmap: ForwardMap, targets: dict[str, torch.Tensor], devi
     if registry.method(case["method"]).learns:
         trained = train_seeds(case, list(run.seeds), histories, fmap, train,
                               validation if run.validation_loss else None, device, label, starts, states, log,
-                              epoch_end, solutions)
+                              epoch_end, solutions, tolerance)
     else:
         context = registry.Context(fmap, tolerance, train)
         trained = ((seed, registry.load_sampler(case, None, context, device), []) for seed in run.seeds)

@@ -37,7 +37,9 @@ class Method:
     knows: str  # what it knows of the map: a key of contract.KNOWS
     learns: bool = True  # trained by train.fit, minimising model.loss(x, y)
     encoder: bool = False  # model.encode(x, y): a latent space the report draws
-    needs: tuple[str, ...] = ()  # what its model is built from besides the settings: "train" (the train split)
+    # what its model is built from besides the settings: "train" (the train split), "tolerance"
+    # (data.tolerance, for the exact enumerator)
+    needs: tuple[str, ...] = ()
     reference: bool = False  # a bound for the others (like the exact row), never the best method
 
     def __post_init__(self):
@@ -54,9 +56,10 @@ METHODS: dict[str, Method] = {
     "autoregressive": Method("autoregressive", "AutoregressiveBins", "features"),
     "offset_bins": Method("offset_bins", "OffsetBins", "features"),
     "branches": Method("branches", "PhaseBranches", "formula"),
+    "bayes": Method("bayes", "LearnedPriorBayes", "formula", needs=("tolerance",)),
     "nearest": Method("nearest", "NearestLines", "nothing", learns=False, needs=("train",)),
     "prior": Method("prior", "PriorLines", "nothing", learns=False),
-    "posterior": Method("posterior", "PosteriorDraws", "formula", learns=False, reference=True),
+    "posterior": Method("posterior", "PosteriorDraws", "formula", learns=False, needs=("tolerance",), reference=True),
 }
 
 

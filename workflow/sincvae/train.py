@@ -164,11 +164,11 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
         log: Callable[[str], None] = print, checkpoint: Path | None = None,
         progress: bool | None = None,
         epoch_end: Callable[[int, torch.nn.Module], None] | None = None,
-        solutions: SolutionSets | None = None) -> tuple[torch.nn.Module, list[dict]]:
+        solutions: SolutionSets | None = None, tolerance: float | None = None) -> tuple[torch.nn.Module, list[dict]]:
     """Seed, build and train a learned method's model. train/validation: (x, y), each (N, 2, 50);
     without `validation` no validation losses are computed (the ablations never read them).
     `solutions`: the exact solutions of the train split's rows, which targets: solutions draws
-    each epoch's lines from.
+    each epoch's lines from; `tolerance`: data.tolerance, for a method that needs it (registry.Method.needs).
 
     With `checkpoint`, the state after each epoch is saved there, and a run that finds one
     written with the same settings (a shorter run's, or its own from before an interruption)
@@ -185,7 +185,7 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
     torch.manual_seed(settings.seed)
     shuffle = torch.Generator().manual_seed(settings.seed)
     amp = autocast_dtype(settings.precision, device, log)
-    model = registry.build(settings.method, settings.model, registry.Context(fmap)).to(device)
+    model = registry.build(settings.method, settings.model, registry.Context(fmap, tolerance)).to(device)
     optimiser = adam(model, settings)
     x_train, y_train = (t.to(device) for t in train)
     if settings.targets == "solutions" and (solutions is None or len(solutions) != len(y_train)):
@@ -235,7 +235,8 @@ def train_seeds(case: dict, seeds: list[int], histories: list[str] | None, fmap:
                 device: torch.device, label: str, starts: list[str] | None = None, states: list[str] | None = None,
                 log: Callable[[str], None] = print,
                 epoch_end: Callable[[int, torch.nn.Module], None] | None = None,
-                solutions: SolutionSets | None = None) -> Iterator[tuple[int, torch.nn.Module, list[dict]]]:
+                solutions: SolutionSets | None = None, tolerance: float | None = None
+                ) -> Iterator[tuple[int, torch.nn.Module, list[dict]]]:
     """Train a case's seeds one after another as a rule runs them; yields (seed, model, history)
     after writing each seed's history CSV to `histories` (None: a search's trial, which keeps
     neither history nor checkpoint).
@@ -245,7 +246,7 @@ def train_seeds(case: dict, seeds: list[int], histories: list[str] | None, fmap:
     seeds from theirs without training and resumes the one it was on. `starts`: a shorter run's
     final state each seed continues from (an epochs level); `states`: where each seed's final
     state is kept for a longer run, else the checkpoints are deleted at the end. `label` (e.g.
-    data_1/case) names the run in the log and when the loss diverges; `epoch_end`, `solutions` as in fit.
+    data_1/case) names the run in the log and when the loss diverges; `epoch_end`, `solutions`, `tolerance` as in fit.
     """
     none = [None] * len(seeds)
     checkpoints = [Path(path).with_name("checkpoint.pt") for path in histories] if histories else none
@@ -257,7 +258,7 @@ def train_seeds(case: dict, seeds: list[int], histories: list[str] | None, fmap:
         log(f"{label}/seed{seed}: training on {fmap}; {settings}; device {device}, {torch.get_num_threads()} threads")
         try:
             model, history = fit(settings, fmap, train, validation, device, log=log, checkpoint=checkpoint,
-                                 epoch_end=epoch_end, solutions=solutions)
+                                 epoch_end=epoch_end, solutions=solutions, tolerance=tolerance)
         except TrainingDiverged as err:
             raise TrainingDiverged(f"{label}/seed{seed}: {err}") from None
         if path:

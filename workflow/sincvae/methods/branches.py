@@ -69,6 +69,10 @@ class Settings:
     # checked: the formula completes the drawn start to a line that solves y, moving the start by
     # a class where only a neighbour can be (module docstring); learned: the heads alone choose
     ends: Literal["checked", "learned"] = "checked"
+    # solutions: the formula lists every line in the box that solves y (module docstring), and the
+    # heads' probability of its four labels, at `temperature`, chooses among them; labels: label
+    # by label from the heads (`end_temperature` and `ends` apply), as where y has no such line
+    draw: Literal["solutions", "labels"] = "solutions"
 
 
 class PhaseBranches(nn.Module):
@@ -201,13 +205,59 @@ class PhaseBranches(nn.Module):
         nll = torch.stack(parts).sum()
         return nll, {"nll": nll}
 
+    def _solutions(self, y: torch.Tensor) -> list[torch.Tensor]:
+        """Per row of y (N, 2, L), the labels (S, 4) of every line in the box, x0 not rising and
+        x1 not falling, that solves both terms of y at every point: a pair of classes (start,
+        end) per term whose phase, run linearly between them, misses that term by at most
+        SOLVED, joined with the other term's pairs where both points lie in the box."""
+        every = [torch.arange(self.classes[t], device=y.device) for t in range(2)]
+        pairs_per_row = max(self.classes[0] * self.classes[2], self.classes[1] * self.classes[3])
+        rows = max(1, BLOCK * len(NEIGHBOURS) * max(self.classes) // pairs_per_row)  # _complete's memory per block
+        found = []
+        for block in torch.split(torch.arange(len(y), device=y.device), rows):
+            starts, ends, good_starts = self._domain(y[block])
+            solves = [m <= SOLVED for m in self._misses(y[block], [c.expand(len(block), -1) for c in every])]
+            for row in range(len(block)):
+                first, second = (s[row].nonzero() for s in solves)  # (n, 2): start and end class of a term
+                pairs = torch.cartesian_prod(torch.arange(len(first)), torch.arange(len(second)))
+                labels = torch.stack([first[pairs[:, 0], 0], second[pairs[:, 1], 0],
+                                      first[pairs[:, 0], 1], second[pairs[:, 1], 1]], 1)
+                start, end = starts[row, labels[:, 0], labels[:, 1]], ends[row, labels[:, 2], labels[:, 3]]
+                keep = good_starts[row, labels[:, 0], labels[:, 1]] & _inside(end) & slopes_ok(start, end, LINE_SLACK)
+                found.append(labels[keep])
+        return found
+
+    def _log_probability(self, h: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The heads' log-probability (N,) of labels (N, 4), each given the earlier ones."""
+        earlier = [labels[:, i] for i in range(LABELS)]
+        return sum(torch.log_softmax(self._logits(h, earlier[:j], j).float(), 1).gather(1, labels[:, j:j + 1])[:, 0]
+                   for j in range(LABELS))
+
     @torch.no_grad()
     def generate(self, y: torch.Tensor, samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """y (B, 2, L) -> K lines per y (B, K, 2, L): branches drawn label by label from their
-        softmax over the admissible classes with `generator` (the start's at `temperature`, the
-        end's at `end_temperature`, among those that give y along the line if `ends` is
-        checked), end points solved from y."""
-        h = self.trunk(self.embed(y)).repeat_interleave(samples, 0)
+        """y (B, 2, L) -> K lines per y (B, K, 2, L), end points solved from y. draw: solutions:
+        each y's lines that solve it (_solutions) drawn by the heads' probability at
+        `temperature` with `generator`; rows without one, and draw: labels, label by label."""
+        h = self.trunk(self.embed(y))
+        labels = torch.zeros(len(y), samples, LABELS, dtype=torch.long, device=y.device)
+        by_labels = torch.ones(len(y), dtype=torch.bool, device=y.device)
+        if self.settings.draw == "solutions":
+            for row, found in enumerate(self._solutions(y)):
+                if len(found):
+                    logits = self._log_probability(h[row].expand(len(found), -1), found)[None]
+                    picks = draw_class(logits.expand(samples, -1), self.settings.temperature, generator)
+                    labels[row], by_labels[row] = found[picks], False
+        if by_labels.any():
+            labels[by_labels] = self._draw_labels(y[by_labels], h[by_labels], samples, generator)
+        theta = self.ends(labels.flatten(0, 1), y.repeat_interleave(samples, 0)).view(len(y), samples, LABELS)
+        return lines_from_ends(theta[..., :2], theta[..., 2:], y.shape[-1]).to(y.dtype)
+
+    def _draw_labels(self, y: torch.Tensor, h: torch.Tensor, samples: int, generator: torch.Generator | None
+                     ) -> torch.Tensor:
+        """K label sets per y (B, K, 4) drawn label by label from the heads' softmax over the
+        admissible classes (the start's at `temperature`, the end's at `end_temperature`,
+        among those that give y along the line if `ends` is checked)."""
+        h = h.repeat_interleave(samples, 0)
         repeated = y.repeat_interleave(samples, 0)
         domain = tuple(t.repeat_interleave(samples, 0) for t in self._domain(y))
         picked: list[torch.Tensor] = []
@@ -223,10 +273,7 @@ class PhaseBranches(nn.Module):
             logits = self._logits(h, picked, j).float().masked_fill(~admissible, -math.inf)
             picked.append(draw_class(logits, self.settings.temperature if start else self.settings.end_temperature,
                                      generator))
-        theta = self.ends(torch.stack(picked, 1), repeated)
-        theta = theta.view(len(y), samples, LABELS)
-        return lines_from_ends(theta[..., :2], theta[..., 2:], y.shape[-1]).to(y.dtype)
-
+        return torch.stack(picked, 1).view(len(y), samples, LABELS)
 
 def _end_values(y: torch.Tensor) -> torch.Tensor:
     """y (N, 2, L) -> each label's value (N, 4): y1, y2 at the start, then at the end, float64."""
