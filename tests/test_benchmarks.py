@@ -51,3 +51,26 @@ def test_reference_epoch(benchmark):
     threads = torch.get_num_threads()
     seconds = benchmark.pedantic(reference_epoch_seconds, rounds=1, iterations=1)
     assert seconds > 0 and torch.get_num_threads() == threads
+
+
+def test_a_probe_times_each_learned_method_on_its_costliest_case(config):
+    """python -m sincvae.cost probe: each learned method once, on the case of the plan that trains
+    most, on the jobs' threads, with the reference epochs timed before and after it; torch's
+    thread count left as it was."""
+    from sincvae.budget import training_seconds
+    from sincvae.planning import plan
+
+    cvae = {"method": "cvae", "loss": "l1_mean", "beta": 1, "wx": 0.5, "wy": 0.5}
+    cases = [{"case": "short", **cvae, "epochs": 2}, {"case": "long", **cvae, "epochs": 4},
+             {"case": "mixture", "method": "mdn", "epochs": 3, "online": True}, {"case": "prior", "method": "prior"}]
+    small = {**config, "cases": cases, "reference_case": "long", "tuning": None, "ablations": None,
+             "report": {**config["report"], "inspect_cases": []}}
+    threads, said = torch.get_num_threads(), []
+    reference = iter([1.0, 3.0, 2.0])
+    measured = training_seconds(plan(small), small, epochs=2, rows=500, log=said.append,
+                                reference=lambda: next(reference))
+    assert set(measured) == {"cvae", "mdn"} and all(s > 0 for s, _ in measured.values())
+    assert (measured["cvae"][1], measured["mdn"][1]) == (2.0, 2.5)  # in order: cvae between 1 and 3
+    assert "cvae: case long, 2 epochs" in said and "mdn: case mixture, 2 epochs" in said
+    assert sum(line.startswith("  epoch ") for line in said) == 4  # each epoch's losses logged
+    assert torch.get_num_threads() == threads

@@ -4,6 +4,7 @@ budget of the default and quick studies in reference epochs."""
 import re
 from dataclasses import asdict
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -24,11 +25,14 @@ CORES = 2  # this project's machines: `snakemake --cores 8` runs 2 computing job
 # reference epoch 1.647 s), 1,566 and 170 with the Intel one's (docs/runtime.md has them
 # measured), so these bounds hold the line where the study is and fail on any change that makes
 # it dearer. Lower them as the study gets cheaper; a newly calibrated machine needs its line.
+# The Intel CPU without bf16 trains in fp32, as fast as the reference epoch itself for the CVAE
+# (its rates probed, `python -m sincvae.cost probe`), so the same study plans about 2,089 there.
 # (The branches case on fresh lines for 200 epochs instead of the solution sets for 100 raised
 # the default by about 55: docs/methods.md "Why phase branches"; the bayes case by 30.)
 BUDGETS = {  # machine -> (default, quick)
     "AMD EPYC, 2 cores, avx512_bf16 (no AMX)": (1505, 160),
     "Intel(R) Xeon(R) Processor, 2 cores, amx_bf16, avx512_bf16": (1570, 172),
+    "Intel(R) Xeon(R) Processor @ 2.00GHz, 2 cores, no bf16": (2090, 163),
 }
 
 
@@ -103,7 +107,7 @@ def test_the_plan_prices_each_job_of_its_rule():
     config = merged(CONFIG, {"cases": [reference], "ablations": None, "report": {"inspect_cases": []},
                              "tuning": {"grid": {"beta": [reference["beta"]]}, "trials": 4, "workers": 2}})
     study = plan(config)
-    jobs = job_table(study, config, RATES).set_index(["rule", "dataset", "case"])
+    jobs = pd.DataFrame(job_table(study, config, RATES)).set_index(["rule", "dataset", "case"])
     rows = config["data"]["rows"]
     train = jobs.loc[("train", "data_1", reference["case"]), "ref"]
     assert train == pytest.approx(2.0 + run_cost(study.runs[reference["case"]], RATES, rows))
@@ -122,19 +126,17 @@ def test_the_train_splits_solutions_are_planned_when_a_case_trains_towards_them(
     reference = next(row for row in CONFIG["cases"] if row["case"] == CONFIG["reference_case"])
     base = {"ablations": None, "tuning": None, "report": {"inspect_cases": [reference["case"]]}}
     without = merged(CONFIG, {**base, "cases": [reference]})
-    assert "solve_train" not in set(job_table(plan(without), without, COSTS)["rule"])
+    assert "solve_train" not in {job["rule"] for job in job_table(plan(without), without, COSTS)}
     towards = {"case": "branches", "method": "branches", "targets": "solutions"}
     config = merged(CONFIG, {**base, "cases": [reference, towards]})
-    solved = job_table(plan(config), config, COSTS).query("rule == 'solve_train'")
+    solved = pd.DataFrame(job_table(plan(config), config, COSTS)).query("rule == 'solve_train'")
     assert sorted(solved["dataset"]) == sorted(CONFIG["datasets"])
     expected = COSTS.rules["solve_exact"]["ref"] + CONFIG["data"]["rows"]["train"] / 1000 * COSTS.solve
     assert solved["ref"].tolist() == pytest.approx([expected] * len(CONFIG["datasets"]))
 
 
 def test_the_wall_time_is_the_cpu_over_the_cores_or_the_longest_job():
-    import pandas as pd
-
-    jobs = pd.DataFrame({"ref": [10.0, 10.0, 10.0, 4.0], "threads": [1, 1, 1, 2]})
+    jobs = [{"ref": ref, "threads": threads} for ref, threads in [(10.0, 1), (10.0, 1), (10.0, 1), (4.0, 2)]]
     assert wall_ref(jobs, 2) == 17.0
     assert wall_ref(jobs, 8) == 10.0  # one job of 10 cannot be split
 
@@ -156,3 +158,32 @@ def test_a_method_without_a_rate_is_named():
                              "ablations": None, "report": {"inspect_cases": []}})
     with pytest.raises(KeyError, match="no train rate for method 'flow'"):
         job_table(plan(config), config, RATES)
+
+
+def test_a_probe_writes_this_machines_training_rates_and_keeps_the_others(tmp_path, monkeypatch):
+    """python -m sincvae.cost probe on a machine without a file: training rates of the probed
+    methods in reference epochs (seconds over the reference epoch's median, before and after),
+    every other rate from the nearest calibrated machine; a second probe keeps the first's."""
+    import sincvae.budget
+    from sincvae.cost import main
+
+    costs = tmp_path / "costs"
+    costs.mkdir()
+    for calibrated in CALIBRATED:
+        (costs / file_name(calibrated.cpu)).write_text(yaml.safe_dump(asdict(calibrated)))
+    monkeypatch.setattr(sincvae.budget, "training_seconds",
+                        lambda study, config, epochs, log: {"cvae": (6.0, 3.0), "flow": (8.0, 2.0)})
+    cpu = "Some CPU, 2 cores, no bf16"
+    argv = ["probe", "--config", str(ROOT / "config" / "config.yaml"), "--cpu", cpu, "--costs", str(costs)]
+    main(argv)
+    probed = Costs.load(costs / file_name(cpu))
+    nearest = Costs.for_machine(ROOT / "config" / "costs", cpu)
+    # each method over the reference epoch timed around it; the file's reference epoch their median
+    assert probed.cpu == cpu and probed.reference_epoch_s == 2.5
+    assert probed.train == {**nearest.train, "cvae": 2.0, "flow": 4.0}
+    assert (probed.startup, probed.generate, probed.rules) == (nearest.startup, nearest.generate, nearest.rules)
+    assert f"every other rate as calibrated on {nearest.cpu}" in (costs / file_name(cpu)).read_text()
+    monkeypatch.setattr(sincvae.budget, "training_seconds", lambda study, config, epochs, log: {"mdn": (0.6, 3.0)})
+    main(argv)
+    again = Costs.load(costs / file_name(cpu))
+    assert again.train == {**nearest.train, "cvae": 2.0, "flow": 4.0, "mdn": 0.2}

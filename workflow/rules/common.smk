@@ -214,23 +214,23 @@ def study_cost_line():
     cores = computing_cores()
     wall = wall_ref(JOBS, cores)
     return (
-        f"planned: {len(JOBS)} jobs, {JOBS['ref'].sum():,.0f} reference epochs of CPU, "
+        f"planned: {len(JOBS)} jobs, {sum(job['ref'] for job in JOBS):,.0f} reference epochs of CPU, "
         f"{wall:,.0f} of wall time on {cores} cores: about {wall * COSTS.reference_epoch_s / 60:.0f} min "
         f"at {COSTS.reference_epoch_s:.2f} s per reference epoch (rates of {COSTS.cpu}"
-        f"{'' if COSTS.cpu == MACHINE else f'; this machine: {MACHINE}'}); "
+        f"{'' if COSTS.cpu == MACHINE else f'; this machine: {MACHINE}, which `python -m sincvae.cost probe` times'}); "
         f"`snakemake results/plan.csv` measures this machine's"
     )
 
 
 def job_minutes(case):
     """A run job's time limit on a cluster: 3× its planned cost on the calibrating machine, plus start-up."""
-    ref = JOBS.loc[JOBS["case"] == case, "ref"].max()
+    ref = max(job["ref"] for job in JOBS if job["case"] == case)
     return 5 + math.ceil(3 * ref * COSTS.reference_epoch_s / 60)
 
 
 def tune_minutes():
     """The search's time limit on a cluster, as job_minutes."""
-    ref = JOBS.loc[JOBS["rule"] == "tune", "ref"].max() / TUNING["workers"]
+    ref = max(job["ref"] for job in JOBS if job["rule"] == "tune") / TUNING["workers"]
     return 5 + math.ceil(3 * ref * COSTS.reference_epoch_s / 60)
 
 

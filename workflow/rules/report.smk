@@ -14,7 +14,7 @@ rule plan:
     resources:
         cpu=cpu_slots,
     params:
-        jobs=JOBS.to_dict("records"),
+        jobs=JOBS,
         cores=lambda w: computing_cores(),
         rates_from=COSTS.cpu,
     script:

@@ -14,7 +14,7 @@ from sincvae.machine import describe_cpu
 jobs = pd.DataFrame(snakemake.params.jobs)
 seconds = sorted(reference_epoch_seconds(seed) for seed in range(3))[1]
 cores = snakemake.params.cores
-wall = wall_ref(jobs, cores)
+wall = wall_ref(snakemake.params.jobs, cores)
 jobs.assign(minutes_here=jobs["ref"] * seconds / 60).to_csv(snakemake.output.jobs, index=False)
 summary = {"reference_epoch_s": seconds, "cores": cores, "jobs": len(jobs), "cpu_ref": float(jobs["ref"].sum()),
            "wall_ref": wall, "wall_minutes": wall * seconds / 60, "rates_from": snakemake.params.rates_from, "machine": describe_cpu()}

@@ -6,12 +6,14 @@ The rates come from `config/costs/`, one file per calibrated machine, which `pyt
 sincvae.cost calibrate` writes from a finished study's timings and benchmarks, divided by the
 reference epoch measured in the same session. A plan reads this machine's file, else one of a
 CPU with the same bf16 instructions (which set how fast training runs against the reference
-epoch), else the first. Torch-free: the budget test plans the default study in milliseconds.
+epoch), else the first. Torch- and pandas-free: the Snakefile plans with it at parse time (a
+no-op rerun pays its imports), and the budget test plans the default study in milliseconds.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import re
 import statistics
@@ -19,7 +21,6 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import pandas as pd
 import yaml
 
 from . import registry
@@ -111,8 +112,9 @@ def run_cost(run: Run, costs: Costs, rows: dict[str, int], epochs_done: int = 0)
     return cost + lines_scored(run, rows) / PER_1000 * costs.score
 
 
-def job_table(plan: Plan, config: dict, costs: Costs) -> pd.DataFrame:
-    """Every job of the plan: rule, dataset, case, threads and its estimate (ref, CPU)."""
+def job_table(plan: Plan, config: dict, costs: Costs) -> list[dict]:
+    """Every job of the plan, one record each: rule, dataset, case, threads and its estimate
+    (ref, CPU)."""
     rows = config["data"]["rows"]
     datasets = list(config["datasets"])
     jobs = []
@@ -137,20 +139,25 @@ def job_table(plan: Plan, config: dict, costs: Costs) -> pd.DataFrame:
         for dataset in (datasets if spec["per"] == "dataset" else [None]):
             for _ in range(spec["jobs"]):
                 add(rule, dataset, None, spec["ref"])
-    return pd.DataFrame(jobs)
+    return jobs
 
 
-def wall_ref(jobs: pd.DataFrame, cores: int) -> float:
+def wall_ref(jobs: list[dict], cores: int) -> float:
     """The study's wall time on `cores` cores, in ref: its CPU spread over the cores, or its
     longest job if that is longer (a job's threads share its estimate)."""
-    return max(float(jobs["ref"].sum()) / cores, float((jobs["ref"] / jobs["threads"]).max()))
+    return max(sum(job["ref"] for job in jobs) / cores, max(job["ref"] / job["threads"] for job in jobs))
 
 
 # Calibration from a finished study: its per-seed timings, histories and benchmarks.
 
 
+def _csv(path: Path, delimiter: str = ",") -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f, delimiter=delimiter))
+
+
 def _benchmark_s(path: Path) -> float:
-    return float(pd.read_csv(path, sep="\t")["s"].iloc[-1])
+    return float(_csv(path, "\t")[-1]["s"])
 
 
 def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cpu: str) -> dict:
@@ -171,9 +178,9 @@ def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cp
             for seed in run.seeds:
                 timing = json.loads((case_dir / f"seed{seed}" / "timing.json").read_text())
                 if registry.method(method).learns:
-                    history = pd.read_csv(case_dir / f"seed{seed}" / "history.csv")
+                    history = _csv(case_dir / f"seed{seed}" / "history.csv")
                     done = len(history) - (run.case["epochs"] - plan.epochs_done(case))
-                    trained = float(history["seconds"].iloc[done:].sum())
+                    trained = sum(float(row["seconds"]) for row in history[done:])
                     train.setdefault(method, []).append((trained, (len(history) - done) * rows["train"]))
                     seconds += trained
                 for split, _ in run.splits:
@@ -242,38 +249,54 @@ def _fixed_rules(root: Path, datasets: int) -> dict[str, dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .budget import reference_epoch_seconds
+    from .budget import reference_epoch_seconds, training_seconds
     from .planning import plan as make_plan
 
     parser = argparse.ArgumentParser(prog="python -m sincvae.cost", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     cal = commands.add_parser("calibrate", help="rates from a finished study (results/, benchmarks/ under --root)")
-    cal.add_argument("--config", default="config/config.yaml")
     cal.add_argument("--root", default=".")
-    cal.add_argument("--cpu", default=describe_cpu(),
-                     help="the machine (default: this one's model name, cores and bf16 instructions)")
-    cal.add_argument("--costs", default="config/costs", help="the directory of cost files")
     cal.add_argument("--reference-epoch-s", type=float,
                      help="the reference epoch's seconds measured around the study (default: three runs now); "
                           "a shared machine's speed drifts, so time it right before and after the study")
+    probe = commands.add_parser("probe", help="this machine's training rates from a few epochs of each method, "
+                                              "each against the reference epoch timed around it (minutes, "
+                                              "nothing else running); the other rates kept")
+    probe.add_argument("--epochs", type=int, default=3, help="epochs timed per method (their median counts)")
+    for command in (cal, probe):
+        command.add_argument("--config", default="config/config.yaml")
+        command.add_argument("--cpu", default=describe_cpu(),
+                             help="the machine (default: this one's model name, cores and bf16 instructions)")
+        command.add_argument("--costs", default="config/costs", help="the directory of cost files")
     args = parser.parse_args(argv)
     with open(args.config) as f:
         config = yaml.safe_load(f)
     config["datasets"] = {k: v for k, v in config["datasets"].items() if v}
-    seconds = args.reference_epoch_s or statistics.median(reference_epoch_seconds(seed) for seed in range(3))
-    rates = calibrate(make_plan(config), config, Path(args.root), seconds, args.cpu)
+    study = make_plan(config)
     out = Path(args.costs) / file_name(args.cpu)
-    # A method the study did not run keeps its rates from this machine's file, or from the
-    # nearest machine's on a first calibration; so does the train split's exact solving.
+    # What is not measured now keeps its rate from this machine's file, or from the nearest
+    # machine's on its first calibration.
     kept = yaml.safe_load(out.read_text()) if out.exists() else asdict(Costs.for_machine(args.costs, args.cpu))
-    for kind in ("train", "generate"):
-        rates[kind] = {**kept[kind], **rates[kind]}
-    if rates["solve"] is None:
-        rates["solve"] = kept["solve"]
-    header = (f"# Rates in reference epochs, measured by `python -m sincvae.cost calibrate --config {args.config}`\n"
-              f"# on a finished study of that config (sincvae/cost.py says what each rate is); a method\n"
-              f"# that no calibrating study ran has its rates from its own trials (docs/methods.md) or\n"
-              f"# another machine's file.\n")
+    if args.command == "calibrate":
+        seconds = args.reference_epoch_s or statistics.median(reference_epoch_seconds(seed) for seed in range(3))
+        rates = calibrate(study, config, Path(args.root), seconds, args.cpu)
+        for kind in ("train", "generate"):
+            rates[kind] = {**kept[kind], **rates[kind]}
+        if rates["solve"] is None:
+            rates["solve"] = kept["solve"]
+        how = ("# on a finished study of that config (sincvae/cost.py says what each rate is); a method\n"
+               "# that no calibrating study ran has its rates from its own trials (docs/methods.md) or\n"
+               "# another machine's file.\n")
+    else:
+        measured = training_seconds(study, config, args.epochs, log=lambda line: print(line, file=sys.stderr))
+        seconds = statistics.median(reference for _, reference in measured.values())
+        rates = {**kept, "cpu": args.cpu, "reference_epoch_s": round(seconds, 4),
+                 "train": {**kept["train"], **{m: round(s / ref, 4) for m, (s, ref) in measured.items()}}}
+        source = "in this machine's file before" if out.exists() else f"calibrated on {kept['cpu']}"
+        how = (f"# on this machine: training of {', '.join(sorted(measured))} from {args.epochs} epochs each\n"
+               f"# (budget.training_seconds); every other rate as {source}.\n")
+    header = (f"# Rates in reference epochs, measured by `python -m sincvae.cost {args.command} --config {args.config}`\n"
+              + how)
     out.write_text(header + yaml.safe_dump(rates, sort_keys=False))
     print(f"reference epoch {seconds:.3f} s; rates written to {out}", file=sys.stderr)
 
