@@ -79,11 +79,11 @@ def training_seconds(plan: Plan, config: dict, epochs: int = 3, rows: int = REFE
         costliest[plan.cases[name]["method"]] = name
     fmap = ForwardMap.from_config(next(iter(config["datasets"].values())))
     threads = torch.get_num_threads()
-    around = [reference()]
     measured = {}
     try:
+        torch.set_num_threads(config["threads"])  # reference() restores it after its one thread
+        around = [reference()]
         for method, name in sorted(costliest.items()):
-            torch.set_num_threads(config["threads"])
             settings = TrainSettings.from_dict({**plan.cases[name], "seed": plan.runs[name].seeds[0],
                                                 "epochs": epochs, "targets": "lines"})
             train = tuple(from_file_layout(t) for t in make_dataset(fmap, rows, np.random.default_rng(settings.seed)))

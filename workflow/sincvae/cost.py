@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.costs) / file_name(args.cpu)
     # What is not measured now keeps its rate from this machine's file, or from the nearest
     # machine's on its first calibration.
-    kept = yaml.safe_load(out.read_text()) if out.exists() else asdict(Costs.for_machine(args.costs, args.cpu))
+    kept = asdict(Costs.for_machine(args.costs, args.cpu))
     if args.command == "calibrate":
         seconds = args.reference_epoch_s or statistics.median(reference_epoch_seconds(seed) for seed in range(3))
         rates = calibrate(study, config, Path(args.root), seconds, args.cpu)
