@@ -29,12 +29,16 @@ from sincvae.stats import METRICS as STATS_METRICS
 
 METHODS_LEARNED = learned()
 from sincvae.cost import Costs, file_name, job_table, main as cost_main
-from sincvae.planning import plan
+from sincvae.planning import plan, without_removed
 
 pytestmark = pytest.mark.pipeline
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 QUICK = yaml.safe_load((ROOT / "config" / "quick.yaml").read_text())
+QUICK_STUDY = without_removed(merged(CONFIG, QUICK))  # as the pipeline reads it
+DATASETS = list(QUICK_STUDY["datasets"])
+DATASET = DATASETS[0]
+FACTORS = QUICK_STUDY["ablations"]["factors"]
 CASES = [row["case"] for row in QUICK["cases"]] + ["tuned"]  # the search's best setting
 LEARNED = [row["case"] for row in QUICK["cases"] if row.get("method", "cvae") in METHODS_LEARNED] + ["tuned"]
 FINAL = next(c for c in CASES if c.startswith("final"))
@@ -42,7 +46,7 @@ FLOW = next(row["case"] for row in QUICK["cases"] if row.get("method") == "flow"
 NEAREST = next(row["case"] for row in QUICK["cases"] if row.get("method") == "nearest")
 # per dataset: five figures, the latent space and the search history; coverage against compute;
 # the claims' headline figure and one per claim
-REPORT_IMAGES = 7 * len(CONFIG["datasets"]) + 1 + 1 + len(QUICK["ablations"]["factors"])
+REPORT_IMAGES = 7 * len(DATASETS) + 1 + 1 + len(FACTORS)
 QUICK_SEEDS = QUICK["seeds"]
 QUICK_EPOCHS = QUICK["train"]["epochs"]
 
@@ -106,7 +110,7 @@ def test_no_more_jobs_at_once_than_cores(quick_run):
 
 def test_quick_run_builds_the_comparison_and_the_report(quick_run):
     table = pd.read_csv(quick_run / "results" / "comparison.csv")
-    assert len(table) == len(CONFIG["datasets"]) * (2 * len(CASES) + 1)  # raw and refined per case, and exact
+    assert len(table) == len(DATASETS) * (2 * len(CASES) + 1)  # raw and refined per case, and exact
     assert set(table["case"]) == {*CASES, "exact"}
     assert set(table["method"]) == {*METHODS, "exact"}  # every registered method has a quick case
     assert table.set_index("method")["knows"].to_dict() == {"exact": "formula", **{m: METHODS[m].knows for m in METHODS}}
@@ -164,9 +168,8 @@ def test_quick_run_builds_the_comparison_and_the_report(quick_run):
 
 def test_the_ablations_decide_every_claim_and_lead_the_findings(quick_run):
     verdicts = pd.read_csv(quick_run / "results" / "verdicts.csv")
-    factors = QUICK["ablations"]["factors"]
     variants = CONFIG["ablations"]["variants"]
-    assert len(verdicts) == len(factors) * len(CONFIG["datasets"]) * len(variants) * len(STATS_METRICS)
+    assert len(verdicts) == len(FACTORS) * len(DATASETS) * len(variants) * len(STATS_METRICS)
     assert set(verdicts["metric"]) == set(STATS_METRICS)
     primary = verdicts[verdicts["role"] == "primary"]
     assert set(primary["metric"]) == {CONFIG["ablations"]["primary"]}
@@ -179,17 +182,17 @@ def test_the_ablations_decide_every_claim_and_lead_the_findings(quick_run):
     assert ((tested["ci_low"] <= tested["effect"]) & (tested["effect"] <= tested["ci_high"])).all()
     assert (tested["p_adjusted"] >= tested["p"]).all()
     findings = (quick_run / "results" / "findings.md").read_text()
-    for factor in factors:
+    for factor in FACTORS:
         assert f"- {verdicts[verdicts['factor'] == factor]['claim'].iloc[0]}: " in findings
     # the 25-epoch level continues the shorter run: its first epochs are that run's
-    center = pd.read_csv(quick_run / "results" / "data_1" / "ablation-fixed-center" / "seed0" / "history.csv")
-    longer = pd.read_csv(quick_run / "results" / "data_1" / "ablation-fixed-epochs25" / "seed0" / "history.csv")
+    center = pd.read_csv(quick_run / "results" / DATASET / "ablation-fixed-center" / "seed0" / "history.csv")
+    longer = pd.read_csv(quick_run / "results" / DATASET / "ablation-fixed-epochs25" / "seed0" / "history.csv")
     assert len(longer) == 25
     columns = [c for c in center.columns if c not in ("seconds", "samples_per_s")]
     pd.testing.assert_frame_equal(longer[columns].head(len(center)), center[columns])
-    assert not (quick_run / "results" / "data_1" / "ablation-fixed-center" / "seed0" / "state.pt").exists()
+    assert not (quick_run / "results" / DATASET / "ablation-fixed-center" / "seed0" / "state.pt").exists()
     # a level's target: its seeds' raw scores, as a comparison case's metrics.json
-    level = json.loads((quick_run / "results" / "data_1" / "ablation-fixed-beta0.5" / "metrics.json").read_text())
+    level = json.loads((quick_run / "results" / DATASET / "ablation-fixed-beta0.5" / "metrics.json").read_text())
     assert level["stages"]["raw"]["seeds"] == list(range(QUICK["ablations"]["seeds"]))
 
 
@@ -240,19 +243,19 @@ def test_report_in_headless_chromium(quick_run):
 
 
 def test_the_notebook_runs_in_the_dag_and_standalone(quick_run):
-    in_dag = nbformat.read(quick_run / "results" / "notebooks" / "data_2.ipynb", as_version=4)
+    in_dag = nbformat.read(quick_run / "results" / "notebooks" / f"{DATASET}.ipynb", as_version=4)
     outputs = [o for cell in in_dag.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     figures = [o for o in outputs if "image/png" in o.get("data", {})]
     latent = [c for c in QUICK["report"]["inspect_cases"] if c.startswith(("final", "linecvae"))]
     # lines and images, one latent projection, and a traversal per CVAE case
     assert len(figures) == 2 + 1 + len(latent)
-    assert "notebooks/data_2.html" in (quick_run / "results" / "report.html").read_text()
-    assert "Latent traversals" in (quick_run / "results" / "notebooks" / "data_2.html").read_text()
+    assert f"notebooks/{DATASET}.html" in (quick_run / "results" / "report.html").read_text()
+    assert "Latent traversals" in (quick_run / "results" / "notebooks" / f"{DATASET}.html").read_text()
     standalone = quick_run / "standalone.ipynb"
     result = subprocess.run(
         [sys.executable, "-m", "papermill", str(ROOT / "workflow" / "notebooks" / "inspect_cases.ipynb"),
-         str(standalone), "-p", "dataset", "data_1", "-p", "samples", "3",
+         str(standalone), "-p", "dataset", DATASET, "-p", "samples", "3",
          "-y", f"{{cases: [{NEAREST}], rows: [0], config_files: [config/config.yaml, config/quick.yaml]}}",
          "--cwd", str(quick_run)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -267,7 +270,7 @@ def test_snakemakes_own_report_builds(quick_run):
 
 
 def test_outputs_of_one_case(quick_run):
-    case_dir = quick_run / "results" / "data_2" / FINAL
+    case_dir = quick_run / "results" / DATASET / FINAL
     seed_dir = case_dir / "seed0"
     lines = pd.read_parquet(seed_dir / "lines.parquet")
     assert list(lines.columns) == ["split", "stage", "row", "sample", "point", "x0", "x1"]
@@ -278,7 +281,7 @@ def test_outputs_of_one_case(quick_run):
     assert not (seed_dir / "model.pt").exists()  # temp: removed once its consumers ran
     history = pd.read_csv(seed_dir / "history.csv")
     assert history["epoch"].tolist() == [1, 2]
-    log = (quick_run / "logs" / "train" / "data_2" / f"{FINAL}.log").read_text()
+    log = (quick_run / "logs" / "train" / DATASET / f"{FINAL}.log").read_text()
     assert "epoch 2/2" in log and "y_loss" in log
     metrics = json.loads((seed_dir / "metrics.json").read_text())
     assert set(metrics["stages"]) == {"raw", "refined"}
@@ -289,36 +292,36 @@ def test_outputs_of_one_case(quick_run):
     for stage in aggregated["stages"].values():
         assert stage["seeds"] == list(range(QUICK_SEEDS)) and len(stage["per_seed"]) == QUICK_SEEDS
     assert (case_dir / "loss_curves.png").stat().st_size > 10_000
-    validation = json.loads((quick_run / "results" / "data_2" / "data_validation.json").read_text())
+    validation = json.loads((quick_run / "results" / DATASET / "data_validation.json").read_text())
     assert validation["splits"]["train"]["rows"] == 1000
     # training, generation and scoring in one job per case
-    assert (quick_run / "benchmarks" / "train" / "data_2" / f"{FINAL}.tsv").exists()
+    assert (quick_run / "benchmarks" / "train" / DATASET / f"{FINAL}.tsv").exists()
     assert timing["score_s"] > 0 and not (quick_run / "benchmarks" / "score").exists()
     assert f"device cpu, {CONFIG['threads']} threads" in log  # torch uses exactly the rule's threads
 
 
 def test_methods_without_training_have_no_training_job(quick_run):
     for case in CASES:
-        trained = (quick_run / "results" / "data_1" / case / "seed0" / "history.csv").exists()
+        trained = (quick_run / "results" / DATASET / case / "seed0" / "history.csv").exists()
         assert trained == (case in LEARNED)
-    assert (quick_run / "results" / "data_1" / FLOW / "loss_curves.png").exists()
-    assert "nll" in (quick_run / "logs" / "train" / "data_1" / f"{FLOW}.log").read_text()
-    plan = snakemake(quick_run, "--dry-run", "--forceall", f"results/data_1/{NEAREST}/seed0/metrics.json").stdout
+    assert (quick_run / "results" / DATASET / FLOW / "loss_curves.png").exists()
+    assert "nll" in (quick_run / "logs" / "train" / DATASET / f"{FLOW}.log").read_text()
+    plan = snakemake(quick_run, "--dry-run", "--forceall", f"results/{DATASET}/{NEAREST}/seed0/metrics.json").stdout
     assert "rule train:" not in plan and "rule generate:" in plan
 
 
 def test_the_search_finds_a_tuned_case_and_resumes(quick_run, tmp_path_factory):
     tuning = {**CONFIG["tuning"], **QUICK["tuning"]}  # the grid's keys merge too: beta × wy
-    grid = pd.read_csv(quick_run / "results" / "tuning" / "data_1" / "grid.csv")
+    grid = pd.read_csv(quick_run / "results" / "tuning" / DATASET / "grid.csv")
     assert sorted(zip(grid["beta"], grid["wy"])) == [(0.5, 0.0), (1.1, 0.0)]
     assert grid["validation_distance"].is_monotonic_increasing
-    best = yaml.safe_load((quick_run / "results" / "tuning" / "data_1" / "best.yaml").read_text())
-    trials = pd.read_csv(quick_run / "results" / "tuning" / "data_1" / "trials.csv")
+    best = yaml.safe_load((quick_run / "results" / "tuning" / DATASET / "best.yaml").read_text())
+    trials = pd.read_csv(quick_run / "results" / "tuning" / DATASET / "trials.csv")
     assert trials["trial"].tolist() == list(range(tuning["trials"]))
     assert best["value"] == trials["validation_distance"].min() and set(best["setting"]) == set(tuning["space"])
     # the tuned case trains with the best setting, on every seed
-    log = (quick_run / "logs" / "train" / "data_1" / "tuned.log").read_text()
-    assert "data_1/tuned/seed1: training" in log and f"latent_dim={best['setting']['latent_dim']}" in log and f"loss='{best['setting']['loss']}'" in log
+    log = (quick_run / "logs" / "train" / DATASET / "tuned.log").read_text()
+    assert f"{DATASET}/tuned/seed1: training" in log and f"latent_dim={best['setting']['latent_dim']}" in log and f"loss='{best['setting']['loss']}'" in log
     report = (quick_run / "results" / "report.html").read_text()
     assert "Hyperparameter search" in report and "in the original study&#39;s range" in report
     # a search interrupted after its trials (in a copy: no search output, no best.yaml) resumes
@@ -326,10 +329,10 @@ def test_the_search_finds_a_tuned_case_and_resumes(quick_run, tmp_path_factory):
     copy = tmp_path_factory.mktemp("resume") / "run"
     shutil.copytree(quick_run, copy)
     for name in ["search.csv", "best.yaml"]:
-        (copy / "results" / "tuning" / "data_1" / name).unlink()
-    snakemake(copy, "--cores", "2", "results/tuning/data_1/best.yaml")
+        (copy / "results" / "tuning" / DATASET / name).unlink()
+    snakemake(copy, "--cores", "2", f"results/tuning/{DATASET}/best.yaml")
     assert "ran 0 trials" in (copy / "logs" / "tune" / "data_1.log").read_text()
-    assert pd.read_csv(copy / "results" / "tuning" / "data_1" / "trials.csv").equals(trials)
+    assert pd.read_csv(copy / "results" / "tuning" / DATASET / "trials.csv").equals(trials)
 
 
 def test_declared_resources_cover_the_measured_peaks_with_margin(quick_run):
@@ -347,13 +350,13 @@ def test_declared_resources_cover_the_measured_peaks_with_margin(quick_run):
 def test_the_same_config_gives_byte_identical_metrics_on_one_core(quick_run, tmp_path_factory):
     """The quick run used --cores 2; one case again with --cores 1 in a fresh directory."""
     workdir = new_workdir(tmp_path_factory, "again")
-    snakemake(workdir, "--cores", "1", f"results/data_2/{FINAL}/metrics.json")
+    snakemake(workdir, "--cores", "1", f"results/{DATASET}/{FINAL}/metrics.json")
     for seed in range(QUICK_SEEDS):
-        path = Path("results", "data_2", FINAL, f"seed{seed}", "metrics.json")
+        path = Path("results", DATASET, FINAL, f"seed{seed}", "metrics.json")
         assert (workdir / path).read_bytes() == (quick_run / path).read_bytes()
-    path = Path("results", "data_2", FINAL, "metrics.json")
+    path = Path("results", DATASET, FINAL, "metrics.json")
     assert (workdir / path).read_bytes() == (quick_run / path).read_bytes()
-    assert not (workdir / "results" / "data_2" / FINAL / "seed0" / "checkpoint.pt").exists()
+    assert not (workdir / "results" / DATASET / FINAL / "seed0" / "checkpoint.pt").exists()
 
 
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
@@ -366,8 +369,8 @@ def test_an_interrupted_run_loses_no_work(tmp_path_factory, how):
     (workdir / "config" / "slow.yaml").write_text(yaml.safe_dump(
         {"seeds": 1, "train": {"epochs": 40}, "data": {"rows": {"train": 2000, "validation": 200, "scoring": 8}},
          "ablations": None}))
-    target = f"results/data_1/{FINAL}/seed0/metrics.json"
-    seed_dir = workdir / "results" / "data_1" / FINAL / "seed0"
+    target = f"results/{DATASET}/{FINAL}/seed0/metrics.json"
+    seed_dir = workdir / "results" / DATASET / FINAL / "seed0"
     command = [*SNAKEMAKE, target, "--directory", str(workdir), "--cores", "1",
                "--configfile", str(workdir / "config" / "quick.yaml"), str(workdir / "config" / "slow.yaml")]
     job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -375,7 +378,7 @@ def test_an_interrupted_run_loses_no_work(tmp_path_factory, how):
     while not (seed_dir / "checkpoint.pt").exists():
         assert job.poll() is None and time.monotonic() < deadline, "training never wrote a checkpoint"
         time.sleep(0.2)
-    train_log = workdir / "logs" / "train" / "data_1" / f"{FINAL}.log"
+    train_log = workdir / "logs" / "train" / DATASET / f"{FINAL}.log"
     if how == "SIGTERM":
         job.terminate()
         job.wait(timeout=120)
@@ -406,7 +409,7 @@ def test_a_diverging_case_stops_naming_case_and_epoch_and_writes_no_model(tmp_pa
     (workdir / "config" / "quick.yaml").write_text(yaml.safe_dump(quick))
     result = snakemake(workdir, "--cores", "1", "results/data_1/blowup/seed0/model.pt", check=False)
     assert result.returncode != 0
-    log = (workdir / "logs" / "train" / "data_1" / "blowup.log").read_text()
+    log = (workdir / "logs" / "train" / DATASET / "blowup.log").read_text()
     assert "TrainingDiverged: data_1/blowup/seed0: loss became nan at epoch 1" in log
     assert not (workdir / "results" / "data_1" / "blowup" / "seed0" / "model.pt").exists()
 
@@ -450,12 +453,12 @@ def test_a_change_of_the_metrics_reruns_the_jobs_that_score(quick_run):
 
 def test_one_case_target_plans_only_its_jobs(tmp_path_factory):
     workdir = new_workdir(tmp_path_factory, "one")
-    result = snakemake(workdir, "--dry-run", f"results/data_2/{FINAL}/metrics.json")
+    result = snakemake(workdir, "--dry-run", f"results/{DATASET}/{FINAL}/metrics.json")
     plan = result.stdout
     # one job trains the case's seeds, generates their lines and scores them
     assert dry_run_jobs(plan) == {"generate_data": 3, "validate_data": 1, "solve_exact": 1, "train": 1}
-    assert plan.count(f"results/data_2/{FINAL}/seed") >= 2 * QUICK_SEEDS
-    assert "data_1" not in plan
+    assert plan.count(f"results/{DATASET}/{FINAL}/seed") >= 2 * QUICK_SEEDS
+    assert FLOW not in plan and NEAREST not in plan
 
 
 def test_the_challenge_overlay_plans_its_dataset_alone(tmp_path_factory):
@@ -486,7 +489,7 @@ def test_rates_calibrated_on_a_finished_study_plan_its_run_jobs_as_they_ran(quic
     """`python -m sincvae.cost calibrate` on the quick run writes a new machine's file; with its
     rates, the plan of that study gives each rule that trains, generates and scores within 25% of
     the job seconds its benchmarks measured."""
-    config = merged(CONFIG, QUICK)
+    config = QUICK_STUDY
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     shutil.copytree(ROOT / "config" / "costs", tmp_path / "costs")
     machine = "Test CPU, 2 cores, no bf16"
@@ -552,7 +555,7 @@ def test_an_unknown_case_or_dataset_fails_naming_the_valid_ids(tmp_path_factory)
         result = snakemake(workdir, "--dry-run", target, check=False)
         output = result.stdout + result.stderr
         assert result.returncode != 0
-        assert f"unknown target {target}: datasets are data_1, data_2; cases are {', '.join(CASES)}" in output
+        assert f"unknown target {target}: datasets are {', '.join(DATASETS)}; cases are {', '.join(CASES)}" in output
         assert not (workdir / "data").exists()
 
 
@@ -593,45 +596,44 @@ def test_someones_samples_are_scored_into_the_comparison(quick_run, tmp_path_fac
     method `external`, scored by the usual rules; Y rows out of order stop the run by name."""
     workdir = tmp_path_factory.mktemp("external")
     shutil.copytree(quick_run, workdir, dirs_exist_ok=True)  # keeps the mtimes: nothing else reruns
-    x, y = load_dataset(workdir / "data" / "data_1" / "scoring_dataset.pt")
+    x, y = load_dataset(workdir / "data" / DATASET / "scoring_dataset.pt")
     lines = x.repeat_interleave(3, 0)
     lines[1::3, :, :, 1] = (lines[1::3, :, :, 1] + 0.1).clamp(max=1.0)  # a third of the lines off the truth
     save_dataset(workdir / "mine.pt", lines, y.repeat_interleave(3, 0))
     config = yaml.safe_load((workdir / "config" / "quick.yaml").read_text())
-    config["external"] = {"my-model": {"dataset": "data_1", "path": "mine.pt"}}
+    config["external"] = {"my-model": {"dataset": DATASET, "path": "mine.pt"}}
     (workdir / "config" / "quick.yaml").write_text(yaml.safe_dump(config, sort_keys=False))  # same params: no reruns
     result = snakemake(workdir, "--cores", "2", "results/comparison.csv")
     assert "score_external" in result.stderr and "rule generate" not in result.stderr
     table = pd.read_csv(workdir / "results" / "comparison.csv")
     mine = table[table["case"] == "my-model"].iloc[0]
-    assert (mine["dataset"], mine["method"], mine["stage"], mine["seeds"]) == ("data_1", "external", "raw", 1)
+    assert (mine["dataset"], mine["method"], mine["stage"], mine["seeds"]) == (DATASET, "external", "raw", 1)
     assert mine["scoring_true_line_recovered"] == 1 and 2 / 3 - 1e-9 <= mine["scoring_precision"] < 1
     assert mine["scoring_gate_all"] >= 2 / 3 - 1e-9 and 0 < mine["scoring_mmd"] < 1
     assert table[table["method"] != "exact"]["scoring_gate_all"].notna().all()  # every case has the gate
-    # the exact solutions of data_2's scoring rows, K = 30 per y allocated by posterior weight, and
+    # the exact solutions of the scoring rows, K = 30 per y allocated by posterior weight, and
     # the same lines moved 0.015 away (every point): near a solution, not solutions
-    x2, y2 = load_dataset(workdir / "data" / "data_2" / "scoring_dataset.pt")
-    solutions = solutions_from_frame(pd.read_parquet(workdir / "results" / "data_2" / "exact" / "solutions.parquet"),
-                                     "scoring", len(x2))
+    solutions = solutions_from_frame(pd.read_parquet(workdir / "results" / DATASET / "exact" / "solutions.parquet"),
+                                     "scoring", len(x))
     allocated = np.stack([np.repeat(lines, by_weight(weights, 30), 0) for lines, weights in solutions])
     angle = np.random.default_rng(0).uniform(0, 2 * np.pi, allocated.shape[:2])
     moved = allocated + 0.015 * np.stack([np.cos(angle), np.sin(angle)], -1)[..., None]
     for name, sample in (("exact-by-weight", allocated), ("moved", moved)):
         save_dataset(workdir / f"{name}.pt", to_file_layout(sample.reshape(-1, 2, 50)),
-                     y2.repeat_interleave(30, 0))
-        config["external"][name] = {"dataset": "data_2", "path": f"{name}.pt"}
+                     y.repeat_interleave(30, 0))
+        config["external"][name] = {"dataset": DATASET, "path": f"{name}.pt"}
     (workdir / "config" / "quick.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     snakemake(workdir, "--cores", "2", "results/comparison.csv")
     table = pd.read_csv(workdir / "results" / "comparison.csv").set_index("case")
     exact, off = table.loc["exact-by-weight"], table.loc["moved"]
     assert exact["scoring_precision"] >= 0.99 and off["scoring_near"] == pytest.approx(1)
-    fmap = ForwardMap.from_config(CONFIG["datasets"]["data_2"])
-    solves = np.abs(fmap(moved) - y2[:, 0].transpose(1, 2).numpy()[:, None]).max((-2, -1)) <= forward_tolerance(
+    fmap = ForwardMap.from_config(CONFIG["datasets"][DATASET])
+    solves = np.abs(fmap(moved) - y[:, 0].transpose(1, 2).numpy()[:, None]).max((-2, -1)) <= forward_tolerance(
         fmap, CONFIG["evaluate"]["match_tolerance"])
     assert off["scoring_precision"] <= solves.mean() + 1e-9 and off["scoring_precision"] < 0.5
     assert off["scoring_distance"] >= 3 * exact["scoring_distance"]
     save_dataset(workdir / "mine.pt", lines, y.repeat_interleave(3, 0).flip(0))
     result = snakemake(workdir, "--cores", "2", "results/comparison.csv", check=False)
-    log = Path("logs") / "score_external" / "data_1" / "my-model.log"
+    log = Path("logs") / "score_external" / DATASET / "my-model.log"
     assert result.returncode != 0 and str(log) in result.stderr
     assert "mine.pt: Y rows 0..2 are not scoring row 0's y" in (workdir / log).read_text()

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from sincvae.planning import Claim, PlanError, Run, applicable, grid_cases, plan
+from sincvae.planning import (Claim, PlanError, Run, applicable, grid_cases, plan, search_processes,
+                              without_removed)
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 REFERENCE = CONFIG["reference_case"]
@@ -41,6 +42,23 @@ def test_the_bookkeeping_rules_start_without_torch():
     report, grid and best_setting import only these library modules."""
     assert "torch" not in imported("sincvae.planning, sincvae.stats, sincvae.findings, sincvae.report, "
                                    "sincvae.plots, sincvae.tuning")
+
+
+def test_an_overlay_removes_a_dataset_or_a_factor_with_null():
+    removed = without_removed(edited(datasets__data_2=None, ablations__factors__wy=None))
+    study = plan(removed)
+    assert list(removed["datasets"]) == ["data_1"]
+    assert "wy" not in study.claims and "ablation-fixed-wy0.3" not in study.cases
+    assert set(study.claims) == set(CONFIG["ablations"]["factors"]) - {"wy"}
+    assert CONFIG["datasets"]["data_2"] and "wy" in CONFIG["ablations"]["factors"]  # the config is not changed
+    everything = edited(ablations__factors={factor: None for factor in CONFIG["ablations"]["factors"]})
+    with pytest.raises(PlanError, match="ablations.factors: every factor is removed"):
+        without_removed(everything)
+
+
+def test_the_search_leaves_a_core_to_the_other_jobs_but_on_a_node_of_its_own():
+    assert [search_processes(2, cores) for cores in (1, 2, 3, 8)] == [1, 1, 2, 2]
+    assert search_processes(4, None) == 4
 
 
 def test_the_default_plan_has_every_case_with_its_seeds():

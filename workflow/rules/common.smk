@@ -10,11 +10,16 @@ from snakemake.utils import validate
 from sincvae import registry
 from sincvae.cost import Costs, job_table, wall_ref
 from sincvae.machine import describe_cpu
-from sincvae.planning import TUNED, evaluated_splits, plan
+from sincvae.planning import (
+    TUNED,
+    evaluated_splits,
+    plan,
+    search_processes,
+    without_removed,
+)
 
 validate(config, schema="../../config/schema.yaml")
-# An overlay config removes a dataset by setting it to null (config/challenge.yaml).
-config["datasets"] = {name: spec for name, spec in config["datasets"].items() if spec}
+config.update(without_removed(config))
 
 # Every job that computes is CPU-bound: with --cores above the cores this process may use, jobs
 # would share cores, each slower and none sooner (docs/cluster.md "Concurrency"). Those jobs
@@ -190,6 +195,16 @@ def training_priority(wildcards):
     return PLAN.training_chain(wildcards.case)
 
 
+def solutions_priority(wildcards):
+    """The train split's exact solutions head the chains of the cases that train on them: the
+    longest of those chains, after the solutions every job is scored against (FIRST)."""
+    return max(
+        PLAN.training_chain(case)
+        for case, run in PLAN.runs.items()
+        if run.trains_on_solutions
+    )
+
+
 def search_priority():
     """Seed-epochs of the search's trials and of the tuned case trained after it."""
     return TUNING["trials"] * CASES[TUNING["base_case"]][
@@ -226,6 +241,14 @@ def job_minutes(case):
     """A run job's time limit on a cluster: 3× its planned cost on the calibrating machine, plus start-up."""
     ref = max(job["ref"] for job in JOBS if job["case"] == case)
     return 5 + math.ceil(3 * ref * COSTS.reference_epoch_s / 60)
+
+
+def search_threads():
+    """The search job's threads: its workers on a cluster node (a run given --jobs), fewer than
+    the computing cores here."""
+    return search_processes(
+        TUNING["workers"], None if workflow.nodes is not None else computing_cores()
+    )
 
 
 def tune_minutes():

@@ -1,4 +1,5 @@
 # A dataset file that is present (the user's own) is kept and validated; an absent one is generated.
+# Every chain starts from the data: its jobs come first (FIRST, common.smk).
 
 
 rule generate_data:
@@ -8,6 +9,7 @@ rule generate_data:
         "logs/generate_data/{dataset}/{split}.log",
     benchmark:
         "benchmarks/generate_data/{dataset}/{split}.tsv"
+    priority: FIRST
     conda:
         "../../envs/sincvae.yaml"
     resources:
@@ -29,6 +31,7 @@ rule validate_data:
         "logs/validate_data/{dataset}.log",
     benchmark:
         "benchmarks/validate_data/{dataset}.tsv"
+    priority: FIRST
     conda:
         "../../envs/sincvae.yaml"
     resources:

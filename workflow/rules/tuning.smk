@@ -51,7 +51,7 @@ rule tune:
     priority: lambda w: search_priority()
     conda:
         "../../envs/sincvae.yaml"
-    threads: TUNING["workers"] if TUNING else 1
+    threads: search_threads() if TUNING else 1
     resources:
         cpu=cpu_slots,
         mem_mb=lambda w, threads: 1500 * threads,

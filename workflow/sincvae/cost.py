@@ -253,7 +253,7 @@ def _fixed_rules(root: Path, datasets: int) -> dict[str, dict]:
 
 def main(argv: list[str] | None = None) -> None:
     from .budget import reference_epoch_seconds, training_seconds
-    from .planning import plan as make_plan
+    from .planning import plan as make_plan, without_removed
 
     parser = argparse.ArgumentParser(prog="python -m sincvae.cost", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -273,8 +273,7 @@ def main(argv: list[str] | None = None) -> None:
         command.add_argument("--costs", default="config/costs", help="the directory of cost files")
     args = parser.parse_args(argv)
     with open(args.config) as f:
-        config = yaml.safe_load(f)
-    config["datasets"] = {k: v for k, v in config["datasets"].items() if v}
+        config = without_removed(yaml.safe_load(f))
     study = make_plan(config)
     out = Path(args.costs) / file_name(args.cpu)
     # What is not measured now keeps its rate from this machine's file, or from the nearest

@@ -88,6 +88,15 @@ def generation(evaluate: dict, refine: bool = True) -> Generation:
     return Generation(evaluate["samples"], steps, evaluate["refine"]["oversample"], evaluate["refine"]["converged"])
 
 
+def search_processes(workers: int, cores: int | None) -> int:
+    """Processes of the search's job (its threads): its batch's `workers` trials at once, but on
+    a machine of `cores` never all of them (None: a cluster node of its own). Nothing reserves
+    cores for a job that needs every one: it starts only when no other job is ready, so the search
+    and the tuned case after it ran alone at the study's end. Its results do not depend on it
+    (tuning.run_search)."""
+    return workers if cores is None else max(1, min(workers, cores - 1))
+
+
 def evaluated_splits(validation_rows: int) -> tuple[tuple[str, int | None], ...]:
     """(split, rows scored): every scoring row, the first validation rows. The exact solver and
     every method's lines use this one list, so their rows line up."""
@@ -272,6 +281,19 @@ def ablation_cases(config: dict, reference: dict) -> tuple[list[Level], dict[str
         for shorter, longer in zip(chain, chain[1:]):
             continued[longer.case] = shorter.case
     return levels, cases, continued
+
+
+def without_removed(config: dict) -> dict:
+    """The config without what an overlay removed by setting it to null: a dataset
+    (config/challenge.yaml) or an ablation factor (config/quick.yaml)."""
+    out = {**config, "datasets": {name: spec for name, spec in config["datasets"].items() if spec}}
+    if config.get("ablations"):
+        factors = {factor: spec for factor, spec in config["ablations"]["factors"].items() if spec}
+        if not factors:
+            raise PlanError("config: ablations.factors: every factor is removed (null); keep at least one, "
+                            "or set ablations: null")
+        out["ablations"] = {**config["ablations"], "factors": factors}
+    return out
 
 
 def plan(config: dict) -> Plan:
