@@ -40,7 +40,7 @@ BUDGETS = {  # machine -> (default, quick)
 
 
 def study_wall(config: dict, costs: Costs) -> float:
-    return wall_ref(job_table(plan(config), config, costs), CORES)
+    return wall_ref(job_table(plan(config), config, costs, CORES), CORES)
 
 
 @pytest.mark.parametrize("costs", CALIBRATED, ids=lambda c: c.cpu)
@@ -105,7 +105,7 @@ def test_a_run_costs_its_training_drawing_refinement_and_scoring():
 
 def test_the_plan_prices_each_job_of_its_rule():
     """A training job: its rule's start-up and its run; the search: its trials at their share
-    of a full run, on its workers' threads."""
+    of a full run, on its workers' threads on a cluster node, on fewer than a machine's cores."""
     reference = next(row for row in CONFIG["cases"] if row["case"] == CONFIG["reference_case"])
     config = merged(CONFIG, {"cases": [reference], "ablations": None, "report": {"inspect_cases": []},
                              "tuning": {"grid": {"beta": [reference["beta"]]}, "trials": 4, "workers": 2}})
@@ -117,6 +117,8 @@ def test_the_plan_prices_each_job_of_its_rule():
     tune = jobs.xs("tune", level="rule")
     assert tune["ref"].iloc[0] == pytest.approx(2.0 + 4 * 0.5 * run_cost(study.search, RATES, rows))
     assert (tune["threads"] == 2).all()
+    on_two_cores = pd.DataFrame(job_table(study, config, RATES, cores=2)).set_index("rule")
+    assert (on_two_cores.loc["tune", "threads"] == 1).all() and (on_two_cores.loc["tune", "ref"] == tune["ref"].iloc[0]).all()
     point = jobs.xs("train_grid_point", level="rule")  # wy 0.0 and 0.6 on each dataset, the first seed
     assert len(point) == 4 and point["ref"].iloc[0] == pytest.approx(
         1.0 + run_cost(study.runs[point.index[0][1]], RATES, rows))

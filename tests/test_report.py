@@ -39,7 +39,7 @@ def test_aggregate_seeds_keeps_every_seed_and_summarises_the_metrics():
     (["supported", "no detectable difference"], "holds"),
     (["contradicted", "no detectable difference"], "fails"),
     (["supported", "contradicted"], "mixed"),
-    (["no detectable difference", "undecided"], "not shown"),
+    (["no detectable difference", "undecided"], "no detectable difference"),
     (["undecided", "undecided"], "undecided"),
 ])
 def test_a_claims_outcome_follows_its_decisions(decisions, outcome):
@@ -107,6 +107,8 @@ def test_findings_are_written_from_the_numbers():
     assert "None of its generated lines is a valid input" in text  # the reference's precision is 0
     # the outcome follows the primary metric alone: the supported coverage test does not make it mixed
     assert "beta > 1: fails. Decided on the distance" in text and "-0.3 [-0.4, -0.2]" in text
+    # the summary names what the claims were tested on, from the verdicts
+    assert "Of its 1 claims, tested on d (fixed and original_code models): 1 fails" in text
     assert "original_code no detectable difference, 1.1 against 0.5: 0 [-0.1, 0.1], MDE 0.25 for it, 0.3 against" in text
     assert "Beside it, not deciding: coverage on d fixed supported, 0.2 [0.1, 0.3] (Holm p 0.004" in text
     assert "flow (flow, 3 seeds) has the best mean distance, distance 0.2 [0.19, 0.21]" in text

@@ -10,13 +10,7 @@ from snakemake.utils import validate
 from sincvae import registry
 from sincvae.cost import Costs, job_table, wall_ref
 from sincvae.machine import describe_cpu
-from sincvae.planning import (
-    TUNED,
-    evaluated_splits,
-    plan,
-    search_processes,
-    without_removed,
-)
+from sincvae.planning import TUNED, evaluated_splits, plan, without_removed
 
 validate(config, schema="../../config/schema.yaml")
 config.update(without_removed(config))
@@ -43,6 +37,17 @@ def cpu_slots(wildcards, threads):
     return threads
 
 
+def computing_cores():
+    """How many computing jobs run at once here: --cores, capped by the `cpu` resource; the
+    machine's cores when no --cores is given (snakemake --report)."""
+    try:
+        cores = workflow.cores
+    except WorkflowError:
+        cores = MACHINE_CORES
+    resources = workflow.global_resources
+    return min(cores, resources["cpu"].value if "cpu" in resources else MACHINE_CORES)
+
+
 # The whole study as a table of cases (sincvae.planning, unit-tested without Snakemake): the
 # comparison's cases, the search's grid points and `tuned` case, the ablations' levels.
 PLAN = plan(config)
@@ -51,7 +56,9 @@ PLAN = plan(config)
 # trains, the time limits on a cluster.
 MACHINE = describe_cpu()
 COSTS = Costs.for_machine(os.path.join(workflow.basedir, "config", "costs"), MACHINE)
-JOBS = job_table(PLAN, config, COSTS)
+JOBS = job_table(
+    PLAN, config, COSTS, None if workflow.nodes is not None else computing_cores()
+)
 LEARNED = registry.learned()
 SPLITS = ["train", "validation", "scoring"]
 DATASETS = list(config["datasets"])
@@ -212,17 +219,6 @@ def search_priority():
     ] + PLAN.training_chain(TUNED)
 
 
-def computing_cores():
-    """How many computing jobs run at once here: --cores, capped by the `cpu` resource; the
-    machine's cores when no --cores is given (snakemake --report)."""
-    try:
-        cores = workflow.cores
-    except WorkflowError:
-        cores = MACHINE_CORES
-    resources = workflow.global_resources
-    return min(cores, resources["cpu"].value if "cpu" in resources else MACHINE_CORES)
-
-
 def study_cost_line():
     """The plan in one line: jobs, reference epochs, and minutes at the calibrating machine's
     reference epoch on the cores the computing jobs get."""
@@ -244,11 +240,9 @@ def job_minutes(case):
 
 
 def search_threads():
-    """The search job's threads: its workers on a cluster node (a run given --jobs), fewer than
-    the computing cores here."""
-    return search_processes(
-        TUNING["workers"], None if workflow.nodes is not None else computing_cores()
-    )
+    """The search job's threads, as the plan has them: its workers on a cluster node (a run
+    given --jobs), fewer than the computing cores here (planning.search_processes)."""
+    return next(job["threads"] for job in JOBS if job["rule"] == "tune")
 
 
 def tune_minutes():

@@ -25,7 +25,7 @@ import yaml
 
 from . import registry
 from .machine import bf16_of, describe_cpu
-from .planning import Plan, Run
+from .planning import Plan, Run, search_processes
 
 REFERENCE_ROWS = 10_000  # lines of one reference epoch
 PER_1000 = 1000
@@ -115,9 +115,10 @@ def run_cost(run: Run, costs: Costs, rows: dict[str, int], epochs_done: int = 0)
     return cost + lines_scored(run, rows) / PER_1000 * costs.score
 
 
-def job_table(plan: Plan, config: dict, costs: Costs) -> list[dict]:
+def job_table(plan: Plan, config: dict, costs: Costs, cores: int | None = None) -> list[dict]:
     """Every job of the plan, one record each: rule, dataset, case, threads and its estimate
-    (ref, CPU)."""
+    (ref, CPU). `cores`: the computing jobs' cores of the machine it runs on (None: a cluster),
+    which set the search job's threads (planning.search_processes)."""
     rows = config["data"]["rows"]
     datasets = list(config["datasets"])
     jobs = []
@@ -134,7 +135,8 @@ def job_table(plan: Plan, config: dict, costs: Costs) -> list[dict]:
         if plan.search is not None:
             tuning = config["tuning"]
             trials = tuning["trials"] * costs.trial_share * run_cost(plan.search, costs, rows)
-            add("tune", dataset, None, costs.startup["train"] + trials, threads=tuning["workers"])
+            add("tune", dataset, None, costs.startup["train"] + trials,
+                threads=search_processes(tuning["workers"], cores))
         for name, spec in plan.external.items():
             if spec["dataset"] == dataset:
                 add("score_external", dataset, name, costs.score_external)
@@ -159,8 +161,8 @@ def _csv(path: Path, delimiter: str = ",") -> list[dict]:
         return list(csv.DictReader(f, delimiter=delimiter))
 
 
-def _benchmark_s(path: Path) -> float:
-    return float(_csv(path, "\t")[-1]["s"])
+def _benchmark_s(path: Path, column: str = "s") -> float:
+    return float(_csv(path, "\t")[-1][column])
 
 
 def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cpu: str) -> dict:
@@ -216,8 +218,9 @@ def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cp
                            / rows["train"] * PER_1000, 4) if solved else None
     if plan.search is not None:
         # What a trial costs against a full run of the search's case: pruned trials stop early.
+        # Its CPU seconds, whatever number of processes ran its trials (planning.search_processes).
         full = run_cost(plan.search, Costs(**costs, trial_share=1.0, rules={}), rows)
-        tuned = [_benchmark_s(p) * config["tuning"]["workers"] / ref - costs["startup"]["train"]
+        tuned = [_benchmark_s(p, "cpu_time") / ref - costs["startup"]["train"]
                  for p in sorted((root / "benchmarks" / "tune").glob("*.tsv"))]
         costs["trial_share"] = round(statistics.mean(tuned) / (config["tuning"]["trials"] * full), 3)
     else:

@@ -46,12 +46,12 @@ def reference_lines(comparison: pd.DataFrame, reference_case: str) -> list[dict]
     return rows
 
 
-OUTCOMES = ("holds", "fails", "mixed", "not shown", "undecided")
+OUTCOMES = ("holds", "fails", "mixed", "no detectable difference", "undecided")
 
 
 def claim_outcome(decisions: list[str]) -> str:
     """A claim across datasets and variants, from its primary metric's decisions: holds, fails,
-    mixed, not shown or undecided."""
+    mixed, no detectable difference (tested, neither supported nor contradicted) or undecided."""
     supported, contradicted = "supported" in decisions, "contradicted" in decisions
     if supported and contradicted:
         return "mixed"
@@ -59,7 +59,7 @@ def claim_outcome(decisions: list[str]) -> str:
         return "holds"
     if contradicted:
         return "fails"
-    return "undecided" if all(d == "undecided" for d in decisions) else "not shown"
+    return "undecided" if all(d == "undecided" for d in decisions) else "no detectable difference"
 
 
 def _test(row: pd.Series) -> dict:
@@ -132,7 +132,8 @@ def findings(comparison: pd.DataFrame, verdicts: pd.DataFrame | None, ranking: p
     """Everything the Findings section says, as data for the templates."""
     claims = [] if verdicts is None else claim_lines(verdicts)
     outcomes = {o: sum(c["outcome"] == o for c in claims) for o in OUTCOMES}
-    return {"reference": reference_lines(comparison, reference_case), "claims": claims,
+    tested = {} if verdicts is None else {key: sorted(verdicts[key].unique()) for key in ("dataset", "variant")}
+    return {"reference": reference_lines(comparison, reference_case), "claims": claims, "claims_over": tested,
             "outcomes": {o: n for o, n in outcomes.items() if n}, "best": best_methods(comparison, ranking),
             "methods": method_lines(comparison, reference_case),
             "original_y_loss": original_y_loss}
