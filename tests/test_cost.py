@@ -118,7 +118,8 @@ def test_the_plan_prices_each_job_of_its_rule():
     assert tune["ref"].iloc[0] == pytest.approx(2.0 + 4 * 0.5 * run_cost(study.search, RATES, rows))
     assert (tune["threads"] == 2).all()
     on_two_cores = pd.DataFrame(job_table(study, config, RATES, cores=2)).set_index("rule")
-    assert (on_two_cores.loc["tune", "threads"] == 1).all() and (on_two_cores.loc["tune", "ref"] == tune["ref"].iloc[0]).all()
+    assert (on_two_cores.loc["tune", "threads"] == 1).all()
+    assert (on_two_cores.loc["tune", "ref"] == tune["ref"].iloc[0]).all()
     point = jobs.xs("train_grid_point", level="rule")  # wy 0.0 and 0.6 on each dataset, the first seed
     assert len(point) == 4 and point["ref"].iloc[0] == pytest.approx(
         1.0 + run_cost(study.runs[point.index[0][1]], RATES, rows))

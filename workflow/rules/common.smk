@@ -246,8 +246,8 @@ def search_threads():
 
 
 def tune_minutes():
-    """The search's time limit on a cluster, as job_minutes."""
-    ref = max(job["ref"] for job in JOBS if job["rule"] == "tune") / TUNING["workers"]
+    """The search's time limit on a cluster, as job_minutes: its CPU over its threads."""
+    ref = max(job["ref"] / job["threads"] for job in JOBS if job["rule"] == "tune")
     return 5 + math.ceil(3 * ref * COSTS.reference_epoch_s / 60)
 
 
