@@ -1,4 +1,7 @@
 import copy
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,6 +11,7 @@ from sincvae.forward import ForwardMap
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_SCORING = ROOT.parent / "shared" / "seed" / "data" / "scoring_dataset.pt"
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
 
 
 def merged(base: dict, overlay: dict) -> dict:
@@ -31,3 +35,29 @@ def data_1(config):
 @pytest.fixture(scope="session")
 def data_2(config):
     return ForwardMap.from_config(config["datasets"]["data_2"])
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(workdir / "config" / "quick.yaml"), *args],
+        capture_output=True, text=True,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stderr[-4000:]}")
+    return result
+
+
+def new_workdir(tmp_path_factory, name: str) -> Path:
+    workdir = tmp_path_factory.mktemp(name)
+    shutil.copytree(ROOT / "config", workdir / "config")
+    return workdir
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory):
+    """The quick study (config/quick.yaml) run once for the session, as the README's main
+    command runs: the pipeline tests read it, and the SLURM test compares its run with it."""
+    workdir = new_workdir(tmp_path_factory, "quick")
+    result = snakemake(workdir, "--cores", "8")  # as the README's main command
+    (workdir / "snakemake.err").write_text(result.stderr)
+    return workdir

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from playwright.sync_api import sync_playwright
 
-from conftest import ROOT, SEED_SCORING, merged
+from conftest import ROOT, SEED_SCORING, SNAKEMAKE, merged, new_workdir, snakemake
 from sincvae.data import load_dataset, save_dataset, to_file_layout
 from sincvae.exact import forward_tolerance, solutions_from_frame
 from sincvae.forward import ForwardMap
@@ -32,7 +32,6 @@ from sincvae.cost import Costs, file_name, job_table, main as cost_main
 from sincvae.planning import plan, without_removed
 
 pytestmark = pytest.mark.pipeline
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 QUICK = yaml.safe_load((ROOT / "config" / "quick.yaml").read_text())
 QUICK_STUDY = without_removed(merged(CONFIG, QUICK))  # as the pipeline reads it
@@ -59,30 +58,6 @@ def by_weight(weights, count: int) -> np.ndarray:
     return allotted
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(workdir / "config" / "quick.yaml"), *args],
-        capture_output=True, text=True,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stderr[-4000:]}")
-    return result
-
-
-def new_workdir(tmp_path_factory, name: str) -> Path:
-    workdir = tmp_path_factory.mktemp(name)
-    shutil.copytree(ROOT / "config", workdir / "config")
-    return workdir
-
-
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    workdir = new_workdir(tmp_path_factory, "quick")
-    result = snakemake(workdir, "--cores", "8")  # as the README's main command
-    (workdir / "snakemake.err").write_text(result.stderr)
-    return workdir
-
-
 def max_running(log: str) -> int:
     """The most jobs of a Snakemake log running at one time (started, not yet finished),
     counting only those that declare the resource `cpu`."""
@@ -106,6 +81,30 @@ def test_no_more_jobs_at_once_than_cores(quick_run):
     # no more computing jobs running at once than cores, from the jobs' start and end times
     log = next((quick_run / ".snakemake" / "log").glob("*.snakemake.log")).read_text()
     assert max_running(log) <= cores
+
+
+def job_order(log: str) -> list[tuple[str, str]]:
+    """(event, rule) of a Snakemake log in order: ("start", rule) and ("finish", rule)."""
+    rules, events = {}, []
+    for block in re.split(r"\n(?=\[)", log):
+        started = re.search(r"rule (\w+):\n(?:.*\n)*?\s+jobid: (\d+)", block)
+        if started:
+            rules[started.group(2)] = started.group(1)
+            events.append(("start", started.group(1)))
+        events += [("finish", rules[job]) for job in re.findall(r"Finished jobid: (\d+)", block)]
+    return events
+
+
+def test_jobs_that_train_nothing_run_as_soon_as_they_are_ready(quick_run):
+    """Every job that trains nothing outranks the training jobs (priority FIRST), so none is
+    left for the end, where a core would wait on it: the training-free methods' jobs and the
+    exact solutions' scores are done before the last training job starts."""
+    events = job_order(next((quick_run / ".snakemake" / "log").glob("*.snakemake.log")).read_text())
+    last_training = max(i for i, (event, rule) in enumerate(events) if event == "start" and rule == "train")
+    early = [i for i, (event, rule) in enumerate(events) if event == "finish" and rule in ("generate", "score_exact")]
+    assert len(early) == len(DATASETS) * (1 + sum(row.get("method") in ("nearest", "prior", "posterior")
+                                                  for row in QUICK["cases"]))
+    assert max(early) < last_training
 
 
 def test_quick_run_builds_the_comparison_and_the_report(quick_run):
@@ -487,8 +486,8 @@ def dry_run_jobs(stdout: str) -> dict[str, int]:
 
 def test_rates_calibrated_on_a_finished_study_plan_its_run_jobs_as_they_ran(quick_run, tmp_path):
     """`python -m sincvae.cost calibrate` on the quick run writes a new machine's file; with its
-    rates, the plan of that study gives each rule that trains, generates and scores within 25% of
-    the job seconds its benchmarks measured."""
+    rates, the plan of that study gives each rule that trains, generates and scores, and the
+    search, within 25% of the job seconds its benchmarks measured."""
     config = QUICK_STUDY
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     shutil.copytree(ROOT / "config" / "costs", tmp_path / "costs")
@@ -498,7 +497,8 @@ def test_rates_calibrated_on_a_finished_study_plan_its_run_jobs_as_they_ran(quic
     costs = Costs.load(tmp_path / "costs" / file_name(machine))
     assert costs.cpu == machine and costs.solve > 0 and costs.train["offset_bins"] > 0
     planned = pd.DataFrame(job_table(plan(config), config, costs))
-    for rule in ("train", "generate", "ablation", "train_grid_point"):
+    # the search's job ran its trials in one process here (2 cores: planning.search_processes)
+    for rule in ("train", "generate", "ablation", "train_grid_point", "tune"):
         measured = sum(pd.read_csv(p, sep="\t")["s"].iloc[-1] for p in (quick_run / "benchmarks" / rule).rglob("*.tsv"))
         assert planned.loc[planned["rule"] == rule, "ref"].sum() * costs.reference_epoch_s == pytest.approx(
             measured, rel=0.25), rule

@@ -108,7 +108,11 @@ def test_findings_are_written_from_the_numbers():
     # the outcome follows the primary metric alone: the supported coverage test does not make it mixed
     assert "beta > 1: fails. Decided on the distance" in text and "-0.3 [-0.4, -0.2]" in text
     # the summary names what the claims were tested on, from the verdicts
-    assert "Of its 1 claims, tested on d (fixed and original_code models): 1 fails" in text
+    assert "Of its 1 claim, tested on d (fixed and original_code models): 1 fails" in text
+    # more than one claim of an outcome: the verb agrees
+    two = pd.concat([verdicts(), verdicts().assign(claim="wx > 0.5", factor="wx")])
+    assert "Of its 2 claims, tested on d (fixed and original_code models): 2 fail (" in render_markdown(
+        findings(comparison(), two, ranking(), "ref", 0.1492), {**RUN, "match_tolerance": 0.02})
     assert "original_code no detectable difference, 1.1 against 0.5: 0 [-0.1, 0.1], MDE 0.25 for it, 0.3 against" in text
     assert "Beside it, not deciding: coverage on d fixed supported, 0.2 [0.1, 0.3] (Holm p 0.004" in text
     assert "flow (flow, 3 seeds) has the best mean distance, distance 0.2 [0.19, 0.21]" in text

@@ -193,7 +193,9 @@ def scored_outputs(seeds):
     }
 
 
-# Above every training chain: short jobs that the search (the longest chain) and scoring wait on.
+# Above every training chain: short jobs that the search (the longest chain) and scoring wait on,
+# and every job that trains nothing, as soon as it is ready: a core left to wait on one at the
+# end of the run idles (the training-free methods' jobs, figures, verdicts, the notebook).
 FIRST = 10**6
 
 

@@ -53,6 +53,7 @@ rule score_exact:
         "logs/score_exact/{dataset}.log",
     benchmark:
         "benchmarks/score_exact/{dataset}.tsv"
+    priority: FIRST
     conda:
         "../../envs/sincvae.yaml"
     resources:
@@ -133,6 +134,7 @@ rule verdicts:
         "logs/verdicts.log",
     benchmark:
         "benchmarks/verdicts.tsv"
+    priority: FIRST
     conda:
         "../../envs/sincvae.yaml"
     params:

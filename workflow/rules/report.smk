@@ -138,6 +138,7 @@ rule plot_dataset:
         "logs/plot_dataset/{dataset}.log",
     benchmark:
         "benchmarks/plot_dataset/{dataset}.tsv"
+    priority: FIRST
     conda:
         "../../envs/sincvae.yaml"
     resources:
@@ -204,6 +205,7 @@ rule plot_claims:
         "logs/plot_claims.log",
     benchmark:
         "benchmarks/plot_claims.tsv"
+    priority: FIRST
     conda:
         "../../envs/sincvae.yaml"
     params:
@@ -254,6 +256,7 @@ rule notebook:
         "logs/notebook/{dataset}.log",
     benchmark:
         "benchmarks/notebook/{dataset}.tsv"
+    priority: FIRST
     conda:
         "../../envs/sincvae.yaml"
     resources:
@@ -281,6 +284,7 @@ rule plot_latent:
         "logs/plot_latent/{dataset}.log",
     benchmark:
         "benchmarks/plot_latent/{dataset}.tsv"
+    priority: FIRST
     conda:
         "../../envs/sincvae.yaml"
     resources:

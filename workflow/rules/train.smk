@@ -62,3 +62,4 @@ use rule train as generate with:
         "benchmarks/generate/{dataset}/{case}.tsv"
     wildcard_constraints:
         case=one_of(c for c in CASE_IDS if CASES[c]["method"] not in LEARNED),
+    priority: FIRST

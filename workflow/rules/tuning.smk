@@ -25,6 +25,7 @@ rule grid:
         "logs/grid/{dataset}.log",
     benchmark:
         "benchmarks/grid/{dataset}.tsv"
+    priority: FIRST
     conda:
         "../../envs/sincvae.yaml"
     params:

@@ -161,8 +161,16 @@ def _csv(path: Path, delimiter: str = ",") -> list[dict]:
         return list(csv.DictReader(f, delimiter=delimiter))
 
 
-def _benchmark_s(path: Path, column: str = "s") -> float:
-    return float(_csv(path, "\t")[-1][column])
+def _benchmark_s(path: Path) -> float:
+    return float(_csv(path, "\t")[-1]["s"])
+
+
+def _search_processes(log: Path) -> int:
+    """The processes a finished search ran its trials in, from its log's first line (scripts/tune.py)."""
+    found = re.search(r"trials, (\d+) at once", log.read_text())
+    if not found:
+        raise ValueError(f"{log}: no 'N at once' line: cannot tell how many processes the search ran in")
+    return int(found.group(1))
 
 
 def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cpu: str) -> dict:
@@ -218,10 +226,12 @@ def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cp
                            / rows["train"] * PER_1000, 4) if solved else None
     if plan.search is not None:
         # What a trial costs against a full run of the search's case: pruned trials stop early.
-        # Its CPU seconds, whatever number of processes ran its trials (planning.search_processes).
+        # Its CPU seconds: job seconds times the processes its trials ran in (planning.search_processes;
+        # the benchmark's sampled cpu_time missed two thirds of a one-process search's).
         full = run_cost(plan.search, Costs(**costs, trial_share=1.0, rules={}), rows)
-        tuned = [_benchmark_s(p, "cpu_time") / ref - costs["startup"]["train"]
-                 for p in sorted((root / "benchmarks" / "tune").glob("*.tsv"))]
+        tuned = [_benchmark_s(root / "benchmarks" / "tune" / f"{dataset}.tsv")
+                 * _search_processes(root / "logs" / "tune" / f"{dataset}.log") / ref - costs["startup"]["train"]
+                 for dataset in config["datasets"]]
         costs["trial_share"] = round(statistics.mean(tuned) / (config["tuning"]["trials"] * full), 3)
     else:
         costs["trial_share"] = 1.0

@@ -47,6 +47,7 @@ def reference_lines(comparison: pd.DataFrame, reference_case: str) -> list[dict]
 
 
 OUTCOMES = ("holds", "fails", "mixed", "no detectable difference", "undecided")
+PLURAL = {"holds": "hold", "fails": "fail"}  # the verb when more than one claim has the outcome
 
 
 def claim_outcome(decisions: list[str]) -> str:
@@ -134,7 +135,7 @@ def findings(comparison: pd.DataFrame, verdicts: pd.DataFrame | None, ranking: p
     outcomes = {o: sum(c["outcome"] == o for c in claims) for o in OUTCOMES}
     tested = {} if verdicts is None else {key: sorted(verdicts[key].unique()) for key in ("dataset", "variant")}
     return {"reference": reference_lines(comparison, reference_case), "claims": claims, "claims_over": tested,
-            "outcomes": {o: n for o, n in outcomes.items() if n}, "best": best_methods(comparison, ranking),
+            "outcomes": [f"{n} {o if n == 1 else PLURAL.get(o, o)}" for o, n in outcomes.items() if n], "best": best_methods(comparison, ranking),
             "methods": method_lines(comparison, reference_case),
             "original_y_loss": original_y_loss}
 
