@@ -97,12 +97,15 @@ def job_order(log: str) -> list[tuple[str, str]]:
 
 def test_jobs_that_train_nothing_run_as_soon_as_they_are_ready(quick_run):
     """Every job that trains nothing outranks the training jobs (priority FIRST), so none is
-    left for the end, where a core would wait on it: the training-free methods' jobs and the
-    exact solutions' scores are done before the last training job starts."""
+    left for the end, where a core would wait on it: the training-free methods' jobs, the exact
+    solutions' scores and the train split's solutions (which cases with targets: solutions wait
+    on) are done before the last training job starts."""
     events = job_order(next((quick_run / ".snakemake" / "log").glob("*.snakemake.log")).read_text())
     last_training = max(i for i, (event, rule) in enumerate(events) if event == "start" and rule == "train")
-    early = [i for i, (event, rule) in enumerate(events) if event == "finish" and rule in ("generate", "score_exact")]
-    assert len(early) == len(DATASETS) * (1 + sum(row.get("method") in ("nearest", "prior", "posterior")
+    early = [i for i, (event, rule) in enumerate(events)
+             if event == "finish" and rule in ("generate", "score_exact", "solve_train")]
+    assert any(row.get("targets") == "solutions" for row in QUICK["cases"])
+    assert len(early) == len(DATASETS) * (2 + sum(row.get("method") in ("nearest", "prior", "posterior")
                                                   for row in QUICK["cases"]))
     assert max(early) < last_training
 

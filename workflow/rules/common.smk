@@ -197,21 +197,14 @@ def scored_outputs(seeds):
 # and every job that trains nothing, as soon as it is ready: a core left to wait on one at the
 # end of the run idles (the training-free methods' jobs, figures, verdicts, the notebook).
 FIRST = 10**6
+# The train split's exact solutions, which only the cases that train towards them wait on: after
+# the jobs above, before any training.
+BEFORE_TRAINING = FIRST - 1
 
 
 def training_priority(wildcards):
     """Longest training chains start first, so fewer cores idle at the end (Plan.training_chain)."""
     return PLAN.training_chain(wildcards.case)
-
-
-def solutions_priority(wildcards):
-    """The train split's exact solutions head the chains of the cases that train on them: the
-    longest of those chains, after the solutions every job is scored against (FIRST)."""
-    return max(
-        PLAN.training_chain(case)
-        for case, run in PLAN.runs.items()
-        if run.trains_on_solutions
-    )
 
 
 def search_priority():

@@ -34,7 +34,7 @@ use rule solve_exact as solve_train with:
         "logs/solve_train/{dataset}.log",
     benchmark:
         "benchmarks/solve_train/{dataset}.tsv"
-    priority: solutions_priority
+    priority: BEFORE_TRAINING
     params:
         dataset=dataset_params,
         splits=[("train", None)],
