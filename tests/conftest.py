@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from sincvae.forward import ForwardMap
+from sincvae.planning import without_removed
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_SCORING = ROOT.parent / "shared" / "seed" / "data" / "scoring_dataset.pt"
@@ -20,6 +21,11 @@ def merged(base: dict, overlay: dict) -> dict:
     for key, value in overlay.items():
         out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
+
+
+# config/quick.yaml over config/config.yaml, as the pipeline reads it
+QUICK_STUDY = without_removed(merged(*(yaml.safe_load((ROOT / "config" / name).read_text())
+                                       for name in ("config.yaml", "quick.yaml"))))
 
 
 @pytest.fixture(scope="session")

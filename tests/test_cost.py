@@ -8,13 +8,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, merged
+from conftest import QUICK_STUDY, ROOT, merged
 from sincvae.cost import SIZED, Costs, _search_processes, file_name, job_table, run_cost, wall_ref
 from sincvae.machine import describe_cpu
-from sincvae.planning import Generation, Run, plan, without_removed
+from sincvae.planning import Generation, Run, plan
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-QUICK = yaml.safe_load((ROOT / "config" / "quick.yaml").read_text())
 CALIBRATED = Costs.calibrated(ROOT / "config" / "costs")  # one per machine the study was measured on
 COSTS = CALIBRATED[0]
 CORES = 2  # this project's machines: `snakemake --cores 8` runs 2 computing jobs at once there
@@ -51,7 +50,7 @@ def test_the_default_study_is_planned_within_its_budget_on_every_calibrated_mach
 
 @pytest.mark.parametrize("costs", CALIBRATED, ids=lambda c: c.cpu)
 def test_the_quick_study_is_planned_within_its_budget_on_every_calibrated_machine(costs):
-    assert study_wall(without_removed(merged(CONFIG, QUICK)), costs) <= BUDGETS[costs.cpu][1]
+    assert study_wall(QUICK_STUDY, costs) <= BUDGETS[costs.cpu][1]
 
 
 def test_every_cost_file_is_named_for_its_machine():

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from playwright.sync_api import sync_playwright
 
-from conftest import ROOT, SEED_SCORING, SNAKEMAKE, merged, new_workdir, snakemake
+from conftest import QUICK_STUDY, ROOT, SEED_SCORING, SNAKEMAKE, merged, new_workdir, snakemake
 from sincvae.data import load_dataset, save_dataset, to_file_layout
 from sincvae.exact import forward_tolerance, solutions_from_frame
 from sincvae.forward import ForwardMap
@@ -29,12 +29,11 @@ from sincvae.stats import METRICS as STATS_METRICS
 
 METHODS_LEARNED = learned()
 from sincvae.cost import Costs, file_name, job_table, main as cost_main
-from sincvae.planning import plan, without_removed
+from sincvae.planning import plan
 
 pytestmark = pytest.mark.pipeline
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 QUICK = yaml.safe_load((ROOT / "config" / "quick.yaml").read_text())
-QUICK_STUDY = without_removed(merged(CONFIG, QUICK))  # as the pipeline reads it
 DATASETS = list(QUICK_STUDY["datasets"])
 DATASET = DATASETS[0]
 FACTORS = QUICK_STUDY["ablations"]["factors"]

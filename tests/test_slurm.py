@@ -18,13 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import yaml
 
-from conftest import ROOT, SNAKEMAKE, merged
-from sincvae.planning import plan, without_removed
-
-QUICK_STUDY = without_removed(merged(*(yaml.safe_load((ROOT / "config" / name).read_text())
-                                       for name in ("config.yaml", "quick.yaml"))))
+from conftest import QUICK_STUDY, ROOT, snakemake
+from sincvae.planning import plan
 
 SLURM = shutil.which("sbatch") and subprocess.run(["sinfo", "-h"], capture_output=True).returncode == 0
 pytestmark = pytest.mark.skipif(not SLURM and not os.environ.get("CI"),
@@ -46,14 +42,11 @@ def test_the_quick_study_on_slurm_under_load_writes_the_metrics_of_the_local_run
     workdir = tmp_path / "slurm"
     shutil.copytree(ROOT / "config", workdir / "config")
     with busy_core():
-        slurm = subprocess.run(
-            [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(workdir / "config" / "quick.yaml"),
-             "--profile", str(ROOT / "profiles" / "slurm"),
-             "--default-resources", "slurm_partition=debug", "mem_mb=1000", "runtime=10",
-             "--set-resources", "train:slurm_partition=debug", "--set-threads", "train=1", "generate=1",
-             "--slurm-no-account", "--slurm-status-command", "squeue",
-             "--slurm-init-seconds-before-status-checks", "1"], capture_output=True, text=True)
-    assert slurm.returncode == 0, slurm.stderr[-4000:]
+        slurm = snakemake(workdir, "--profile", str(ROOT / "profiles" / "slurm"),
+                          "--default-resources", "slurm_partition=debug", "mem_mb=1000", "runtime=10",
+                          "--set-resources", "train:slurm_partition=debug", "--set-threads", "train=1", "generate=1",
+                          "--slurm-no-account", "--slurm-status-command", "squeue",
+                          "--slurm-init-seconds-before-status-checks", "1")
     jobs = re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+)", slurm.stderr)
     submitted = re.findall(r"/slurm_logs/rule_(\w+)/", slurm.stderr)
     ran_here = re.findall(r"^localrule (\w+):", slurm.stderr, re.MULTILINE)  # the bookkeeping (Snakefile's localrules)

@@ -135,7 +135,8 @@ def findings(comparison: pd.DataFrame, verdicts: pd.DataFrame | None, ranking: p
     outcomes = {o: sum(c["outcome"] == o for c in claims) for o in OUTCOMES}
     tested = {} if verdicts is None else {key: sorted(verdicts[key].unique()) for key in ("dataset", "variant")}
     return {"reference": reference_lines(comparison, reference_case), "claims": claims, "claims_over": tested,
-            "outcomes": [f"{n} {o if n == 1 else PLURAL.get(o, o)}" for o, n in outcomes.items() if n], "best": best_methods(comparison, ranking),
+            "outcomes": [f"{n} {o if n == 1 else PLURAL.get(o, o)}" for o, n in outcomes.items() if n],
+            "best": best_methods(comparison, ranking),
             "methods": method_lines(comparison, reference_case),
             "original_y_loss": original_y_loss}
 
