@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from sincvae.methods.cvae import CVAE, HIDDEN, Deconv, Settings
+from sincvae.methods.cvae import CVAE, HIDDEN, Decoder, Settings, he_init
 
 
 def cvae(latent_dim: int, variant: str = "fixed") -> CVAE:
@@ -68,19 +68,39 @@ def test_generation_is_reproducible_with_a_generator():
     assert not torch.equal(a[:, 0], a[:, 1])  # samples differ
 
 
-@pytest.mark.parametrize("bf16", ["conv", "fp32"])
-def test_deconv_forms_compute_the_transposed_convolution(bf16):
-    """Under CPU bf16 autocast a Deconv runs as a convolution or in fp32: the same map as the
-    plain ConvTranspose1d, to bf16's precision (fp32 form: exactly)."""
+def decoders(latent_dim: int = 12) -> tuple[Decoder, Decoder]:
+    """A composed decoder and one that runs the two layers, with the same (He) weights."""
     torch.manual_seed(0)
-    layer = Deconv(8, 3, 5, bf16=bf16)
-    x = torch.randn(4, 8, 12)
-    plain = torch.nn.functional.conv_transpose1d(x, layer.weight, layer.bias)
-    assert torch.equal(layer(x), plain)  # no autocast: the plain layer
+    composed = Decoder(latent_dim)
+    composed.apply(he_init)
+    nn.init.normal_(composed.deconv[0].bias)  # nonzero, so the first layer's bias is tested too
+    layers = Decoder(latent_dim, composed=False)
+    layers.load_state_dict(composed.state_dict())
+    return composed, layers
+
+
+def test_the_composed_decoder_is_the_two_transposed_convolutions():
+    """Same lines and same gradients (fp32 rounding apart) as running the two layers."""
+    composed, layers = decoders()
+    z, y = torch.randn(9, 12), torch.rand(9, 2, 50)
+    expected, got = layers(z, y), composed(z, y)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+    assert (got > 0).any() and (got == 0).any()  # the final ReLU, both sides of it
+    target = torch.rand(9, 2, 50)
+    for model, out in ((layers, expected), (composed, got)):
+        ((out - target) ** 2).sum().backward()
+    for (name, a), b in zip(layers.named_parameters(), composed.parameters()):
+        torch.testing.assert_close(b.grad, a.grad, atol=1e-4, rtol=1e-4, msg=name)
+
+
+def test_the_composed_decoder_draws_lines_in_fp32_under_bf16_autocast():
+    """The lines feed f, whose phases need more than bf16: fp32 out, no coarser than the
+    two layers in fp32 up to the bf16 rounding of the hidden values."""
+    composed, layers = decoders()
+    z, y = torch.randn(9, 12), torch.rand(9, 2, 50)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        fast = layer(x)
-    assert fast.shape == plain.shape == (4, 3, 16)
-    if bf16 == "fp32":
-        assert fast.dtype == torch.float32 and torch.equal(fast, plain)
-    else:
-        assert fast.dtype == torch.bfloat16 and torch.allclose(fast.float(), plain, atol=0.05, rtol=0.02)
+        got = composed(z, y)
+    assert got.dtype == torch.float32
+    drawn = got[got > 0]
+    assert (drawn != drawn.bfloat16().float()).float().mean() > 0.9  # not rounded to bf16's 8 bits
+    torch.testing.assert_close(got, layers(z, y), atol=0.05, rtol=0.02)

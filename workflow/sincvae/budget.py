@@ -20,6 +20,7 @@ from .cost import REFERENCE_ROWS
 from .data import from_file_layout, make_dataset
 from .forward import ForwardMap
 from .lines import sample_lines
+from .methods.cvae import CVAE
 from .planning import Plan
 from .train import TrainSettings, fit
 
@@ -44,7 +45,8 @@ def _epoch(seed: int) -> float:
     fmap = ForwardMap.from_config(MAP)
     x = torch.from_numpy(sample_lines(REFERENCE_ROWS, np.random.default_rng(seed)).astype(np.float32))
     y = fmap(x)
-    model = registry.build("cvae", registry.settings(REFERENCE), registry.Context(fmap))
+    # the original study's layers as they are, not the study's composed decoder (methods.cvae.Decoder)
+    model = CVAE(registry.settings(REFERENCE), registry.Context(fmap), composed=False)
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
 
     def step(rows: torch.Tensor) -> None:
