@@ -22,8 +22,9 @@ CORES = 2  # this project's machines: `snakemake --cores 8` runs 2 computing job
 # the default study and 60 for the quick one (issue 24). The bounds hold the line where the
 # study is and fail on any change that makes it dearer: today's plans (docs/runtime.md has them
 # measured) are 1,501 and 82 with the AMD machine's bf16 rates (recalibrated on the fresh-clone
-# study of commit a771864, reference epoch 1.647 s), 1,394 and 82 with the Intel one's with AMX
-# (recalibrated on the fresh-clone study of commit 8901a03 on a faster host, reference epoch 1.070 s);
+# study of commit a771864, reference epoch 1.647 s), 1,233 and 76 with the Intel one's with AMX
+# (recalibrated on the fresh-clone study of commit 9de11d4, the CVAE's decoder composed, reference
+# epoch 1.3325 s; the other files predate that change);
 # the CPUs without bf16 train in fp32, as fast as the reference epoch itself for the CVAE (their
 # rates probed, `python -m sincvae.cost probe`), so the same study plans 2,089 and 84 on the
 # Intel one and 2,050 and 84 on the AMD one. Lower them as the study gets cheaper; a newly
