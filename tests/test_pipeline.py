@@ -20,7 +20,7 @@ import pytest
 import yaml
 from playwright.sync_api import sync_playwright
 
-from conftest import QUICK_STUDY, ROOT, SEED_SCORING, SNAKEMAKE, merged, new_workdir, snakemake
+from conftest import QUICK_STUDY, ROOT, SEED_SCORING, SNAKEMAKE, new_workdir, snakemake
 from sincvae.data import load_dataset, save_dataset, to_file_layout
 from sincvae.exact import forward_tolerance, solutions_from_frame
 from sincvae.forward import ForwardMap

@@ -11,8 +11,6 @@ import math
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from .registry import references
-
 STAGES = ("raw", "refined")
 # comparison.csv columns of the findings and the report's table: column -> (heading, lower is
 # better). precision and coverage count valid lines (metrics.forward_valid); near is the share

@@ -93,8 +93,8 @@ class Decoder(nn.Module):
     both layers' weights and biases at each call: the same function of the same parameters, with
     the same gradients up to rounding. One thread, batch 500, forward and backward, on an Intel
     Xeon with AMX: 6–8 ms against 17–18 ms for the two layers under bf16 autocast and 23 ms in
-    fp32 (docs/runtime.md). `composed=False`
-    runs the two layers, as the reference epoch (sincvae.budget) does.
+    fp32 (docs/runtime.md). `composed=False` runs the two layers, as the reference epoch
+    (sincvae.budget) does.
     """
 
     def __init__(self, latent_dim: int, composed: bool = True):
