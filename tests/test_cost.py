@@ -27,14 +27,15 @@ CORES = 2  # this project's machines: `snakemake --cores 8` runs 2 computing job
 # epoch 1.3325 s; the other files predate that change);
 # the CPUs without bf16 train in fp32, as fast as the reference epoch itself for the CVAE (their
 # rates probed, `python -m sincvae.cost probe`), so the same study plans 2,089 and 84 on the
-# Intel one and 2,050 and 84 on the AMD one. Lower them as the study gets cheaper; a newly
+# Intel one (probed before the composed decoder) and 1,966 and 84 on the AMD one (probed after
+# it, 2026-12-02). Lower them as the study gets cheaper; a newly
 # calibrated machine needs its line. (The quick study keeps one dataset since 2026-12-02: it
 # planned about 160 on both. The branches case on fresh lines for 200 epochs instead of the
 # solution sets for 100 raised the default by about 55: docs/methods.md "Why phase branches";
 # the bayes case by 30.)
 BUDGETS = {  # machine -> (default, quick)
     "AMD EPYC, 2 cores, avx512_bf16 (no AMX)": (1505, 83),
-    "AMD EPYC, 2 cores, no bf16": (2050, 85),
+    "AMD EPYC, 2 cores, no bf16": (1966, 84),
     "Intel(R) Xeon(R) Processor, 2 cores, amx_bf16, avx512_bf16": (1235, 76),
     "Intel(R) Xeon(R) Processor @ 2.00GHz, 2 cores, no bf16": (2090, 85),
 }
