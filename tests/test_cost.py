@@ -24,8 +24,8 @@ CORES = 2  # this project's machines: `snakemake --cores 8` runs 2 computing job
 # measured) are 1,501 and 82 with the AMD machine's bf16 rates (recalibrated on the fresh-clone
 # study of commit a771864, reference epoch 1.647 s), 1,233 and 76 with the Intel one's with AMX
 # (recalibrated on the fresh-clone study of commit 9de11d4, the CVAE's decoder composed, reference
-# epoch 1.3325 s; the other files predate that change);
-# the CPUs without bf16 train in fp32, as fast as the reference epoch itself for the CVAE (their
+# epoch 1.3325 s; the AMD bf16 and Intel no-bf16 files predate that change);
+# the CPUs without bf16 train in fp32, the CVAE at 0.83-0.96 of the reference epoch (their
 # rates probed, `python -m sincvae.cost probe`), so the same study plans 2,089 and 84 on the
 # Intel one (probed before the composed decoder) and 1,966 and 84 on the AMD one (probed after
 # it, 2026-12-02). Lower them as the study gets cheaper; a newly
