@@ -85,8 +85,9 @@ def test_a_plan_takes_its_machines_rates_else_those_of_the_same_bf16_instruction
         Costs.for_machine(tmp_path / "nothing", amd.cpu)
 
 
-RATES = Costs(cpu="test", reference_epoch_s=1.0, startup={"train": 2.0, "train_grid_point": 1.0}, train={"cvae": 0.5},
-              generate={"cvae": 0.1}, refine=0.01, score=0.2, score_external=1.5, solve=1.0, trial_share=0.5,
+RATES = Costs(cpu="test", reference_epoch_s=1.0, calibrated_on="test",
+              startup={"train": 2.0, "train_grid_point": 1.0}, train={"cvae": 0.5}, generate={"cvae": 0.1},
+              refine=0.01, score=0.2, score_external=1.5, solve=1.0, trial_share=0.5,
               rules={"report": {"per": "study", "jobs": 1, "ref": 3.0}})
 CASE = {"method": "cvae", "epochs": 10}
 
@@ -190,11 +191,15 @@ def test_a_probe_writes_this_machines_training_rates_and_keeps_the_others(tmp_pa
     assert probed.cpu == cpu and probed.reference_epoch_s == 2.5
     assert probed.train == {**nearest.train, "cvae": 2.0, "flow": 4.0}
     assert (probed.startup, probed.generate, probed.rules) == (nearest.startup, nearest.generate, nearest.rules)
-    assert f"every other rate as calibrated on {nearest.cpu}" in (costs / file_name(cpu)).read_text()
+    # the rates it kept name the machine whose finished study measured them, in the file and its header
+    source = f"every other rate from a finished study on {nearest.calibrated_on}."
+    assert probed.calibrated_on == nearest.calibrated_on and source in (costs / file_name(cpu)).read_text()
     monkeypatch.setattr(sincvae.budget, "training_seconds", lambda study, config, epochs, log: {"mdn": (0.6, 3.0)})
     main(argv)
     again = Costs.load(costs / file_name(cpu))
     assert again.train == {**nearest.train, "cvae": 2.0, "flow": 4.0, "mdn": 0.2}
+    # a second probe carries that provenance forward instead of naming its own earlier file
+    assert again.calibrated_on == nearest.calibrated_on and source in (costs / file_name(cpu)).read_text()
 
 
 def test_a_search_log_without_its_processes_is_named(tmp_path):

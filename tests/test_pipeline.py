@@ -497,7 +497,7 @@ def test_rates_calibrated_on_a_finished_study_plan_its_run_jobs_as_they_ran(quic
     cost_main(["calibrate", "--config", str(tmp_path / "config.yaml"), "--root", str(quick_run), "--cpu", machine,
                "--costs", str(tmp_path / "costs")])
     costs = Costs.load(tmp_path / "costs" / file_name(machine))
-    assert costs.cpu == machine and costs.solve > 0 and costs.train["offset_bins"] > 0
+    assert costs.cpu == costs.calibrated_on == machine and costs.solve > 0 and costs.train["offset_bins"] > 0
     planned = pd.DataFrame(job_table(plan(config), config, costs))
     # the search's job ran its trials in one process here (2 cores: planning.search_processes)
     for rule in ("train", "generate", "ablation", "train_grid_point", "tune"):

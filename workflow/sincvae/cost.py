@@ -41,6 +41,8 @@ class Costs:
 
     cpu: str
     reference_epoch_s: float  # of the calibrating machine
+    # the machine whose finished study gave the rates a probe does not measure (all but training)
+    calibrated_on: str
     startup: dict[str, float]  # run rule -> ref per job: start Python, import torch, read and write
     train: dict[str, float]  # method -> ref per seed-epoch over 10,000 lines
     generate: dict[str, float]  # method -> ref per 1,000 lines drawn
@@ -212,7 +214,7 @@ def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cp
     rates = {"train": {m: sum(s for s, _ in v) / sum(n for _, n in v) * REFERENCE_ROWS / ref for m, v in train.items()},
              "generate": {m: sum(s for s, _ in v) / sum(n for _, n in v) * PER_1000 / ref for m, v in drawn.items()},
              "refine": refine_steps[0] / refine_steps[1] * PER_1000 / ref if refine_steps[1] else 0.0}
-    costs = {"cpu": cpu, "reference_epoch_s": round(ref, 4),
+    costs = {"cpu": cpu, "reference_epoch_s": round(ref, 4), "calibrated_on": cpu,
              "startup": {rule: round(statistics.median(v) / ref, 3) for rule, v in sorted(startups.items())},
              "train": {m: round(v, 4) for m, v in sorted(rates["train"].items())},
              "generate": {m: round(v, 5) for m, v in sorted(rates["generate"].items())},
@@ -307,9 +309,8 @@ def main(argv: list[str] | None = None) -> None:
         seconds = statistics.median(reference for _, reference in measured.values())
         rates = {**kept, "cpu": args.cpu, "reference_epoch_s": round(seconds, 4),
                  "train": {**kept["train"], **{m: round(s / ref, 4) for m, (s, ref) in measured.items()}}}
-        source = "in this machine's file before" if out.exists() else f"calibrated on {kept['cpu']}"
         how = (f"# on this machine: training of {', '.join(sorted(measured))} from {args.epochs} epochs each\n"
-               f"# (budget.training_seconds); every other rate as {source}.\n")
+               f"# (budget.training_seconds); every other rate from a finished study on {kept['calibrated_on']}.\n")
     header = (f"# Rates in reference epochs, measured by `python -m sincvae.cost {args.command} --config {args.config}`\n"
               + how)
     out.write_text(header + yaml.safe_dump(rates, sort_keys=False))
