@@ -243,6 +243,15 @@ def test_loss_curves_draw_one_panel_per_part_that_has_values_and_a_colour_per_se
     assert labels == ["seed 0", "seed 1", "train", "validation"]
 
 
+def test_loss_curves_join_the_validation_losses_of_a_run_that_skipped_epochs():
+    from sincvae.plots import loss_curves
+    history = pd.DataFrame({"epoch": [1, 2, 3, 4], "train_loss": [4.0, 3.0, 2.0, 1.0],
+                            "val_loss": [4.5, np.nan, np.nan, 1.5], "case": "a"})
+    train, val = loss_curves(history).axes[0].get_lines()
+    assert list(train.get_xdata()) == [1, 2, 3, 4]
+    assert list(val.get_xdata()) == [1, 4] and list(val.get_ydata()) == [4.5, 1.5]
+
+
 def test_loss_curves_give_every_case_its_own_colour_beyond_the_palettes_ten():
     from sincvae.plots import loss_curves
     history = pd.concat(pd.DataFrame({"epoch": [1, 2], "train_loss": [2.0, 1.0], "case": f"case {i}"}) for i in range(12))

@@ -7,7 +7,7 @@ import torch
 from sincvae.data import from_file_layout, make_dataset, split_rng
 from sincvae.methods.cvae import CVAE, cvae_loss
 from sincvae.methods.cvae import Settings as CVAESettings
-from sincvae.train import TrainingDiverged, TrainSettings, bf16_supported, fit, resolve_device
+from sincvae.train import TrainingDiverged, TrainSettings, bf16_supported, fit, resolve_device, validation_epochs
 
 
 def _data(fmap, n, split):
@@ -34,6 +34,27 @@ def test_training_is_reproducible_and_learns(data_1):
         assert torch.equal(a, b)
     assert [row["epoch"] for row in history_a] == [1, 2, 3]
     assert history_a[-1]["train_x_loss"] < history_a[0]["train_x_loss"]
+
+
+def test_a_long_run_validates_about_thirty_times_including_its_first_and_last_epochs():
+    assert validation_epochs(30) == set(range(1, 31))
+    long = validation_epochs(200)  # every 7th epoch
+    assert len(long) == 30 and {1, 7, 14, 196, 200} <= long and 8 not in long
+
+
+def test_skipping_validation_epochs_leaves_the_training_as_it_was(data_1, monkeypatch):
+    """The validation of the 200-epoch methods draws no random numbers, so validating less
+    often changes nothing but the history's val columns."""
+    train, val = _data(data_1, 200, "train"), _data(data_1, 100, "validation")
+    settings = TrainSettings.from_dict({**SMALL["autoregressive"], "epochs": 5})
+    every_epoch, history = fit(settings, data_1, train, val, torch.device("cpu"), log=lambda _: None)
+    monkeypatch.setattr("sincvae.train.VALIDATION_POINTS", 2)  # every 3rd epoch, and the first and last
+    sparse, sparse_history = fit(settings, data_1, train, val, torch.device("cpu"), log=lambda _: None)
+    assert [row["epoch"] for row in sparse_history if "val_loss" in row] == [1, 3, 5]
+    for row, full in zip(sparse_history, history):
+        assert row["train_loss"] == full["train_loss"] and row.get("val_loss", full["val_loss"]) == full["val_loss"]
+    for a, b in zip(every_epoch.state_dict().values(), sparse.state_dict().values()):
+        assert torch.equal(a, b)
 
 
 def test_bf16_support_follows_the_cpus_flags(monkeypatch, tmp_path):

@@ -37,8 +37,9 @@ def loss_curves(history: pd.DataFrame, hue: str = "case"):
             for split, style in (("train", "-"), ("val", "--")):
                 column = f"{split}_{part}"
                 if column in rows and rows[column].notna().any():
-                    values = rows[column].clip(lower=1e-8) if log_scale else rows[column]  # a collapsed KL is ~1e-6
-                    ax.plot(rows["epoch"], values, style, color=colour)
+                    shown = rows.dropna(subset=[column])  # a long run's validation losses skip epochs
+                    values = shown[column].clip(lower=1e-8) if log_scale else shown[column]  # a collapsed KL is ~1e-6
+                    ax.plot(shown["epoch"], values, style, color=colour)
         ax.set(title=f"part = {part}", xlabel="epoch", yscale="log" if log_scale else "linear")
     axes[0][0].set_ylabel("loss (per batch, mean over epoch)")
     keys = [plt.Line2D([], [], color=colour, label=str(name)) for colour, (name, _) in zip(colours, groups)]

@@ -27,6 +27,16 @@ class TrainingDiverged(FloatingPointError):
 
 SCHEDULES = ("constant", "cosine")
 TARGETS = ("lines", "solutions")
+# About this many validation losses a run: after every epoch of a run up to 30 epochs, else evenly
+# spaced with the first and last epochs (validation_epochs). After every epoch, they took about 10%
+# of a 200-epoch case's job (docs/runtime.md).
+VALIDATION_POINTS = 30
+
+
+def validation_epochs(epochs: int) -> set[int]:
+    """The epochs of a run of `epochs` after which its validation losses are computed."""
+    every = math.ceil(epochs / VALIDATION_POINTS)
+    return {1, epochs} | set(range(every, epochs + 1, every))
 
 
 @dataclass(frozen=True)
@@ -166,7 +176,8 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
         epoch_end: Callable[[int, torch.nn.Module], None] | None = None,
         solutions: SolutionSets | None = None, tolerance: float | None = None) -> tuple[torch.nn.Module, list[dict]]:
     """Seed, build and train a learned method's model. train/validation: (x, y), each (N, 2, 50);
-    without `validation` no validation losses are computed (the ablations never read them).
+    without `validation` no validation losses are computed (the ablations never read them), with
+    it after the epochs of validation_epochs (the other rows have none).
     `solutions`: the exact solutions of the train split's rows, which targets: solutions draws
     each epoch's lines from; `tolerance`: data.tolerance, for a method that needs it (registry.Method.needs).
 
@@ -194,6 +205,7 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
     n = x_train.shape[0]
     data = [n, float(x_train.double().sum()), float(y_train.double().sum())]  # which data a checkpoint saw
     history = _resume(checkpoint, settings, data, model, optimiser, shuffle, log) if checkpoint else []
+    validated_after = validation_epochs(settings.epochs) if x_val is not None else set()
     for epoch in range(len(history) + 1, settings.epochs + 1):
         started = time.perf_counter()
         if settings.online:
@@ -215,7 +227,7 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
                 raise TrainingDiverged(f"loss became {total.item()} at epoch {epoch}, batch {batches}")
             _add(sums, total, parts)
         seconds = time.perf_counter() - started
-        val = evaluate_loss(model, x_val, y_val, settings.batch_size, amp) if x_val is not None else {}
+        val = evaluate_loss(model, x_val, y_val, settings.batch_size, amp) if epoch in validated_after else {}
         row = {"epoch": epoch, "lines_seen": n * (epoch if settings.online else 1),
                **{f"train_{k}": v / batches for k, v in sums.items()},
                **{f"val_{k}": v for k, v in val.items()}, "seconds": seconds, "samples_per_s": n / seconds}
