@@ -7,7 +7,7 @@ import torch
 from sincvae.data import from_file_layout, make_dataset, split_rng
 from sincvae.methods.cvae import CVAE, cvae_loss
 from sincvae.methods.cvae import Settings as CVAESettings
-from sincvae.train import TrainingDiverged, TrainSettings, bf16_supported, fit, resolve_device, validation_epochs
+from sincvae.train import TrainingDiverged, TrainSettings, bf16_supported, fit, resolve_device, spaced_epochs
 
 
 def _data(fmap, n, split):
@@ -36,9 +36,9 @@ def test_training_is_reproducible_and_learns(data_1):
     assert history_a[-1]["train_x_loss"] < history_a[0]["train_x_loss"]
 
 
-def test_a_long_run_validates_about_thirty_times_including_its_first_and_last_epochs():
-    assert validation_epochs(30) == set(range(1, 31))
-    long = validation_epochs(200)  # every 7th epoch
+def test_a_long_run_validates_and_checkpoints_about_thirty_times_including_its_first_and_last_epochs():
+    assert spaced_epochs(30) == set(range(1, 31))
+    long = spaced_epochs(200)  # every 7th epoch
     assert len(long) == 30 and {1, 7, 14, 196, 200} <= long and 8 not in long
 
 
@@ -48,7 +48,7 @@ def test_skipping_validation_epochs_leaves_the_training_as_it_was(data_1, monkey
     train, val = _data(data_1, 200, "train"), _data(data_1, 100, "validation")
     settings = TrainSettings.from_dict({**SMALL["autoregressive"], "epochs": 5})
     every_epoch, history = fit(settings, data_1, train, val, torch.device("cpu"), log=lambda _: None)
-    monkeypatch.setattr("sincvae.train.VALIDATION_POINTS", 2)  # every 3rd epoch, and the first and last
+    monkeypatch.setattr("sincvae.train.SPACED_POINTS", 2)  # every 3rd epoch, and the first and last
     sparse, sparse_history = fit(settings, data_1, train, val, torch.device("cpu"), log=lambda _: None)
     assert [row["epoch"] for row in sparse_history if "val_loss" in row] == [1, 3, 5]
     for row, full in zip(sparse_history, history):
@@ -153,6 +153,27 @@ def test_an_interrupted_run_resumes_to_the_same_result(data_1, tmp_path):
     model, history = fit(settings, data_1, train, val, cpu, log=messages.append, checkpoint=checkpoint)
     assert messages[0] == f"resuming from {checkpoint} after epoch 2"
     assert [m.split()[1] for m in messages[1:]] == ["3/4", "4/4"]
+    assert _timeless(history) == _timeless(reference_history)
+    for a, b in zip(model.state_dict().values(), reference.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_a_long_run_resumes_from_its_last_spaced_checkpoint_to_the_same_result(data_1, tmp_path, monkeypatch):
+    monkeypatch.setattr("sincvae.train.SPACED_POINTS", 2)  # checkpoints after epochs 1, 3 and 5
+    settings = replace(SETTINGS, epochs=5)
+    train, val = _data(data_1, 300, "train"), _data(data_1, 100, "validation")
+    cpu = torch.device("cpu")
+    reference, reference_history = fit(settings, data_1, train, val, cpu, log=lambda _: None)
+    checkpoint = tmp_path / "checkpoint.pt"
+
+    def die_after_epoch_4(message):
+        if message.startswith("epoch 4/5"):
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        fit(settings, data_1, train, val, cpu, log=die_after_epoch_4, checkpoint=checkpoint)
+    messages = []
+    model, history = fit(settings, data_1, train, val, cpu, log=messages.append, checkpoint=checkpoint)
+    assert messages[0] == f"resuming from {checkpoint} after epoch 3"
     assert _timeless(history) == _timeless(reference_history)
     for a, b in zip(model.state_dict().values(), reference.state_dict().values()):
         assert torch.equal(a, b)

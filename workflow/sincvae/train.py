@@ -27,15 +27,16 @@ class TrainingDiverged(FloatingPointError):
 
 SCHEDULES = ("constant", "cosine")
 TARGETS = ("lines", "solutions")
-# About this many validation losses a run: after every epoch of a run up to 30 epochs, else evenly
-# spaced with the first and last epochs (validation_epochs). After every epoch, they took about 10%
-# of a 200-epoch case's job (docs/runtime.md).
-VALIDATION_POINTS = 30
+# About this many validation losses and checkpoints a run: after every epoch of a run up to 30
+# epochs, else evenly spaced with the first and last epochs (spaced_epochs). After every epoch of
+# a 200-epoch case, validation took about 10% of its job and checkpoints (a 3-12 MB state each)
+# about 5% (docs/runtime.md).
+SPACED_POINTS = 30
 
 
-def validation_epochs(epochs: int) -> set[int]:
-    """The epochs of a run of `epochs` after which its validation losses are computed."""
-    every = math.ceil(epochs / VALIDATION_POINTS)
+def spaced_epochs(epochs: int) -> set[int]:
+    """The epochs of a run of `epochs` after which it computes its validation losses and saves its checkpoint."""
+    every = math.ceil(epochs / SPACED_POINTS)
     return {1, epochs} | set(range(every, epochs + 1, every))
 
 
@@ -177,11 +178,12 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
         solutions: SolutionSets | None = None, tolerance: float | None = None) -> tuple[torch.nn.Module, list[dict]]:
     """Seed, build and train a learned method's model. train/validation: (x, y), each (N, 2, 50);
     without `validation` no validation losses are computed (the ablations never read them), with
-    it after the epochs of validation_epochs (the other rows have none).
+    it after the epochs of spaced_epochs (the other rows have none).
     `solutions`: the exact solutions of the train split's rows, which targets: solutions draws
     each epoch's lines from; `tolerance`: data.tolerance, for a method that needs it (registry.Method.needs).
 
-    With `checkpoint`, the state after each epoch is saved there, and a run that finds one
+    With `checkpoint`, the state after each epoch of spaced_epochs is saved there (the last one's
+    always), and a run that finds one
     written with the same settings (a shorter run's, or its own from before an interruption)
     resumes after its last epoch; on the CPU the result is the same as an uninterrupted run. `progress` shows a bar over each epoch's batches; by default
     only when stderr is a terminal (an interactive session, not a rule's log file).
@@ -205,7 +207,7 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
     n = x_train.shape[0]
     data = [n, float(x_train.double().sum()), float(y_train.double().sum())]  # which data a checkpoint saw
     history = _resume(checkpoint, settings, data, model, optimiser, shuffle, log) if checkpoint else []
-    validated_after = validation_epochs(settings.epochs) if x_val is not None else set()
+    spaced = spaced_epochs(settings.epochs)
     for epoch in range(len(history) + 1, settings.epochs + 1):
         started = time.perf_counter()
         if settings.online:
@@ -227,12 +229,12 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
                 raise TrainingDiverged(f"loss became {total.item()} at epoch {epoch}, batch {batches}")
             _add(sums, total, parts)
         seconds = time.perf_counter() - started
-        val = evaluate_loss(model, x_val, y_val, settings.batch_size, amp) if epoch in validated_after else {}
+        val = evaluate_loss(model, x_val, y_val, settings.batch_size, amp) if x_val is not None and epoch in spaced else {}
         row = {"epoch": epoch, "lines_seen": n * (epoch if settings.online else 1),
                **{f"train_{k}": v / batches for k, v in sums.items()},
                **{f"val_{k}": v for k, v in val.items()}, "seconds": seconds, "samples_per_s": n / seconds}
         history.append(row)
-        if checkpoint:
+        if checkpoint and epoch in spaced:
             _save(checkpoint, settings, data, model, optimiser, shuffle, history)
         losses = "  ".join(f"{k} {v / batches:.4g}" for k, v in sums.items())
         validated = f"val_loss {row['val_loss']:.4g}  " if val else ""
