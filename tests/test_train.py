@@ -135,45 +135,30 @@ def _timeless(history):
     return [{k: v for k, v in row.items() if k not in ("seconds", "samples_per_s")} for row in history]
 
 
-def test_an_interrupted_run_resumes_to_the_same_result(data_1, tmp_path):
-    settings = replace(SETTINGS, epochs=4)
+@pytest.mark.parametrize("points, epochs, killed_after, resumed_after", [(30, 4, 2, 2), (2, 5, 4, 3)],
+                         ids=["checkpoint every epoch", "spaced checkpoints"])
+def test_an_interrupted_run_resumes_to_the_same_result(data_1, tmp_path, monkeypatch, points, epochs, killed_after,
+                                                       resumed_after):
+    """A run killed after an epoch resumes from its last checkpoint: every epoch of a short run,
+    spaced ones of a long run (2 points of 5 epochs: after epochs 1, 3 and 5)."""
+    monkeypatch.setattr("sincvae.train.SPACED_POINTS", points)
+    settings = replace(SETTINGS, epochs=epochs)
     train, val = _data(data_1, 300, "train"), _data(data_1, 100, "validation")
     cpu = torch.device("cpu")
     reference, reference_history = fit(settings, data_1, train, val, cpu, log=lambda _: None)
 
     checkpoint = tmp_path / "checkpoint.pt"
 
-    def die_after_epoch_2(message):
-        if message.startswith("epoch 2/4"):
-            raise KeyboardInterrupt  # as a SIGTERM/SIGINT would, after epoch 2's checkpoint
+    def die(message):
+        if message.startswith(f"epoch {killed_after}/{epochs}"):
+            raise KeyboardInterrupt  # as a SIGTERM/SIGINT would, after that epoch's checkpoint if it has one
     with pytest.raises(KeyboardInterrupt):
-        fit(settings, data_1, train, val, cpu, log=die_after_epoch_2, checkpoint=checkpoint)
+        fit(settings, data_1, train, val, cpu, log=die, checkpoint=checkpoint)
 
     messages = []
     model, history = fit(settings, data_1, train, val, cpu, log=messages.append, checkpoint=checkpoint)
-    assert messages[0] == f"resuming from {checkpoint} after epoch 2"
-    assert [m.split()[1] for m in messages[1:]] == ["3/4", "4/4"]
-    assert _timeless(history) == _timeless(reference_history)
-    for a, b in zip(model.state_dict().values(), reference.state_dict().values()):
-        assert torch.equal(a, b)
-
-
-def test_a_long_run_resumes_from_its_last_spaced_checkpoint_to_the_same_result(data_1, tmp_path, monkeypatch):
-    monkeypatch.setattr("sincvae.train.SPACED_POINTS", 2)  # checkpoints after epochs 1, 3 and 5
-    settings = replace(SETTINGS, epochs=5)
-    train, val = _data(data_1, 300, "train"), _data(data_1, 100, "validation")
-    cpu = torch.device("cpu")
-    reference, reference_history = fit(settings, data_1, train, val, cpu, log=lambda _: None)
-    checkpoint = tmp_path / "checkpoint.pt"
-
-    def die_after_epoch_4(message):
-        if message.startswith("epoch 4/5"):
-            raise KeyboardInterrupt
-    with pytest.raises(KeyboardInterrupt):
-        fit(settings, data_1, train, val, cpu, log=die_after_epoch_4, checkpoint=checkpoint)
-    messages = []
-    model, history = fit(settings, data_1, train, val, cpu, log=messages.append, checkpoint=checkpoint)
-    assert messages[0] == f"resuming from {checkpoint} after epoch 3"
+    assert messages[0] == f"resuming from {checkpoint} after epoch {resumed_after}"
+    assert [m.split()[1] for m in messages[1:]] == [f"{e}/{epochs}" for e in range(resumed_after + 1, epochs + 1)]
     assert _timeless(history) == _timeless(reference_history)
     for a, b in zip(model.state_dict().values(), reference.state_dict().values()):
         assert torch.equal(a, b)
