@@ -10,6 +10,7 @@ from sincvae.data import (
     SolutionSets,
     from_file_layout,
     make_dataset,
+    prior_lines,
     save_dataset,
     solutions_rng,
     split_rng,
@@ -44,6 +45,17 @@ def test_generation_is_deterministic_per_seed_and_split(data_1):
     c = make_dataset(data_1, 50, split_rng(3, "validation"))
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
     assert not torch.equal(a[0], c[0])
+
+
+def test_prior_lines_are_the_datasets_lines_in_the_training_layout(data_1):
+    """An online epoch's lines (prior_lines) are what make_dataset would write, and y is f(x)
+    evaluated in float64 and rounded once: f in float32 would move some of its values."""
+    x, y = prior_lines(data_1, 200, split_rng(3, "train"))
+    assert x.shape == y.shape == (200, 2, 50) and x.dtype == y.dtype == torch.float32
+    written = make_dataset(data_1, 200, split_rng(3, "train"))
+    assert torch.equal(x, from_file_layout(written[0])) and torch.equal(y, from_file_layout(written[1]))
+    assert torch.equal(y, data_1(x.double()).float())
+    assert not torch.equal(y, data_1(x))
 
 
 def test_layout_round_trip():

@@ -17,7 +17,7 @@ import torch
 
 from . import registry
 from .cost import REFERENCE_ROWS
-from .data import from_file_layout, make_dataset
+from .data import prior_lines
 from .forward import ForwardMap
 from .lines import sample_lines
 from .methods.cvae import CVAE
@@ -88,7 +88,7 @@ def training_seconds(plan: Plan, config: dict, epochs: int = 3, rows: int = REFE
         for method, name in sorted(costliest.items()):
             settings = TrainSettings.from_dict({**plan.cases[name], "seed": plan.runs[name].seeds[0],
                                                 "epochs": epochs, "targets": "lines"})
-            train = tuple(from_file_layout(t) for t in make_dataset(fmap, rows, np.random.default_rng(settings.seed)))
+            train = prior_lines(fmap, rows, np.random.default_rng(settings.seed))
             log(f"{method}: case {name}, {epochs} epochs")
             _, history = fit(settings, fmap, train, None, torch.device("cpu"), log=lambda line: log(f"  {line}"))
             seconds = float(np.median([row["seconds"] for row in history])) * REFERENCE_ROWS / rows

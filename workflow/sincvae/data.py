@@ -88,10 +88,17 @@ class SolutionSets:
         return self.lines[np.searchsorted(self._keys, targets)]
 
 
-def make_dataset(fmap: ForwardMap, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """n lines from the prior and their images, in file layout."""
+def prior_lines(fmap: ForwardMap, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """n lines from the prior and their images (f in float64), float32 (n, 2, L): the layout a
+    model trains on, which an online epoch needs without a round trip through the file layout."""
     x = sample_lines(n, rng).astype(np.float32)
     y = fmap(x.astype(np.float64))
+    return torch.from_numpy(x), torch.from_numpy(y.astype(np.float32))
+
+
+def make_dataset(fmap: ForwardMap, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """n lines from the prior and their images, in file layout."""
+    x, y = prior_lines(fmap, n, rng)
     return to_file_layout(x), to_file_layout(y)
 
 

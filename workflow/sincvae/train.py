@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import registry
-from .data import SolutionSets, from_file_layout, make_dataset, online_rng, solutions_rng
+from .data import SolutionSets, online_rng, prior_lines, solutions_rng
 from .forward import ForwardMap
 from .machine import has_bf16
 
@@ -211,8 +211,7 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
     for epoch in range(len(history) + 1, settings.epochs + 1):
         started = time.perf_counter()
         if settings.online:
-            x_train, y_train = (from_file_layout(t).to(device)
-                                for t in make_dataset(fmap, n, online_rng(settings.seed, epoch)))
+            x_train, y_train = (t.to(device) for t in prior_lines(fmap, n, online_rng(settings.seed, epoch)))
         elif settings.targets == "solutions":
             x_train = solutions.draw(solutions_rng(settings.seed, epoch)).to(device)
         sums: dict[str, float] = {}
