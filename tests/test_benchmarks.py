@@ -4,7 +4,7 @@ python -m pytest tests/test_benchmarks.py --benchmark-enable"""
 
 import torch
 
-from sincvae.data import from_file_layout, make_dataset, split_rng
+from sincvae.data import prior_lines, split_rng
 from sincvae.exact import solve_split
 from sincvae.methods.prior import PriorLines
 from sincvae.refine import refine_candidates
@@ -16,7 +16,7 @@ FINAL = TrainSettings.from_dict({"method": "cvae", "loss": "l1_mean", "beta": 1.
 
 
 def _rows(fmap, n):
-    return (from_file_layout(t) for t in make_dataset(fmap, n, split_rng(0, "validation")))
+    return prior_lines(fmap, n, split_rng(0, "validation"))
 
 
 def test_exact_enumerator(benchmark, data_2):

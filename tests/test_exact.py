@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sincvae.data import from_file_layout, make_dataset, split_rng
+from sincvae.data import prior_lines, split_rng
 from sincvae.exact import (
     NoSolution,
     EXPLORE,
@@ -22,8 +22,8 @@ ROWS = 300
 
 
 def _rows(fmap, n=ROWS, split="validation"):
-    x, y = make_dataset(fmap, n, split_rng(11, split))
-    return from_file_layout(x).numpy(), from_file_layout(y).numpy()  # float32, as in the files
+    x, y = prior_lines(fmap, n, split_rng(11, split))
+    return x.numpy(), y.numpy()  # float32, as in the files
 
 
 def _check_enumerator(fmap):

@@ -4,15 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from sincvae.data import from_file_layout, make_dataset, split_rng
+from sincvae.data import prior_lines, split_rng
 from sincvae.methods.cvae import CVAE, cvae_loss
 from sincvae.methods.cvae import Settings as CVAESettings
 from sincvae.train import TrainingDiverged, TrainSettings, bf16_supported, fit, resolve_device, spaced_epochs
 
 
 def _data(fmap, n, split):
-    x, y = make_dataset(fmap, n, split_rng(0, split))
-    return from_file_layout(x), from_file_layout(y)
+    return prior_lines(fmap, n, split_rng(0, split))
 
 
 CASE = {"method": "cvae", "loss": "l1_mean", "beta": 0.01, "wx": 1.0, "wy": 1.0, "latent_dim": 8, "lr": 1e-3,

@@ -89,8 +89,8 @@ class SolutionSets:
 
 
 def prior_lines(fmap: ForwardMap, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """n lines from the prior and their images (f in float64), float32 (n, 2, L): the layout a
-    model trains on, which an online epoch needs without a round trip through the file layout."""
+    """n lines from the prior and their images (f in float64), float32 (n, 2, L): the layout the
+    library computes in, with no round trip through the file layout (an online epoch's lines)."""
     x = sample_lines(n, rng).astype(np.float32)
     y = fmap(x.astype(np.float64))
     return torch.from_numpy(x), torch.from_numpy(y.astype(np.float32))
