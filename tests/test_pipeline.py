@@ -28,7 +28,7 @@ from sincvae.registry import METHODS, learned
 from sincvae.stats import METRICS as STATS_METRICS
 
 METHODS_LEARNED = learned()
-from sincvae.cost import Costs, file_name, job_table, main as cost_main
+from sincvae.cost import MEASURED_FIELDS, RUN_RULES, SIZED, Costs, job_table, measure
 from sincvae.planning import plan
 
 pytestmark = pytest.mark.pipeline
@@ -337,7 +337,8 @@ def test_the_search_finds_a_tuned_case_and_resumes(quick_run, tmp_path_factory):
 
 
 def test_declared_resources_cover_the_measured_peaks_with_margin(quick_run):
-    """mem_mb and runtime of the run jobs stay at least 2x above what the jobs used."""
+    """mem_mb of the run jobs stays at least 2x above what the jobs used (their runtime: on
+    recorded seconds, tests/test_cost.py)."""
     plan = snakemake(quick_run, "--dry-run", "--forceall").stdout
     declared = {m.group(1): m.group(2) for m in re.finditer(
         r"rule (train|generate|ablation):.*?resources: ([^\n]*)", plan, flags=re.S)}
@@ -345,7 +346,6 @@ def test_declared_resources_cover_the_measured_peaks_with_margin(quick_run):
         values = dict(kv.split("=", 1) for kv in resources.split(", "))
         bench = pd.concat(pd.read_csv(p, sep="\t") for p in (quick_run / "benchmarks" / rule).rglob("*.tsv"))
         assert bench["max_rss"].max() * 2 <= int(values["mem_mb"])
-        assert bench["s"].max() * 2 <= int(values["runtime"]) * 60
 
 
 def test_the_same_config_gives_byte_identical_metrics_on_one_core(quick_run, tmp_path_factory):
@@ -360,12 +360,16 @@ def test_the_same_config_gives_byte_identical_metrics_on_one_core(quick_run, tmp
     assert not (workdir / "results" / DATASET / FINAL / "seed0" / "checkpoint.pt").exists()
 
 
+HANG_S = 600  # a wait this long means a hang, on any machine
+
+
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
 def test_an_interrupted_run_loses_no_work(tmp_path_factory, how):
     """SIGTERM: snakemake lets the running job (which trains, generates and scores) finish and
     stops; the rerun has nothing to do.
     SIGKILL of snakemake and its job mid-training: after --unlock, the rerun resumes from the
-    checkpoint and finishes."""
+    checkpoint and finishes. The waits are limits against a hang, not speeds: ten minutes each,
+    so a loaded or one-core machine passes as an idle one does."""
     workdir = new_workdir(tmp_path_factory, "killed")
     (workdir / "config" / "slow.yaml").write_text(yaml.safe_dump(
         {"seeds": 1, "train": {"epochs": 40}, "data": {"rows": {"train": 2000, "validation": 200, "scoring": 8}},
@@ -375,21 +379,21 @@ def test_an_interrupted_run_loses_no_work(tmp_path_factory, how):
     command = [*SNAKEMAKE, target, "--directory", str(workdir), "--cores", "1",
                "--configfile", str(workdir / "config" / "quick.yaml"), str(workdir / "config" / "slow.yaml")]
     job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + HANG_S
     while not (seed_dir / "checkpoint.pt").exists():
         assert job.poll() is None and time.monotonic() < deadline, "training never wrote a checkpoint"
         time.sleep(0.2)
     train_log = workdir / "logs" / "train" / DATASET / f"{FINAL}.log"
     if how == "SIGTERM":
         job.terminate()
-        job.wait(timeout=120)
+        job.wait(timeout=HANG_S)
         assert (seed_dir / "metrics.json").exists()
         finished = train_log.read_text()
         rerun = subprocess.run(command, check=True, capture_output=True, text=True)
         assert "Nothing to be done" in rerun.stdout + rerun.stderr and train_log.read_text() == finished
     else:
         os.killpg(job.pid, signal.SIGKILL)
-        job.wait(timeout=120)
+        job.wait(timeout=HANG_S)
         assert not (seed_dir / "model.pt").exists() and not (seed_dir / "metrics.json").exists()
         subprocess.run([*command, "--unlock"], check=True, capture_output=True)
         subprocess.run(command, check=True, capture_output=True)
@@ -486,24 +490,28 @@ def dry_run_jobs(stdout: str) -> dict[str, int]:
             if rule not in ("all", "total")}
 
 
-def test_rates_calibrated_on_a_finished_study_plan_its_run_jobs_as_they_ran(quick_run, tmp_path):
-    """`python -m sincvae.cost calibrate` on the quick run writes a new machine's file; with its
-    rates, the plan of that study gives each rule that trains, generates and scores, and the
-    search, within 25% of the job seconds its benchmarks measured."""
-    config = QUICK_STUDY
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    shutil.copytree(ROOT / "config" / "costs", tmp_path / "costs")
-    machine = "Test CPU, 2 cores, no bf16"
-    cost_main(["calibrate", "--config", str(tmp_path / "config.yaml"), "--root", str(quick_run), "--cpu", machine,
-               "--costs", str(tmp_path / "costs")])
-    costs = Costs.load(tmp_path / "costs" / file_name(machine))
-    assert costs.cpu == costs.calibrated_on == machine and costs.solve > 0 and costs.train["offset_bins"] > 0
-    planned = pd.DataFrame(job_table(plan(config), config, costs))
-    # the search's job ran its trials in one process here (2 cores: planning.search_processes)
-    for rule in ("train", "generate", "ablation", "train_grid_point", "tune"):
-        measured = sum(pd.read_csv(p, sep="\t")["s"].iloc[-1] for p in (quick_run / "benchmarks" / rule).rglob("*.tsv"))
-        assert planned.loc[planned["rule"] == rule, "ref"].sum() * costs.reference_epoch_s == pytest.approx(
-            measured, rel=0.25), rule
+def test_a_finished_study_is_measured_job_by_job_with_the_sizes_its_rates_scale_with(quick_run):
+    """What calibration fits (sincvae.cost.measure): a start-up and a scoring record for every
+    run job of the plan, training records of rows × epochs per seed, the solvers' rows, every
+    rule the plan does not size. Its seconds are this machine's; tests/test_cost.py fits rates
+    on a recorded table, so nothing here asserts a time."""
+    study = plan(QUICK_STUDY)
+    records = pd.DataFrame(measure(study, QUICK_STUDY, quick_run))
+    assert list(records.columns) == list(MEASURED_FIELDS) and records["seconds"].notna().all()
+    jobs = pd.DataFrame(job_table(study, QUICK_STUDY, Costs.calibrated(ROOT / "config" / "costs")[0]))
+    run_jobs = {f"{j.rule}/{j.dataset}/{j.case}" for j in jobs.itertuples() if j.rule in RUN_RULES}
+    for rate in ("startup", "score"):
+        assert sorted(records.loc[records["rate"] == rate, "job"]) == sorted(run_jobs)
+    trained = records[records["rate"] == "train"]
+    epochs = {case: study.runs[case].case["epochs"] - study.epochs_done(case) for case in study.runs}
+    rows = QUICK_STUDY["data"]["rows"]["train"]
+    assert (trained["size"] == [epochs[job.split("/")[2]] * rows for job in trained["job"]]).all()
+    assert len(trained) == sum(len(study.runs[case].seeds) for case in study.runs
+                               if study.runs[case].case["method"] in METHODS_LEARNED)
+    solved = records[records["rate"] == "solve"].set_index("key")["size"]
+    assert solved.to_dict() == {"solve_exact": 8 + 20, "solve_train": 1000}
+    benchmarked = {path.name.removesuffix(".tsv") for path in (quick_run / "benchmarks").iterdir()}
+    assert set(records.loc[records["rate"] == "rule", "key"]) == benchmarked - SIZED
 
 
 def test_default_config_plans_every_case_on_both_datasets(tmp_path_factory):

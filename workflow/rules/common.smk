@@ -1,4 +1,3 @@
-import math
 import os
 import re
 import sys
@@ -8,7 +7,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from sincvae import registry
-from sincvae.cost import Costs, job_table, wall_ref
+from sincvae.cost import Costs, job_table, time_limit_minutes, wall_ref
 from sincvae.machine import describe_cpu
 from sincvae.planning import TUNED, evaluated_splits, plan, without_removed
 
@@ -229,9 +228,9 @@ def study_cost_line():
 
 
 def job_minutes(case):
-    """A run job's time limit on a cluster: 3× its planned cost on the calibrating machine, plus start-up."""
+    """A run job's time limit on a cluster (cost.time_limit_minutes)."""
     ref = max(job["ref"] for job in JOBS if job["case"] == case)
-    return 5 + math.ceil(3 * ref * COSTS.reference_epoch_s / 60)
+    return time_limit_minutes(ref, COSTS.reference_epoch_s)
 
 
 def search_threads():
@@ -241,9 +240,9 @@ def search_threads():
 
 
 def tune_minutes():
-    """The search's time limit on a cluster, as job_minutes: its CPU over its threads."""
+    """The search's time limit on a cluster (cost.time_limit_minutes): its CPU over its threads."""
     ref = max(job["ref"] / job["threads"] for job in JOBS if job["rule"] == "tune")
-    return 5 + math.ceil(3 * ref * COSTS.reference_epoch_s / 60)
+    return time_limit_minutes(ref, COSTS.reference_epoch_s)
 
 
 def one_of(ids):

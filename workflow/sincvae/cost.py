@@ -13,8 +13,10 @@ no-op rerun pays its imports), and the budget test plans the default study in mi
 from __future__ import annotations
 
 import argparse
+import collections
 import csv
 import json
+import math
 import re
 import statistics
 import sys
@@ -25,7 +27,7 @@ import yaml
 
 from . import registry
 from .machine import bf16_of, describe_cpu
-from .planning import Plan, Run, search_processes
+from .planning import Plan, Run, evaluated_splits, search_processes
 
 REFERENCE_ROWS = 10_000  # lines of one reference epoch
 PER_1000 = 1000
@@ -49,7 +51,7 @@ class Costs:
     refine: float  # ref per 1,000 lines × refinement step
     score: float  # ref per 1,000 lines scored
     score_external: float  # ref per job scoring someone's sample file
-    solve: float  # ref per 1,000 train rows whose exact solutions rule solve_train enumerates, past start-up
+    solve: float  # ref per 1,000 rows whose exact solutions the solver enumerates, past start-up
     trial_share: float  # a search trial's cost over a full run's (pruned trials stop early)
     rules: dict[str, dict]  # rule -> {"per": "dataset" | "study", "jobs": jobs each, "ref": per job}
 
@@ -133,7 +135,9 @@ def job_table(plan: Plan, config: dict, costs: Costs, cores: int | None = None) 
             rule = job_rule(plan, case)
             add(rule, dataset, case, costs.startup[rule] + run_cost(run, costs, rows, plan.epochs_done(case)))
         if any(run.trains_on_solutions for run in plan.runs.values()):
-            add("solve_train", dataset, None, costs.rules["solve_exact"]["ref"] + rows["train"] / PER_1000 * costs.solve)
+            # the solver's job on the scored rows, and the train split's rows past those
+            extra = rows["train"] - solved_rows("solve_exact", config)
+            add("solve_train", dataset, None, costs.rules["solve_exact"]["ref"] + extra / PER_1000 * costs.solve)
         if plan.search is not None:
             tuning = config["tuning"]
             trials = tuning["trials"] * costs.trial_share * run_cost(plan.search, costs, rows)
@@ -155,7 +159,10 @@ def wall_ref(jobs: list[dict], cores: int) -> float:
     return max(sum(job["ref"] for job in jobs) / cores, max(job["ref"] / job["threads"] for job in jobs))
 
 
-# Calibration from a finished study: its per-seed timings, histories and benchmarks.
+# Calibration from a finished study in two steps: every timed quantity with the size its rate
+# scales with (`measure`, a table of records), then the rates fitted from such a table (`fit`).
+# The arithmetic is tested on recorded tables, never on this machine's timing.
+MEASURED_FIELDS = ("rate", "key", "dataset", "job", "seconds", "size")
 
 
 def _csv(path: Path, delimiter: str = ",") -> list[dict]:
@@ -175,69 +182,158 @@ def _search_processes(log: Path) -> int:
     return int(found.group(1))
 
 
-def calibrate(plan: Plan, config: dict, root: Path, reference_epoch_s: float, cpu: str) -> dict:
-    """Rates of a finished study under `root` (results/, benchmarks/), in ref: training from
-    the histories' epoch seconds, drawing, refinement and scoring from timing.json, each run
-    rule's start-up as the median of its jobs' seconds past those, the search's trials from
-    its benchmark, the other rules per job from theirs (an external sample file's scoring
-    from the start-up of a training-free run)."""
-    ref = reference_epoch_s
+def solved_rows(rule: str, config: dict) -> int:
+    """Rows whose exact solutions a job of `rule` enumerates: the scored rows, or the train split."""
     rows = config["data"]["rows"]
-    train, drawn, refine_steps, scored = {}, {}, [0.0, 0.0], [0.0, 0]
-    startups = {}
+    splits = evaluated_splits(config["evaluate"]["validation_rows"]) if rule == "solve_exact" else (("train", None),)
+    return sum(rows[split] if n is None else n for split, n in splits)
+
+
+def measure(plan: Plan, config: dict, root: Path) -> list[dict]:
+    """Every timed quantity of a finished study under `root` (results/, benchmarks/, logs/), one
+    record each (MEASURED_FIELDS) with the size its rate scales with: each seed's training
+    seconds (rows × epochs trained), drawing (lines drawn) and refinement (lines × steps); each
+    run job's scoring (lines scored) and its seconds past all of those (its rule's start-up);
+    each exact solver's job (rows solved); each search's CPU seconds (job seconds × the
+    processes its trials ran in: the benchmark's sampled cpu_time missed most of a one-process
+    search's; size: its trials); every other rule's job seconds."""
+    rows = config["data"]["rows"]
+    records = []
+
+    def add(rate, key, dataset, job, seconds, size=1):
+        records.append(dict(zip(MEASURED_FIELDS, (rate, key, dataset, job, seconds, size))))
+
     for dataset in config["datasets"]:
         for case, run in plan.runs.items():
-            method = run.case["method"]
-            case_dir = root / "results" / dataset / case
-            seconds = 0.0
+            method, rule = run.case["method"], job_rule(plan, case)
+            job, case_dir = f"{rule}/{dataset}/{case}", root / "results" / dataset / case
+            inside = scored = 0.0
             for seed in run.seeds:
                 timing = json.loads((case_dir / f"seed{seed}" / "timing.json").read_text())
                 if registry.method(method).learns:
                     history = _csv(case_dir / f"seed{seed}" / "history.csv")
                     done = len(history) - (run.case["epochs"] - plan.epochs_done(case))
                     trained = sum(float(row["seconds"]) for row in history[done:])
-                    train.setdefault(method, []).append((trained, (len(history) - done) * rows["train"]))
-                    seconds += trained
+                    add("train", method, dataset, job, trained, (len(history) - done) * rows["train"])
+                    inside += trained
                 for split, _ in run.splits:
                     part = timing[split]
-                    seconds += part["generate_s"] + part["refine_s"]
-                    drawn.setdefault(method, []).append((part["generate_s"], part["rows"] * part["candidates"]))
+                    lines = part["rows"] * part["candidates"]
+                    add("generate", method, dataset, job, part["generate_s"], lines)
                     if run.generation.refine_steps:
-                        refine_steps[0] += part["refine_s"]
-                        refine_steps[1] += part["rows"] * part["candidates"] * run.generation.refine_steps
-                seconds += timing["score_s"]
-                scored[0] += timing["score_s"]
-            scored[1] += lines_scored(run, rows)
-            rule = job_rule(plan, case)
-            startups.setdefault(rule, []).append(_benchmark_s(root / "benchmarks" / rule / dataset / f"{case}.tsv")
-                                                 - seconds)
-    rates = {"train": {m: sum(s for s, _ in v) / sum(n for _, n in v) * REFERENCE_ROWS / ref for m, v in train.items()},
-             "generate": {m: sum(s for s, _ in v) / sum(n for _, n in v) * PER_1000 / ref for m, v in drawn.items()},
-             "refine": refine_steps[0] / refine_steps[1] * PER_1000 / ref if refine_steps[1] else 0.0}
+                        add("refine", "", dataset, job, part["refine_s"], lines * run.generation.refine_steps)
+                    inside += part["generate_s"] + part["refine_s"]
+                scored += timing["score_s"]
+            add("score", "", dataset, job, scored, lines_scored(run, rows))
+            add("startup", rule, dataset, job,
+                _benchmark_s(root / "benchmarks" / rule / dataset / f"{case}.tsv") - inside - scored)
+        if plan.search is not None:
+            processes = _search_processes(root / "logs" / "tune" / f"{dataset}.log")
+            add("tune", "", dataset, f"tune/{dataset}",
+                _benchmark_s(root / "benchmarks" / "tune" / f"{dataset}.tsv") * processes, config["tuning"]["trials"])
+    for path in sorted((root / "benchmarks").rglob("*.tsv")):
+        job = path.relative_to(root / "benchmarks").with_suffix("").as_posix()
+        rule, *rest = job.split("/")
+        dataset = next((part for part in rest if part in config["datasets"]), "")
+        if rule in ("solve_exact", "solve_train"):
+            add("solve", rule, dataset, job, _benchmark_s(path), solved_rows(rule, config))
+        if rule not in SIZED:
+            add("rule", rule, dataset, job, _benchmark_s(path))
+    return records
+
+
+def _positive(rate: str, value: float, records: list[dict]) -> float:
+    """`value` if above zero, else an error naming the rate and the jobs it was fitted from: a
+    rate at or below zero would plan work as free."""
+    if not value > 0:
+        jobs = sorted({r["job"] for r in records})
+        raise ValueError(f"costs: rate {rate} = {value:.4g} is not positive (fitted from "
+                         f"{', '.join(jobs[:6])}{f' and {len(jobs) - 6} more' if len(jobs) > 6 else ''}): "
+                         f"calibrate on a study whose jobs differ more in size")
+    return value
+
+
+def _per_size(rate: str, records: list[dict], per: int, ref: float) -> float:
+    """Seconds per `per` units of size, in ref: total seconds over total size (the least-squares
+    slope through zero when each record's noise grows with its size)."""
+    return _positive(rate, sum(float(r["seconds"]) for r in records) / sum(float(r["size"]) for r in records)
+                     * per / ref, records)
+
+
+def _slope(rate: str, records: list[dict], per: int, ref: float) -> float:
+    """Seconds per `per` units of size past a common start-up, in ref: the least-squares slope
+    over jobs of different sizes (the start-up the intercept)."""
+    sizes = [float(r["size"]) for r in records]
+    seconds = [float(r["seconds"]) for r in records]
+    if len(set(sizes)) < 2:
+        raise ValueError(f"costs: rate {rate} needs jobs of two sizes or more, got {sorted({r['job'] for r in records})}")
+    mean_size, mean_s = statistics.fmean(sizes), statistics.fmean(seconds)
+    slope = (sum((n - mean_size) * (s - mean_s) for n, s in zip(sizes, seconds))
+             / sum((n - mean_size) ** 2 for n in sizes))
+    return _positive(rate, slope * per / ref, records)
+
+
+def fit(records: list[dict], plan: Plan, config: dict, reference_epoch_s: float, cpu: str) -> dict:
+    """The rates of a costs file from `measure`'s records, in ref; every rate must come out
+    positive. Training, drawing, refinement and scoring: seconds over size; each run rule's
+    start-up: the median of its jobs'; the exact solver: the slope over its jobs' rows solved;
+    a search's trial against a full run of its case (pruned trials stop early); every other
+    rule per job, per dataset when it ran the same number of jobs for each dataset."""
+    ref = reference_epoch_s
+    of = collections.defaultdict(list)
+    for record in records:
+        of[record["rate"], record["key"]].append(record)
+    keys = lambda rate: sorted(key for kind, key in of if kind == rate)  # noqa: E731
     costs = {"cpu": cpu, "reference_epoch_s": round(ref, 4), "calibrated_on": cpu,
-             "startup": {rule: round(statistics.median(v) / ref, 3) for rule, v in sorted(startups.items())},
-             "train": {m: round(v, 4) for m, v in sorted(rates["train"].items())},
-             "generate": {m: round(v, 5) for m, v in sorted(rates["generate"].items())},
-             "refine": round(rates["refine"], 6), "score": round(scored[0] / scored[1] * PER_1000 / ref, 5),
-             "score_external": round(statistics.median(startups["generate"]) / ref, 3)}
-    fixed = _fixed_rules(root, len(config["datasets"]))
-    solved = sorted((root / "benchmarks" / "solve_train").glob("*.tsv"))
-    # past the exact solver's own job (its start-up and scored rows), per 1,000 train rows;
-    # None when no case trained on the solution sets (main keeps the rate it had)
-    costs["solve"] = round(statistics.mean(_benchmark_s(p) / ref - fixed["solve_exact"]["ref"] / ref for p in solved)
-                           / rows["train"] * PER_1000, 4) if solved else None
-    if plan.search is not None:
-        # What a trial costs against a full run of the search's case: pruned trials stop early.
-        # Its CPU seconds: job seconds times the processes its trials ran in (planning.search_processes;
-        # the benchmark's sampled cpu_time missed two thirds of a one-process search's).
-        full = run_cost(plan.search, Costs(**costs, trial_share=1.0, rules={}), rows)
-        tuned = [_benchmark_s(root / "benchmarks" / "tune" / f"{dataset}.tsv")
-                 * _search_processes(root / "logs" / "tune" / f"{dataset}.log") / ref - costs["startup"]["train"]
-                 for dataset in config["datasets"]]
-        costs["trial_share"] = round(statistics.mean(tuned) / (config["tuning"]["trials"] * full), 3)
+             "startup": {rule: round(_positive(f"startup.{rule}", statistics.median(
+                 float(r["seconds"]) for r in of["startup", rule]) / ref, of["startup", rule]), 3)
+                 for rule in keys("startup")},
+             "train": {m: round(_per_size(f"train.{m}", of["train", m], REFERENCE_ROWS, ref), 4) for m in keys("train")},
+             "generate": {m: round(_per_size(f"generate.{m}", of["generate", m], PER_1000, ref), 5)
+                          for m in keys("generate")},
+             "refine": round(_per_size("refine", of["refine", ""], PER_1000, ref), 6) if of["refine", ""] else 0.0,
+             "score": round(_per_size("score", of["score", ""], PER_1000, ref), 5)}
+    costs["score_external"] = costs["startup"]["generate"]  # a training-free run's start-up
+    solved = of["solve", "solve_exact"] + of["solve", "solve_train"]
+    costs["solve"] = round(_slope("solve", solved, PER_1000, ref), 4) if of["solve", "solve_train"] else None
+    if of["tune", ""]:
+        full = run_cost(plan.search, Costs(**costs, trial_share=1.0, rules={}), config["data"]["rows"])
+        share = statistics.fmean(float(r["seconds"]) / ref - costs["startup"]["train"] for r in of["tune", ""]) / (
+            config["tuning"]["trials"] * full)
+        costs["trial_share"] = round(_positive("trial_share", share, of["tune", ""]), 3)
     else:
         costs["trial_share"] = 1.0
-    return {**costs, "rules": {rule: {**spec, "ref": round(spec["ref"] / ref, 3)} for rule, spec in fixed.items()}}
+    datasets = len(config["datasets"])
+    costs["rules"] = {}
+    for rule in keys("rule"):
+        jobs = of["rule", rule]
+        per_dataset = all(r["dataset"] for r in jobs) and len(jobs) % datasets == 0
+        costs["rules"][rule] = {"per": "dataset" if per_dataset else "study",
+                                "jobs": len(jobs) // datasets if per_dataset else len(jobs),
+                                "ref": round(_positive(f"rules.{rule}", statistics.fmean(
+                                    float(r["seconds"]) for r in jobs) / ref, jobs), 3)}
+    return costs
+
+
+def write_measured(records: list[dict], path: str | Path) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, MEASURED_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+
+
+def read_measured(path: str | Path) -> list[dict]:
+    """A table of `measure`'s records, as `calibrate --save-measured` writes it."""
+    records = _csv(Path(path))
+    if not records or tuple(records[0]) != MEASURED_FIELDS:
+        raise ValueError(f"{path}: not a table of measured jobs (columns {', '.join(MEASURED_FIELDS)})")
+    return [{**r, "seconds": float(r["seconds"]), "size": float(r["size"])} for r in records]
+
+
+def time_limit_minutes(ref: float, reference_epoch_s: float) -> int:
+    """A job's time limit on a cluster: 3× its planned cost (ref per thread) on the calibrating
+    machine, plus 5 minutes for start-up and a slow node."""
+    return 5 + math.ceil(3 * ref * reference_epoch_s / 60)
 
 
 def job_rule(plan: Plan, case: str) -> str:
@@ -249,31 +345,17 @@ def job_rule(plan: Plan, case: str) -> str:
     return "train" if registry.method(plan.cases[case]["method"]).learns else "generate"
 
 
-def _fixed_rules(root: Path, datasets: int) -> dict[str, dict]:
-    """Seconds per job of each rule the plan does not size: per dataset when it ran once or
-    more for each dataset, else once for the study."""
-    fixed = {}
-    for entry in sorted((root / "benchmarks").iterdir()):
-        rule = entry.name.removesuffix(".tsv")
-        if rule in SIZED:
-            continue
-        paths = sorted(entry.rglob("*.tsv")) if entry.is_dir() else [entry]
-        seconds = [_benchmark_s(p) for p in paths]
-        per_dataset = entry.is_dir() and len(paths) % datasets == 0
-        fixed[rule] = {"per": "dataset" if per_dataset else "study",
-                       "jobs": len(paths) // datasets if per_dataset else len(paths),
-                       "ref": statistics.mean(seconds)}
-    return fixed
-
-
 def main(argv: list[str] | None = None) -> None:
     from .budget import reference_epoch_seconds, training_seconds
     from .planning import plan as make_plan, without_removed
 
     parser = argparse.ArgumentParser(prog="python -m sincvae.cost", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    cal = commands.add_parser("calibrate", help="rates from a finished study (results/, benchmarks/ under --root)")
+    cal = commands.add_parser("calibrate", help="rates from a finished study (results/, benchmarks/, logs/ under "
+                                                "--root), or from a table of its measured jobs (--measured)")
     cal.add_argument("--root", default=".")
+    cal.add_argument("--measured", help="a table that --save-measured wrote: fit its records instead of reading --root")
+    cal.add_argument("--save-measured", help="also write the study's measured jobs to this table")
     cal.add_argument("--reference-epoch-s", type=float,
                      help="the reference epoch's seconds measured around the study (default: three runs now); "
                           "a shared machine's speed drifts, so time it right before and after the study")
@@ -287,6 +369,8 @@ def main(argv: list[str] | None = None) -> None:
                              help="the machine (default: this one's model name, cores and bf16 instructions)")
         command.add_argument("--costs", default="config/costs", help="the directory of cost files")
     args = parser.parse_args(argv)
+    if args.command == "calibrate" and args.measured and not args.reference_epoch_s:
+        parser.error("--measured needs --reference-epoch-s: the reference epoch of the machine that ran the study")
     with open(args.config) as f:
         config = without_removed(yaml.safe_load(f))
     study = make_plan(config)
@@ -296,7 +380,13 @@ def main(argv: list[str] | None = None) -> None:
     kept = asdict(Costs.for_machine(args.costs, args.cpu))
     if args.command == "calibrate":
         seconds = args.reference_epoch_s or statistics.median(reference_epoch_seconds(seed) for seed in range(3))
-        rates = calibrate(study, config, Path(args.root), seconds, args.cpu)
+        records = read_measured(args.measured) if args.measured else measure(study, config, Path(args.root))
+        if args.save_measured:
+            write_measured(records, args.save_measured)
+        try:
+            rates = fit(records, study, config, seconds, args.cpu)
+        except ValueError as err:
+            sys.exit(f"python -m sincvae.cost calibrate: {err}; no costs file written")
         for kind in ("train", "generate"):
             rates[kind] = {**kept[kind], **rates[kind]}
         if rates["solve"] is None:
