@@ -12,7 +12,7 @@ from sincvae.report import (aggregate_seeds, benchmark_summary, comparison_row, 
                             methods_view, render_report)
 
 RUN = {"config_sha256": "abc", "commit": "123", "scoring_rows": 50, "tests": 4, "alpha": 0.05, "train_rows": 10000,
-       "epochs": 10, "match_tolerance": 0.02}
+       "epochs": 10, "match_tolerance": 0.02, "ranking": {"metric": "distance", "alpha": 0.05, "margin": 1.25}}
 
 
 def test_mean_interval_is_student_t_over_seeds():
@@ -36,10 +36,12 @@ def test_aggregate_seeds_keeps_every_seed_and_summarises_the_metrics():
 
 
 @pytest.mark.parametrize("decisions, outcome", [
-    (["supported", "no detectable difference"], "holds"),
-    (["contradicted", "no detectable difference"], "fails"),
-    (["supported", "contradicted"], "mixed"),
-    (["no detectable difference", "undecided"], "no detectable difference"),
+    (["supported", "supported", "undecided"], "holds"),
+    (["supported", "inconclusive"], "differs by dataset"),  # one dataset's support is not the claim's
+    (["contradicted", "contradicted"], "fails"),
+    (["supported", "contradicted"], "differs by dataset"),
+    (["equivalent", "equivalent"], "equivalent"),
+    (["inconclusive", "undecided"], "inconclusive"),
     (["undecided", "undecided"], "undecided"),
 ])
 def test_a_claims_outcome_follows_its_decisions(decisions, outcome):
@@ -66,37 +68,43 @@ def comparison():
 
 
 def ranking(tied=True):
-    """As stats.ranking writes it: over all cases flow leads both stages, mdn tied with it (or
-    separated), ref separated; among the methods that know nothing of the map, flow alone."""
-    overall = pd.DataFrame([
-        {"dataset": "d", "stage": stage, "scope": "all", "metric": "distance", "case": case, "mean": 0.0, "leader": "flow",
-         "effect": 0.0, "ci_low": 0.0, "p": np.nan if case == "flow" else 0.01, "p_adjusted": np.nan if case == "flow"
-         else (0.3 if case == "mdn" and tied else 0.01), "best": case == "flow" or (case == "mdn" and tied),
-         "comparisons": 2}
-        for stage in ("raw", "refined") for case in ("flow", "mdn", "ref")])
-    within = overall[overall["case"] == "flow"].assign(scope="nothing", comparisons=0)
-    return pd.concat([overall, within], ignore_index=True)
+    """As stats.ranking writes it: over all cases flow leads both stages, mdn not separated from
+    it (or worse), ref worse; among the methods that know nothing of the map, flow alone."""
+    def row(stage, case, scope="all", comparisons=2):
+        in_set = case == "flow" or (case == "mdn" and tied)
+        word = {"flow": "not separated" if tied else "best", "mdn": "not separated" if tied else "worse"}.get(
+            case, "worse")
+        return {"dataset": "d", "stage": stage, "scope": scope, "metric": "distance", "case": case, "seeds": 3,
+                "mean": 0.2, "ci_low": 0.19, "ci_high": 0.21, "gap": {"flow": 0.9}.get(case, 1.4),
+                "gap_low": 0.5 if in_set else 1.0, "gap_high": 3.0 if tied else 1.0, "df": 12.0, "margin": 1.25,
+                "in_best_set": in_set, "word": word, "stability": 0.7 if case == "mdn" else 1.0,
+                "fragile": case == "mdn", "comparisons": comparisons}
+    return pd.DataFrame([row(stage, case) for stage in ("raw", "refined") for case in ("flow", "mdn", "ref")]
+                        + [row(stage, "flow", "nothing", 0) for stage in ("raw", "refined")])
 
 
 def verdicts():
     return pd.DataFrame([
         {"claim": "beta > 1", "factor": "beta", "dataset": "d", "variant": v, "metric": m,
-         "role": "primary" if m == "distance" else "secondary", "reference_level": 1.1,
-         "best_outside": 0.5, "effect": e, "ci_low": e - 0.1, "ci_high": e + 0.1, "p": 0.001,
-         "p_adjusted": 0.004, "decision": d, "mde_support": 0.25, "mde_contradict": 0.3, "tests": 2, "seeds": 5,
-         "rows": 50, "reason": np.nan}
+         "role": "primary" if m == "distance" else "secondary", "scale": "log" if m == "distance" else "identity",
+         "margin": 1.25 if m == "distance" else 0.05, "reference_level": 1.1, "best_outside": 0.5, "effect": e,
+         "ci_low": e - 0.1, "ci_high": e + 0.1, "bound": abs(e) + 0.1, "p": 0.001, "p_adjusted": 0.004,
+         "p_equivalent": 0.5, "p_equivalent_adjusted": 0.5, "decision": d, "stability": 0.9, "fragile": False,
+         "mde_support": 0.25, "mde_contradict": 0.3, "tests": 2, "seeds": 5, "rows": 50, "reason": np.nan}
         for v, m, e, d in (("fixed", "distance", -0.3, "contradicted"),
                            ("fixed", "coverage", 0.2, "supported"),
-                           ("original_code", "distance", 0.0, "no detectable difference"),
-                           ("original_code", "coverage", 0.0, "no detectable difference"))])
+                           ("original_code", "distance", 0.0, "inconclusive"),
+                           ("original_code", "coverage", 0.0, "inconclusive"))])
 
 
-def test_the_best_method_comes_from_the_tests_with_its_ties_never_the_exact_row():
+def test_the_best_method_comes_from_the_best_set_never_the_exact_row():
     found = best_methods(comparison(), ranking())
     best = {b["stage"]: b for b in found if b["scope"] == "all"}
     assert best["raw"]["case"] == "flow" and best["refined"]["case"] == "flow"
-    assert best["raw"]["distance"]["mean"] == pytest.approx(0.2) and best["raw"]["tied"] == ["mdn"]
-    assert best_methods(comparison(), ranking(tied=False))[0]["tied"] == []
+    assert best["raw"]["distance"]["mean"] == pytest.approx(0.2) and best["raw"]["best_set"] == ["flow", "mdn"]
+    assert best["raw"]["words"]["worse"] == ["ref"] and best["raw"]["fragile"] == ["mdn"]
+    assert best["raw"]["widest_gap"] == 3.0
+    assert best_methods(comparison(), ranking(tied=False))[0]["best_set"] == ["flow"]
     assert [(b["stage"], b["scope"]) for b in found] == [("raw", "all"), ("refined", "all"), ("raw", "nothing"),
                                                         ("refined", "nothing")]
 
@@ -106,21 +114,24 @@ def test_findings_are_written_from_the_numbers():
     text = render_markdown(found, {**RUN, "match_tolerance": 0.02})
     assert "None of its generated lines is a valid input" in text  # the reference's precision is 0
     # the outcome follows the primary metric alone: the supported coverage test does not make it mixed
-    assert "beta > 1: fails. Decided on the distance" in text and "-0.3 [-0.4, -0.2]" in text
+    assert "beta > 1: differs by dataset. Decided on the distance" in text
+    assert "d fixed contradicted, 1.1 against 0.5: ×0.741 [0.67, 0.819]" in text  # a log effect as a ratio
     # the summary names what the claims were tested on, from the verdicts
-    assert "Of its 1 claim, tested on d (fixed and original_code models): 1 fails" in text
+    assert "Of its 1 claim, tested on d (fixed and original_code models): 1 differs by dataset" in text
     # more than one claim of an outcome: the verb agrees
     two = pd.concat([verdicts(), verdicts().assign(claim="wx > 0.5", factor="wx")])
-    assert "Of its 2 claims, tested on d (fixed and original_code models): 2 fail (" in render_markdown(
+    assert "Of its 2 claims, tested on d (fixed and original_code models): 2 differ by dataset (" in render_markdown(
         findings(comparison(), two, ranking(), "ref", 0.1492), {**RUN, "match_tolerance": 0.02})
-    assert "original_code no detectable difference, 1.1 against 0.5: 0 [-0.1, 0.1], MDE 0.25 for it, 0.3 against" in text
+    assert ("original_code inconclusive, 1.1 against 0.5: ×1 [0.905, 1.11], effects up to ×1.11 not excluded "
+            "(margin ×1.25)") in text
     assert "Beside it, not deciding: coverage on d fixed supported, 0.2 [0.1, 0.3] (Holm p 0.004" in text
-    assert "flow (flow, 3 seeds) has the best mean distance, distance 0.2 [0.19, 0.21]" in text
-    assert "It is tied with mdn: paired tests by scoring row cannot separate them (Holm over 2 comparisons)" in text
-    assert "d, raw, among the methods that know nothing: flow (flow, 3 seeds) has the best mean distance" in text
-    assert "| d | raw | nothing | flow | flow | — |" in text
+    assert "flow (flow, 3 seeds) leads, distance 0.2 [0.19, 0.21]" in text
+    assert "The best set (2 of 3): flow, mdn. Not separated: flow, mdn (gaps up to ×3 not excluded). Worse: 1." in text
+    assert "Fragile: mdn." in text
+    assert "d, raw, among the methods that know nothing: flow (flow, 3 seeds) leads" in text
+    assert "| d | raw | nothing | flow | flow | 1 | 0 |" in text
     separated = render_markdown(findings(comparison(), verdicts(), ranking(tied=False), "ref", None), RUN)
-    assert "It is best: paired tests by scoring row separate it from each of the 2 other cases" in separated
+    assert "It is the best: better than each of the 2 others." in separated
     assert "y_loss 0.149" in text and "mean residual 1.1" in text
     assert "trains on 10,000 rows for 10 epochs" in text
     better = comparison()
@@ -156,7 +167,7 @@ def test_the_comparison_puts_raw_and_refined_side_by_side_and_marks_the_best_by_
     assert len(view["rows"]) == 4  # one per dataset × case
     distance_raw = view["head"].index("distance raw")
     marked = [row[1]["text"] for row in view["rows"] if row[distance_raw]["cls"] == "best"]
-    assert marked == ["flow", "mdn"]  # the leader and the case tied with it; never the exact row
+    assert marked == ["flow", "mdn"]  # the best set; never the exact row
     coverage_raw = view["head"].index("coverage raw")
     assert not any(row[coverage_raw]["cls"] for row in view["rows"])  # no best-mean marks
     separated, _ = comparison_view(comparison(), ranking(tied=False))
@@ -171,7 +182,7 @@ def test_the_report_template_renders_valid_html_with_findings_first():
     page = render_report(found=findings(comparison(), claims, ranking(), "ref", None),
                          run={**RUN, "reference_case": "ref", "samples": 30, "match_tolerance": 0.02,
                               "refine": {"oversample": 4, "steps": 30, "converged": 1e-4}, "ablation_seeds": 5,
-                              "tuning": None, "ranking": {"metric": "distance", "alpha": 0.05}},
+                              "tuning": None},
                          headline=None, claims=[], verdicts=None, comparison=view, settings=settings,
                          methods=methods_view(comparison()), compute_figure="data:,", datasets=[], validations=[], validation=empty, figures={},
                          notebooks={}, tuning=[], origin=empty, benchmarks=empty,
@@ -181,7 +192,7 @@ def test_the_report_template_renders_valid_html_with_findings_first():
     html5lib.HTMLParser(strict=True).parse(page)
     assert "rates measured on test; this machine: other CPU" in page
     assert page.index('id="findings"') < page.index('id="comparison"')
-    assert "a: &lt;b&gt;" in page and "0.5 &lt; beta &lt; 2: fails" in page  # text is escaped
+    assert "a: &lt;b&gt;" in page and "0.5 &lt; beta &lt; 2: differs by dataset" in page  # text is escaped
     assert 'href="#claims"' not in page  # no claims section (claims=[]), so no link to one
     assert "<dt><code>flow</code></dt><dd>Conditional normalizing flow p(θ | y)" in page
     assert 'href="../docs/metrics.md"' in page and 'href="../docs/statistics.md"' in page

@@ -65,8 +65,7 @@ rule rank_methods:
     conda:
         "../../envs/sincvae.yaml"
     params:
-        metric=config["ranking"]["metric"],
-        alpha=config["ranking"]["alpha"],
+        ranking=config["ranking"],
         classes={c: registry.method(CASES[c]["method"]).knows for c in CONTENDERS},
     script:
         "../scripts/rank_methods.py"

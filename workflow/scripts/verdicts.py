@@ -9,8 +9,9 @@ from sincvae.stats import level_summary, verdicts
 # The claims are about the CVAE's own lines: raw stage, scoring split.
 rows = pd.concat(pd.read_parquet(path) for path in snakemake.input.rows)
 scored = rows[(rows["split"] == "scoring") & (rows["stage"] == "raw")]
-table = verdicts(scored, snakemake.params.levels, snakemake.params.claims, snakemake.params.alpha,
-                 snakemake.params.primary)
+params = snakemake.params
+table = verdicts(scored, params.levels, params.claims, params.alpha, params.primary, params.margins,
+                 params.resamples, params.seed)
 table.to_csv(snakemake.output.verdicts, index=False)
 level_summary(scored, snakemake.params.levels).to_csv(snakemake.output.levels, index=False)
 print(table.to_string())

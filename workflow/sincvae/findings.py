@@ -11,6 +11,8 @@ import math
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from .stats import RANK_WORDS
+
 STAGES = ("raw", "refined")
 # comparison.csv columns of the findings and the report's table: column -> (heading, lower is
 # better). precision and coverage count valid lines (metrics.forward_valid); near is the share
@@ -44,29 +46,36 @@ def reference_lines(comparison: pd.DataFrame, reference_case: str) -> list[dict]
     return rows
 
 
-OUTCOMES = ("holds", "fails", "mixed", "no detectable difference", "undecided")
-PLURAL = {"holds": "hold", "fails": "fail"}  # the verb when more than one claim has the outcome
+OUTCOMES = ("holds", "fails", "equivalent", "differs by dataset", "inconclusive", "undecided")
+PLURAL = {"holds": "hold", "fails": "fail", "differs by dataset": "differ by dataset"}
 
 
 def claim_outcome(decisions: list[str]) -> str:
-    """A claim across datasets and variants, from its primary metric's decisions: holds, fails,
-    mixed, no detectable difference (tested, neither supported nor contradicted) or undecided."""
-    supported, contradicted = "supported" in decisions, "contradicted" in decisions
-    if supported and contradicted:
-        return "mixed"
-    if supported:
-        return "holds"
-    if contradicted:
-        return "fails"
-    return "undecided" if all(d == "undecided" for d in decisions) else "no detectable difference"
+    """A claim across the datasets and variants it was tested on, from its primary metric's
+    decisions: holds, fails or equivalent only where every tested one agrees; inconclusive
+    where none decided; undecided where none could be tested; else it differs by dataset (the
+    Findings then give each dataset's decision)."""
+    tested = [d for d in decisions if d != "undecided"]
+    if not tested:
+        return "undecided"
+    for decision, outcome in (("supported", "holds"), ("contradicted", "fails"), ("equivalent", "equivalent"),
+                              ("inconclusive", "inconclusive")):
+        if all(d == decision for d in tested):
+            return outcome
+    return "differs by dataset"
 
 
 def _test(row: pd.Series) -> dict:
-    return {"dataset": row["dataset"], "variant": row["variant"], "metric": row["metric"],
-            "decision": row["decision"], "effect": row["effect"], "low": row["ci_low"], "high": row["ci_high"],
-            "p_adjusted": row["p_adjusted"], "mde_support": row["mde_support"],
-            "mde_contradict": row["mde_contradict"], "best_outside": row["best_outside"],
-            "reference_level": row["reference_level"], "reason": row["reason"]}
+    """One test as the Findings say it: on a log scale its effect, interval, bound and MDEs as
+    ratios (the outside level's geometric mean over the recommended level's)."""
+    back = math.exp if row["scale"] == "log" else (lambda v: v)
+    return {"dataset": row["dataset"], "variant": row["variant"], "metric": row["metric"], "ratio": row["scale"] == "log",
+            "decision": row["decision"], "effect": back(row["effect"]), "low": back(row["ci_low"]),
+            "high": back(row["ci_high"]), "bound": back(row["bound"]), "margin": row["margin"],
+            "p_adjusted": row["p_adjusted"], "mde_support": back(row["mde_support"]),
+            "mde_contradict": back(row["mde_contradict"]), "best_outside": row["best_outside"],
+            "reference_level": row["reference_level"], "reason": row["reason"],
+            "stability": row["stability"], "fragile": bool(row["fragile"])}
 
 
 def claim_lines(verdicts: pd.DataFrame) -> list[dict]:
@@ -89,22 +98,28 @@ def claim_lines(verdicts: pd.DataFrame) -> list[dict]:
 
 def best_methods(comparison: pd.DataFrame, ranking: pd.DataFrame) -> list[dict]:
     """Per dataset, stage and scope (all cases, or the cases of one class of what they know of
-    the map), from the paired tests (stats.ranking): the case with the best mean, the cases it
-    cannot be separated from (tied), and its coverage, precision, distance and cost (training
-    seconds, milliseconds per returned line)."""
+    the map), from multiple comparisons with the best (stats.ranking): the leader (best mean)
+    with its coverage, precision, distance and cost, the best set (the cases that may be the
+    best), and how many cases each word got."""
     rows = []
-    for (dataset, stage, scope), tests in ranking.groupby(["dataset", "stage", "scope"], sort=False):
-        leader = tests["leader"].iloc[0]
+    for (dataset, stage, scope), ranked in ranking.groupby(["dataset", "stage", "scope"], sort=False):
+        leader = ranked.loc[ranked["gap"].idxmin()]
         found = comparison[(comparison["dataset"] == dataset) & (comparison["stage"] == stage)
-                           & (comparison["case"] == leader)]
+                           & (comparison["case"] == leader["case"])]
         if found.empty:
             continue
         best = found.iloc[0]
-        tied = tests[tests["best"] & (tests["case"] != leader)]["case"].tolist()
-        rows.append({"dataset": dataset, "stage": stage, "scope": scope, "case": leader, "method": best["method"],
-                     "seeds": int(best["seeds"]), "train_s": best.get("train_s", math.nan),
-                     "ms_per_sample": best.get("ms_per_sample", math.nan), "metric": tests["metric"].iloc[0],
-                     "tied": tied, "comparisons": int(tests["comparisons"].iloc[0]),
+        best_set = ranked[ranked["in_best_set"].astype(bool)]
+        words = {word: ranked.loc[ranked["word"] == word, "case"].tolist() for word in RANK_WORDS}
+        separated = ranked.loc[ranked["word"] == "not separated", "gap_high"]
+        rows.append({"dataset": dataset, "stage": stage, "scope": scope, "case": leader["case"],
+                     "method": best["method"], "word": leader["word"], "seeds": int(best["seeds"]),
+                     "train_s": best.get("train_s", math.nan), "ms_per_sample": best.get("ms_per_sample", math.nan),
+                     "metric": ranked["metric"].iloc[0], "margin": ranked["margin"].iloc[0],
+                     "best_set": best_set["case"].tolist(), "words": words,
+                     "widest_gap": separated.max() if len(separated) else math.nan,
+                     "fragile": ranked.loc[ranked["fragile"].astype(bool), "case"].tolist(),
+                     "comparisons": int(ranked["comparisons"].iloc[0]),
                      **{KEY_METRICS[c][0]: _interval(best, c) for c in KEY_METRICS}})
     return rows
 

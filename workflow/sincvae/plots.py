@@ -211,8 +211,8 @@ def tuning_history(trials: pd.DataFrame, importances: dict[str, float], objectiv
     return fig
 
 
-DECISION_COLOURS = {"supported": "#2a9d3f", "contradicted": "#c0392b", "no detectable difference": "#7f7f7f",
-                    "undecided": "#d4a017"}
+DECISION_COLOURS = {"supported": "#2a9d3f", "contradicted": "#c0392b", "equivalent": "#2f6db5",
+                    "inconclusive": "#7f7f7f", "undecided": "#d4a017"}
 METRIC_LABELS = {"distance": "distance to the exact posterior", "precision": "precision (valid lines)",
                  "coverage": "coverage", "residual_l1": "mean forward residual"}
 
@@ -235,8 +235,11 @@ def claim_effects(verdicts: pd.DataFrame):
                         xerr=[(part["effect"] - part["ci_low"])[mask], (part["ci_high"] - part["effect"])[mask]],
                         fmt="o", ms=3, color=colour, label=decision, elinewidth=1)
         ax.axvline(0, color="black", lw=0.8)
+        scale, margin = part["scale"].dropna().iloc[0], part["margin"].dropna().iloc[0]
+        delta = np.log(margin) if scale == "log" else margin
+        ax.axvspan(-delta, delta, color="#2f6db5", alpha=0.08, lw=0)  # the equivalence margin
         ax.set_title(METRIC_LABELS[metric], fontsize=10)
-        ax.set_xlabel("advantage of the claimed level", fontsize=9)
+        ax.set_xlabel("advantage of the claimed level" + (" (log ratio)" if scale == "log" else ""), fontsize=9)
         ax.tick_params(labelsize=8)
     axes[0, 0].set_yticks(np.arange(len(labels)), labels)
     axes[0, 0].invert_yaxis()

@@ -187,8 +187,8 @@ def table_view(frame: pd.DataFrame, marked: set[tuple[int, str]] = frozenset(),
 def comparison_view(comparison: pd.DataFrame, ranking: pd.DataFrame) -> tuple[dict, dict]:
     """The report's tables from comparison.csv: one row per dataset × case with each key metric's
     raw and refined values side by side (± 95% half-width over seeds), and the settings apart.
-    Marked: the ranked metric's cells of the cases that are best by test (stats.ranking: the
-    best mean and those tied with it), not merely the best mean."""
+    Marked: the ranked metric's cells of the cases in the best set (stats.ranking: multiple
+    comparisons with the best), not merely the best mean."""
     ids = ["dataset", "case", "method", "knows", "seeds"]
     wide = comparison.reindex(columns=ids).drop_duplicates(["dataset", "case"]).set_index(["dataset", "case"])
     half = pd.DataFrame(index=wide.index)
@@ -205,7 +205,7 @@ def comparison_view(comparison: pd.DataFrame, ranking: pd.DataFrame) -> tuple[di
             half[headings[key]] = (part[f"{column}_ci_high"] - part[f"{column}_ci_low"]) / 2
     wide, half = wide.reset_index(), half.reindex(wide.index).reset_index(drop=True)
     position = {(d, c): i for i, (d, c) in enumerate(zip(wide["dataset"], wide["case"]))}
-    best = ranking[ranking["best"].astype(bool) & (ranking["scope"] == "all")]
+    best = ranking[ranking["in_best_set"].astype(bool) & (ranking["scope"] == "all")]
     marked = {(position[(d, c)], f"{KEY_METRICS.get(f'scoring_{m}', (m,))[0]} {stage}")
               for d, c, m, stage in zip(best["dataset"], best["case"], best["metric"], best["stage"])
               if (d, c) in position}

@@ -1,51 +1,37 @@
-"""Decisions on the original study's claims from the ablations: paired effects over seeds and scoring rows,
-intervals that cover both, and Holm's correction over every test. Torch-free.
+"""Decisions from per (seed, scoring row) scores: which case is best (multiple comparisons with
+the best), and whether the original study's claims hold (tests of difference and of equivalence
+against margins stated in config). Torch-free. docs/statistics.md states the model and the words.
 
-Each level of a sweep is scored per (seed, scoring row). Two levels are compared on the same
-seeds and rows (paired). The design is crossed (every seed scores every row), and an effect
-varies with both the seed (training) and the choice of rows (the scoring split), so its
-standard error adds the two:
+The design. A case is trained on S seeds and every seed scores the same R rows. A score is
 
-    se² = var(seed means) / S + var(row means) / R
+    y[s, r] = mu + a[s] + b[r] + e[s, r]
 
-and min(S, R) − 1 degrees of freedom (with a handful of seeds, S − 1). This covers
-seed-to-seed and row-to-row variation, and errs on the wide side twice: it counts their
-interaction in both terms, and its degrees of freedom are the lower bound of Welch–
-Satterthwaite's (which, estimated from 5 seeds, let 7% of null families through at 5%).
+with a the seed's effect (training), b the row's (some y are harder), e their interaction.
+Seeds are independent between cases, so two cases may have different seed counts and each has
+its own seed variance; rows are shared, so a comparison of two cases is paired by row. The
+difference of two cases' means then has the variance
 
-A claim says its range is best. It is judged by the level the original study recommends (the reference
-case's value, inside the range) against every level outside the range, on one primary metric
-(config `ablations.primary`); the other metrics are reported beside it and never decide:
-- each outside level gives a paired comparison; the one with the smallest t statistic binds
-  both tests (the closest competitor, or the one that beats the claim most clearly), and its
-  effect, interval, p-value and MDE are the ones reported, so all four speak of one comparison;
-- supported: the recommended level beats every outside level (intersection–union test: the
-  largest one-sided p-value, the binding comparison's);
-- contradicted: some outside level is better (the smallest one-sided p-value, Bonferroni over
-  the L outside levels);
-- the test's p-value is twice the smaller of the two (two-sided), Holm-adjusted over the family
-  of primary tests (every claim × dataset × variant); the secondary metrics form a family of
-  their own, reported, not deciding;
-- no detectable difference otherwise.
-The effect is the advantage of the recommended level over the binding outside level (positive:
-the claim's level is better). Its interval [low, high] is family-adjusted: low is the one-sided
-bound of the support test at α / (2m), high that of the contradiction test at α / (2mL), m the
-family's tests; so 0 outside it means Bonferroni over the family decides (Holm, step-down, may
-decide a few more). The minimum detectable effects (MDE) are the advantages that the design
-detects with 80% power at those same thresholds, from the noncentral t: `mde_support` in the
-claim's favour, `mde_contradict` against it. "No detectable difference, MDE m" means: had the
-recommended level been better (or worse) than the binding level by m or more, this test would
-have said so four times in five.
+    var(a_A)/S_A + var(a_B)/S_B + var(b_A - b_B)/R + var(e_A)/(S_A R) + var(e_B)/(S_B R)
+
+estimated without bias from mean squares (method of moments): the rows' term from the spread
+of the row-wise difference of the two cases' seed-averaged scores (which holds the interaction
+once), each case's seed term from its seed mean square less its interaction mean square (a
+variance component below zero is taken as zero). Its degrees of freedom are Satterthwaite's for
+that combination of mean squares.
+
+The scale. A distance is a ratio scale (0.0045 against 2.66 is 590 times, not 2.66 apart), so
+distances and residuals are compared as logarithms (SCALES), and effects on them read as
+ratios; shares (precision, coverage) on their own scale.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from scipy.optimize import brentq
 
 # The generative metrics a claim is tested on: per row, over the K generated lines (raw stage).
 METRICS = {
@@ -55,80 +41,80 @@ METRICS = {
     "residual_l1": "mean forward residual |f(x̂) − y|",
 }
 LOWER_IS_BETTER = {"distance": True, "precision": False, "coverage": False, "residual_l1": True, "mmd": True}
+# log: compared as logarithms, effects and margins as ratios; identity: as they are.
+SCALES = {"distance": "log", "residual_l1": "log", "mmd": "log", "precision": "identity", "coverage": "identity"}
+# Below this a distance or residual is the enumerator's rounding (its tolerance is 1e-4 in y),
+# and its logarithm would say nothing more: values are clipped here before the log.
+LOG_FLOOR = 1e-6
 POWER = 0.8
 
 
-def crossed_mean(values: np.ndarray) -> tuple[float, float, float]:
-    """Mean of a (seeds, rows) table, its standard error over both seeds and rows, and the
-    error's degrees of freedom. NaN error with fewer than 2 seeds or rows."""
+def on_scale(values: np.ndarray, metric: str) -> np.ndarray:
+    """A metric's scores on the scale it is compared on (SCALES)."""
     values = np.asarray(values, dtype=float)
+    return np.log(np.maximum(values, LOG_FLOOR)) if SCALES[metric] == "log" else values
+
+
+def margin_on_scale(margin: float, metric: str) -> float:
+    """A margin as config states it (a ratio on a log-scale metric, a difference otherwise) on the comparison's scale."""
+    return math.log(margin) if SCALES[metric] == "log" else margin
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean or a difference of means, its standard error over seeds and rows, and the error's
+    Satterthwaite degrees of freedom (NaN where a case has fewer than 2 seeds or rows)."""
+
+    mean: float
+    se: float
+    df: float
+
+
+def _seed_term(values: np.ndarray) -> list[tuple[float, float]]:
+    """One case's seed variance over S·R as (coefficient × mean square, its df) pairs: the seed
+    mean square and minus the interaction mean square; none when the component is not above zero."""
     seeds, rows = values.shape
-    mean = float(values.mean())
-    if seeds < 2 or rows < 2:
-        return mean, math.nan, math.nan
-    a = values.mean(1).var(ddof=1) / seeds
-    b = values.mean(0).var(ddof=1) / rows
-    return mean, math.sqrt(a + b), degrees_of_freedom(seeds, rows)
+    seed_means = values.mean(1)
+    seed_ms = rows * seed_means.var(ddof=1)
+    residual = values - seed_means[:, None] - values.mean(0)[None] + values.mean()
+    residual_ms = float((residual ** 2).sum()) / ((seeds - 1) * (rows - 1))
+    if seed_ms <= residual_ms:
+        return []
+    return [(seed_ms / (seeds * rows), seeds - 1), (-residual_ms / (seeds * rows), (seeds - 1) * (rows - 1))]
 
 
-def degrees_of_freedom(seeds: int, rows: int) -> int:
-    """The crossed mean's error: the lower bound of Welch–Satterthwaite's degrees of freedom."""
-    return min(seeds, rows) - 1
+def contrast(a: np.ndarray, b: np.ndarray | None = None) -> Estimate:
+    """Mean of case `a` minus mean of case `b` ((seeds, rows) tables on the same rows, seeds
+    independent between them), or the mean of `a` alone (module docstring)."""
+    tables = [np.asarray(a, dtype=float)] + ([] if b is None else [np.asarray(b, dtype=float)])
+    rows = tables[0].shape[1]
+    row_wise = tables[0].mean(0) - (tables[1].mean(0) if b is not None else 0.0)
+    mean = float(row_wise.mean())
+    if rows < 2 or any(t.shape[0] < 2 for t in tables):
+        return Estimate(mean, math.nan, math.nan)
+    terms = [(row_wise.var(ddof=1) / rows, rows - 1)]
+    for table in tables:
+        terms += _seed_term(table)
+    variance = sum(value for value, _ in terms)
+    if variance <= 0:
+        return Estimate(mean, 0.0, math.inf)
+    # Satterthwaite's df, but never below the fewest of its positive terms': the interaction's
+    # negative term can push the approximation below what any one mean square has
+    df = max(variance ** 2 / sum(value ** 2 / dof for value, dof in terms), min(dof for value, dof in terms if value > 0))
+    return Estimate(mean, math.sqrt(variance), df)
 
 
-def interval(mean: float, se: float, df: float, level: float = 0.95) -> tuple[float, float]:
-    if not (se > 0):
-        return (mean, mean) if se == 0 else (math.nan, math.nan)
-    half = stats.t.ppf(0.5 + level / 2, df) * se
-    return mean - half, mean + half
+def t_quantile(level: float, df: float) -> float:
+    """The one-sided critical value of Student's t at `level` (the normal's at infinite df)."""
+    return float(stats.norm.isf(level) if math.isinf(df) else stats.t.isf(level, df))
 
 
-def two_sided(p_one_sided: float) -> float:
-    return min(1.0, 2 * p_one_sided)
-
-
-def bonferroni(p: float, tests: int) -> float:
-    return min(1.0, tests * p)
-
-
-def t_statistic(mean: float, se: float) -> float:
-    """mean / se, with ±inf for a constant nonzero difference and 0 for none."""
-    if se > 0:
-        return mean / se
-    return math.copysign(math.inf, mean) if mean else 0.0
-
-
-def p_positive(t: float, se: float, df: float) -> float:
-    """One-sided p-value of 'the effect is positive' given its t statistic (a zero se: 0 or 1)."""
-    return float(stats.t.sf(t, df)) if se > 0 else float(t <= 0)
-
-
-def judge(reference: np.ndarray, outside: dict, lower_is_better: bool) -> dict:
-    """One claim on one metric. reference: (seeds, rows) of the recommended level; outside:
-    level -> (seeds, rows) on the same seeds and rows. Returns the binding comparison (smallest
-    t): its outside level, effect, standard error, degrees of freedom, the number of outside
-    levels, the test's unadjusted p-value and the direction it points to; or `undecided` with
-    the reason."""
-    seeds = reference.shape[0]
-    if seeds < 2:
-        return {"decision": "undecided", "reason": f"{seeds} seed: decisions need at least 2"}
-    tables = [reference, *outside.values()]
-    if any(np.isnan(t).any() for t in tables):
-        return {"decision": "undecided", "reason": "NaN scores"}
-    if all(np.array_equal(reference, t) for t in outside.values()):
-        return {"best_outside": next(iter(outside)), "effect": 0.0, "se": 0.0, "levels_outside": len(outside),
-                "decision": "no detectable difference", "reason": "identical scores on every seed and row"}
-    sign = 1.0 if lower_is_better else -1.0
-    # advantage of the recommended level over each outside level (positive: recommended better)
-    pairs = {level: crossed_mean(sign * (table - reference)) for level, table in outside.items()}
-    binding = min(pairs, key=lambda level: t_statistic(*pairs[level][:2]))
-    effect, se, df = pairs[binding]
-    t = t_statistic(effect, se)
-    p_support = p_positive(t, se, df)
-    p_contradict = bonferroni(p_positive(-t, se, df), len(pairs))
-    return {"best_outside": binding, "effect": effect, "se": se, "df": df, "levels_outside": len(pairs),
-            "p": two_sided(min(p_support, p_contradict)),
-            "direction": "supported" if p_support <= p_contradict else "contradicted"}
+def interval(estimate: Estimate, level: float = 0.95) -> tuple[float, float]:
+    """Two-sided interval of an estimate at `level`."""
+    if not estimate.se > 0:
+        return (estimate.mean, estimate.mean) if estimate.se == 0 else (math.nan, math.nan)
+    half = t_quantile((1 - level) / 2, estimate.df) * estimate.se
+    return estimate.mean - half, estimate.mean + half
 
 
 def holm(p: np.ndarray) -> np.ndarray:
@@ -144,50 +130,132 @@ def holm(p: np.ndarray) -> np.ndarray:
     return adjusted
 
 
-def noncentrality(critical: float, df: float, power: float = POWER) -> float:
-    """The noncentrality δ at which a t statistic (df) exceeds `critical` with probability `power`."""
-    return float(brentq(lambda d: stats.nct.sf(critical, df, d) - power, 0.0, critical + 100.0))
-
-
-def mde(se: float, df: float, level: float) -> float:
-    """Smallest effect detected with 80% power by a one-sided t test at `level`."""
-    if not (se > 0):
+def detectable(estimate: Estimate, level: float, power: float = POWER) -> float:
+    """The smallest true effect that a one-sided t test at `level` on this estimate's error
+    detects with `power` (the noncentral t)."""
+    if not estimate.se > 0:
         return math.nan
-    return noncentrality(stats.t.ppf(1 - level, df), df) * se
+    critical = t_quantile(level, estimate.df)
+    if math.isinf(estimate.df):
+        return (critical + float(stats.norm.ppf(power))) * estimate.se
+    from scipy.optimize import brentq
+
+    return float(brentq(lambda d: stats.nct.sf(critical, estimate.df, d) - power, 0.0, critical + 100.0)) * estimate.se
 
 
-def decide(results: pd.DataFrame, alpha: float) -> pd.DataFrame:
-    """One family of tests: Holm-adjust the p-values and turn each into a decision; undecided
-    rows keep theirs. Adds the family interval (ci_low, ci_high) and the MDE of each direction
-    at the thresholds the decisions use (module docstring)."""
-    results = results.copy()
-    for column in ("p", "se", "df", "effect", "levels_outside"):
-        if column not in results:
-            results[column] = np.nan
-    for column in ("direction", "decision"):
-        results[column] = results[column].astype(object) if column in results else None
-    results["p_adjusted"] = holm(results["p"].to_numpy())
-    tests = int(results["p"].notna().sum())
-    decided = results["p_adjusted"] <= alpha
-    tested = results["p"].notna()
-    results.loc[tested, "decision"] = np.where(decided[tested], results.loc[tested, "direction"],
-                                               "no detectable difference")
-    family = alpha / (2 * max(tests, 1))  # one side of a two-sided test, Bonferroni over the family
-    lows, highs, supports, contradicts = [], [], [], []
-    for effect, se, df, levels in results[["effect", "se", "df", "levels_outside"]].itertuples(index=False):
-        contradict_level = family / (levels if levels > 0 else 1)
-        if se > 0:
-            lows.append(effect - stats.t.ppf(1 - family, df) * se)
-            highs.append(effect + stats.t.ppf(1 - contradict_level, df) * se)
-        else:
-            lows.append(effect if se == 0 else math.nan)
-            highs.append(effect if se == 0 else math.nan)
-        supports.append(mde(se, df, family))
-        contradicts.append(mde(se, df, contradict_level))
-    results["ci_low"], results["ci_high"] = lows, highs
-    results["mde_support"], results["mde_contradict"] = supports, contradicts
-    results["tests"] = tests
-    return results
+# Ranking: multiple comparisons with the best.
+
+RANK_WORDS = {
+    "best": "better than every other case (the best set has this case alone)",
+    "equivalent": "within the margin of the best of the others, whichever that is",
+    "not separated": "may be the best; a gap to the best up to gap_high not excluded",
+    "worse": "excluded from the best set, by more than the margin",
+}
+
+
+def _gaps(tables: dict[str, np.ndarray], sign: float, alpha: float) -> dict[str, tuple[float, float, float, float]]:
+    """Hsu's constrained MCB over `tables` (scale of comparison, sign: +1 lower is better): per
+    case its gap to the best of the others (positive: worse) with simultaneous bounds at 1 −
+    alpha, each comparison's critical value Bonferroni over the K − 1 others (cases differ in
+    their errors and degrees of freedom, so no one multivariate-t quantile applies), and the
+    smallest degrees of freedom of its comparisons."""
+    cases = list(tables)
+    level = alpha / max(len(cases) - 1, 1)
+    out = {}
+    for i in cases:
+        lows, highs, points, dfs = [], [], [], []
+        for j in cases:
+            if j == i:
+                continue
+            e = contrast(sign * tables[i], sign * tables[j])
+            half = t_quantile(level, e.df) * e.se if e.se > 0 else (0.0 if e.se == 0 else math.nan)
+            lows.append(e.mean - half)
+            highs.append(e.mean + half)
+            points.append(e.mean)
+            dfs.append(e.df)
+        out[i] = (max(points), min(0.0, max(lows)), max(0.0, max(highs)), min(dfs))
+    return out
+
+
+def rank_word(gap_low: float, gap_high: float, margin: float) -> str:
+    """One case's word from its simultaneous gap interval and the margin (RANK_WORDS)."""
+    if gap_high <= 0:
+        return "best"
+    if gap_high <= margin:
+        return "equivalent"
+    return "not separated" if gap_low < 0 else "worse"
+
+
+def best_set(tables: dict[str, np.ndarray], metric: str, alpha: float, margin: float) -> pd.DataFrame:
+    """Which cases may be the best on one metric: tables maps case -> (seeds, rows) of raw
+    scores on the same rows. One row per case: its mean and 95% interval over its seeds and the
+    rows (on the metric's own scale: a geometric mean for a log-scale metric), its gap to the best
+    of the others with simultaneous 1 − alpha bounds (as ratios on a log scale), the smallest df
+    of its comparisons, whether it is in the set that holds the best with probability 1 −
+    alpha, and its word against `margin` (config's units)."""
+    sign = 1.0 if LOWER_IS_BETTER[metric] else -1.0
+    scaled = {case: on_scale(table, metric) for case, table in tables.items()}
+    back = np.exp if SCALES[metric] == "log" else (lambda v: v)
+    delta = margin_on_scale(margin, metric)
+    rows = []
+    gaps = _gaps(scaled, sign, alpha) if len(scaled) > 1 else {c: (0.0, -math.inf, 0.0, math.nan) for c in scaled}
+    for case, table in scaled.items():
+        own = contrast(table)
+        low, high = interval(own)
+        gap, gap_low, gap_high, df = gaps[case]
+        word = rank_word(gap_low, gap_high, delta) if not math.isnan(gap_high) else "undecided"
+        rows.append({"case": case, "seeds": table.shape[0], "mean": float(back(own.mean)),
+                     "ci_low": float(back(low)), "ci_high": float(back(high)),
+                     "gap": float(back(gap)), "gap_low": float(back(gap_low)), "gap_high": float(back(gap_high)),
+                     "df": df, "in_best_set": bool(gap_low < 0 or gap_high <= 0), "word": word})
+    return pd.DataFrame(rows)
+
+
+def rank_cases(tables: dict[str, np.ndarray], metric: str, alpha: float, margin: float, resamples: int,
+               rng: np.random.Generator) -> pd.DataFrame:
+    """best_set, and each word's stability: the share of `resamples` bootstrap studies (the rows
+    drawn again, shared by every case; each case's seeds drawn again, independently) that give
+    the case the same word. A word that changes in more than one resample in five is fragile."""
+    ranked = best_set(tables, metric, alpha, margin)
+    same = np.zeros(len(ranked))
+    rows = next(iter(tables.values())).shape[1]
+    for _ in range(resamples):
+        picked = rng.integers(0, rows, rows)
+        drawn = {case: table[rng.integers(0, len(table), len(table))][:, picked] for case, table in tables.items()}
+        same += best_set(drawn, metric, alpha, margin)["word"].to_numpy() == ranked["word"].to_numpy()
+    ranked["stability"] = same / resamples if resamples else math.nan
+    ranked["fragile"] = ranked["stability"] < FRAGILE_BELOW
+    return ranked
+
+
+FRAGILE_BELOW = 0.8  # a decision that more than one resample in five changes is fragile
+
+
+def ranking(rows: pd.DataFrame, metric: str, alpha: float, margin: float, classes: dict[str, str] | None = None,
+            resamples: int = 0, seed: int = 0) -> pd.DataFrame:
+    """rank_cases for every dataset × stage of per-row scores (dataset, stage, case, seed, row
+    and the metric; the scoring split), over all cases (scope `all`) and, given `classes` (case
+    -> what its method knows of the map), within each class of two or more cases. A case with a
+    NaN score is left out: no decision from a NaN. Resampled from `seed`, one stream per scope."""
+    scopes = {"all": None}
+    for name in dict.fromkeys((classes or {}).values()):
+        members = [case for case, known in classes.items() if known == name]
+        if len(members) > 1:
+            scopes[name] = members
+    frames = []
+    for index, ((dataset, stage), part) in enumerate(rows.groupby(["dataset", "stage"], sort=False)):
+        tables = {case: level_table(part, case, metric) for case in part["case"].unique()}
+        tables = {case: table for case, table in tables.items() if not np.isnan(table).any()}
+        for number, (scope, members) in enumerate(scopes.items()):
+            chosen = {case: table for case, table in tables.items() if members is None or case in members}
+            if chosen:
+                rng = np.random.default_rng([seed, index, number])
+                ranked = rank_cases(chosen, metric, alpha, margin, resamples, rng)
+                frames.append(ranked.assign(dataset=dataset, stage=stage, metric=metric, scope=scope,
+                                            margin=margin, comparisons=len(chosen) - 1))
+    columns = ["dataset", "stage", "scope", "metric", "case", "seeds", "mean", "ci_low", "ci_high", "gap", "gap_low",
+               "gap_high", "df", "margin", "in_best_set", "word", "stability", "fragile", "comparisons"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
 def level_table(scores: pd.DataFrame, case: str, metric: str) -> np.ndarray:
@@ -196,98 +264,191 @@ def level_table(scores: pd.DataFrame, case: str, metric: str) -> np.ndarray:
     return picked.pivot(index="seed", columns="row", values=metric).sort_index().sort_index(axis=1).to_numpy()
 
 
-VERDICT_COLUMNS = ["claim", "factor", "dataset", "variant", "metric", "role", "reference_level", "best_outside",
-                   "effect", "ci_low", "ci_high", "p", "p_adjusted", "decision", "mde_support", "mde_contradict",
+# Claims: a difference test and an equivalence test on each.
+
+CLAIM_WORDS = {
+    "supported": "the recommended level beats every level outside the claimed range",
+    "contradicted": "some level outside the range beats the recommended one",
+    "equivalent": "every outside level is within the margin of the recommended one",
+    "inconclusive": "neither: effects up to the interval's far end are not excluded",
+}
+
+
+def judge(reference: np.ndarray, outside: dict, metric: str, margin: float) -> dict:
+    """One claim on one metric. reference: (seeds, rows) of the recommended level's raw scores;
+    outside: level -> (seeds, rows) on the same rows, seeds independent. On the metric's scale,
+    the advantage of the recommended level over each outside level (positive: recommended
+    better); the binding comparison (smallest t) gives the effect, its error and the difference
+    test's p (supported: intersection-union, its own one-sided p; contradicted: the smallest
+    one-sided p, Bonferroni over the outside levels; two-sided); the equivalence test's p is
+    the largest over the outside levels of TOST's (each within ±margin). Or `undecided` with
+    the reason."""
+    seeds = min(t.shape[0] for t in [reference, *outside.values()])
+    if seeds < 2:
+        return {"decision": "undecided", "reason": f"{seeds} seed: decisions need at least 2"}
+    if any(np.isnan(t).any() for t in [reference, *outside.values()]):
+        return {"decision": "undecided", "reason": "NaN scores"}
+    sign = 1.0 if LOWER_IS_BETTER[metric] else -1.0
+    delta = margin_on_scale(margin, metric)
+    ref = on_scale(reference, metric)
+    pairs = {level: contrast(sign * on_scale(table, metric), sign * ref) for level, table in outside.items()}
+    if all(e.se == 0 and e.mean == 0 for e in pairs.values()):
+        return {"best_outside": next(iter(outside)), "effect": 0.0, "se": 0.0, "df": math.inf,
+                "levels_outside": len(pairs), "p": 1.0, "p_equivalent": 0.0, "direction": "supported",
+                "reason": "identical scores on every seed and row"}
+    t = {level: t_statistic(e) for level, e in pairs.items()}
+    binding = min(t, key=t.get)
+    e = pairs[binding]
+    p_support = p_above(t[binding], e)
+    p_contradict = min(1.0, len(pairs) * min(p_above(-t[level], pairs[level]) for level in pairs))
+    p_equivalent = max(max(p_above((x.mean + delta) / x.se if x.se > 0 else math.inf, x),
+                           p_above((delta - x.mean) / x.se if x.se > 0 else math.inf, x)) for x in pairs.values())
+    return {"best_outside": binding, "effect": e.mean, "se": e.se, "df": e.df, "levels_outside": len(pairs),
+            "p": min(1.0, 2 * min(p_support, p_contradict)), "p_equivalent": p_equivalent,
+            "direction": "supported" if p_support <= p_contradict else "contradicted"}
+
+
+def t_statistic(e: Estimate) -> float:
+    """mean / se, with ±inf for a constant nonzero difference and 0 for none."""
+    if e.se > 0:
+        return e.mean / e.se
+    return math.copysign(math.inf, e.mean) if e.mean else 0.0
+
+
+def p_above(t: float, e: Estimate) -> float:
+    """One-sided p-value of 'the effect is above zero' from its t statistic (a zero se: 0 or 1)."""
+    if not e.se > 0:
+        return float(t <= 0)
+    return float(stats.norm.sf(t) if math.isinf(e.df) else stats.t.sf(t, e.df))
+
+
+def decide(results: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """One family of tests: Holm over the difference tests' p and, apart, over the equivalence
+    tests'; a decided difference is supported or contradicted, else a decided equivalence is
+    equivalent, else inconclusive; undecided rows keep theirs. Adds the family interval
+    (ci_low at alpha / (2m), ci_high at alpha / (2mL)), its far end (`bound`: effects up to it
+    are not excluded) and the effects detected with 80% power at those levels."""
+    results = results.copy()
+    for column in ("p", "p_equivalent", "se", "df", "effect", "levels_outside"):
+        if column not in results:
+            results[column] = np.nan
+    for column in ("direction", "decision"):
+        results[column] = results[column].astype(object) if column in results else None
+    results["p_adjusted"] = holm(results["p"].to_numpy())
+    results["p_equivalent_adjusted"] = holm(results["p_equivalent"].to_numpy())
+    tested = results["p"].notna()
+    different = results["p_adjusted"] <= alpha
+    same = results["p_equivalent_adjusted"] <= alpha
+    results.loc[tested, "decision"] = np.where(different[tested], results.loc[tested, "direction"],
+                                               np.where(same[tested], "equivalent", "inconclusive"))
+    tests = int(tested.sum())
+    family = alpha / (2 * max(tests, 1))  # one side of a two-sided test, Bonferroni over the family
+    lows, highs, supports, contradicts = [], [], [], []
+    for effect, se, df, levels in results[["effect", "se", "df", "levels_outside"]].itertuples(index=False):
+        e = Estimate(effect, se, df)
+        contradict_level = family / (levels if levels > 0 else 1)
+        if se > 0:
+            lows.append(effect - t_quantile(family, df) * se)
+            highs.append(effect + t_quantile(contradict_level, df) * se)
+        else:
+            lows.append(effect if se == 0 else math.nan)
+            highs.append(effect if se == 0 else math.nan)
+        supports.append(detectable(e, family))
+        contradicts.append(detectable(e, contradict_level))
+    results["ci_low"], results["ci_high"] = lows, highs
+    results["bound"] = np.maximum(np.abs(results["ci_low"]), np.abs(results["ci_high"]))
+    results["mde_support"], results["mde_contradict"] = supports, contradicts
+    results["tests"] = tests
+    return results
+
+
+VERDICT_COLUMNS = ["claim", "factor", "dataset", "variant", "metric", "role", "scale", "margin", "reference_level",
+                   "best_outside", "effect", "ci_low", "ci_high", "bound", "p", "p_adjusted", "p_equivalent",
+                   "p_equivalent_adjusted", "decision", "stability", "fragile", "mde_support", "mde_contradict",
                    "tests", "seeds", "rows", "reason"]
 
 
-def verdicts(scores: pd.DataFrame, levels: list[dict], claims: dict[str, str], alpha: float,
-             primary: str) -> pd.DataFrame:
-    """Every claim × dataset × variant × metric tested; the `primary` metric's tests decide
-    (one Holm family), the others are reported beside them (a family of their own).
-
-    scores: per (dataset, case, seed, row) the metrics of METRICS (the raw stage, scoring split);
-    levels: the ablations' levels (sincvae.planning.Level as dicts); claims: factor -> its text.
-    """
-    levels = pd.DataFrame(levels)
-    rows = []
+def _sweeps(scores: pd.DataFrame, levels: pd.DataFrame):
+    """Every claim × dataset × variant's tables: (dataset, variant, factor, reference level row,
+    {metric: (reference table, {outside level: table})})."""
     for dataset, by_dataset in scores.groupby("dataset", sort=False):
         for (variant, factor), sweep in levels.groupby(["variant", "factor"], sort=False):
             reference = sweep[sweep["reference"]].iloc[0]
             outside = sweep[~sweep["in_claim"]]
-            for metric in METRICS:
-                table = level_table(by_dataset, reference["case"], metric)
-                result = judge(table, {lv: level_table(by_dataset, case, metric)
-                                       for lv, case in zip(outside["level"], outside["case"])},
-                               LOWER_IS_BETTER[metric])
-                rows.append({"claim": claims[factor], "factor": factor, "dataset": dataset, "variant": variant,
-                             "metric": metric, "role": "primary" if metric == primary else "secondary",
-                             "reference_level": reference["level"], "seeds": table.shape[0],
-                             "rows": table.shape[1], **result})
+            tables = {metric: (level_table(by_dataset, reference["case"], metric),
+                               {lv: level_table(by_dataset, case, metric)
+                                for lv, case in zip(outside["level"], outside["case"])})
+                      for metric in METRICS}
+            yield dataset, variant, factor, reference, tables
+
+
+def _judged(sweeps: list, claims: dict[str, str], alpha: float, primary: str, margins: dict[str, float]) -> pd.DataFrame:
+    rows = []
+    for dataset, variant, factor, reference, tables in sweeps:
+        for metric, (table, outside) in tables.items():
+            rows.append({"claim": claims[factor], "factor": factor, "dataset": dataset, "variant": variant,
+                         "metric": metric, "role": "primary" if metric == primary else "secondary",
+                         "scale": SCALES[metric], "margin": margins[metric],
+                         "reference_level": reference["level"], "seeds": table.shape[0], "rows": table.shape[1],
+                         **judge(table, outside, metric, margins[metric])})
     frame = pd.DataFrame(rows)
     families = [decide(part, alpha) for _, part in frame.groupby("role", sort=False)]
-    return pd.concat(families).sort_index().reindex(columns=VERDICT_COLUMNS)
+    return pd.concat(families).sort_index()
+
+
+def _resampled(sweeps: list, rng: np.random.Generator) -> list:
+    """The same sweeps with each dataset's rows drawn again (shared by its levels) and each
+    level's seeds drawn again, independently."""
+    out, picked = [], {}
+    for dataset, variant, factor, reference, tables in sweeps:
+        rows = next(iter(tables.values()))[0].shape[1]
+        chosen = picked.setdefault(dataset, rng.integers(0, rows, rows))
+        seeds = {}
+
+        def draw(key, table):
+            which = seeds.setdefault(key, rng.integers(0, len(table), len(table)))
+            return table[which][:, chosen]
+
+        out.append((dataset, variant, factor, reference,
+                    {metric: (draw("reference", table), {lv: draw(lv, t) for lv, t in outside.items()})
+                     for metric, (table, outside) in tables.items()}))
+    return out
+
+
+def verdicts(scores: pd.DataFrame, levels: list[dict], claims: dict[str, str], alpha: float, primary: str,
+             margins: dict[str, float], resamples: int = 0, seed: int = 0) -> pd.DataFrame:
+    """Every claim × dataset × variant × metric tested; the `primary` metric's tests decide
+    (one Holm family), the others are reported beside them (a family of their own). Each
+    decision's stability: the share of `resamples` bootstrap studies (seeded from `seed`) that
+    give the same decision.
+
+    scores: per (dataset, case, seed, row) the metrics of METRICS (the raw stage, scoring split);
+    levels: the ablations' levels (sincvae.planning.Level as dicts); claims: factor -> its text;
+    margins: metric -> its equivalence margin (a ratio on a log-scale metric).
+    """
+    sweeps = list(_sweeps(scores, pd.DataFrame(levels)))
+    table = _judged(sweeps, claims, alpha, primary, margins)
+    rng = np.random.default_rng(seed)
+    same = np.zeros(len(table))
+    for _ in range(resamples):
+        again = _judged(_resampled(sweeps, rng), claims, alpha, primary, margins)
+        same += again["decision"].to_numpy() == table["decision"].to_numpy()
+    table["stability"] = same / resamples if resamples else math.nan
+    table["fragile"] = table["stability"] < FRAGILE_BELOW
+    return table.reindex(columns=VERDICT_COLUMNS)
 
 
 def level_summary(scores: pd.DataFrame, levels: list[dict]) -> pd.DataFrame:
-    """Mean and unadjusted 95% interval (over seeds and rows) of each metric at each level of
-    each sweep: a description of the levels for the figures, not a decision."""
+    """Mean and unadjusted 95% interval (over seeds and rows, on each metric's scale and back:
+    a geometric mean for a log-scale metric) of each metric at each level of each sweep: a
+    description of the levels for the figures, not a decision."""
     rows = []
     for dataset, by_dataset in scores.groupby("dataset", sort=False):
         for level in levels:
             for metric in METRICS:
-                mean, se, df = crossed_mean(level_table(by_dataset, level["case"], metric))
-                low, high = interval(mean, se, df)
-                rows.append({"dataset": dataset, **level, "metric": metric, "mean": mean,
-                             "ci_low": low, "ci_high": high})
+                back = np.exp if SCALES[metric] == "log" else (lambda v: v)
+                own = contrast(on_scale(level_table(by_dataset, level["case"], metric), metric))
+                low, high = interval(own)
+                rows.append({"dataset": dataset, **level, "metric": metric, "mean": float(back(own.mean)),
+                             "ci_low": float(back(low)), "ci_high": float(back(high))})
     return pd.DataFrame(rows)
-
-
-def rank(tables: dict[str, np.ndarray], lower_is_better: bool, alpha: float) -> pd.DataFrame:
-    """Which case is best on one metric, by test: tables maps case -> (seeds, rows) on the same
-    rows. The case with the best mean is compared with each other case, paired by row (and by
-    seed index, which pairs nothing: seeds of different cases are independent, and their
-    variation is in the error), one-sided, Holm over the other cases. A case it cannot be
-    separated from is tied with it. One row per case: mean, the leader's advantage over it
-    (positive: the leader is better), its family interval's lower bound, p, p_adjusted, `best`
-    (the leader and the cases tied with it)."""
-    sign = 1.0 if lower_is_better else -1.0
-    means = {case: float(np.mean(table)) for case, table in tables.items()}
-    leader = min(means, key=lambda case: sign * means[case])
-    others = [case for case in tables if case != leader]
-    rows = [{"case": leader, "mean": means[leader], "effect": 0.0, "ci_low": math.nan, "p": math.nan}]
-    for case in others:
-        effect, se, df = crossed_mean(sign * (tables[case] - tables[leader]))
-        t = t_statistic(effect, se)
-        p = p_positive(t, se, df)
-        low = effect - stats.t.ppf(1 - alpha / max(len(others), 1), df) * se if se > 0 else effect
-        rows.append({"case": case, "mean": means[case], "effect": effect, "ci_low": low, "p": p})
-    frame = pd.DataFrame(rows)
-    frame["p_adjusted"] = holm(frame["p"].to_numpy())
-    frame["best"] = ~(frame["p_adjusted"] <= alpha)
-    frame["leader"] = leader
-    return frame
-
-
-def ranking(rows: pd.DataFrame, metric: str, alpha: float, classes: dict[str, str] | None = None) -> pd.DataFrame:
-    """`rank` for every dataset × stage of per-row scores (dataset, stage, case, seed, row and
-    the metric; the scoring split), over all cases (scope `all`) and, given `classes` (case ->
-    what its method knows of the map), within each class of two or more cases (scope: the
-    class). A case with a NaN score is left out: no decision from a NaN."""
-    scopes = {"all": None}
-    for name in dict.fromkeys((classes or {}).values()):
-        members = [case for case, known in classes.items() if known == name]
-        if len(members) > 1:
-            scopes[name] = members
-    frames = []
-    for (dataset, stage), part in rows.groupby(["dataset", "stage"], sort=False):
-        tables = {case: level_table(part, case, metric) for case in part["case"].unique()}
-        tables = {case: table for case, table in tables.items() if not np.isnan(table).any()}
-        for scope, members in scopes.items():
-            chosen = {case: table for case, table in tables.items() if members is None or case in members}
-            if chosen:
-                frames.append(rank(chosen, LOWER_IS_BETTER[metric], alpha).assign(
-                    dataset=dataset, stage=stage, metric=metric, scope=scope, comparisons=len(chosen) - 1))
-    columns = ["dataset", "stage", "scope", "metric", "case", "mean", "leader", "effect", "ci_low", "p", "p_adjusted",
-               "best", "comparisons"]
-    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
