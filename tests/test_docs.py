@@ -144,3 +144,26 @@ def test_a_renamed_name_is_caught():
         assert any(renamed.strip("()") in problem for problem in stale(text.replace(real, renamed))), renamed
     assert stale("the rule `no_such_rule` and method `no_such_method`") == ["rule no_such_rule",
                                                                           "method no_such_method"]
+
+
+def test_the_workflow_catalogs_files_describe_this_workflow():
+    """The Snakemake Workflow Catalog reads .snakemake-workflow-catalog.yml (its usage block) and
+    config/README.md (the configuration): the latter names every top-level config key."""
+    catalog = yaml.safe_load((ROOT / ".snakemake-workflow-catalog.yml").read_text())
+    assert catalog["usage"]["report"] is True and catalog["usage"]["software-stack-deployment"]["conda"] is True
+    text = (ROOT / "config" / "README.md").read_text()
+    schema = yaml.safe_load((ROOT / "config" / "schema.yaml").read_text())
+    missing = [key for key in schema["properties"] if f"`{key}`" not in text]
+    assert not missing, f"config/README.md does not describe {missing}"
+
+
+def test_every_file_registered_for_the_report_has_a_caption_and_a_category():
+    """snakemake --report groups each result under its category with its caption (workflow/report/)."""
+    text = "\n".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk"))
+    calls = [call.split("\n    )")[0].split("\n        ),")[0] for call in text.split("report(")[1:]]
+    assert len(calls) >= 8
+    for call in calls:
+        assert "caption=" in call and "category=" in call, call
+        caption = re.search(r'caption=f?"\.\./report/([^"{]+)', call)
+        if caption:
+            assert (ROOT / "workflow" / "report" / caption.group(1)).exists(), caption.group(1)

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import html5lib
@@ -43,8 +44,8 @@ FINAL = next(c for c in CASES if c.startswith("final"))
 FLOW = next(row["case"] for row in QUICK["cases"] if row.get("method") == "flow")
 NEAREST = next(row["case"] for row in QUICK["cases"] if row.get("method") == "nearest")
 # per dataset: five figures, the latent space and the search history; coverage against compute;
-# the claims' headline figure and one per claim
-REPORT_IMAGES = 7 * len(DATASETS) + 1 + 1 + len(FACTORS)
+# the best cases; the claims' headline figure and one per claim
+REPORT_IMAGES = 7 * len(DATASETS) + 1 + 1 + 1 + len(FACTORS)
 QUICK_SEEDS = QUICK["seeds"]
 QUICK_EPOCHS = QUICK["train"]["epochs"]
 
@@ -227,8 +228,11 @@ def test_report_in_headless_chromium(quick_run):
         page.goto(report)
         images = page.evaluate("[...document.images].map(i => i.complete && i.naturalWidth > 0)")
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        first_screen = page.evaluate("""[document.querySelector('#findings h2'), document.querySelector('img.headline')]
-            .map(e => e.getBoundingClientRect().bottom)""")
+        # the Findings' heading, and the top of both answer figures (the claims, the best cases)
+        first_screen = page.evaluate("""[document.querySelector('#findings h2').getBoundingClientRect().bottom,
+            ...[...document.querySelectorAll('img.headline')].map(e => e.getBoundingClientRect().top + 100)]""")
+        answers = page.locator("img.headline").count()
+        alts = page.evaluate("[...document.images].map(i => i.alt.trim().length)")
         headings = page.locator("table.sortable th")
         column = headings.all_inner_texts().index("coverage raw")
 
@@ -242,10 +246,16 @@ def test_report_in_headless_chromium(quick_run):
         headings.nth(column).click()
         descending = coverage_column()
         page.screenshot(path=str(quick_run / "results" / "report_screenshot.png"), full_page=True)
+        # a phone: nothing scrolls sideways outside its own scroll box
+        page.set_viewport_size({"width": 390, "height": 844})
+        narrow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        page.screenshot(path=str(quick_run / "results" / "report_screenshot_390.png"))
         browser.close()
     assert errors == []
     assert overflow <= 0  # no horizontal scrollbar at 1,280 px
-    assert max(first_screen) <= 800  # the Findings heading and the headline figure without scrolling
+    assert answers == 2 and max(first_screen) <= 800  # the Findings and both answer figures without scrolling
+    assert narrow <= 0  # at 390 px wide, too
+    assert all(alts)  # every figure says what it shows
     assert requests == [report]  # figures are embedded: nothing else is fetched
     assert len(images) == REPORT_IMAGES and all(images)
     assert ascending == sorted(before) and descending == sorted(before, reverse=True) and ascending != before
@@ -277,6 +287,12 @@ def test_snakemakes_own_report_builds(quick_run):
     snakemake(quick_run, "--report", "results/snakemake-report.html")
     page = (quick_run / "results" / "snakemake-report.html").read_text()
     assert "comparison.csv" in page and "loss_curves.png" in page and "samples_x.png" in page
+    # the catalog's form: a zip with every registered result beside the page
+    snakemake(quick_run, "--report", "report.zip")
+    with zipfile.ZipFile(quick_run / "report.zip") as archive:
+        names = archive.namelist()
+    for figure in ("best.png", "claims.png", "coverage_vs_compute.png", "samples_x.png"):
+        assert any(name.endswith(figure) for name in names), figure
 
 
 def test_outputs_of_one_case(quick_run):
@@ -426,6 +442,16 @@ def test_a_diverging_case_stops_naming_case_and_epoch_and_writes_no_model(tmp_pa
     log = (workdir / "logs" / "train" / DATASET / "blowup.log").read_text()
     assert "TrainingDiverged: data_1/blowup/seed0: loss became nan at epoch 1" in log
     assert not (workdir / "results" / "data_1" / "blowup" / "seed0" / "model.pt").exists()
+
+
+def test_a_target_runs_as_typed_without_cores(tmp_path_factory):
+    """`snakemake results/report.html` as the README types it: the workflow profile gives the
+    cores (a dry run needs none, so only a real run shows it). results/plan.csv trains nothing."""
+    workdir = new_workdir(tmp_path_factory, "typed")
+    result = subprocess.run([*SNAKEMAKE, "results/plan.csv", "--configfile", "config/quick.yaml"], cwd=workdir,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(pd.read_csv(workdir / "results" / "plan.csv")) > 0
 
 
 def test_a_second_run_does_nothing(quick_run):

@@ -183,7 +183,7 @@ def test_the_report_template_renders_valid_html_with_findings_first():
                          run={**RUN, "reference_case": "ref", "samples": 30, "match_tolerance": 0.02,
                               "refine": {"oversample": 4, "steps": 30, "converged": 1e-4}, "ablation_seeds": 5,
                               "tuning": None},
-                         headline=None, claims=[], verdicts=None, comparison=view, settings=settings,
+                         headline=None, best_figure="data:,", claims=[], verdicts=None, comparison=view, settings=settings,
                          methods=methods_view(comparison()), compute_figure="data:,", datasets=[], validations=[], validation=empty, figures={},
                          notebooks={}, tuning=[], origin=empty, benchmarks=empty,
                          planned={"jobs": 3, "cpu_ref": 40.0, "wall_ref": 20.0, "cores": 2, "wall_minutes": 0.4,
@@ -268,3 +268,15 @@ def test_loss_curves_give_every_case_its_own_colour_beyond_the_palettes_ten():
     history = pd.concat(pd.DataFrame({"epoch": [1, 2], "train_loss": [2.0, 1.0], "case": f"case {i}"}) for i in range(12))
     lines = loss_curves(history).axes[0].get_lines()
     assert len({line.get_color() for line in lines}) == 12
+
+
+def test_the_best_cases_figure_shows_every_contender_with_the_best_set_filled():
+    from sincvae.plots import best_cases
+
+    fig = best_cases(ranking(), {"flow": "nothing", "mdn": "nothing", "ref": "formula"})
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["flow", "mdn", "ref"] and ax.get_xscale() == "log"
+    markers = [line for line in ax.get_lines() if line.get_marker() in ("o", "s")]
+    assert len(markers) == 6  # three cases, raw and refined
+    hollow = sum(line.get_markerfacecolor() == "white" for line in markers)
+    assert hollow == 2  # ref, outside the best set, in both stages

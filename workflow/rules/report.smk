@@ -57,7 +57,12 @@ rule rank_methods:
             seed=SEEDS,
         ),
     output:
-        "results/ranking.csv",
+        table="results/ranking.csv",
+        figure=report(
+            "results/figures/best.png",
+            caption="../report/best.rst",
+            category="Comparison",
+        ),
     log:
         "logs/rank_methods.log",
     benchmark:
@@ -339,6 +344,7 @@ rule report:
         findings="results/findings.md",
         comparison="results/comparison.csv",
         ranking="results/ranking.csv",
+        best="results/figures/best.png",
         compute="results/figures/coverage_vs_compute.png",
         curves=per_case("results/{dataset}/{case}/loss_curves.png", cases=LEARNED_CASES),
         notebooks=NOTEBOOKS,

@@ -4,6 +4,7 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
+from sincvae.plots import best_cases, save_figure
 from sincvae.stats import ranking
 
 # Which method is best: multiple comparisons with the best on the scoring split's rows, each
@@ -12,5 +13,6 @@ rows = pd.concat(pd.read_parquet(path) for path in snakemake.input.rows)
 settings = snakemake.params.ranking
 table = ranking(rows[rows["split"] == "scoring"], settings["metric"], settings["alpha"], settings["margin"],
                 snakemake.params.classes, settings["resamples"], settings["seed"])
-table.to_csv(snakemake.output[0], index=False)
+table.to_csv(snakemake.output.table, index=False)
+save_figure(best_cases(table, snakemake.params.classes), snakemake.output.figure)
 print(table.to_string())

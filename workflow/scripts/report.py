@@ -31,6 +31,7 @@ html = render_report(
     found=findings(comparison, verdicts, ranking, config["reference_case"], config["report"].get("original_y_loss")),
     run=run_facts(config, origin, verdicts),
     headline=image(inputs.headline) if inputs.get("headline") else None,
+    best_figure=image(inputs.best),
     claims=claims,
     verdicts=table_view(verdicts) if verdicts is not None else None,
     comparison=table, settings=settings, methods=methods_view(comparison),

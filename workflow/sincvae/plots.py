@@ -278,3 +278,44 @@ def claim_levels(levels: pd.DataFrame, claim_text: str, inside: dict):
     fig.suptitle(f"{claim_text} (shaded: the claimed range)", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def best_cases(ranking: pd.DataFrame, classes: dict[str, str]):
+    """The comparison at a glance, one panel per dataset: every contender's distance (geometric
+    mean over its seeds and the scoring rows, 95% interval, log scale), raw and refined on one
+    row, coloured by what its method knows of the map; filled: in the best set; the dashed line
+    each stage's leader × the equivalence margin."""
+    shown = ranking[ranking["scope"] == "all"]
+    datasets = list(dict.fromkeys(shown["dataset"]))
+    first = shown[(shown["dataset"] == datasets[0]) & (shown["stage"] == "raw")]
+    order = list(first.sort_values("mean")["case"]) + sorted(set(shown["case"]) - set(first["case"]))
+    knows = list(dict.fromkeys(classes[c] for c in order))
+    colours = dict(zip(knows, sns.color_palette("colorblind", len(knows))))
+    stages = {"raw": ("o", -0.18), "refined": ("s", 0.18)}
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets) + 3.2, 0.3 * len(order) + 1.8),
+                             squeeze=False, sharey=True)
+    for ax, dataset in zip(axes[0], datasets):
+        for stage, (marker, offset) in stages.items():
+            part = shown[(shown["dataset"] == dataset) & (shown["stage"] == stage)].set_index("case")
+            if part.empty:
+                continue
+            for y, case in enumerate(order):
+                if case not in part.index:
+                    continue
+                row, colour = part.loc[case], colours[classes[case]]
+                ax.errorbar(row["mean"], y + offset, xerr=[[row["mean"] - row["ci_low"]], [row["ci_high"] - row["mean"]]],
+                            fmt=marker, ms=5, color=colour, mfc=colour if row["in_best_set"] else "white", elinewidth=1)
+            leader = part.loc[part["gap"].idxmin()]
+            ax.axvline(leader["mean"] * leader["margin"], color="black", lw=0.8, ls="--" if stage == "raw" else ":")
+        ax.set(xscale="log", title=dataset, xlabel="distance to the exact posterior (log scale)")
+        ax.grid(axis="x", alpha=0.3)
+    axes[0, 0].set_yticks(range(len(order)), order, fontsize=7)
+    axes[0, 0].invert_yaxis()
+    handles = [plt.Line2D([], [], color=c, marker="o", ls="", label=f"knows {k}") for k, c in colours.items()]
+    handles += [plt.Line2D([], [], color="grey", marker=m, ls="", label=s) for s, (m, _) in stages.items()]
+    handles += [plt.Line2D([], [], color="grey", marker="o", mfc="white", ls="", label="outside the best set"),
+                plt.Line2D([], [], color="black", ls="--", label="raw leader × margin"),
+                plt.Line2D([], [], color="black", ls=":", label="refined leader × margin")]
+    axes[0, -1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
+    fig.tight_layout()
+    return fig
