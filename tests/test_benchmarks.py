@@ -54,7 +54,7 @@ def test_reference_epoch(benchmark):
 
 
 def test_a_probe_times_each_learned_method_on_its_costliest_case(config):
-    """python -m sincvae.cost probe: each learned method once, on the case of the plan that trains
+    """python -m sincvae.calibration probe: each learned method once, on the case of the plan that trains
     most, on the jobs' threads, with the reference epochs timed before and after it; torch's
     thread count left as it was."""
     from sincvae.budget import training_seconds

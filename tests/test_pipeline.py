@@ -29,7 +29,8 @@ from sincvae.registry import METHODS, learned
 from sincvae.stats import METRICS as STATS_METRICS
 
 METHODS_LEARNED = learned()
-from sincvae.cost import MEASURED_FIELDS, RUN_RULES, SIZED, Costs, job_table, measure
+from sincvae.calibration import MEASURED_FIELDS, measure
+from sincvae.cost import RUN_RULES, SIZED, Costs, job_table
 from sincvae.planning import plan
 
 pytestmark = pytest.mark.pipeline
@@ -526,9 +527,9 @@ def dry_run_jobs(stdout: str) -> dict[str, int]:
 
 
 def test_a_finished_study_is_measured_job_by_job_with_the_sizes_its_rates_scale_with(quick_run):
-    """What calibration fits (sincvae.cost.measure): a start-up and a scoring record for every
+    """What calibration fits (sincvae.calibration.measure): a start-up and a scoring record for every
     run job of the plan, training records of rows × epochs per seed, the solvers' rows, every
-    rule the plan does not size. Its seconds are this machine's; tests/test_cost.py fits rates
+    rule the plan does not size. Its seconds are this machine's; tests/test_calibration.py fits rates
     on a recorded table, so nothing here asserts a time."""
     study = plan(QUICK_STUDY)
     records = pd.DataFrame(measure(study, QUICK_STUDY, quick_run))

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from sincvae.planning import (Claim, PlanError, Run, applicable, grid_cases, plan, search_processes,
+from sincvae.planning import (Claim, PlanError, Run, applicable, case_labels, grid_cases, plan, search_processes,
                               without_removed)
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -219,3 +219,19 @@ def test_planning_the_default_study_reads_the_methods_settings_without_importing
     code = ("import sys, yaml; from sincvae.planning import plan; "
             f"plan(yaml.safe_load(open({str(ROOT / 'config' / 'config.yaml')!r}))); print('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
+
+
+def test_each_case_gets_a_short_label_from_what_tells_it_from_its_siblings():
+    study = plan(CONFIG)
+    labels = study.labels()
+    assert set(labels) == set(study.comparison) and len(set(labels.values())) == len(labels)
+    by_id = {case: labels[case] for case in study.comparison}
+    # a method with one case: its name; the original study's cases: the settings that set them apart
+    assert by_id["bayes-c32-lr1e-2-cos-online-e200"] == "bayes"
+    assert by_id["c1-l1mean-b1-wx0-wy0-z100"] == "cvae (wx 0, wy 0)"
+    assert by_id["c7-mse-b1-wx0.5-wy0.5-z100"] == "cvae (loss mse, wx 0.5, wy 0.5)"
+    assert by_id["tuned"] == "cvae (tuned)"
+    # two cases that would read the same keep their ids
+    twins = {"a": {"method": "mdn", "lr": 1.0, "components": 4}, "b": {"method": "mdn", "lr": 1.0, "components": 4},
+             "c": {"method": "mdn", "lr": 2.0, "components": 4}}
+    assert case_labels(twins) == {"a": "a", "b": "b", "c": "mdn (lr 2)"}

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sincvae.findings import best_methods, claim_outcome, findings, number, render_markdown
+from sincvae.findings import best_methods, claim_lines, claim_outcome, findings, number, render_markdown
 from sincvae.report import (aggregate_seeds, benchmark_summary, comparison_row, comparison_view, mean_interval,
-                            methods_view, render_report)
+                            methods_view, render_report, table_view)
 
 RUN = {"config_sha256": "abc", "commit": "123", "scoring_rows": 50, "tests": 4, "alpha": 0.05, "train_rows": 10000,
        "epochs": 10, "match_tolerance": 0.02, "ranking": {"metric": "distance", "alpha": 0.05, "margin": 1.25}}
@@ -125,13 +125,18 @@ def test_findings_are_written_from_the_numbers():
     assert ("original_code inconclusive, 1.1 against 0.5: ×1 [0.905, 1.11], effects up to ×1.11 not excluded "
             "(margin ×1.25)") in text
     assert "Beside it, not deciding: coverage on d fixed supported, 0.2 [0.1, 0.3] (Holm p 0.004" in text
-    assert "flow (flow, 3 seeds) leads, distance 0.2 [0.19, 0.21]" in text
-    assert "The best set (2 of 3): flow, mdn. Not separated: flow, mdn (gaps up to ×3 not excluded). Worse: 1." in text
-    assert "Fragile: mdn." in text
-    assert "d, raw, among the methods that know nothing: flow (flow, 3 seeds) leads" in text
+    assert "- d raw: flow leads (distance 0.2). Best set: flow; mdn. 2 not separated (gaps up to ×3), 1 worse, 1 fragile." in text
+    assert "- Best raw lines: flow on d (distance 0.2, best set of 2)." in text
+    assert "among methods that know nothing" not in text  # the classes: in the table and ranking.csv
     assert "| d | raw | nothing | flow | flow | 1 | 0 |" in text
     separated = render_markdown(findings(comparison(), verdicts(), ranking(tied=False), "ref", None), RUN)
-    assert "It is the best: better than each of the 2 others." in separated
+    assert "- d raw: flow leads (distance 0.2). It is the best of 3. 2 worse, 1 fragile." in separated
+    labelled = render_markdown(findings(comparison(), verdicts(), ranking(), "ref", None,
+                                        {"flow": "flow (hidden 64)", "mdn": "mdn", "ref": "cvae"}), RUN)
+    assert "- d raw: flow (hidden 64) leads (distance 0.2). Best set: flow (hidden 64); mdn." in labelled
+    assert "| d | raw | all | flow | flow |" in labelled  # the table keeps the ids
+    for line in labelled.split("## Which method is best")[1].split("\n\n")[1].splitlines():
+        assert len(line.split()) <= 40, line
     assert "y_loss 0.149" in text and "mean residual 1.1" in text
     assert "trains on 10,000 rows for 10 epochs" in text
     better = comparison()
@@ -280,3 +285,39 @@ def test_the_best_cases_figure_shows_every_contender_with_the_best_set_filled():
     assert len(markers) == 6  # three cases, raw and refined
     hollow = sum(line.get_markerfacecolor() == "white" for line in markers)
     assert hollow == 2  # ref, outside the best set, in both stages
+
+
+def test_each_claims_sentence_appears_once_in_its_section():
+    view, settings = comparison_view(comparison(), ranking())
+    empty = {"head": [], "rows": []}
+    claims = verdicts()
+    page = render_report(found=findings(comparison(), claims, ranking(), "ref", None),
+                         run={**RUN, "reference_case": "ref", "samples": 30, "match_tolerance": 0.02,
+                              "refine": {"oversample": 4, "steps": 30, "converged": 1e-4}, "ablation_seeds": 5,
+                              "tuning": None},
+                         headline="data:,", best_figure="data:,",
+                         claims=[{"line": line, "figure": "data:,"} for line in claim_lines(claims)],
+                         verdicts=table_view(claims), comparison=view, settings=settings, methods=methods_view(comparison()),
+                         compute_figure="data:,", datasets=[], validations=[], validation=empty, figures={},
+                         notebooks={}, tuning=[], origin=empty, benchmarks=empty,
+                         planned={"jobs": 3, "cpu_ref": 40.0, "wall_ref": 20.0, "cores": 2, "wall_minutes": 0.4,
+                                  "reference_epoch_s": 1.1, "rates_from": "test", "machine": "other CPU"},
+                         config_text="", docs="../docs")
+    section = page[page.index('id="claims"'):page.index('id="comparison"')]
+    assert section.count("differs by dataset") == 1
+
+
+def test_a_claims_figure_draws_only_the_metrics_that_vary():
+    """Precision 0 at every level and dataset (the CVAE's raw lines never solve y): one line of
+    the title, no panel."""
+    from sincvae.plots import claim_levels
+
+    rows = [{"dataset": "d", "variant": "fixed", "level": level, "metric": metric, "mean": mean, "ci_low": mean - 0.1,
+             "ci_high": mean + 0.1} for level, shift in ((0.5, 0.0), (1.1, 0.2))
+            for metric, mean in (("distance", 1.0 + shift), ("coverage", 0.3 + shift))]
+    rows += [{"dataset": "d", "variant": "fixed", "level": level, "metric": "precision", "mean": 0.0, "ci_low": 0.0,
+              "ci_high": 0.0} for level in (0.5, 1.1)]
+    fig = claim_levels(pd.DataFrame(rows), "beta > 1", {"0.5": False, "1.1": True})
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["d: distance to the exact posterior", "d: coverage"]
+    assert "precision (valid lines): 0 at every level" in fig._suptitle.get_text()

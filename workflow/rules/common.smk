@@ -222,7 +222,7 @@ def study_cost_line():
         f"planned: {len(JOBS)} jobs, {sum(job['ref'] for job in JOBS):,.0f} reference epochs of CPU, "
         f"{wall:,.0f} of wall time on {cores} cores: about {wall * COSTS.reference_epoch_s / 60:.0f} min "
         f"at {COSTS.reference_epoch_s:.2f} s per reference epoch (rates of {COSTS.cpu}"
-        f"{'' if COSTS.cpu == MACHINE else f'; this machine: {MACHINE}, which `python -m sincvae.cost probe` times'}); "
+        f"{'' if COSTS.cpu == MACHINE else f'; this machine: {MACHINE}, which `python -m sincvae.calibration probe` times'}); "
         f"`snakemake results/plan.csv` measures this machine's"
     )
 

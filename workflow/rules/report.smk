@@ -72,6 +72,7 @@ rule rank_methods:
     params:
         ranking=config["ranking"],
         classes={c: registry.method(CASES[c]["method"]).knows for c in CONTENDERS},
+        labels={c: label for c, label in PLAN.labels().items() if c in CONTENDERS},
     script:
         "../scripts/rank_methods.py"
 

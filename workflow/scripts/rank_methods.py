@@ -14,5 +14,5 @@ settings = snakemake.params.ranking
 table = ranking(rows[rows["split"] == "scoring"], settings["metric"], settings["alpha"], settings["margin"],
                 snakemake.params.classes, settings["resamples"], settings["seed"])
 table.to_csv(snakemake.output.table, index=False)
-save_figure(best_cases(table, snakemake.params.classes), snakemake.output.figure)
+save_figure(best_cases(table, snakemake.params.classes, snakemake.params.labels), snakemake.output.figure)
 print(table.to_string())

@@ -8,6 +8,7 @@ import pandas as pd
 import yaml
 
 from sincvae.findings import claim_lines, findings
+from sincvae.planning import plan
 from sincvae.report import (benchmark_summary, comparison_view, image, methods_view, provenance, render_report,
                             run_facts, table_view, tuning_view)
 
@@ -28,7 +29,8 @@ table, settings = comparison_view(comparison, ranking)
 claims = [] if verdicts is None else [
     {"line": line, "figure": image(path)} for line, path in zip(claim_lines(verdicts), inputs.claim_figures)]
 html = render_report(
-    found=findings(comparison, verdicts, ranking, config["reference_case"], config["report"].get("original_y_loss")),
+    found=findings(comparison, verdicts, ranking, config["reference_case"], config["report"].get("original_y_loss"),
+                   plan(config).labels()),
     run=run_facts(config, origin, verdicts),
     headline=image(inputs.headline) if inputs.get("headline") else None,
     best_figure=image(inputs.best),

@@ -2,7 +2,7 @@
 PyTorch loop (torch.optim.Adam, no autocast) of the original study's CVAE at its recommended
 setting over 10,000 lines at batch 500, on one thread. Any machine runs it in seconds, so a
 budget in reference epochs holds across CPUs with and without bf16. Also each method's training
-seconds on this machine, from a few epochs (`python -m sincvae.cost probe`).
+seconds on this machine, from a few epochs (`python -m sincvae.calibration probe`).
 
     python -m sincvae.budget        # prints the seconds of one reference epoch here
 """

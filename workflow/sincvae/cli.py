@@ -140,9 +140,9 @@ def _plan(args) -> None:
 
 
 def _probe(args) -> None:
-    from .cost import main as cost_main
+    from .calibration import main as calibration_main
 
-    cost_main(["probe", "--config", args.config, "--costs", args.costs, "--epochs", str(args.epochs)])
+    calibration_main(["probe", "--config", args.config, "--costs", args.costs, "--epochs", str(args.epochs)])
 
 
 def main(argv: list[str] | None = None) -> None:

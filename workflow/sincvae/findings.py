@@ -96,11 +96,12 @@ def claim_lines(verdicts: pd.DataFrame) -> list[dict]:
     return claims
 
 
-def best_methods(comparison: pd.DataFrame, ranking: pd.DataFrame) -> list[dict]:
+def best_methods(comparison: pd.DataFrame, ranking: pd.DataFrame, labels: dict[str, str] | None = None) -> list[dict]:
     """Per dataset, stage and scope (all cases, or the cases of one class of what they know of
     the map), from multiple comparisons with the best (stats.ranking): the leader (best mean)
     with its coverage, precision, distance and cost, the best set (the cases that may be the
-    best), and how many cases each word got."""
+    best) and the cases of each word, by their short labels (planning.case_labels; else ids)."""
+    label = (labels or {}).get
     rows = []
     for (dataset, stage, scope), ranked in ranking.groupby(["dataset", "stage", "scope"], sort=False):
         leader = ranked.loc[ranked["gap"].idxmin()]
@@ -110,15 +111,15 @@ def best_methods(comparison: pd.DataFrame, ranking: pd.DataFrame) -> list[dict]:
             continue
         best = found.iloc[0]
         best_set = ranked[ranked["in_best_set"].astype(bool)]
-        words = {word: ranked.loc[ranked["word"] == word, "case"].tolist() for word in RANK_WORDS}
+        words = {word: [label(c, c) for c in ranked.loc[ranked["word"] == word, "case"]] for word in RANK_WORDS}
         separated = ranked.loc[ranked["word"] == "not separated", "gap_high"]
         rows.append({"dataset": dataset, "stage": stage, "scope": scope, "case": leader["case"],
-                     "method": best["method"], "word": leader["word"], "seeds": int(best["seeds"]),
+                     "label": label(leader["case"], leader["case"]), "method": best["method"], "word": leader["word"], "seeds": int(best["seeds"]),
                      "train_s": best.get("train_s", math.nan), "ms_per_sample": best.get("ms_per_sample", math.nan),
                      "metric": ranked["metric"].iloc[0], "margin": ranked["margin"].iloc[0],
-                     "best_set": best_set["case"].tolist(), "words": words,
+                     "best_set": [label(c, c) for c in best_set["case"]], "words": words,
                      "widest_gap": separated.max() if len(separated) else math.nan,
-                     "fragile": ranked.loc[ranked["fragile"].astype(bool), "case"].tolist(),
+                     "fragile": [label(c, c) for c in ranked.loc[ranked["fragile"].astype(bool), "case"]],
                      "comparisons": int(ranked["comparisons"].iloc[0]),
                      **{KEY_METRICS[c][0]: _interval(best, c) for c in KEY_METRICS}})
     return rows
@@ -142,14 +143,15 @@ def method_lines(comparison: pd.DataFrame, reference_case: str) -> list[dict]:
 
 
 def findings(comparison: pd.DataFrame, verdicts: pd.DataFrame | None, ranking: pd.DataFrame, reference_case: str,
-             original_y_loss: float | None) -> dict:
-    """Everything the Findings section says, as data for the templates."""
+             original_y_loss: float | None, labels: dict[str, str] | None = None) -> dict:
+    """Everything the Findings section says, as data for the templates; cases named by
+    `labels` (planning.case_labels) in sentences."""
     claims = [] if verdicts is None else claim_lines(verdicts)
     outcomes = {o: sum(c["outcome"] == o for c in claims) for o in OUTCOMES}
     tested = {} if verdicts is None else {key: sorted(verdicts[key].unique()) for key in ("dataset", "variant")}
     return {"reference": reference_lines(comparison, reference_case), "claims": claims, "claims_over": tested,
             "outcomes": [f"{n} {o if n == 1 else PLURAL.get(o, o)}" for o, n in outcomes.items() if n],
-            "best": best_methods(comparison, ranking),
+            "best": best_methods(comparison, ranking, labels),
             "methods": method_lines(comparison, reference_case),
             "original_y_loss": original_y_loss}
 
@@ -190,6 +192,7 @@ def templates() -> Environment:
     env.filters["num"] = number
     env.filters["ci"] = with_interval
     env.filters["count"] = count
+    env.filters["capitalize_first"] = lambda text: text[:1].upper() + text[1:]
     return env
 
 

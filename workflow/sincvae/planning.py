@@ -171,6 +171,10 @@ class Plan:
         continuing = [c for c, start in self.continued_from.items() if start == case]
         return len(self.seeds[case]) * epochs + sum(self.training_chain(c) for c in continuing)
 
+    def labels(self) -> dict[str, str]:
+        """The comparison's cases by short label (case_labels)."""
+        return case_labels({case: self.cases[case] for case in self.comparison})
+
     @property
     def all_seeds(self) -> list[int]:
         return sorted({s for seeds in self.seeds.values() for s in seeds})
@@ -393,3 +397,26 @@ def with_best_setting(case: dict, best_path: str | None) -> dict:
         return case
     with open(best_path) as f:
         return {**case, **yaml.safe_load(f)["setting"]}
+
+
+def case_labels(cases: dict[str, dict], most: int = 4) -> dict[str, str]:
+    """A short label per case, for figures and sentences (the id stays in the tables): its method,
+    and the settings in which it differs from most cases of that method (at most `most`; the id where two labels would be the same), e.g.
+    "cvae (wx 0, wy 0)"; "tuned" for the search's case."""
+    labels = {}
+    for method in dict.fromkeys(settings["method"] for settings in cases.values()):
+        group = {case: s for case, s in cases.items() if s["method"] == method}
+        keys = ["variant", *(k for k in applicable(method) if k != "variant")]
+        common = {}
+        for key in keys:
+            values = [repr(s.get(key)) for s in group.values()]
+            common[key] = max(dict.fromkeys(values), key=values.count)
+        for case, settings in group.items():
+            differs = [f"{k} {settings.get(k):g}" if isinstance(settings.get(k), (int, float))
+                       and not isinstance(settings.get(k), bool) else f"{k} {settings.get(k)}"
+                       for k in keys if repr(settings.get(k)) != common[k]][:most]
+            if settings.get("tuned"):
+                differs = ["tuned"]
+            labels[case] = f"{method} ({', '.join(differs)})" if differs and len(group) > 1 else method
+    repeated = {label for label in labels.values() if list(labels.values()).count(label) > 1}
+    return {case: case if label in repeated else label for case, label in labels.items()}

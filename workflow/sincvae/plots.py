@@ -252,8 +252,13 @@ def claim_effects(verdicts: pd.DataFrame):
 def claim_levels(levels: pd.DataFrame, claim_text: str, inside: dict):
     """One claim: each metric against the factor's levels (mean and 95% band over seeds and
     scoring rows), a line per variant, a panel per dataset × metric; the claimed levels shaded.
-    inside: level (as text, in the order to draw) -> whether the claim holds there."""
-    metrics = [m for m in METRIC_LABELS if m in set(levels["metric"])]
+    inside: level (as text, in the order to draw) -> whether the claim holds there. A metric at
+    one value at every level and dataset gets no panel, only a line of the title."""
+    present = [m for m in METRIC_LABELS if m in set(levels["metric"])]
+    values = {m: pd.unique(levels.loc[levels["metric"] == m, ["mean", "ci_low", "ci_high"]].to_numpy().ravel())
+              for m in present}
+    flat = {m: v[0] for m, v in values.items() if len(v) == 1}
+    metrics = [m for m in present if m not in flat] or present[:1]
     datasets = list(dict.fromkeys(levels["dataset"]))
     order = list(inside)
     position = {v: i for i, v in enumerate(order)}
@@ -275,16 +280,17 @@ def claim_levels(levels: pd.DataFrame, claim_text: str, inside: dict):
             ax.set_title(f"{dataset}: {METRIC_LABELS[metric]}", fontsize=9)
             ax.tick_params(labelsize=8)
     axes[0, 0].legend(fontsize=8, title="variant", title_fontsize=8)
-    fig.suptitle(f"{claim_text} (shaded: the claimed range)", fontsize=10)
+    same = "; ".join(f"{METRIC_LABELS[m]}: {v:g} at every level" for m, v in flat.items() if m not in metrics)
+    fig.suptitle(f"{claim_text} (shaded: the claimed range)" + (f"\n{same}" if same else ""), fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def best_cases(ranking: pd.DataFrame, classes: dict[str, str]):
+def best_cases(ranking: pd.DataFrame, classes: dict[str, str], labels: dict[str, str] | None = None):
     """The comparison at a glance, one panel per dataset: every contender's distance (geometric
     mean over its seeds and the scoring rows, 95% interval, log scale), raw and refined on one
     row, coloured by what its method knows of the map; filled: in the best set; the dashed line
-    each stage's leader × the equivalence margin."""
+    each stage's leader × the equivalence margin. Rows named by `labels` (else the ids)."""
     shown = ranking[ranking["scope"] == "all"]
     datasets = list(dict.fromkeys(shown["dataset"]))
     first = shown[(shown["dataset"] == datasets[0]) & (shown["stage"] == "raw")]
@@ -309,7 +315,7 @@ def best_cases(ranking: pd.DataFrame, classes: dict[str, str]):
             ax.axvline(leader["mean"] * leader["margin"], color="black", lw=0.8, ls="--" if stage == "raw" else ":")
         ax.set(xscale="log", title=dataset, xlabel="distance to the exact posterior (log scale)")
         ax.grid(axis="x", alpha=0.3)
-    axes[0, 0].set_yticks(range(len(order)), order, fontsize=7)
+    axes[0, 0].set_yticks(range(len(order)), [(labels or {}).get(case, case) for case in order], fontsize=7)
     axes[0, 0].invert_yaxis()
     handles = [plt.Line2D([], [], color=c, marker="o", ls="", label=f"knows {k}") for k, c in colours.items()]
     handles += [plt.Line2D([], [], color="grey", marker=m, ls="", label=s) for s, (m, _) in stages.items()]
