@@ -49,13 +49,13 @@ def test_a_probe_writes_this_machines_training_rates_and_keeps_the_others(tmp_pa
     assert again.calibrated_on == nearest.calibrated_on and source in (costs / file_name(cpu)).read_text()
 
 
-def test_a_search_log_without_its_processes_is_named(tmp_path):
-    log = tmp_path / "data_1.log"
-    log.write_text("objective validation_distance on 20 validation rows; batches of 2 trials, 2 at once\n")
-    assert _search_processes(log) == 2
-    log.write_text("objective validation_distance on 20 validation rows\n")
-    with pytest.raises(ValueError, match=f"{log}: no 'N at once' line"):
-        _search_processes(log)
+def test_a_search_without_its_processes_is_named(tmp_path):
+    search = tmp_path / "search.csv"
+    search.write_text("trial,state,study,processes\n0,COMPLETE,s,2\n1,PRUNED,s,2\n")
+    assert _search_processes(search) == 2
+    search.write_text("trial,state,study\n0,COMPLETE,s\n")
+    with pytest.raises(ValueError, match=f"{search}: no 'processes' column"):
+        _search_processes(search)
 
 
 # A quick study's measured jobs in seconds (`python -m sincvae.calibration calibrate --save-measured`,

@@ -29,4 +29,5 @@ print(f"objective {OBJECTIVE} on {rows} validation rows; batches of {search['wor
 ran = run_search(study, make_objective, objective_args, search["space"], search["trials"], search["workers"],
                  snakemake.threads, search["seed"], search["startup_trials"])
 print(f"ran {ran} trials")
-trials_frame(study).assign(study=name).to_csv(snakemake.output[0], index=False)
+# the processes it ran in: calibration reads the search's CPU seconds as its job's seconds times these
+trials_frame(study).assign(study=name, processes=snakemake.threads).to_csv(snakemake.output[0], index=False)

@@ -40,12 +40,13 @@ def _benchmark_s(path: Path) -> float:
     return float(_csv(path, "\t")[-1]["s"])
 
 
-def _search_processes(log: Path) -> int:
-    """The processes a finished search ran its trials in, from its log's first line (scripts/tune.py)."""
-    found = re.search(r"trials, (\d+) at once", log.read_text())
-    if not found:
-        raise ValueError(f"{log}: no 'N at once' line: cannot tell how many processes the search ran in")
-    return int(found.group(1))
+def _search_processes(search: Path) -> int:
+    """The processes a finished search ran its trials in, from its table (scripts/tune.py)."""
+    rows = _csv(search)
+    if not rows or "processes" not in rows[0]:
+        raise ValueError(f"{search}: no 'processes' column: cannot tell how many processes the search ran in "
+                         f"(rerun the search: snakemake --forcerun tune)")
+    return int(rows[0]["processes"])
 
 
 def measure(plan: Plan, config: dict, root: Path) -> list[dict]:
@@ -87,7 +88,7 @@ def measure(plan: Plan, config: dict, root: Path) -> list[dict]:
             add("startup", rule, dataset, job,
                 _benchmark_s(root / "benchmarks" / rule / dataset / f"{case}.tsv") - inside - scored)
         if plan.search is not None:
-            processes = _search_processes(root / "logs" / "tune" / f"{dataset}.log")
+            processes = _search_processes(root / "results" / "tuning" / dataset / "search.csv")
             add("tune", "", dataset, f"tune/{dataset}",
                 _benchmark_s(root / "benchmarks" / "tune" / f"{dataset}.tsv") * processes, config["tuning"]["trials"])
     for path in sorted((root / "benchmarks").rglob("*.tsv")):
