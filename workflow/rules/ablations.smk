@@ -3,11 +3,7 @@
 
 # One job per level: trains every seed, draws its raw lines for the scoring split and scores
 # them into the level's target, its metrics.json.
-rule ablation:
-    input:
-        unpack(run_inputs),
-        solutions="results/{dataset}/exact/solutions.parquet",
-        checked="results/{dataset}/data_validation.json",
+use rule train as ablation with:
     output:
         **scored_outputs(ABLATION_SEEDS),
         histories=seeds_of(
@@ -20,22 +16,11 @@ rule ablation:
         "benchmarks/ablation/{dataset}/{case}.tsv"
     wildcard_constraints:
         case=one_of(c for c in ABLATION_CASES if c not in CONTINUED_CASES),
-    priority: training_priority
-    conda:
-        "../../envs/sincvae.yaml"
-    threads: config["threads"]
     resources:
         cpu=cpu_slots,
         mem_mb=1500,  # measured peak 0.5 GB at 20,000 rows
         runtime=lambda w: job_minutes(w.case),
         gpu=GPUS_PER_JOB,
-    params:
-        run=lambda w: asdict(PLAN.runs[w.case]),
-        dataset=dataset_params,
-        device=config["device"],
-        match_tolerance=config["evaluate"]["match_tolerance"],
-    script:
-        "../scripts/run.py"
 
 
 # A level that a longer epochs level continues also keeps each seed's full training state
