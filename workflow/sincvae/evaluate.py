@@ -21,7 +21,6 @@ from .refine import refine_candidates
 from .train import generation_dtype, train_seeds
 
 Solutions = list[tuple[np.ndarray, np.ndarray]]  # per row: lines (S, 2, L), posterior weights (S,)
-STAGES = ("raw", "refined")  # a method's own lines; the same after refinement
 # A stored set of lines is kept as its end points when every line is that straight line to
 # within float32 round-off (x0 = s + (e − s)·t computed in float32 is off by under 2 ulp).
 STRAIGHT = 2.5e-7

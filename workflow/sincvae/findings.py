@@ -13,7 +13,6 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from .stats import RANK_WORDS
 
-STAGES = ("raw", "refined")
 # comparison.csv columns of the findings and the report's table: column -> (heading, lower is
 # better). precision and coverage count valid lines (metrics.forward_valid); near is the share
 # of lines within the match distance of a solution, valid or not; gate the challenge's own test.

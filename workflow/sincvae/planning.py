@@ -17,6 +17,7 @@ from .registry import TRAINING
 
 ABLATION_PREFIX = "ablation"
 TUNED = "tuned"
+STAGES = ("raw", "refined")  # a method's own lines; the same after refinement
 
 
 class PlanError(ValueError):

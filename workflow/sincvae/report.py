@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from scipy.special import stdtrit
 
-from .findings import KEY_METRICS, STAGES, number, templates
+from .findings import KEY_METRICS, number, templates
 from . import registry
-from .planning import applicable
+from .planning import STAGES, applicable
+from .stats import Estimate, interval
 
 
 def hyperparameters() -> list[str]:
@@ -85,8 +85,8 @@ def mean_interval(values) -> tuple[float, float, float]:
     mean = float(values.mean())
     if len(values) < 2:
         return mean, float("nan"), float("nan")
-    half = float(stdtrit(len(values) - 1, 0.975) * values.std(ddof=1) / np.sqrt(len(values)))
-    return mean, mean - half, mean + half
+    low, high = interval(Estimate(mean, float(values.std(ddof=1) / np.sqrt(len(values))), len(values) - 1))
+    return mean, low, high
 
 
 def aggregate_seeds(rows: list[dict]) -> dict:
