@@ -13,16 +13,17 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from .stats import RANK_WORDS
 
-# comparison.csv columns of the findings and the report's table: column -> (heading, lower is
-# better). precision and coverage count valid lines (metrics.forward_valid); near is the share
-# of lines within the match distance of a solution, valid or not; gate the challenge's own test.
+# comparison.csv columns of the findings and the report's table: column -> heading (which way
+# is better: stats.LOWER_IS_BETTER). precision and coverage count valid lines
+# (metrics.forward_valid); near is the share of lines within the match distance of a solution,
+# valid or not; gate the challenge's own test.
 KEY_METRICS = {
-    "scoring_coverage": ("coverage", False),
-    "scoring_precision": ("precision", False),
-    "scoring_distance": ("distance", True),
-    "scoring_near": ("near", False),
-    "scoring_gate_all": ("gate", False),
-    "scoring_residual_l1_mean": ("mean residual", True),
+    "scoring_coverage": "coverage",
+    "scoring_precision": "precision",
+    "scoring_distance": "distance",
+    "scoring_near": "near",
+    "scoring_gate_all": "gate",
+    "scoring_residual_l1_mean": "mean residual",
 }
 
 
@@ -41,7 +42,7 @@ def reference_lines(comparison: pd.DataFrame, reference_case: str) -> list[dict]
             continue
         own = own.iloc[0]
         rows.append({"dataset": dataset, "case": reference_case, "seeds": int(own["seeds"]),
-                     **{KEY_METRICS[c][0]: _interval(own, c) for c in KEY_METRICS}})
+                     **{KEY_METRICS[c]: _interval(own, c) for c in KEY_METRICS}})
     return rows
 
 
@@ -120,7 +121,7 @@ def best_methods(comparison: pd.DataFrame, ranking: pd.DataFrame, labels: dict[s
                      "widest_gap": separated.max() if len(separated) else math.nan,
                      "fragile": [label(c, c) for c in ranked.loc[ranked["fragile"].astype(bool), "case"]],
                      "comparisons": int(ranked["comparisons"].iloc[0]),
-                     **{KEY_METRICS[c][0]: _interval(best, c) for c in KEY_METRICS}})
+                     **{KEY_METRICS[c]: _interval(best, c) for c in KEY_METRICS}})
     return rows
 
 
@@ -137,7 +138,7 @@ def method_lines(comparison: pd.DataFrame, reference_case: str) -> list[dict]:
                          "seeds": row["seeds"], "train_s": row.get("train_s", math.nan),  # exact: NaN
                          "lines_seen": row.get("lines_seen", math.nan),
                          "ms_per_sample": row.get("ms_per_sample", math.nan),
-                         **{KEY_METRICS[c][0]: _interval(row, c) for c in KEY_METRICS}})
+                         **{KEY_METRICS[c]: _interval(row, c) for c in KEY_METRICS}})
     return rows
 
 

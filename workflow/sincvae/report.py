@@ -194,7 +194,7 @@ def comparison_view(comparison: pd.DataFrame, ranking: pd.DataFrame) -> tuple[di
     half = pd.DataFrame(index=wide.index)
     columns = [*(f"{c}|{stage}" for c in KEY_METRICS for stage in STAGES), "ms_per_sample|raw",
                "ms_per_sample|refined", "train_s|raw", "lines_seen|raw"]
-    headings = {**{f"{c}|{stage}": f"{KEY_METRICS[c][0]} {stage}" for c in KEY_METRICS for stage in STAGES},
+    headings = {**{f"{c}|{stage}": f"{KEY_METRICS[c]} {stage}" for c in KEY_METRICS for stage in STAGES},
                 "ms_per_sample|raw": "ms per line raw", "ms_per_sample|refined": "ms per line refined",
                 "train_s|raw": "training s", "lines_seen|raw": "training lines"}
     for key in columns:
@@ -206,7 +206,7 @@ def comparison_view(comparison: pd.DataFrame, ranking: pd.DataFrame) -> tuple[di
     wide, half = wide.reset_index(), half.reindex(wide.index).reset_index(drop=True)
     position = {(d, c): i for i, (d, c) in enumerate(zip(wide["dataset"], wide["case"]))}
     best = ranking[ranking["in_best_set"].astype(bool) & (ranking["scope"] == "all")]
-    marked = {(position[(d, c)], f"{KEY_METRICS.get(f'scoring_{m}', (m,))[0]} {stage}")
+    marked = {(position[(d, c)], f"{KEY_METRICS.get(f'scoring_{m}', m)} {stage}")
               for d, c, m, stage in zip(best["dataset"], best["case"], best["metric"], best["stage"])
               if (d, c) in position}
     own = comparison[(comparison["stage"] == "raw") & (comparison["method"] != "exact")]
