@@ -276,9 +276,11 @@ CLAIM_WORDS = {
 
 def judge(reference: np.ndarray, outside: dict, metric: str, margin: float) -> dict:
     """One claim on one metric. reference: (seeds, rows) of the recommended level's raw scores;
-    outside: level -> (seeds, rows) on the same rows, seeds independent. On the metric's scale,
-    the advantage of the recommended level over each outside level (positive: recommended
-    better); the binding comparison (smallest t) gives the effect, its error and the difference
+    outside: level -> (seeds, rows) on the same rows. The levels of a sweep share their seeds
+    (seed s of every level starts from the same random streams), so a level with the reference's
+    seeds is compared paired by seed and row (contrast of the differences; independent seeds
+    otherwise). On the metric's scale, the advantage of the recommended level over each outside
+    level (positive: recommended better); the binding comparison (smallest t) gives the effect, its error and the difference
     test's p (supported: intersection-union, its own one-sided p; contradicted: the smallest
     one-sided p, Bonferroni over the outside levels; two-sided); the equivalence test's p is
     the largest over the outside levels of TOST's (each within ±margin). Or `undecided` with
@@ -291,7 +293,8 @@ def judge(reference: np.ndarray, outside: dict, metric: str, margin: float) -> d
     sign = 1.0 if LOWER_IS_BETTER[metric] else -1.0
     delta = margin_on_scale(margin, metric)
     ref = on_scale(reference, metric)
-    pairs = {level: contrast(sign * on_scale(table, metric), sign * ref) for level, table in outside.items()}
+    pairs = {level: contrast(sign * (on_scale(table, metric) - ref)) if table.shape == ref.shape
+             else contrast(sign * on_scale(table, metric), sign * ref) for level, table in outside.items()}
     if all(e.se == 0 and e.mean == 0 for e in pairs.values()):
         return {"best_outside": next(iter(outside)), "effect": 0.0, "se": 0.0, "df": math.inf,
                 "levels_outside": len(pairs), "p": 1.0, "p_equivalent": 0.0, "direction": "supported",
