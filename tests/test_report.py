@@ -125,6 +125,10 @@ def test_findings_are_written_from_the_numbers():
     assert ("original_code inconclusive, 1.1 against 0.5: ×1 [0.905, 1.11], effects up to ×1.11 not excluded "
             "(margin ×1.25)") in text
     assert "Beside it, not deciding: coverage on d fixed supported, 0.2 [0.1, 0.3] (Holm p 0.004" in text
+    # tested on two datasets: the summary gives each dataset's decisions, fragile ones counted
+    both = pd.concat([verdicts(), verdicts().assign(dataset="e", fragile=True)])
+    assert ("1 differs by dataset; on d 1 contradicted, 1 inconclusive; on e 1 contradicted, 1 inconclusive "
+            "(2 fragile) (each below") in render_markdown(findings(comparison(), both, ranking(), "ref", None), RUN)
     assert "- d raw: flow leads (distance 0.2). Best set: flow; mdn. 2 not separated (gaps up to ×3), 1 worse, 1 fragile." in text
     assert "- Best raw lines: flow on d (distance 0.2, best set of 2)." in text
     assert "among methods that know nothing" not in text  # the classes: in the table and ranking.csv

@@ -114,7 +114,8 @@ def best_methods(comparison: pd.DataFrame, ranking: pd.DataFrame, labels: dict[s
         words = {word: [label(c, c) for c in ranked.loc[ranked["word"] == word, "case"]] for word in RANK_WORDS}
         separated = ranked.loc[ranked["word"] == "not separated", "gap_high"]
         rows.append({"dataset": dataset, "stage": stage, "scope": scope, "case": leader["case"],
-                     "label": label(leader["case"], leader["case"]), "method": best["method"], "word": leader["word"], "seeds": int(best["seeds"]),
+                     "label": label(leader["case"], leader["case"]), "method": best["method"],
+                     "leader_fragile": bool(leader["fragile"]), "leader_stability": leader["stability"], "word": leader["word"], "seeds": int(best["seeds"]),
                      "train_s": best.get("train_s", math.nan), "ms_per_sample": best.get("ms_per_sample", math.nan),
                      "metric": ranked["metric"].iloc[0], "margin": ranked["margin"].iloc[0],
                      "best_set": [label(c, c) for c in best_set["case"]], "words": words,
@@ -149,7 +150,12 @@ def findings(comparison: pd.DataFrame, verdicts: pd.DataFrame | None, ranking: p
     claims = [] if verdicts is None else claim_lines(verdicts)
     outcomes = {o: sum(c["outcome"] == o for c in claims) for o in OUTCOMES}
     tested = {} if verdicts is None else {key: sorted(verdicts[key].unique()) for key in ("dataset", "variant")}
+    per_dataset = {} if verdicts is None else {
+        dataset: {"decisions": [f"{n} {d}" for d, n in part["decision"].value_counts().items()],
+                  "fragile": int(part["fragile"].astype(bool).sum())}
+        for dataset, part in verdicts[verdicts["role"] == "primary"].groupby("dataset", sort=False)}
     return {"reference": reference_lines(comparison, reference_case), "claims": claims, "claims_over": tested,
+            "claims_per_dataset": per_dataset,
             "outcomes": [f"{n} {o if n == 1 else PLURAL.get(o, o)}" for o, n in outcomes.items() if n],
             "best": best_methods(comparison, ranking, labels),
             "methods": method_lines(comparison, reference_case),
