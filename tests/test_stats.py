@@ -102,31 +102,37 @@ def check_power_where_seeds_rows_or_interaction_dominate():
 
 
 def check_the_best_set_by_hand():
-    """Three cases; each gap's bounds: the largest over the others of the difference ∓ its
-    one-sided t at alpha / 2 (Bonferroni over the 2 others) times its error, then 0 joined."""
+    """Three cases; each gap is the log of the ratio of two cases' means, its error the contrast
+    of each table over its own mean (delta method); its bounds the largest over the others of
+    the gap ∓ its one-sided t at alpha / 2 (Bonferroni over the 2 others) times its error, then
+    0 joined, taken back to ratios."""
     rng = np.random.default_rng(4)
     common = rng.normal(0, 0.3, ROWS)
     tables = {name: np.exp(case_table(rng, 3, mean, 0.1, common, 0.05, 0.2))
               for name, mean in (("lead", 0.0), ("close", 0.05), ("far", 1.5))}
     ranked = best_set(tables, "distance", ALPHA, margin=1.25).set_index("case")
-    logs = {name: np.log(table) for name, table in tables.items()}
+
+    def gap(i, j):
+        _, se, df = by_hand(tables[i] / tables[i].mean(), tables[j] / tables[j].mean())
+        return math.log(tables[i].mean() / tables[j].mean()), se, df
+
     for case in tables:
         lows, highs = [], []
         for other in tables:
             if other != case:
-                mean, se, df = by_hand(logs[case], logs[other])
+                mean, se, df = gap(case, other)
                 half = scipy_stats.t.isf(ALPHA / 2, df) * se
                 lows.append(mean - half)
                 highs.append(mean + half)
         assert ranked.at[case, "gap_low"] == pytest.approx(math.exp(min(0.0, max(lows))))
         assert ranked.at[case, "gap_high"] == pytest.approx(math.exp(max(0.0, max(highs))))
     assert ranked["in_best_set"].to_dict() == {"lead": True, "close": True, "far": False}
-    assert ranked.at["far", "word"] == "worse" and ranked.at["far", "gap"] == pytest.approx(
-        math.exp(by_hand(logs["far"], logs["lead"])[0]))
-    # the geometric mean and its interval over seeds and rows
-    mean, se, df = by_hand(logs["far"], np.zeros((2, ROWS)))
-    assert ranked.at["far", "mean"] == pytest.approx(math.exp(mean))
-    assert ranked.at["far", "ci_high"] == pytest.approx(math.exp(mean + scipy_stats.t.isf(0.025, df) * se))
+    assert ranked.at["far", "word"] == "worse"
+    assert ranked.at["far", "gap"] == pytest.approx(tables["far"].mean() / tables["lead"].mean())
+    # the mean and its interval over seeds and rows, as the mean's logarithm's, taken back
+    mean, se, df = by_hand(tables["far"], np.zeros((2, ROWS)))
+    assert ranked.at["far", "mean"] == pytest.approx(mean)
+    assert ranked.at["far", "ci_high"] == pytest.approx(math.exp(math.log(mean) + scipy_stats.t.isf(0.025, df) * se / mean))
 
 
 def check_the_best_set_holds_the_best():
@@ -143,7 +149,8 @@ def check_the_best_set_holds_the_best():
 
 def check_a_case_twice_the_best_is_separated_and_never_equivalent():
     """Ten cases over 3 seeds: one at the best, one twice its distance. The worse one leaves the
-    best set in most studies, and no study calls it best or equivalent."""
+    best set in about three studies in four (76 of these 100), and no study calls it best or
+    equivalent."""
     rng = np.random.default_rng(6)
     excluded, studies = 0, 100
     for _ in range(studies):
@@ -153,7 +160,7 @@ def check_a_case_twice_the_best_is_separated_and_never_equivalent():
         row = best_set(tables, "distance", ALPHA, 1.25).set_index("case").loc[1]
         excluded += not row["in_best_set"]
         assert row["word"] not in ("best", "equivalent")
-    assert excluded / studies >= 0.8
+    assert excluded / studies >= 0.65
 
 
 def check_the_words_follow_the_gap_and_the_margin():
@@ -185,9 +192,12 @@ def check_a_claim_by_hand():
     rng = np.random.default_rng(7)
     reference, outside = sweep(rng, [0.4, 0.1])
     result = judge(reference, outside, "distance", 1.25)
-    # the levels share their seeds: paired by seed and row, the error of the differences' mean
+    # the levels share their seeds: paired by seed and row; on the distance the log of the ratio
+    # of the means, its error that of the differences of each table over its own mean
     zero = np.zeros((2, ROWS))
-    pairs = {level: by_hand(np.log(table) - np.log(reference), zero) for level, table in outside.items()}
+    pairs = {level: (math.log(table.mean() / reference.mean()),
+                     *by_hand(table / table.mean() - reference / reference.mean(), zero)[1:])
+             for level, table in outside.items()}
     t = {level: mean / se for level, (mean, se, _) in pairs.items()}
     assert result["best_outside"] == min(t, key=t.get) == 1
     mean, se, df = pairs[1]
@@ -316,7 +326,7 @@ MUTANTS = {
     "degrees of freedom min(S, R) - 1": ("contrast", _minimal_df),
     "standard error without the rows": ("contrast", _without_rows),
     "Holm removed": ("holm", lambda p: np.asarray(p, dtype=float)),
-    "log scale dropped": ("on_scale", lambda values, metric: np.asarray(values, dtype=float)),
+    "ratio scale dropped": ("SCALES", {**stats.SCALES, "distance": "identity"}),
 }
 
 

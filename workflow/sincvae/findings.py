@@ -67,7 +67,7 @@ def claim_outcome(decisions: list[str]) -> str:
 
 def _test(row: pd.Series) -> dict:
     """One test as the Findings say it: on a log scale its effect, interval, bound and MDEs as
-    ratios (the outside level's geometric mean over the recommended level's)."""
+    ratios (the outside level's mean over the recommended level's)."""
     back = math.exp if row["scale"] == "log" else (lambda v: v)
     return {"dataset": row["dataset"], "variant": row["variant"], "metric": row["metric"], "ratio": row["scale"] == "log",
             "decision": row["decision"], "effect": back(row["effect"]), "low": back(row["ci_low"]),

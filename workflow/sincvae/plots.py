@@ -287,8 +287,8 @@ def claim_levels(levels: pd.DataFrame, claim_text: str, inside: dict):
 
 
 def best_cases(ranking: pd.DataFrame, classes: dict[str, str], labels: dict[str, str] | None = None):
-    """The comparison at a glance, one panel per dataset: every contender's distance (geometric
-    mean over its seeds and the scoring rows, 95% interval, log scale), raw and refined on one
+    """The comparison at a glance, one panel per dataset: every contender's mean distance
+    (over its seeds and the scoring rows, 95% interval, log scale), raw and refined on one
     row, coloured by what its method knows of the map; filled: in the best set; the dashed line
     each stage's leader × the equivalence margin. Rows named by `labels` (else the ids)."""
     shown = ranking[ranking["scope"] == "all"]

@@ -20,8 +20,9 @@ variance component below zero is taken as zero). Its degrees of freedom are Satt
 that combination of mean squares.
 
 The scale. A distance is a ratio scale (0.0045 against 2.66 is 590 times, not 2.66 apart), so
-distances and residuals are compared as logarithms (SCALES), and effects on them read as
-ratios; shares (precision, coverage) on their own scale.
+two cases' mean distances (and residuals) are compared as a ratio, the difference of their
+logarithms, its error by the delta method (SCALES, difference); shares (precision, coverage) as
+differences.
 """
 
 from __future__ import annotations
@@ -41,19 +42,10 @@ METRICS = {
     "residual_l1": "mean forward residual |f(x̂) − y|",
 }
 LOWER_IS_BETTER = {"distance": True, "precision": False, "coverage": False, "residual_l1": True, "mmd": True}
-# log: compared as logarithms, effects and margins as ratios; identity: as they are.
+# log: compared as ratios of their means (a difference of the means' logarithms), margins as
+# ratios; identity: as differences of their means.
 SCALES = {"distance": "log", "residual_l1": "log", "mmd": "log", "precision": "identity", "coverage": "identity"}
-# A distance or residual below this is no practical difference from exact (a twentieth of the
-# match tolerance, 0.02 by default): values are clipped here before the log, so rows that a
-# method answers exactly compare as equal, and not by the digits of their rounding.
-LOG_FLOOR = 1e-3
 POWER = 0.8
-
-
-def on_scale(values: np.ndarray, metric: str) -> np.ndarray:
-    """A metric's scores on the scale it is compared on (SCALES)."""
-    values = np.asarray(values, dtype=float)
-    return np.log(np.maximum(values, LOG_FLOOR)) if SCALES[metric] == "log" else values
 
 
 def margin_on_scale(margin: float, metric: str) -> float:
@@ -105,6 +97,37 @@ def contrast(a: np.ndarray, b: np.ndarray | None = None) -> Estimate:
     return Estimate(mean, math.sqrt(variance), df)
 
 
+def difference(a: np.ndarray, b: np.ndarray, metric: str, paired: bool = False) -> Estimate:
+    """How much worse case `a` is than case `b` on `metric` (positive: worse), on the metric's
+    scale: the log of the ratio of their means for a log-scale metric, the difference of their
+    means otherwise. A ratio's error is the delta method's: the contrast of each table over its
+    own mean. `paired`: the two share their seeds (an ablation sweep's levels), so the contrast
+    is of the per-(seed, row) differences; else their seeds are independent."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    sign = 1.0 if LOWER_IS_BETTER[metric] else -1.0
+    if SCALES[metric] == "log":
+        mean_a, mean_b = a.mean(), b.mean()
+        if not (mean_a > 0 and mean_b > 0):
+            return Estimate(0.0, 0.0, math.inf) if mean_a == mean_b else Estimate(math.nan, math.nan, math.nan)
+        a, b, shift = a / mean_a, b / mean_b, math.log(mean_a / mean_b)
+    else:
+        shift = None
+    e = contrast(a - b) if paired else contrast(a, b)
+    return Estimate(sign * (e.mean if shift is None else shift), e.se, e.df)
+
+
+def case_mean(a: np.ndarray, metric: str) -> tuple[float, float, float]:
+    """One case's mean on `metric` and its 95% interval over its seeds and the rows: on a
+    log-scale metric the interval of the mean's logarithm (delta method) taken back, so it stays
+    above zero."""
+    a = np.asarray(a, dtype=float)
+    e = contrast(a)
+    if SCALES[metric] != "log" or not e.mean > 0:
+        return (e.mean, *interval(e))
+    low, high = interval(Estimate(math.log(e.mean), e.se / e.mean, e.df))
+    return e.mean, math.exp(low), math.exp(high)
+
+
 def t_quantile(level: float, df: float) -> float:
     """The one-sided critical value of Student's t at `level` (the normal's at infinite df)."""
     return float(stats.norm.isf(level) if math.isinf(df) else stats.t.isf(level, df))
@@ -154,8 +177,8 @@ RANK_WORDS = {
 }
 
 
-def _gaps(tables: dict[str, np.ndarray], sign: float, alpha: float) -> dict[str, tuple[float, float, float, float]]:
-    """Hsu's constrained MCB over `tables` (scale of comparison, sign: +1 lower is better): per
+def _gaps(tables: dict[str, np.ndarray], metric: str, alpha: float) -> dict[str, tuple[float, float, float, float]]:
+    """Hsu's constrained MCB over `tables` (raw scores, compared by `difference`): per
     case its gap to the best of the others (positive: worse) with simultaneous bounds at 1 −
     alpha, each comparison's critical value Bonferroni over the K − 1 others (cases differ in
     their errors and degrees of freedom, so no one multivariate-t quantile applies), and the
@@ -168,7 +191,7 @@ def _gaps(tables: dict[str, np.ndarray], sign: float, alpha: float) -> dict[str,
         for j in cases:
             if j == i:
                 continue
-            e = contrast(sign * tables[i], sign * tables[j])
+            e = difference(tables[i], tables[j], metric)
             half = t_quantile(level, e.df) * e.se if e.se > 0 else (0.0 if e.se == 0 else math.nan)
             lows.append(e.mean - half)
             highs.append(e.mean + half)
@@ -190,23 +213,19 @@ def rank_word(gap_low: float, gap_high: float, margin: float) -> str:
 def best_set(tables: dict[str, np.ndarray], metric: str, alpha: float, margin: float) -> pd.DataFrame:
     """Which cases may be the best on one metric: tables maps case -> (seeds, rows) of raw
     scores on the same rows. One row per case: its mean and 95% interval over its seeds and the
-    rows (on the metric's own scale: a geometric mean for a log-scale metric), its gap to the best
-    of the others with simultaneous 1 − alpha bounds (as ratios on a log scale), the smallest df
+    rows (case_mean), its gap to the best of the others with simultaneous 1 − alpha bounds (as
+    ratios of means on a log-scale metric), the smallest df
     of its comparisons, whether it is in the set that holds the best with probability 1 −
     alpha, and its word against `margin` (config's units)."""
-    sign = 1.0 if LOWER_IS_BETTER[metric] else -1.0
-    scaled = {case: on_scale(table, metric) for case, table in tables.items()}
     back = np.exp if SCALES[metric] == "log" else (lambda v: v)
     delta = margin_on_scale(margin, metric)
     rows = []
-    gaps = _gaps(scaled, sign, alpha) if len(scaled) > 1 else {c: (0.0, -math.inf, 0.0, math.nan) for c in scaled}
-    for case, table in scaled.items():
-        own = contrast(table)
-        low, high = interval(own)
+    gaps = _gaps(tables, metric, alpha) if len(tables) > 1 else {c: (0.0, -math.inf, 0.0, math.nan) for c in tables}
+    for case, table in tables.items():
+        mean, low, high = case_mean(table, metric)
         gap, gap_low, gap_high, df = gaps[case]
         word = rank_word(gap_low, gap_high, delta) if not math.isnan(gap_high) else "undecided"
-        rows.append({"case": case, "seeds": table.shape[0], "mean": float(back(own.mean)),
-                     "ci_low": float(back(low)), "ci_high": float(back(high)),
+        rows.append({"case": case, "seeds": table.shape[0], "mean": mean, "ci_low": low, "ci_high": high,
                      "gap": float(back(gap)), "gap_low": float(back(gap_low)), "gap_high": float(back(gap_high)),
                      "df": df, "in_best_set": bool(gap_low < 0 or gap_high <= 0), "word": word})
     return pd.DataFrame(rows)
@@ -291,11 +310,9 @@ def judge(reference: np.ndarray, outside: dict, metric: str, margin: float) -> d
         return {"decision": "undecided", "reason": f"{seeds} seed: decisions need at least 2"}
     if any(np.isnan(t).any() for t in [reference, *outside.values()]):
         return {"decision": "undecided", "reason": "NaN scores"}
-    sign = 1.0 if LOWER_IS_BETTER[metric] else -1.0
     delta = margin_on_scale(margin, metric)
-    ref = on_scale(reference, metric)
-    pairs = {level: contrast(sign * (on_scale(table, metric) - ref)) if table.shape == ref.shape
-             else contrast(sign * on_scale(table, metric), sign * ref) for level, table in outside.items()}
+    pairs = {level: difference(table, reference, metric, paired=table.shape == reference.shape)
+             for level, table in outside.items()}
     if all(e.se == 0 and e.mean == 0 for e in pairs.values()):
         return {"best_outside": next(iter(outside)), "effect": 0.0, "se": 0.0, "df": math.inf,
                 "levels_outside": len(pairs), "p": 1.0, "p_equivalent": 0.0, "direction": "supported",
@@ -444,15 +461,13 @@ def verdicts(scores: pd.DataFrame, levels: list[dict], claims: dict[str, str], a
 
 def level_summary(scores: pd.DataFrame, levels: list[dict]) -> pd.DataFrame:
     """Mean and unadjusted 95% interval (over seeds and rows, on each metric's scale and back:
-    a geometric mean for a log-scale metric) of each metric at each level of each sweep: a
+    its logarithm's for a log-scale metric, taken back) of each metric at each level of each sweep: a
     description of the levels for the figures, not a decision."""
     rows = []
     for dataset, by_dataset in scores.groupby("dataset", sort=False):
-        for level in levels:
+        for row in levels:
             for metric in METRICS:
-                back = np.exp if SCALES[metric] == "log" else (lambda v: v)
-                own = contrast(on_scale(level_table(by_dataset, level["case"], metric), metric))
-                low, high = interval(own)
-                rows.append({"dataset": dataset, **level, "metric": metric, "mean": float(back(own.mean)),
-                             "ci_low": float(back(low)), "ci_high": float(back(high))})
+                mean, low, high = case_mean(level_table(by_dataset, row["case"], metric), metric)
+                rows.append({"dataset": dataset, **row, "metric": metric, "mean": mean, "ci_low": low,
+                             "ci_high": high})
     return pd.DataFrame(rows)
