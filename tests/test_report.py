@@ -125,6 +125,12 @@ def test_findings_are_written_from_the_numbers():
     assert ("original_code inconclusive, 1.1 against 0.5: ×1 [0.905, 1.11], effects up to ×1.11 not excluded "
             "(margin ×1.25)") in text
     assert "Beside it, not deciding: coverage on d fixed supported, 0.2 [0.1, 0.3] (Holm p 0.004" in text
+    # an equivalent claim says how close every outside level is shown to be, not the difference test's interval
+    same = verdicts()
+    same.loc[(same["variant"] == "original_code") & (same["metric"] == "distance"), ["decision", "bound"]] = [
+        "equivalent", math.log(1.1)]
+    assert "original_code equivalent, every level outside within ×1.1 of 1.1 (margin ×1.25)" in render_markdown(
+        findings(comparison(), same, ranking(), "ref", None), RUN)
     # tested on two datasets: the summary gives each dataset's decisions, fragile ones counted
     both = pd.concat([verdicts(), verdicts().assign(dataset="e", fragile=True)])
     assert ("1 differs by dataset; on d 1 contradicted, 1 inconclusive; on e 1 contradicted, 1 inconclusive "

@@ -225,16 +225,20 @@ def check_a_claim_gains_from_the_seeds_its_levels_share():
 
 
 def check_decide_applies_holm_to_each_test_and_words_them():
+    outside = [[(1.0, 0.2, 4)], [(0.0, 0.2, 4)], [(0.1, 0.2, 4), (-0.05, 0.1, 4)], [(1.0, 0.2, 4), (1.2, 0.2, 4)]]
     results = pd.DataFrame({"p": [0.01, 0.04, 0.5, 0.005], "p_equivalent": [0.5, 0.001, 0.3, 0.5],
                             "direction": ["supported"] * 4, "effect": [1.0, 0.0, 0.1, 1.0], "se": [0.2] * 4,
-                            "df": [4] * 4, "levels_outside": [1, 1, 2, 2]})
+                            "df": [4] * 4, "levels_outside": [1, 1, 2, 2], "outside": outside})
     decided = decide(results, ALPHA)
     assert decided["decision"].tolist() == ["supported", "equivalent", "inconclusive", "supported"]
     assert decided["p_adjusted"].tolist() == pytest.approx(holm(np.array([0.01, 0.04, 0.5, 0.005])))
     low = 1.0 - scipy_stats.t.isf(ALPHA / 8, 4) * 0.2
     assert decided["ci_low"].iloc[0] == pytest.approx(low)
     assert decided["ci_high"].iloc[2] == pytest.approx(0.1 + scipy_stats.t.isf(ALPHA / 16, 4) * 0.2)
-    assert decided["bound"].iloc[2] == pytest.approx(max(abs(decided["ci_low"].iloc[2]), decided["ci_high"].iloc[2]))
+    # the equivalence tests: Bonferroni over the 4; the far end of TOST's interval at alpha / 4
+    assert decided["p_equivalent_adjusted"].tolist() == pytest.approx([1.0, 0.004, 1.0, 1.0])
+    t = scipy_stats.t.isf(ALPHA / 4, 4)
+    assert decided["bound"].iloc[2] == pytest.approx(max(0.1 + t * 0.2, 0.05 + t * 0.1))
 
 
 def check_no_effect_keeps_the_family_wise_error_below_alpha():
@@ -257,6 +261,9 @@ def check_equivalence_is_found_only_within_the_margin():
         decided = family(rng, [[0.0, 0.0], [math.log(1.25), -math.log(1.25)]])
         equivalent += decided["decision"].iloc[0] == "equivalent"
         at_margin += decided["decision"].iloc[1] == "equivalent"
+        # the words and the numbers agree: equivalent exactly where no effect beyond the margin is left
+        undecided = ~decided["decision"].isin(["supported", "contradicted"])
+        assert ((decided["decision"] == "equivalent") == (decided["bound"] < math.log(1.25)))[undecided].all()
     assert equivalent / families >= 0.8
     assert at_margin / families <= ALPHA + 3 * math.sqrt(ALPHA * (1 - ALPHA) / families)
 

@@ -316,6 +316,7 @@ def judge(reference: np.ndarray, outside: dict, metric: str, margin: float) -> d
     if all(e.se == 0 and e.mean == 0 for e in pairs.values()):
         return {"best_outside": next(iter(outside)), "effect": 0.0, "se": 0.0, "df": math.inf,
                 "levels_outside": len(pairs), "p": 1.0, "p_equivalent": 0.0, "direction": "supported",
+                "outside": [(0.0, 0.0, math.inf)] * len(pairs),
                 "reason": "identical scores on every seed and row"}
     t = {level: t_statistic(e) for level, e in pairs.items()}
     binding = min(t, key=t.get)
@@ -326,6 +327,7 @@ def judge(reference: np.ndarray, outside: dict, metric: str, margin: float) -> d
                            p_above((delta - x.mean) / x.se if x.se > 0 else math.inf, x)) for x in pairs.values())
     return {"best_outside": binding, "effect": e.mean, "se": e.se, "df": e.df, "levels_outside": len(pairs),
             "p": min(1.0, 2 * min(p_support, p_contradict)), "p_equivalent": p_equivalent,
+            "outside": [(x.mean, x.se, x.df) for x in pairs.values()],
             "direction": "supported" if p_support <= p_contradict else "contradicted"}
 
 
@@ -344,28 +346,31 @@ def p_above(t: float, e: Estimate) -> float:
 
 
 def decide(results: pd.DataFrame, alpha: float) -> pd.DataFrame:
-    """One family of tests: Holm over the difference tests' p and, apart, over the equivalence
-    tests'; a decided difference is supported or contradicted, else a decided equivalence is
-    equivalent, else inconclusive; undecided rows keep theirs. Adds the family interval
-    (ci_low at alpha / (2m), ci_high at alpha / (2mL)), its far end (`bound`: effects up to it
-    are not excluded) and the effects detected with 80% power at those levels."""
+    """One family of m tests: Holm over the difference tests' p; Bonferroni over the equivalence
+    tests' (TOST at alpha / m, so that `bound`, the largest effect of any outside level that
+    TOST at that level does not exclude, is below the margin exactly when it decides); a decided
+    difference is supported or contradicted, else a decided equivalence is equivalent, else
+    inconclusive; undecided rows keep theirs. Adds the difference test's family interval
+    (ci_low at alpha / (2m), ci_high at alpha / (2mL)) and the effects it detects with 80%
+    power at those levels."""
     results = results.copy()
-    for column in ("p", "p_equivalent", "se", "df", "effect", "levels_outside"):
+    for column in ("p", "p_equivalent", "se", "df", "effect", "levels_outside", "outside"):
         if column not in results:
             results[column] = np.nan
     for column in ("direction", "decision"):
         results[column] = results[column].astype(object) if column in results else None
     results["p_adjusted"] = holm(results["p"].to_numpy())
-    results["p_equivalent_adjusted"] = holm(results["p_equivalent"].to_numpy())
     tested = results["p"].notna()
+    tests = int(tested.sum())
+    results["p_equivalent_adjusted"] = np.minimum(1.0, results["p_equivalent"] * max(tests, 1))
     different = results["p_adjusted"] <= alpha
     same = results["p_equivalent_adjusted"] <= alpha
     results.loc[tested, "decision"] = np.where(different[tested], results.loc[tested, "direction"],
                                                np.where(same[tested], "equivalent", "inconclusive"))
-    tests = int(tested.sum())
     family = alpha / (2 * max(tests, 1))  # one side of a two-sided test, Bonferroni over the family
-    lows, highs, supports, contradicts = [], [], [], []
-    for effect, se, df, levels in results[["effect", "se", "df", "levels_outside"]].itertuples(index=False):
+    lows, highs, supports, contradicts, bounds = [], [], [], [], []
+    for effect, se, df, levels, outside in results[["effect", "se", "df", "levels_outside", "outside"]].itertuples(
+            index=False):
         e = Estimate(effect, se, df)
         contradict_level = family / (levels if levels > 0 else 1)
         if se > 0:
@@ -376,8 +381,10 @@ def decide(results: pd.DataFrame, alpha: float) -> pd.DataFrame:
             highs.append(effect if se == 0 else math.nan)
         supports.append(detectable(e, family))
         contradicts.append(detectable(e, contradict_level))
+        bounds.append(max((abs(mean) + (t_quantile(alpha / max(tests, 1), dof) * err if err > 0 else 0.0)
+                           for mean, err, dof in outside), default=math.nan) if isinstance(outside, list) else math.nan)
     results["ci_low"], results["ci_high"] = lows, highs
-    results["bound"] = np.maximum(np.abs(results["ci_low"]), np.abs(results["ci_high"]))
+    results["bound"] = bounds
     results["mde_support"], results["mde_contradict"] = supports, contradicts
     results["tests"] = tests
     return results
