@@ -29,8 +29,7 @@ SCHEDULES = ("constant", "cosine")
 TARGETS = ("lines", "solutions")
 # About this many validation losses and checkpoints a run: after every epoch of a run up to 30
 # epochs, else evenly spaced with the first and last epochs (spaced_epochs). After every epoch of
-# a 200-epoch case, validation took about 10% of its job and checkpoints (a 3-12 MB state each)
-# about 5% (docs/runtime.md).
+# a 200-epoch case, validation and checkpoints (a 3-12 MB state each) were a sixth of its job.
 SPACED_POINTS = 30
 
 

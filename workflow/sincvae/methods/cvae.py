@@ -91,10 +91,9 @@ class Decoder(nn.Module):
     so together they are one linear map of the 64 × 28 hidden values to the 2 × 50 outputs.
     `composed` (the default) computes it as one fp32 matrix product whose matrix is built from
     both layers' weights and biases at each call: the same function of the same parameters, with
-    the same gradients up to rounding. One thread, batch 500, forward and backward, on an Intel
-    Xeon with AMX: 6–8 ms against 17–18 ms for the two layers under bf16 autocast and 23 ms in
-    fp32 (docs/runtime.md). `composed=False` runs the two layers, as the reference epoch
-    (sincvae.budget) does.
+    the same gradients up to rounding. It is faster than the two layers (oneDNN's bf16
+    transposed convolutions are slower than fp32 on CPUs) and keeps the line off bf16's 8-bit
+    grid. `composed=False` runs the two layers, as the reference epoch (sincvae.budget) does.
     """
 
     def __init__(self, latent_dim: int, composed: bool = True):
