@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.optimize import brentq
 
 # The generative metrics a claim is tested on: per row, over the K generated lines (raw stage).
 METRICS = {
@@ -46,6 +47,7 @@ LOWER_IS_BETTER = {"distance": True, "precision": False, "coverage": False, "res
 # ratios; identity: as differences of their means.
 SCALES = {"distance": "log", "residual_l1": "log", "mmd": "log", "precision": "identity", "coverage": "identity"}
 POWER = 0.8
+FRAGILE_BELOW = 0.8  # a decision that more than one resample in five changes is fragile
 
 
 def margin_on_scale(margin: float, metric: str) -> float:
@@ -162,8 +164,6 @@ def detectable(estimate: Estimate, level: float, power: float = POWER) -> float:
     critical = t_quantile(level, estimate.df)
     if math.isinf(estimate.df):
         return (critical + float(stats.norm.ppf(power))) * estimate.se
-    from scipy.optimize import brentq
-
     return float(brentq(lambda d: stats.nct.sf(critical, estimate.df, d) - power, 0.0, critical + 100.0)) * estimate.se
 
 
@@ -248,9 +248,6 @@ def rank_cases(tables: dict[str, np.ndarray], metric: str, alpha: float, margin:
     return ranked
 
 
-FRAGILE_BELOW = 0.8  # a decision that more than one resample in five changes is fragile
-
-
 def ranking(rows: pd.DataFrame, metric: str, alpha: float, margin: float, classes: dict[str, str] | None = None,
             resamples: int = 0, seed: int = 0) -> pd.DataFrame:
     """rank_cases for every dataset × stage of per-row scores (dataset, stage, case, seed, row
@@ -286,13 +283,6 @@ def level_table(scores: pd.DataFrame, case: str, metric: str) -> np.ndarray:
 
 # Claims: a difference test and an equivalence test on each.
 
-CLAIM_WORDS = {
-    "supported": "the recommended level beats every level outside the claimed range",
-    "contradicted": "some level outside the range beats the recommended one",
-    "equivalent": "every outside level is within the margin of the recommended one",
-    "inconclusive": "neither: effects up to the interval's far end are not excluded",
-}
-
 
 def judge(reference: np.ndarray, outside: dict, metric: str, margin: float) -> dict:
     """One claim on one metric. reference: (seeds, rows) of the recommended level's raw scores;
@@ -300,11 +290,11 @@ def judge(reference: np.ndarray, outside: dict, metric: str, margin: float) -> d
     (seed s of every level starts from the same random streams), so a level with the reference's
     seeds is compared paired by seed and row (contrast of the differences; independent seeds
     otherwise). On the metric's scale, the advantage of the recommended level over each outside
-    level (positive: recommended better); the binding comparison (smallest t) gives the effect, its error and the difference
-    test's p (supported: intersection-union, its own one-sided p; contradicted: the smallest
-    one-sided p, Bonferroni over the outside levels; two-sided); the equivalence test's p is
-    the largest over the outside levels of TOST's (each within ±margin). Or `undecided` with
-    the reason."""
+    level (positive: recommended better); the binding comparison (smallest t) gives the effect,
+    its error and the difference test's p (supported: intersection-union, its own one-sided p;
+    contradicted: the smallest one-sided p, Bonferroni over the outside levels; two-sided); the
+    equivalence test's p is the largest over the outside levels of TOST's (each within
+    ±margin). Or `undecided` with the reason."""
     seeds = min(t.shape[0] for t in [reference, *outside.values()])
     if seeds < 2:
         return {"decision": "undecided", "reason": f"{seeds} seed: decisions need at least 2"}
