@@ -27,7 +27,7 @@ def test_exact_enumerator(benchmark, data_2):
 
 def test_refinement(benchmark, data_2):
     """The default study's refinement of multi-start candidates: 120 per y, 30 kept, 30 steps.
-    Goal (issue 13): at most 0.5 ms per kept line, generation included."""
+    Goal: at most 0.5 ms per kept line, generation included."""
     _, y = _rows(data_2, 50)
     candidates = PriorLines().generate(y, 120, torch.Generator().manual_seed(0)).double().numpy()
     lines, converged = benchmark(refine_candidates, data_2, candidates, y.numpy(), 30, 30, 1e-4)
