@@ -50,7 +50,7 @@ def _search_processes(search: Path) -> int:
 
 
 def measure(plan: Plan, config: dict, root: Path) -> list[dict]:
-    """Every timed quantity of a finished study under `root` (results/, benchmarks/, logs/), one
+    """Every timed quantity of a finished study under `root` (results/, benchmarks/), one
     record each (MEASURED_FIELDS) with the size its rate scales with: each seed's training
     seconds (rows × epochs trained), drawing (lines drawn) and refinement (lines × steps); each
     run job's scoring (lines scored) and its seconds past all of those (its rule's start-up);
@@ -95,10 +95,11 @@ def measure(plan: Plan, config: dict, root: Path) -> list[dict]:
         job = path.relative_to(root / "benchmarks").with_suffix("").as_posix()
         rule, *rest = job.split("/")
         dataset = next((part for part in rest if part in config["datasets"]), "")
+        seconds = _benchmark_s(path)
         if rule in ("solve_exact", "solve_train"):
-            add("solve", rule, dataset, job, _benchmark_s(path), solved_rows(rule, config))
+            add("solve", rule, dataset, job, seconds, solved_rows(rule, config))
         if rule not in SIZED:
-            add("rule", rule, dataset, job, _benchmark_s(path))
+            add("rule", rule, dataset, job, seconds)
     return records
 
 
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sincvae.calibration", description="Calibration of the plan's "
                                      "rates on this machine: from a finished study, or from a few epochs of each method.")
     commands = parser.add_subparsers(dest="command", required=True)
-    cal = commands.add_parser("calibrate", help="rates from a finished study (results/, benchmarks/, logs/ under "
+    cal = commands.add_parser("calibrate", help="rates from a finished study (results/, benchmarks/ under "
                                                 "--root), or from a table of its measured jobs (--measured)")
     cal.add_argument("--root", default=".")
     cal.add_argument("--measured", help="a table that --save-measured wrote: fit its records instead of reading --root")

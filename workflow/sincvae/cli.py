@@ -19,8 +19,9 @@ SOLVER_TOLERANCE = 1.0e-4
 SHOWN = {"gate_all": "gate", "precision": "precision", "coverage": "coverage", "distance": "distance",
          "near": "near", "residual_l1_mean": "mean residual", "rows": "rows", "samples_per_row": "lines per y"}
 
-_PHASE_TERM = re.compile(rf"^(?P<sign>[+-]?)\s*(?:(?P<coef>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*[*·]?\s*)?"
-                         rf"(?P<var>x[01])\s*(?:[*·]\s*(?P<after>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?))?$")
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_PHASE_TERM = re.compile(rf"^(?P<sign>[+-]?)\s*(?:(?P<coef>{_NUMBER})\s*[*·]?\s*)?"
+                         rf"(?P<var>x[01])\s*(?:[*·]\s*(?P<after>{_NUMBER}))?$")
 _TERM = re.compile(r"^\s*(?P<fn>sin|cos)\s*\((?P<phase>[^()]*)\)\s*$")
 
 
@@ -76,8 +77,9 @@ def score_file(path: str, dataset: dict, k: int | None = None, scoring: str | No
     from .data import DataFileError, from_file_layout, load_dataset, load_split
     from .evaluate import score_lines
     from .exact import NoSolution, solve_split
-    from .external import SubmissionError, load_submission
+    from .external import SubmissionError, load_submission, submission_lines
     from .forward import ForwardMap
+    from .lines import POINTS
 
     fmap = ForwardMap.from_config(dataset)
     if scoring:
@@ -85,13 +87,14 @@ def score_file(path: str, dataset: dict, k: int | None = None, scoring: str | No
         lines = load_submission(path, torch.from_numpy(y))
     else:
         xt, yt = load_dataset(path)
-        if yt.ndim != 4 or tuple(yt.shape[1:]) != (1, 50, 2) or xt.shape != yt.shape or len(yt) == 0:
-            raise SubmissionError(f"{path}: X {tuple(xt.shape)} and Y {tuple(yt.shape)}: expected both (N·K, 1, 50, 2)")
+        if yt.ndim != 4 or tuple(yt.shape[1:]) != (1, POINTS, 2) or xt.shape != yt.shape or len(yt) == 0:
+            raise SubmissionError(f"{path}: X {tuple(xt.shape)} and Y {tuple(yt.shape)}: expected both "
+                                  f"(N·K, 1, {POINTS}, 2)")
         k = k or lines_per_y(yt)
         if len(yt) % k:
             raise SubmissionError(f"{path}: {len(yt)} rows are not a whole number of y with K = {k} lines each")
         y = from_file_layout(yt[::k].float()).double().numpy()
-        lines = load_submission(path, torch.from_numpy(y))
+        lines = submission_lines(path, xt, yt, torch.from_numpy(y))
         x = np.full_like(y, np.nan)  # no true lines: the scores that need them are not shown
     if k is not None and lines.shape[1] != k:
         raise SubmissionError(f"{path}: {lines.shape[1]} lines per y, but --k {k}")

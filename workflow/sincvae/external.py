@@ -26,6 +26,11 @@ def load_submission(path, y_scoring: torch.Tensor, match: float = 1e-6) -> np.nd
         xt, yt = load_dataset(path)
     except DataFileError as err:
         raise SubmissionError(str(err)) from None
+    return submission_lines(path, xt, yt, y_scoring, match)
+
+
+def submission_lines(path, xt: torch.Tensor, yt: torch.Tensor, y_scoring: torch.Tensor, match: float = 1e-6) -> np.ndarray:
+    """load_submission's checks and lines, on the file's tensors already loaded (named by `path`)."""
     rows = len(y_scoring)
     for name, t in (("X", xt), ("Y", yt)):
         if t.ndim != 4 or tuple(t.shape[1:]) != (1, POINTS, 2) or t.shape[0] == 0 or t.shape[0] % rows:

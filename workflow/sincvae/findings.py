@@ -115,7 +115,8 @@ def best_methods(comparison: pd.DataFrame, ranking: pd.DataFrame, labels: dict[s
         separated = ranked.loc[ranked["word"] == "not separated", "gap_high"]
         rows.append({"dataset": dataset, "stage": stage, "scope": scope, "case": leader["case"],
                      "label": label(leader["case"], leader["case"]), "method": best["method"],
-                     "leader_fragile": bool(leader["fragile"]), "leader_stability": leader["stability"], "word": leader["word"], "seeds": int(best["seeds"]),
+                     "leader_fragile": bool(leader["fragile"]), "leader_stability": leader["stability"],
+                     "seeds": int(best["seeds"]),
                      "train_s": best.get("train_s", math.nan), "ms_per_sample": best.get("ms_per_sample", math.nan),
                      "metric": ranked["metric"].iloc[0], "margin": ranked["margin"].iloc[0],
                      "best_set": [label(c, c) for c in best_set["case"]], "words": words,

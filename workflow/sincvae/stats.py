@@ -185,20 +185,28 @@ def _gaps(tables: dict[str, np.ndarray], metric: str, alpha: float) -> dict[str,
     smallest degrees of freedom of its comparisons."""
     cases = list(tables)
     level = alpha / max(len(cases) - 1, 1)
-    out = {}
-    for i in cases:
-        lows, highs, points, dfs = [], [], [], []
-        for j in cases:
-            if j == i:
-                continue
+    sides = {case: ([], [], [], []) for case in cases}  # lows, highs, points, dfs
+    for n, i in enumerate(cases):
+        for j in cases[n + 1:]:
+            # j against i is i against j reversed: the same error and df
             e = difference(tables[i], tables[j], metric)
             half = t_quantile(level, e.df) * e.se if e.se > 0 else (0.0 if e.se == 0 else math.nan)
-            lows.append(e.mean - half)
-            highs.append(e.mean + half)
-            points.append(e.mean)
-            dfs.append(e.df)
-        out[i] = (max(points), min(0.0, max(lows)), max(0.0, max(highs)), min(dfs))
-    return out
+            for case, mean in ((i, e.mean), (j, -e.mean)):
+                lows, highs, points, dfs = sides[case]
+                lows.append(mean - half)
+                highs.append(mean + half)
+                points.append(mean)
+                dfs.append(e.df)
+    return {case: (max(points), min(0.0, max(lows)), max(0.0, max(highs)), min(dfs))
+            for case, (lows, highs, points, dfs) in sides.items()}
+
+
+def _words(tables: dict[str, np.ndarray], metric: str, alpha: float, margin: float) -> tuple[dict, list[str]]:
+    """_gaps of the cases (a lone case: no gap, the best) and each case's word (rank_word)."""
+    gaps = _gaps(tables, metric, alpha) if len(tables) > 1 else {c: (0.0, -math.inf, 0.0, math.nan) for c in tables}
+    delta = margin_on_scale(margin, metric)
+    return gaps, [rank_word(low, high, delta) if not math.isnan(high) else "undecided"
+                  for _, low, high, _ in gaps.values()]
 
 
 def rank_word(gap_low: float, gap_high: float, margin: float) -> str:
@@ -214,17 +222,15 @@ def best_set(tables: dict[str, np.ndarray], metric: str, alpha: float, margin: f
     """Which cases may be the best on one metric: tables maps case -> (seeds, rows) of raw
     scores on the same rows. One row per case: its mean and 95% interval over its seeds and the
     rows (case_mean), its gap to the best of the others with simultaneous 1 − alpha bounds (as
-    ratios of means on a log-scale metric), the smallest df
-    of its comparisons, whether it is in the set that holds the best with probability 1 −
-    alpha, and its word against `margin` (config's units)."""
+    ratios of means on a log-scale metric), the smallest df of its comparisons, whether it is in
+    the set that holds the best with probability 1 − alpha, and its word against `margin`
+    (config's units)."""
     back = np.exp if SCALES[metric] == "log" else (lambda v: v)
-    delta = margin_on_scale(margin, metric)
     rows = []
-    gaps = _gaps(tables, metric, alpha) if len(tables) > 1 else {c: (0.0, -math.inf, 0.0, math.nan) for c in tables}
-    for case, table in tables.items():
+    gaps, words = _words(tables, metric, alpha, margin)
+    for (case, table), word in zip(tables.items(), words):
         mean, low, high = case_mean(table, metric)
         gap, gap_low, gap_high, df = gaps[case]
-        word = rank_word(gap_low, gap_high, delta) if not math.isnan(gap_high) else "undecided"
         rows.append({"case": case, "seeds": table.shape[0], "mean": mean, "ci_low": low, "ci_high": high,
                      "gap": float(back(gap)), "gap_low": float(back(gap_low)), "gap_high": float(back(gap_high)),
                      "df": df, "in_best_set": bool(gap_low < 0 or gap_high <= 0), "word": word})
@@ -242,7 +248,7 @@ def rank_cases(tables: dict[str, np.ndarray], metric: str, alpha: float, margin:
     for _ in range(resamples):
         picked = rng.integers(0, rows, rows)
         drawn = {case: table[rng.integers(0, len(table), len(table))][:, picked] for case, table in tables.items()}
-        same += best_set(drawn, metric, alpha, margin)["word"].to_numpy() == ranked["word"].to_numpy()
+        same += np.array(_words(drawn, metric, alpha, margin)[1]) == ranked["word"].to_numpy()
     ranked["stability"] = same / resamples if resamples else math.nan
     ranked["fragile"] = ranked["stability"] < FRAGILE_BELOW
     return ranked
