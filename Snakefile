@@ -14,7 +14,6 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
-include: "workflow/rules/ablations.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/tuning.smk"
 
@@ -23,6 +22,7 @@ include: "workflow/rules/tuning.smk"
 localrules:
     all,
     plan,
+    power,
     compare,
     rank_methods,
     plot_comparison,

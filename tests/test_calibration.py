@@ -10,8 +10,8 @@ import yaml
 
 from conftest import QUICK_STUDY, ROOT
 from sincvae.calibration import _search_processes, fit, main, read_measured, write_measured
-from sincvae.cost import RUN_RULES, Costs, file_name, job_table, time_limit_minutes
-from sincvae.planning import plan
+from sincvae.cost import Costs, file_name, job_table, time_limit_minutes
+from sincvae.planning import RUN_FAMILIES, plan
 
 CALIBRATED = Costs.calibrated(ROOT / "config" / "costs")
 COSTS = CALIBRATED[0]
@@ -156,7 +156,7 @@ def test_each_recorded_job_is_within_half_its_cluster_time_limit():
     limit from rates fitted on a study leaves each of its jobs twice the time it took."""
     costs = Costs(**recorded_rates())
     jobs = {f"{j['rule']}/{j['dataset']}/{j['case']}": j for j in job_table(plan(QUICK_STUDY), QUICK_STUDY, costs)
-            if j["rule"] in RUN_RULES}
+            if j["rule"] in RUN_FAMILIES}
     frame = pd.DataFrame(read_measured(MEASURED))
     took = frame[frame["job"].isin(jobs) & (frame["rate"] != "rule")].groupby("job")["seconds"].sum()
     assert set(took.index) == set(jobs)

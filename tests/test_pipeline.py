@@ -30,8 +30,8 @@ from sincvae.stats import METRICS as STATS_METRICS
 
 METHODS_LEARNED = learned()
 from sincvae.calibration import MEASURED_FIELDS, measure
-from sincvae.cost import RUN_RULES, SIZED, Costs, job_table
-from sincvae.planning import plan
+from sincvae.cost import SIZED, Costs, job_table
+from sincvae.planning import RUN_FAMILIES, plan
 
 pytestmark = pytest.mark.pipeline
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -535,7 +535,7 @@ def test_a_finished_study_is_measured_job_by_job_with_the_sizes_its_rates_scale_
     records = pd.DataFrame(measure(study, QUICK_STUDY, quick_run))
     assert list(records.columns) == list(MEASURED_FIELDS) and records["seconds"].notna().all()
     jobs = pd.DataFrame(job_table(study, QUICK_STUDY, Costs.calibrated(ROOT / "config" / "costs")[0]))
-    run_jobs = {f"{j.rule}/{j.dataset}/{j.case}" for j in jobs.itertuples() if j.rule in RUN_RULES}
+    run_jobs = {f"{j.rule}/{j.dataset}/{j.case}" for j in jobs.itertuples() if j.rule in RUN_FAMILIES}
     for rate in ("startup", "score"):
         assert sorted(records.loc[records["rate"] == rate, "job"]) == sorted(run_jobs)
     trained = records[records["rate"] == "train"]

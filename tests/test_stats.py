@@ -3,6 +3,7 @@ its size and power simulated where seeds, rows or their interaction dominate, th
 coverage, the claims' difference and equivalence tests; and every mutant of the estimator (among
 them the formula this module replaced) caught by a check (test_every_mutant_is_caught)."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -99,6 +100,27 @@ def check_power_where_seeds_rows_or_interaction_dominate():
     55% and 29% of the time."""
     for structure, least in (("seeds", 0.65), ("rows", 0.85), ("interaction", 0.65)):
         assert rejections(structure, 3.0, draws=600, seed=1) >= least, structure
+
+
+def check_components_predict_the_error_at_other_seed_counts():
+    """Components estimated from 3 seeds a case give, for 8 seeds a case, the variance the
+    design has there: unbiased (the mean over studies) where seeds or rows dominate; where the
+    interaction dominates, a seed component is often estimated below zero and taken as zero, so
+    the prediction errs on the safe side (larger). At the study's own seeds they are the
+    contrast's error and df."""
+    rng = np.random.default_rng(7)
+    for structure, parameters in STRUCTURES.items():
+        predicted = []
+        for _ in range(300):
+            common = rng.normal(0, 0.5, ROWS)
+            a = case_table(rng, 3, 0.0, parameters[0], common, *parameters[1:])
+            b = case_table(rng, 3, 0.0, parameters[0], common, *parameters[1:])
+            parts = stats.components(a, b)
+            own, direct = parts.estimate((3, 3)), contrast(a, b)
+            assert (own.se, own.df) == pytest.approx((direct.se, direct.df))
+            predicted.append(parts.estimate((8, 8)).se ** 2)
+        ratio = np.mean(predicted) / true_se(structure, 8, 8) ** 2
+        assert (0.85 < ratio < 1.15) if structure != "interaction" else (0.95 < ratio < 2.5), (structure, ratio)
 
 
 def check_the_best_set_by_hand():
@@ -280,7 +302,8 @@ def check_a_real_effect_is_found_in_the_right_direction():
 
 
 # the exact checks first, the simulations last: a mutant is caught at its first failing check
-CHECKS = [check_the_contrast_matches_the_sums_of_squares, check_the_words_follow_the_gap_and_the_margin,
+CHECKS = [check_the_contrast_matches_the_sums_of_squares, check_components_predict_the_error_at_other_seed_counts,
+          check_the_words_follow_the_gap_and_the_margin,
           check_the_best_set_by_hand, check_a_claim_by_hand, check_decide_applies_holm_to_each_test_and_words_them,
           check_a_claim_gains_from_the_seeds_its_levels_share,
           check_size_where_seeds_rows_or_interaction_dominate, check_power_where_seeds_rows_or_interaction_dominate,
@@ -308,10 +331,12 @@ def _replaced(a, b=None):
     return Estimate(float(d.mean()), se, min(seeds, rows) - 1)
 
 
-def _interaction_twice(values):
-    """Each case's seed term as the seed means' variance over S, the interaction left in it."""
-    seeds = values.shape[0]
-    return [(values.mean(1).var(ddof=1) / seeds, seeds - 1)]
+_components = stats.components
+
+
+def _interaction_twice(*tables):
+    """Each case's seed variance as its seed means' variance, the interaction left in it."""
+    return dataclasses.replace(_components(*tables), seed=tuple(np.mean(t, 1).var(ddof=1) for t in tables))
 
 
 def _minimal_df(a, b=None):
@@ -329,7 +354,7 @@ def _without_rows(a, b=None):
 
 MUTANTS = {
     "the formula this module replaced": ("contrast", _replaced),
-    "interaction counted twice": ("_seed_term", _interaction_twice),
+    "interaction counted twice": ("components", _interaction_twice),
     "degrees of freedom min(S, R) - 1": ("contrast", _minimal_df),
     "standard error without the rows": ("contrast", _without_rows),
     "Holm removed": ("holm", lambda p: np.asarray(p, dtype=float)),

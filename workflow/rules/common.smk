@@ -9,7 +9,13 @@ from snakemake.utils import validate
 from sincvae import registry
 from sincvae.cost import Costs, job_table, time_limit_minutes, wall_ref
 from sincvae.machine import describe_cpu
-from sincvae.planning import TUNED, evaluated_splits, plan, without_removed
+from sincvae.planning import (
+    TUNED,
+    evaluated_splits,
+    plan,
+    power_settings,
+    without_removed,
+)
 
 validate(config, schema="../../config/schema.yaml")
 config.update(without_removed(config))
@@ -68,21 +74,14 @@ EXTERNAL = PLAN.external
 GRID_CASES = PLAN.grid_jobs
 ABLATION_CASES = PLAN.ablation
 ABLATIONS = config.get("ablations") or {}
-ABLATION_SEEDS = list(range(ABLATIONS.get("seeds", 0)))
 CASE_SEEDS = PLAN.seeds
+# The run jobs' rules (workflow/rules/train.smk): one per rule family and seed count.
+RUN_GROUPS = PLAN.run_groups()
 TUNING = config.get("tuning")
 # What the search's jobs read of `tuning`: the grid has jobs of its own.
 SEARCH = {k: v for k, v in (TUNING or {}).items() if k != "grid"}
-SEEDS = list(range(config["seeds"]))
 LEARNED_CASES = [c for c in CASE_IDS if CASES[c]["method"] in LEARNED]
-CONTENDERS = [c for c in CASE_IDS if CASES[c]["method"] not in registry.references()]
-# One job per case (train, or generate for a method that learns nothing), for all its seeds:
-# grid points (first seed only) by rule train_grid_point; each ablation level is one job
-# (ablations.smk), rule ablation_continued for those a longer epochs level resumes.
-TRAINED_CASES = [
-    c for c in PLAN.learned if c not in ABLATION_CASES and c not in GRID_CASES
-]
-CONTINUED_CASES = sorted(set(PLAN.continued_from.values()))
+CONTENDERS = PLAN.contenders
 REFERENCE_CASE = config["reference_case"]
 # The rows every method's lines and the exact solutions are scored on.
 SCORED_SPLITS = evaluated_splits(config["evaluate"]["validation_rows"])
@@ -103,7 +102,7 @@ def first_seed_models(cases):
         "results/{dataset}/{case}/seed{seed}/model.pt",
         dataset=w.dataset,
         case=[c for c in cases if CASES[c]["method"] in LEARNED],
-        seed=SEEDS[0],
+        seed=0,
     )
 
 
@@ -166,7 +165,7 @@ def continued_states(wildcards):
             "results/{dataset}/{case}/seed{seed}/state.pt",
             dataset=wildcards.dataset,
             case=shorter,
-            seed=ABLATION_SEEDS,
+            seed=CASE_SEEDS[shorter],
         )
     }
 
@@ -176,20 +175,30 @@ def seeds_of(pattern, seeds):
     return expand(pattern, seed=seeds, allow_missing=True)
 
 
-def scored_outputs(seeds):
-    """What every run job writes for each of `seeds`: its lines, their scores per line and per
-    row, its metrics, its timings."""
-    names = {
-        "lines": "lines.parquet",
-        "scores": "scores.parquet",
-        "rows": "rows.parquet",
-        "metrics": "metrics.json",
-        "timing": "timing.json",
-    }
-    return {
-        name: seeds_of(f"results/{{dataset}}/{{case}}/seed{{seed}}/{file}", seeds)
-        for name, file in names.items()
-    }
+def run_outputs(family, seeds):
+    """What a run job of `family` (planning.RunGroup) writes for each of `seeds`: its lines,
+    their scores per line and per row, its metrics and timings; the loss history of a method
+    that learns; the model of a case the notebooks and latent figures may read (temp: 3-5 MB
+    each; `--notemp` keeps them, README "Disk"); the training state a longer epochs level
+    resumes; and the case's metrics.json (a grid point's are per seed)."""
+    per_seed = "results/{{dataset}}/{{case}}/seed{{seed}}/{}"
+    files = [
+        "lines.parquet",
+        "scores.parquet",
+        "rows.parquet",
+        "metrics.json",
+        "timing.json",
+    ]
+    outputs = {f.split(".")[0]: seeds_of(per_seed.format(f), seeds) for f in files}
+    if family in ("train", "train_grid_point"):
+        outputs["models"] = temp(seeds_of(per_seed.format("model.pt"), seeds))
+    if family != "generate":
+        outputs["histories"] = seeds_of(per_seed.format("history.csv"), seeds)
+    if family != "train_grid_point":
+        outputs["summary"] = "results/{dataset}/{case}/metrics.json"
+    if family == "ablation_continued":
+        outputs["states"] = temp(seeds_of(per_seed.format("state.pt"), seeds))
+    return outputs
 
 
 # Above every training chain: short jobs that the search (the longest chain) and scoring wait on,
@@ -273,6 +282,16 @@ def per_case(pattern, dataset=None, cases=CASE_IDS, **fixed):
     """Paths of `pattern` for every case (or the given ones) of one dataset, or of every dataset."""
     datasets = DATASETS if dataset is None else [dataset]
     return expand(pattern, dataset=datasets, case=cases, **fixed)
+
+
+def per_case_seed(pattern, dataset=None, cases=CASE_IDS):
+    """Paths of `pattern` for every seed of every case (or the given ones), each case its own
+    seeds, of one dataset or of every dataset."""
+    return [
+        path
+        for case in cases
+        for path in per_case(pattern, dataset, [case], seed=CASE_SEEDS[case])
+    ]
 
 
 def per_seed(pattern, learned_only=False):

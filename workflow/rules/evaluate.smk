@@ -118,10 +118,8 @@ rule unknown_dataset:
 # variant × metric, and each level's mean with its interval for the figures.
 rule verdicts:
     input:
-        rows=per_case(
-            "results/{dataset}/{case}/seed{seed}/rows.parquet",
-            cases=ABLATION_CASES,
-            seed=ABLATION_SEEDS,
+        rows=per_case_seed(
+            "results/{dataset}/{case}/seed{seed}/rows.parquet", cases=ABLATION_CASES
         ),
     output:
         verdicts=report(

@@ -21,11 +21,32 @@ rule plan:
         "../scripts/plan.py"
 
 
+# What the planned seeds can detect, before anything trains (sincvae.power): each claim's and each
+# ranking comparison's smallest detectable effect, from the variance components of a finished
+# study that `python -m sincvae.power store` keeps in config/variance.csv.
+rule power:
+    input:
+        components=workflow.source_path("../../config/variance.csv"),
+    output:
+        "results/power.csv",
+    log:
+        "logs/power.log",
+    benchmark:
+        "benchmarks/power.tsv"
+    priority: FIRST
+    conda:
+        "../../envs/sincvae.yaml"
+    params:
+        planned=power_settings(PLAN, config),
+    script:
+        "../scripts/power.py"
+
+
 rule compare:
     input:
         exact=expand("results/{dataset}/exact/metrics.json", dataset=DATASETS),
         metrics=per_case("results/{dataset}/{case}/metrics.json"),
-        timings=per_case("results/{dataset}/{case}/seed{seed}/timing.json", seed=SEEDS),
+        timings=per_case_seed("results/{dataset}/{case}/seed{seed}/timing.json"),
         external=[
             f"results/{spec['dataset']}/{name}/metrics.json"
             for name, spec in EXTERNAL.items()
@@ -51,10 +72,8 @@ rule compare:
 # not the references (the ideal sampler) nor samples read from a file (one seed: no test).
 rule rank_methods:
     input:
-        rows=per_case(
-            "results/{dataset}/{case}/seed{seed}/rows.parquet",
-            cases=CONTENDERS,
-            seed=SEEDS,
+        rows=per_case_seed(
+            "results/{dataset}/{case}/seed{seed}/rows.parquet", cases=CONTENDERS
         ),
     output:
         table="results/ranking.csv",
@@ -105,20 +124,17 @@ rule plot_dataset:
         # residuals of every case pooled over seeds; loss curves of every seed (one figure per
         # case, and the first seeds' together); generated lines of the inspected cases (first
         # seed), as in the notebook
-        scores=lambda w: per_case(
-            "results/{dataset}/{case}/seed{seed}/scores.parquet", w.dataset, seed=SEEDS
+        scores=lambda w: per_case_seed(
+            "results/{dataset}/{case}/seed{seed}/scores.parquet", w.dataset
         ),
         lines=lambda w: per_case(
             "results/{dataset}/{case}/seed{seed}/lines.parquet",
             w.dataset,
             INSPECT_CASES,
-            seed=SEEDS[0],
+            seed=0,
         ),
-        histories=lambda w: per_case(
-            "results/{dataset}/{case}/seed{seed}/history.csv",
-            w.dataset,
-            LEARNED_CASES,
-            seed=SEEDS,
+        histories=lambda w: per_case_seed(
+            "results/{dataset}/{case}/seed{seed}/history.csv", w.dataset, LEARNED_CASES
         ),
         solutions="results/{dataset}/exact/solutions.parquet",
         scoring="data/{dataset}/scoring_dataset.pt",
@@ -152,7 +168,7 @@ rule plot_dataset:
         cases=CASE_IDS,
         learned_cases=LEARNED_CASES,
         inspect_cases=INSPECT_CASES,
-        seeds=SEEDS,
+        seeds={c: CASE_SEEDS[c] for c in CASE_IDS},
         dataset=dataset_params,
         rows=config["report"]["rows"],
     script:
@@ -270,7 +286,7 @@ rule notebook:
         parameters=lambda w: {
             "dataset": w.dataset,
             "cases": INSPECT_CASES,
-            "seed": SEEDS[0],
+            "seed": 0,
             "rows": config["report"]["rows"],
             "samples": config["evaluate"]["samples"],
             "config": notebook_config(w.dataset),
@@ -308,12 +324,12 @@ UPSTREAM_BENCHMARKS = [
     *expand("benchmarks/validate_data/{dataset}.tsv", dataset=DATASETS),
     *expand("benchmarks/solve_exact/{dataset}.tsv", dataset=DATASETS),
     *expand("benchmarks/score_exact/{dataset}.tsv", dataset=DATASETS),
-    *per_case("benchmarks/train/{dataset}/{case}.tsv", cases=LEARNED_CASES),
-    *per_case(
-        "benchmarks/generate/{dataset}/{case}.tsv",
-        cases=[c for c in CASE_IDS if c not in LEARNED_CASES],
-    ),
-    *per_case("benchmarks/train_grid_point/{dataset}/{case}.tsv", cases=GRID_CASES),
+    # every run job's, in the folder of its rule family (planning.Plan.run_rule)
+    *[
+        f"benchmarks/{PLAN.run_rule(case)}/{dataset}/{case}.tsv"
+        for dataset in DATASETS
+        for case in PLAN.runs
+    ],
     *(expand("benchmarks/tune/{dataset}.tsv", dataset=DATASETS) if TUNING else []),
     *expand("benchmarks/plot_dataset/{dataset}.tsv", dataset=DATASETS),
     *expand("benchmarks/notebook/{dataset}.tsv", dataset=DATASETS),
@@ -322,17 +338,11 @@ UPSTREAM_BENCHMARKS = [
         if LATENT_CASES
         else []
     ),
+    "benchmarks/power.tsv",
     "benchmarks/compare.tsv",
     "benchmarks/rank_methods.tsv",
     "benchmarks/plot_comparison.tsv",
     *(["benchmarks/verdicts.tsv", "benchmarks/plot_claims.tsv"] if ABLATIONS else []),
-    *per_case(
-        "benchmarks/ablation/{dataset}/{case}.tsv",
-        cases=[c for c in ABLATION_CASES if c not in CONTINUED_CASES],
-    ),
-    *per_case(
-        "benchmarks/ablation_continued/{dataset}/{case}.tsv", cases=CONTINUED_CASES
-    ),
 ]
 
 
@@ -342,6 +352,7 @@ rule report:
         benchmarks=UPSTREAM_BENCHMARKS,
         plan="results/plan.csv",
         plan_summary="results/plan.json",
+        power="results/power.csv",
         findings="results/findings.md",
         comparison="results/comparison.csv",
         ranking="results/ranking.csv",

@@ -1,65 +1,43 @@
-# A case's job (planning.Run, one library function: evaluate.run_seeds): every seed trained,
-# then its lines generated, raw and refined, on the scored rows of each split, and scored
-# against the exact solutions; its metrics.json summarises the seeds.
-rule train:
-    input:
-        unpack(run_inputs),
-        solutions="results/{dataset}/exact/solutions.parquet",
-        checked="results/{dataset}/data_validation.json",
-    output:
-        **scored_outputs(SEEDS),
-        # temp: 3-5 MB each, read by the notebooks and latent figures; `--notemp` keeps them (README "Disk")
-        models=temp(seeds_of("results/{dataset}/{case}/seed{seed}/model.pt", SEEDS)),
-        histories=seeds_of("results/{dataset}/{case}/seed{seed}/history.csv", SEEDS),
-        summary="results/{dataset}/{case}/metrics.json",
-    log:
-        "logs/train/{dataset}/{case}.log",
-    benchmark:
-        "benchmarks/train/{dataset}/{case}.tsv"
-    wildcard_constraints:
-        case=one_of(TRAINED_CASES),
-    priority: training_priority
-    conda:
-        "../../envs/sincvae.yaml"
-    threads: config["threads"]
-    resources:
-        cpu=cpu_slots,
-        mem_mb=2500,  # measured peak 1.0 GB with refinement (default config)
-        runtime=lambda w: job_minutes(w.case),
-        gpu=GPUS_PER_JOB,
-    params:
-        run=lambda w: asdict(PLAN.runs[w.case]),
-        dataset=dataset_params,
-        device=config["device"],
-        match_tolerance=config["evaluate"]["match_tolerance"],
-        tolerance=enumerator_tolerance,
-    script:
-        "../scripts/run.py"
+# Every case's job (planning.Run, one library function: evaluate.run_seeds): each of its seeds
+# trained if its method learns, then its lines generated (raw, and refined for the comparison) on
+# the scored rows of each split and scored against the exact solutions; its metrics.json
+# summarises the seeds. A rule's outputs list its seeds, so the plan gives one rule per family
+# and seed count (planning.RunGroup): `train` (the comparison's cases that learn),
+# `train_grid_point` (the search's grid, first seed, validation rows), `generate` (methods that
+# learn nothing), `ablation` (a level of a claim's sweep) and `ablation_continued` (a level that
+# a longer epochs level resumes, which keeps each seed's full training state).
+for group in RUN_GROUPS:
 
-
-# A grid point of the search: the first seed, raw lines on the validation rows.
-use rule train as train_grid_point with:
-    output:
-        **scored_outputs(SEEDS[:1]),
-        models=temp(seeds_of("results/{dataset}/{case}/seed{seed}/model.pt", SEEDS[:1])),
-        histories=seeds_of("results/{dataset}/{case}/seed{seed}/history.csv", SEEDS[:1]),
-    log:
-        "logs/train_grid_point/{dataset}/{case}.log",
-    benchmark:
-        "benchmarks/train_grid_point/{dataset}/{case}.tsv"
-    wildcard_constraints:
-        case=one_of(GRID_CASES),
-
-
-# A method that learns nothing (nearest neighbours, prior lines, the posterior): its lines alone.
-use rule train as generate with:
-    output:
-        **scored_outputs(SEEDS),
-        summary="results/{dataset}/{case}/metrics.json",
-    log:
-        "logs/generate/{dataset}/{case}.log",
-    benchmark:
-        "benchmarks/generate/{dataset}/{case}.tsv"
-    wildcard_constraints:
-        case=one_of(c for c in CASE_IDS if CASES[c]["method"] not in LEARNED),
-    priority: FIRST
+    rule:
+        name:
+            group.name
+        input:
+            unpack(run_inputs),
+            solutions="results/{dataset}/exact/solutions.parquet",
+            checked="results/{dataset}/data_validation.json",
+        output:
+            **run_outputs(group.family, group.seeds),
+        log:
+            f"logs/{group.family}/{{dataset}}/{{case}}.log",
+        benchmark:
+            f"benchmarks/{group.family}/{{dataset}}/{{case}}.tsv"
+        wildcard_constraints:
+            case=one_of(group.cases),
+        priority: FIRST if group.family == "generate" else training_priority
+        conda:
+            "../../envs/sincvae.yaml"
+        threads: config["threads"]
+        resources:
+            cpu=cpu_slots,
+            # measured peaks: 1.0 GB with refinement (default config), 0.5 GB for a level at 20,000 rows
+            mem_mb=1500 if group.family.startswith("ablation") else 2500,
+            runtime=lambda w: job_minutes(w.case),
+            gpu=GPUS_PER_JOB,
+        params:
+            run=lambda w: asdict(PLAN.runs[w.case]),
+            dataset=dataset_params,
+            device=config["device"],
+            match_tolerance=config["evaluate"]["match_tolerance"],
+            tolerance=enumerator_tolerance,
+        script:
+            "../scripts/run.py"

@@ -12,7 +12,7 @@ rule grid:
             "results/{dataset}/{case}/seed{seed}/metrics.json",
             dataset=w.dataset,
             case=PLAN.grid_jobs,
-            seed=SEEDS[0],
+            seed=0,
         ),
     output:
         report(

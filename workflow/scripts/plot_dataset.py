@@ -2,8 +2,6 @@ import sys
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from itertools import product
-
 import pandas as pd
 
 from sincvae.data import load_split
@@ -18,15 +16,15 @@ fmap = ForwardMap.from_config(snakemake.params.dataset)
 x, y = (t.numpy() for t in load_split(snakemake.input.scoring))
 save_figure(data_overview(x, y), snakemake.output.data)
 
-case_seeds = product(snakemake.params.learned_cases, snakemake.params.seeds)  # the order of the histories
+seeds = snakemake.params.seeds  # case -> its seeds, in the order of the inputs
+case_seeds = [(c, s) for c in snakemake.params.learned_cases for s in seeds[c]]
 histories = pd.concat(pd.read_csv(p).assign(case=c, seed=f"seed {s}")
                       for (c, s), p in zip(case_seeds, snakemake.input.histories))
-first = snakemake.params.seeds[0]
-save_figure(loss_curves(histories[histories["seed"] == f"seed {first}"]), snakemake.output.losses)
+save_figure(loss_curves(histories[histories["seed"] == "seed 0"]), snakemake.output.losses)
 for case, path in zip(snakemake.params.learned_cases, snakemake.output.case_losses):
     save_figure(loss_curves(histories[histories["case"] == case], hue="seed"), path)
 
-case_seeds = product(cases, snakemake.params.seeds)  # the order of snakemake.input.scores
+case_seeds = [(c, s) for c in cases for s in seeds[c]]
 scores = pd.concat((pd.read_parquet(p).assign(case=c, seed=s) for (c, s), p in zip(case_seeds, snakemake.input.scores)),
                    ignore_index=True)
 save_figure(residual_distributions(scores[scores["split"] == "scoring"]), snakemake.output.residuals)

@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from . import registry
-from .cost import PER_1000, REFERENCE_ROWS, SIZED, Costs, file_name, job_rule, lines_scored, run_cost, solved_rows
+from .cost import PER_1000, REFERENCE_ROWS, SIZED, Costs, file_name, lines_scored, run_cost, solved_rows
 from .machine import describe_cpu
 from .planning import Plan
 
@@ -65,7 +65,7 @@ def measure(plan: Plan, config: dict, root: Path) -> list[dict]:
 
     for dataset in config["datasets"]:
         for case, run in plan.runs.items():
-            method, rule = run.case["method"], job_rule(plan, case)
+            method, rule = run.case["method"], plan.run_rule(case)
             job, case_dir = f"{rule}/{dataset}/{case}", root / "results" / dataset / case
             inside = scored = 0.0
             for seed in run.seeds:

@@ -21,14 +21,13 @@ import yaml
 
 from . import registry
 from .machine import bf16_of, describe_cpu
-from .planning import Plan, Run, evaluated_splits, search_processes
+from .planning import RUN_FAMILIES, Plan, Run, evaluated_splits, search_processes
 
 REFERENCE_ROWS = 10_000  # lines of one reference epoch
 PER_1000 = 1000
 # The rules whose jobs the plan sizes from its runs; every other rule's jobs cost what they cost
 # in the calibrating study (`rules` of the costs file).
-RUN_RULES = {"train", "train_grid_point", "generate", "ablation", "ablation_continued"}
-SIZED = RUN_RULES | {"tune", "score_external", "solve_train"}
+SIZED = set(RUN_FAMILIES) | {"tune", "score_external", "solve_train"}
 
 
 @dataclass(frozen=True)
@@ -126,7 +125,7 @@ def job_table(plan: Plan, config: dict, costs: Costs, cores: int | None = None) 
 
     for dataset in datasets:
         for case, run in plan.runs.items():
-            rule = job_rule(plan, case)
+            rule = plan.run_rule(case)
             add(rule, dataset, case, costs.startup[rule] + run_cost(run, costs, rows, plan.epochs_done(case)))
         if any(run.trains_on_solutions for run in plan.runs.values()):
             # the solver's job on the scored rows, and the train split's rows past those
@@ -164,12 +163,3 @@ def time_limit_minutes(ref: float, reference_epoch_s: float) -> int:
     """A job's time limit on a cluster: 3× its planned cost (ref per thread) on the calibrating
     machine, plus 5 minutes for start-up and a slow node."""
     return 5 + math.ceil(3 * ref * reference_epoch_s / 60)
-
-
-def job_rule(plan: Plan, case: str) -> str:
-    """The rule of a case's run job (workflow/rules)."""
-    if case in plan.ablation:
-        return "ablation_continued" if case in plan.continued_from.values() else "ablation"
-    if case in plan.grid_jobs:
-        return "train_grid_point"
-    return "train" if registry.method(plan.cases[case]["method"]).learns else "generate"

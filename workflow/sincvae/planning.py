@@ -16,6 +16,8 @@ from . import registry
 from .registry import TRAINING
 
 ABLATION_PREFIX = "ablation"
+# The rule families of the run jobs (Plan.run_rule); a family has one rule per seed count (RunGroup).
+RUN_FAMILIES = ("train", "train_grid_point", "generate", "ablation", "ablation_continued")
 TUNED = "tuned"
 STAGES = ("raw", "refined")  # a method's own lines; the same after refinement
 
@@ -130,6 +132,18 @@ class Run:
                    Generation(**values["generation"]), values["validation_loss"])
 
 
+@dataclass(frozen=True)
+class RunGroup:
+    """One rule of run jobs: the cases of one rule family (Plan.run_rule) that run the same seeds,
+    since a rule's outputs list its seeds. Named by its family, or, where a family's cases run
+    different seed counts, by family and count for all but its most common count."""
+
+    name: str
+    family: str
+    seeds: tuple[int, ...]
+    cases: tuple[str, ...]
+
+
 @dataclass
 class Plan:
     cases: dict[str, dict]  # every case id -> its full settings (defaults filled in)
@@ -146,6 +160,12 @@ class Plan:
     @property
     def learned(self) -> list[str]:
         return [c for c, row in self.cases.items() if registry.method(row["method"]).learns]
+
+    @property
+    def contenders(self) -> list[str]:
+        """The comparison's cases that the ranking compares: all but the references (the exact
+        posterior's draws), which no method can beat."""
+        return [c for c in self.comparison if self.cases[c]["method"] not in registry.references()]
 
     @property
     def ablation(self) -> list[str]:
@@ -171,6 +191,27 @@ class Plan:
         epochs = self.cases[case]["epochs"] - self.epochs_done(case)
         continuing = [c for c, start in self.continued_from.items() if start == case]
         return len(self.seeds[case]) * epochs + sum(self.training_chain(c) for c in continuing)
+
+    def run_rule(self, case: str) -> str:
+        """The rule family of a case's run job: its log and benchmark folder, its costs' key."""
+        if case in self.ablation:
+            return "ablation_continued" if case in self.continued_from.values() else "ablation"
+        if case in self.grid_jobs:
+            return "train_grid_point"
+        return "train" if registry.method(self.cases[case]["method"]).learns else "generate"
+
+    def run_groups(self) -> list[RunGroup]:
+        """The run jobs' rules (RunGroup), in the plan's order."""
+        groups: dict[tuple[str, tuple[int, ...]], list[str]] = {}
+        for case in self.runs:
+            groups.setdefault((self.run_rule(case), tuple(self.seeds[case])), []).append(case)
+        out = []
+        for (family, seeds), cases in groups.items():
+            counts = {s: len(c) for (f, s), c in groups.items() if f == family}
+            common = max(counts, key=counts.get)
+            name = family if seeds == common else f"{family}_{len(seeds)}_seeds"
+            out.append(RunGroup(name, family, seeds, tuple(cases)))
+        return out
 
     def labels(self) -> dict[str, str]:
         """The comparison's cases by short label (case_labels)."""
@@ -322,9 +363,12 @@ def plan(config: dict) -> Plan:
     if config["train"]["method"] not in registry.METHODS:
         raise PlanError(f"config: train.method {config['train']['method']!r} is not a method; "
                         f"methods are {', '.join(registry.METHODS)}")
-    cases = {row["case"]: case_settings(config["train"], row) for row in config["cases"]}
+    # a row's `seeds` is how many times the case runs, not a setting of it
+    cases = {row["case"]: case_settings(config["train"], {k: v for k, v in row.items() if k != "seeds"})
+             for row in config["cases"]}
     seeds = list(range(config["seeds"]))
-    result = Plan(cases=cases, comparison=list(ids), seeds={c: seeds for c in ids})
+    result = Plan(cases=cases, comparison=list(ids),
+                  seeds={row["case"]: list(range(row.get("seeds", config["seeds"]))) for row in config["cases"]})
 
     def known(key: str, case: str) -> dict:
         if case not in cases:
@@ -390,6 +434,16 @@ def _plan_runs(result: Plan, config: dict) -> None:
     if config.get("tuning"):
         base = config["tuning"]["base_case"]
         result.search = Run(result.cases[base], tuple(result.seeds[base][:1]), validation, raw, validation_loss=False)
+
+
+def power_settings(study: Plan, config: dict) -> dict:
+    """What sincvae.power.power reads of a plan: every compared case's planned seed count, the
+    contenders of a ranking, the primary claim tests of the family and both alphas."""
+    ablations = config.get("ablations") or {}
+    return {"seeds": {case: len(study.seeds[case]) for case in [*study.contenders, *study.ablation]},
+            "contenders": len(study.contenders), "ranking_alpha": config["ranking"]["alpha"],
+            "claim_tests": len(study.claims) * len(config["datasets"]) * len(ablations.get("variants", [])),
+            "claim_alpha": ablations.get("alpha", 0.05)}
 
 
 def with_best_setting(case: dict, best_path: str | None) -> dict:

@@ -65,56 +65,89 @@ class Estimate:
     df: float
 
 
-def _seed_term(values: np.ndarray) -> list[tuple[float, float]]:
-    """One case's seed variance over S·R as (coefficient × mean square, its df) pairs: the seed
-    mean square and minus the interaction mean square; none when the component is not above zero."""
-    seeds, rows = values.shape
-    seed_means = values.mean(1)
-    seed_ms = rows * seed_means.var(ddof=1)
-    residual = values - seed_means[:, None] - values.mean(0)[None] + values.mean()
-    residual_ms = float((residual ** 2).sum()) / ((seeds - 1) * (rows - 1))
-    if seed_ms <= residual_ms:
-        return []
-    return [(seed_ms / (seeds * rows), seeds - 1), (-residual_ms / (seeds * rows), (seeds - 1) * (rows - 1))]
+@dataclass(frozen=True)
+class Components:
+    """A contrast's variance components on its scale, estimated without bias from mean squares:
+    `row`, the variance of the row effects' difference (the row-wise difference's variance net of
+    the interactions it holds); per case its seed variance (zero where its seed mean square is
+    not above its interaction mean square) and its interaction variance. `estimate` gives the
+    contrast's error for any seed counts: the study's own (contrast), or a planned one (power)."""
+
+    rows: int
+    row: float
+    seed: tuple[float, ...]
+    interaction: tuple[float, ...]
+
+    def estimate(self, seeds: tuple[int, ...], mean: float = 0.0) -> Estimate:
+        """The error and Satterthwaite df of a contrast of cases with these seed counts on the
+        same rows; the df never below the fewest of its positive terms' (the interaction's
+        negative term can push the approximation below what any one mean square has)."""
+        rows = self.rows
+        row_ms = self.row + sum(e / s for e, s in zip(self.interaction, seeds))
+        terms = [(row_ms / rows, rows - 1)]
+        for a, e, s in zip(self.seed, self.interaction, seeds):
+            if a > 0:
+                terms += [((rows * a + e) / (s * rows), s - 1), (-e / (s * rows), (s - 1) * (rows - 1))]
+        variance = sum(value for value, _ in terms)
+        if variance <= 0:
+            return Estimate(mean, 0.0, math.inf)
+        satterthwaite = variance ** 2 / sum(value ** 2 / dof for value, dof in terms if dof > 0)
+        return Estimate(mean, math.sqrt(variance), max(satterthwaite, min(d for v, d in terms if v > 0)))
+
+
+def components(*tables: np.ndarray) -> Components:
+    """The Components of case 1 minus case 2 ((seeds, rows) tables on the same rows, seeds
+    independent between them), or of case 1 alone (each with at least 2 seeds and 2 rows)."""
+    rows = tables[0].shape[1]
+    row_wise = tables[0].mean(0) - (tables[1].mean(0) if len(tables) > 1 else 0.0)
+    seed, interaction = [], []
+    for values in tables:
+        count = values.shape[0]
+        seed_means = values.mean(1)
+        seed_ms = rows * seed_means.var(ddof=1)
+        residual = values - seed_means[:, None] - values.mean(0)[None] + values.mean()
+        residual_ms = float((residual ** 2).sum()) / ((count - 1) * (rows - 1))
+        seed.append(max(0.0, (seed_ms - residual_ms) / rows))
+        interaction.append(residual_ms)
+    row = row_wise.var(ddof=1) - sum(e / t.shape[0] for e, t in zip(interaction, tables))
+    return Components(rows, float(row), tuple(seed), tuple(interaction))
 
 
 def contrast(a: np.ndarray, b: np.ndarray | None = None) -> Estimate:
     """Mean of case `a` minus mean of case `b` ((seeds, rows) tables on the same rows, seeds
     independent between them), or the mean of `a` alone (module docstring)."""
     tables = [np.asarray(a, dtype=float)] + ([] if b is None else [np.asarray(b, dtype=float)])
-    rows = tables[0].shape[1]
-    row_wise = tables[0].mean(0) - (tables[1].mean(0) if b is not None else 0.0)
-    mean = float(row_wise.mean())
-    if rows < 2 or any(t.shape[0] < 2 for t in tables):
+    mean = float((tables[0].mean(0) - (tables[1].mean(0) if b is not None else 0.0)).mean())
+    if tables[0].shape[1] < 2 or any(t.shape[0] < 2 for t in tables):
         return Estimate(mean, math.nan, math.nan)
-    terms = [(row_wise.var(ddof=1) / rows, rows - 1)]
-    for table in tables:
-        terms += _seed_term(table)
-    variance = sum(value for value, _ in terms)
-    if variance <= 0:
-        return Estimate(mean, 0.0, math.inf)
-    # Satterthwaite's df, but never below the fewest of its positive terms': the interaction's
-    # negative term can push the approximation below what any one mean square has
-    df = max(variance ** 2 / sum(value ** 2 / dof for value, dof in terms), min(dof for value, dof in terms if value > 0))
-    return Estimate(mean, math.sqrt(variance), df)
+    return components(*tables).estimate(tuple(t.shape[0] for t in tables), mean)
+
+
+def on_scale(a: np.ndarray, b: np.ndarray, metric: str, paired: bool = False) -> tuple[list[np.ndarray], float | None]:
+    """The tables whose contrast is `difference`'s error on the metric's scale, and the log of
+    the ratio of the means that a log-scale metric reports (None on another scale): each table
+    over its own mean (above zero) for a log-scale metric, by the delta method; the per-(seed,
+    row) differences for `paired` cases."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    shift = None
+    if SCALES[metric] == "log":
+        a, b, shift = a / a.mean(), b / b.mean(), math.log(a.mean() / b.mean())
+    return ([a - b] if paired else [a, b]), shift
 
 
 def difference(a: np.ndarray, b: np.ndarray, metric: str, paired: bool = False) -> Estimate:
     """How much worse case `a` is than case `b` on `metric` (positive: worse), on the metric's
     scale: the log of the ratio of their means for a log-scale metric, the difference of their
-    means otherwise. A ratio's error is the delta method's: the contrast of each table over its
-    own mean. `paired`: the two share their seeds (an ablation sweep's levels), so the contrast
-    is of the per-(seed, row) differences; else their seeds are independent."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    means otherwise (on_scale). `paired`: the two share their seeds (an ablation sweep's
+    levels), so the contrast is of the per-(seed, row) differences; else their seeds are
+    independent."""
     sign = 1.0 if LOWER_IS_BETTER[metric] else -1.0
     if SCALES[metric] == "log":
-        mean_a, mean_b = a.mean(), b.mean()
+        mean_a, mean_b = np.mean(a), np.mean(b)
         if not (mean_a > 0 and mean_b > 0):
             return Estimate(0.0, 0.0, math.inf) if mean_a == mean_b else Estimate(math.nan, math.nan, math.nan)
-        a, b, shift = a / mean_a, b / mean_b, math.log(mean_a / mean_b)
-    else:
-        shift = None
-    e = contrast(a - b) if paired else contrast(a, b)
+    tables, shift = on_scale(a, b, metric, paired)
+    e = contrast(*tables)
     return Estimate(sign * (e.mean if shift is None else shift), e.se, e.df)
 
 
