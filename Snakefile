@@ -10,6 +10,7 @@ configfile: "config/config.yaml"
 report: "workflow/report/workflow.rst"
 
 
+include: "workflow/rules/machine.smk"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
@@ -34,7 +35,7 @@ localrules:
 
 # The whole study's cost, said before anything runs (results/plan.csv has every job's).
 onstart:
-    print(study_cost_line(), file=sys.stderr)
+    print(plan_line(JOBS, COSTS, computing_cores(), MACHINE), file=sys.stderr)
 
 
 rule all:

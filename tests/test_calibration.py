@@ -10,7 +10,7 @@ import yaml
 
 from conftest import QUICK_STUDY, ROOT
 from sincvae.calibration import _search_processes, fit, main, read_measured, write_measured
-from sincvae.cost import Costs, file_name, job_table, time_limit_minutes
+from sincvae.cost import Costs, file_name, job_table, ranking_pairs, time_limit_minutes
 from sincvae.planning import RUN_FAMILIES, plan
 
 CALIBRATED = Costs.calibrated(ROOT / "config" / "costs")
@@ -92,6 +92,10 @@ def test_each_rate_is_fitted_from_what_it_scales_with():
     solved = frame[frame["rate"] == "solve"]
     slope = np.polyfit(solved["size"], solved["seconds"], 1)[0]
     assert rates["solve"] == pytest.approx(slope * 1000 / reference_epoch_s, abs=5e-5)
+    ranked = frame[frame["rate"] == "rank"]  # its pairs of cases: stats.ranking's work
+    assert rates["rank"] == pytest.approx(ranked["seconds"].sum() / ranked["size"].sum() * 1000 / reference_epoch_s,
+                                          abs=5e-6)
+    assert ranked["size"].tolist() == [ranking_pairs(plan(QUICK_STUDY), QUICK_STUDY)]
     for rule, part in frame[frame["rate"] == "rule"].groupby("key"):
         assert rates["rules"][rule]["ref"] == pytest.approx(part["seconds"].mean() / reference_epoch_s, abs=5e-4)
     assert rates["rules"]["generate_data"] == {**rates["rules"]["generate_data"], "per": "dataset", "jobs": 3}

@@ -141,4 +141,6 @@ def test_the_command_is_installed_with_help_for_each_subcommand():
 def test_plan_prints_the_studys_cost(capsys):
     main(["plan", "--config", str(ROOT / "config" / "config.yaml"), "--costs", str(ROOT / "config" / "costs")])
     line = capsys.readouterr().out
-    assert re.match(r"\d+ jobs, [\d,]+ reference epochs of CPU, [\d,]+ of wall time on 2 cores: about \d+ min", line)
+    # the same line a run's log opens with (cost.plan_line)
+    assert re.match(r"planned: \d+ jobs, [\d,]+ reference epochs of CPU, [\d,]+ of wall time on 2 cores: about \d+ min",
+                    line)

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import QUICK_STUDY, ROOT, merged
-from sincvae.cost import SIZED, Costs, file_name, job_table, run_cost, wall_ref
+from sincvae.cost import SIZED, Costs, file_name, job_table, ranking_pairs, run_cost, wall_ref
 from sincvae.machine import describe_cpu
 from sincvae.planning import Generation, Run, plan
 
@@ -25,10 +25,10 @@ CORES = 2  # this project's machines: `snakemake --cores 8` runs 2 computing job
 # seeds are those its decisions need (config/config.yaml, results/power.csv), which puts it
 # above the 1,000 reference epochs once asked for (docs/runtime.md "Budget").
 BUDGETS = {  # machine -> (default, quick)
-    "AMD EPYC, 2 cores, avx512_bf16 (no AMX)": (1731, 83),
-    "AMD EPYC, 2 cores, no bf16": (2272, 84),
-    "Intel(R) Xeon(R) Processor, 2 cores, amx_bf16, avx512_bf16": (1440, 76),
-    "Intel(R) Xeon(R) Processor @ 2.00GHz, 2 cores, no bf16": (2416, 85),
+    "AMD EPYC, 2 cores, avx512_bf16 (no AMX)": (1741, 83),
+    "AMD EPYC, 2 cores, no bf16": (2282, 84),
+    "Intel(R) Xeon(R) Processor, 2 cores, amx_bf16, avx512_bf16": (1451, 88),
+    "Intel(R) Xeon(R) Processor @ 2.00GHz, 2 cores, no bf16": (2426, 85),
 }
 
 
@@ -78,7 +78,7 @@ def test_a_plan_takes_its_machines_rates_else_those_of_the_same_bf16_instruction
 
 RATES = Costs(cpu="test", reference_epoch_s=1.0, calibrated_on="test",
               startup={"train": 2.0, "train_grid_point": 1.0}, train={"cvae": 0.5}, generate={"cvae": 0.1},
-              refine=0.01, score=0.2, score_external=1.5, solve=1.0, trial_share=0.5,
+              refine=0.01, score=0.2, score_external=1.5, solve=1.0, trial_share=0.5, rank=0.5,
               rules={"report": {"per": "study", "jobs": 1, "ref": 3.0}})
 CASE = {"method": "cvae", "epochs": 10}
 
@@ -159,3 +159,18 @@ def test_a_method_without_a_rate_is_named():
                              "ablations": None, "report": {"inspect_cases": []}})
     with pytest.raises(KeyError, match="no train rate for method 'flow'"):
         job_table(plan(config), config, RATES)
+
+
+def test_the_ranking_is_priced_by_the_pairs_it_compares():
+    """Two cvae cases (forward loss), the flow and nearest neighbours (nothing), the posterior (a
+    reference, not ranked): 6 pairs over all four, 1 within each class of two; per dataset, per
+    stage (raw and refined), once and once per resample."""
+    reference = next(row for row in CONFIG["cases"] if row["case"] == CONFIG["reference_case"])
+    cases = [reference, {"case": "c2", "loss": "l1_mean", "beta": 0, "wx": 1, "wy": 0},
+             {"case": "flow-only", "method": "flow"}, {"case": "nearest", "method": "nearest"},
+             {"case": "ideal", "method": "posterior"}]
+    config = merged(CONFIG, {"cases": cases, "tuning": None, "ablations": None, "report": {"inspect_cases": []},
+                             "ranking": {"resamples": 9}})
+    assert ranking_pairs(plan(config), config) == 2 * 2 * 10 * (6 + 1 + 1)
+    jobs = job_table(plan(config), config, RATES)
+    assert [job["ref"] for job in jobs if job["rule"] == "rank_methods"] == [pytest.approx(320 / 1000 * RATES.rank)]

@@ -235,3 +235,47 @@ def test_each_case_gets_a_short_label_from_what_tells_it_from_its_siblings():
     twins = {"a": {"method": "mdn", "lr": 1.0, "components": 4}, "b": {"method": "mdn", "lr": 1.0, "components": 4},
              "c": {"method": "mdn", "lr": 2.0, "components": 4}}
     assert case_labels(twins) == {"a": "a", "b": "b", "c": "mdn (lr 2)"}
+
+
+def test_a_case_row_sets_its_own_seeds_and_gets_a_rule_for_that_count():
+    config = edited(seeds=3)
+    row = next(r for r in config["cases"] if r["case"] == "c2-l1mean-b0-wx1-wy0-z100")
+    row["seeds"] = 7
+    study = plan(config)
+    assert study.seeds["c2-l1mean-b0-wx1-wy0-z100"] == list(range(7)) and study.seeds["tuned"] == [0, 1, 2]
+    assert "seeds" not in study.cases["c2-l1mean-b0-wx1-wy0-z100"]  # how often it runs, not how
+    groups = {g.name: g for g in study.run_groups()}
+    assert groups["train_7_seeds"].cases == ("c2-l1mean-b0-wx1-wy0-z100",)
+    assert groups["train_7_seeds"].family == "train" and groups["train_7_seeds"].seeds == tuple(range(7))
+    # the family's most common count keeps the family's name; every run case is in exactly one rule
+    assert groups["train"].seeds == (0, 1, 2)
+    everywhere = [case for g in groups.values() for case in g.cases]
+    assert sorted(everywhere) == sorted(study.runs)
+    assert {g.family for g in groups.values()} <= {"train", "train_grid_point", "generate", "ablation",
+                                                   "ablation_continued"}
+
+
+def test_a_run_job_reads_what_its_run_needs_and_writes_each_of_its_seeds():
+    study = plan(CONFIG)
+    continued = next(iter(study.continued_from))
+    shorter = study.continued_from[continued]
+    inputs = study.run_inputs(continued, "data_2")
+    assert inputs["starts"] == [f"results/data_2/{shorter}/seed{s}/state.pt" for s in study.seeds[shorter]]
+    assert inputs["scoring"] == "data/data_2/scoring_dataset.pt" and "validation" not in inputs  # no loss curves
+    assert study.run_inputs("tuned", "data_1")["best"] == "results/tuning/data_1/best.yaml"
+    assert set(study.run_inputs("prior-lines", "data_1")) == {"scoring"}  # learns nothing, reads no train split
+    assert set(study.run_inputs("nearest-neighbours", "data_1")) == {"scoring", "train"}
+    from sincvae.planning import run_outputs
+    written = run_outputs("ablation_continued", (0, 1))
+    assert written["states"] == ["results/{dataset}/{case}/seed0/state.pt", "results/{dataset}/{case}/seed1/state.pt"]
+    assert written["summary"] == "results/{dataset}/{case}/metrics.json" and "models" not in written
+    assert "summary" not in run_outputs("train_grid_point", (0,)) and "histories" not in run_outputs("generate", (0,))
+
+
+def test_an_unknown_target_or_a_misplaced_external_file_is_named():
+    config = edited(external={"theirs": {"dataset": "data_2", "path": "their.pt"}})
+    study = plan(config)
+    assert study.external_file("theirs", "data_2") == "their.pt"
+    with pytest.raises(PlanError, match=r"answers data_2's scoring split: ask for results/data_2/theirs/metrics.json"):
+        study.external_file("theirs", "data_1")
+    assert "datasets are data_1, data_2; cases are c1-" in str(study.unknown_target("data_3", "c1"))

@@ -8,11 +8,13 @@ import optuna
 import pandas as pd
 import yaml
 
-from sincvae.planning import with_best_setting
+from conftest import ROOT
+from sincvae.planning import claims, with_best_setting
 from sincvae.tuning import (FINISHED, OBJECTIVE, best_case, grid_frame, in_original_ranges, open_study, run_search,
                              study_name,
                             run_trial, suggest, trials_frame)
 
+CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 SPACE = {"beta": {"low": 0.0, "high": 2.0}, "latent_dim": {"low": 8, "high": 128},
          "lr": {"low": 1e-4, "high": 3e-3, "log": True}, "loss": {"choices": ["l1_mean", "mse"]}}
 
@@ -118,9 +120,10 @@ def test_a_trial_is_pruned_against_earlier_batches_only_and_has_no_objective_val
 
 
 def test_seed_ranges_and_grid_table():
-    assert in_original_ranges({"latent_dim": 110, "beta": 1.1, "wx": 0.6, "wy": 0.7}) == {
-        "latent_dim": True, "beta": True, "wx": True, "wy": False}
-    assert in_original_ranges({"beta": 0.5})["wx"] is None
+    original = claims(CONFIG)
+    assert in_original_ranges({"latent_dim": 110, "beta": 1.1, "wx": 0.6, "wy": 0.7, "loss": "mse"}, original) == {
+        "latent_dim": True, "beta": True, "wx": True, "wy": False, "epochs": None, "loss": False}
+    assert in_original_ranges({"beta": 0.5}, original)["wx"] is None
     metrics = [{"stages": {"raw": {"validation": {"distance": m, "coverage": 0.0}}}} for m in (0.9, 0.7)]
     table = grid_frame([{"beta": 0.5}, {"beta": 1.1}], metrics)
     assert table["beta"].tolist() == [1.1, 0.5] and table[OBJECTIVE].tolist() == [0.7, 0.9]

@@ -80,7 +80,7 @@ rule score_external:
     benchmark:
         "benchmarks/score_external/{dataset}/{case}.tsv"
     wildcard_constraints:
-        case=one_of(EXTERNAL),
+        case=one_of(PLAN.external),
     conda:
         "../../envs/sincvae.yaml"
     resources:
@@ -101,7 +101,7 @@ rule unknown_case:
     output:
         "results/{dataset}/{case}/metrics.json",
     wildcard_constraints:
-        case=not_one_of([*CASES, *EXTERNAL, "exact"]),
+        case=not_one_of([*CASES, *PLAN.external, "exact"]),
 
 
 rule unknown_dataset:
@@ -119,7 +119,7 @@ rule unknown_dataset:
 rule verdicts:
     input:
         rows=per_case_seed(
-            "results/{dataset}/{case}/seed{seed}/rows.parquet", cases=ABLATION_CASES
+            "results/{dataset}/{case}/seed{seed}/rows.parquet", cases=PLAN.ablation
         ),
     output:
         verdicts=report(

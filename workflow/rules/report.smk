@@ -49,7 +49,7 @@ rule compare:
         timings=per_case_seed("results/{dataset}/{case}/seed{seed}/timing.json"),
         external=[
             f"results/{spec['dataset']}/{name}/metrics.json"
-            for name, spec in EXTERNAL.items()
+            for name, spec in PLAN.external.items()
         ],
     output:
         table=report(
@@ -73,7 +73,7 @@ rule compare:
 rule rank_methods:
     input:
         rows=per_case_seed(
-            "results/{dataset}/{case}/seed{seed}/rows.parquet", cases=CONTENDERS
+            "results/{dataset}/{case}/seed{seed}/rows.parquet", cases=PLAN.contenders
         ),
     output:
         table="results/ranking.csv",
@@ -90,8 +90,8 @@ rule rank_methods:
         "../../envs/sincvae.yaml"
     params:
         ranking=config["ranking"],
-        classes={c: registry.method(CASES[c]["method"]).knows for c in CONTENDERS},
-        labels={c: label for c, label in PLAN.labels().items() if c in CONTENDERS},
+        classes={c: registry.method(CASES[c]["method"]).knows for c in PLAN.contenders},
+        labels={c: label for c, label in PLAN.labels().items() if c in PLAN.contenders},
     script:
         "../scripts/rank_methods.py"
 
@@ -168,7 +168,7 @@ rule plot_dataset:
         cases=CASE_IDS,
         learned_cases=LEARNED_CASES,
         inspect_cases=INSPECT_CASES,
-        seeds={c: CASE_SEEDS[c] for c in CASE_IDS},
+        seeds={c: PLAN.seeds[c] for c in CASE_IDS},
         dataset=dataset_params,
         rows=config["report"]["rows"],
     script:
@@ -245,7 +245,9 @@ rule findings:
         comparison="results/comparison.csv",
         ranking="results/ranking.csv",
     output:
-        "results/findings.md",
+        markdown="results/findings.md",
+        # the same findings as data, which the report renders (computed once, here)
+        data="results/findings.json",
     log:
         "logs/findings.log",
     benchmark:
@@ -289,7 +291,7 @@ rule notebook:
             "seed": 0,
             "rows": config["report"]["rows"],
             "samples": config["evaluate"]["samples"],
-            "config": notebook_config(w.dataset),
+            "config": notebook_config(config, w.dataset),
         },
     script:
         "../scripts/run_notebook.py"
@@ -353,7 +355,7 @@ rule report:
         plan="results/plan.csv",
         plan_summary="results/plan.json",
         power="results/power.csv",
-        findings="results/findings.md",
+        findings="results/findings.json",
         comparison="results/comparison.csv",
         ranking="results/ranking.csv",
         best="results/figures/best.png",
@@ -399,7 +401,7 @@ rule throughput:
         cpu=cpu_slots,
         gpu=GPUS_PER_JOB,
     params:
-        case=CASES[REFERENCE_CASE],
+        case=CASES[config["reference_case"]],
         datasets=DATASETS,
         dataset_specs=config["datasets"],
         device=config["device"],

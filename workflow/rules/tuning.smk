@@ -49,14 +49,14 @@ rule tune:
         "benchmarks/tune/{dataset}.tsv"
     # the head of the longest chain (trials, then the tuned case's training): first, as a search
     # left for last ran alone at the end
-    priority: lambda w: search_priority()
+    priority: lambda w: PLAN.search_priority(TUNING["trials"])
     conda:
         "../../envs/sincvae.yaml"
     threads: search_threads() if TUNING else 1
     resources:
         cpu=cpu_slots,
         mem_mb=lambda w, threads: 1500 * threads,
-        runtime=lambda w: tune_minutes(),
+        runtime=lambda w: TIME_LIMITS["tune"],
         gpu=GPUS_PER_JOB,
     params:
         run=asdict(PLAN.search) if PLAN.search else None,  # a trial: the base case, its settings
@@ -90,5 +90,7 @@ rule best_setting:
     params:
         search=SEARCH,
         journal=lambda w: STUDY_JOURNAL.format(dataset=w.dataset),
+        # the original study's claims, whose ranges best.yaml says the setting is in
+        ablations={"factors": (ABLATIONS or {}).get("factors", {})},
     script:
         "../scripts/best_setting.py"

@@ -5,6 +5,7 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import pandas as pd
 import yaml
 
+from sincvae.planning import claims
 from sincvae.plots import save_figure, tuning_history
 from sincvae.tuning import OBJECTIVE, best_case, importances, in_original_ranges, open_study, trials_frame
 
@@ -23,7 +24,7 @@ best = {
     "setting": setting,
     "trials": frame["state"].value_counts().to_dict(),
     "importances": weights,
-    "in_original_ranges": in_original_ranges(setting),
+    "in_original_ranges": in_original_ranges(setting, claims({"ablations": snakemake.params.ablations})),
 }
 with open(snakemake.output.best, "w") as out:
     yaml.safe_dump(best, out, sort_keys=False)

@@ -1,17 +1,11 @@
-import json
 import sys
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
+from sincvae.records import read
 from sincvae.report import comparison_row, exact_row, knows, timing_rows
-
-
-def read(path):
-    with open(path) as f:
-        return json.load(f)
-
 
 exact = [exact_row(read(path)) for path in snakemake.input.exact]
 stages = [stage for path in [*snakemake.input.metrics, *snakemake.input.external]

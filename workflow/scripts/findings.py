@@ -4,6 +4,7 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
+from sincvae import records
 from sincvae.findings import findings, render_markdown
 from sincvae.planning import plan
 from sincvae.report import provenance, run_facts
@@ -13,6 +14,7 @@ verdicts = pd.read_csv(snakemake.input.verdicts) if snakemake.input.get("verdict
 found = findings(pd.read_csv(snakemake.input.comparison), verdicts, pd.read_csv(snakemake.input.ranking),
                  config["reference_case"], config["report"].get("original_y_loss"), plan(config).labels())
 text = render_markdown(found, run_facts(config, provenance(config, snakemake.params.source), verdicts))
-with open(snakemake.output[0], "w") as out:
+with open(snakemake.output.markdown, "w") as out:
     out.write(text)
+records.write(found, snakemake.output.data)
 print(text)

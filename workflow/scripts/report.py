@@ -7,10 +7,10 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import pandas as pd
 import yaml
 
-from sincvae.findings import claim_lines, findings
-from sincvae.planning import plan
-from sincvae.report import (benchmark_summary, comparison_view, image, methods_view, provenance, render_report,
-                            run_facts, table_view, tuning_view)
+from sincvae import records
+from sincvae.findings import claim_lines
+from sincvae.report import (benchmark_summary, comparison_view, image, methods_view, power_views, provenance,
+                            render_report, run_facts, table_view, tuning_view)
 
 params, inputs = snakemake.params, snakemake.input
 config = params.config
@@ -29,13 +29,13 @@ table, settings = comparison_view(comparison, ranking)
 claims = [] if verdicts is None else [
     {"line": line, "figure": image(path)} for line, path in zip(claim_lines(verdicts), inputs.claim_figures)]
 html = render_report(
-    found=findings(comparison, verdicts, ranking, config["reference_case"], config["report"].get("original_y_loss"),
-                   plan(config).labels()),
+    found=records.read(inputs.findings),
     run=run_facts(config, origin, verdicts),
     headline=image(inputs.headline) if inputs.get("headline") else None,
     best_figure=image(inputs.best),
     claims=claims,
     verdicts=table_view(verdicts) if verdicts is not None else None,
+    power=power_views(pd.read_csv(inputs.power)),
     comparison=table, settings=settings, methods=methods_view(comparison),
     compute_figure=image(inputs.compute),
     datasets=list(params.datasets), validations=validations,

@@ -8,6 +8,7 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import pandas as pd
 import torch
 
+from sincvae import records
 from sincvae.data import SolutionSets, load_split
 from sincvae.evaluate import lines_frame, lines_from_frame, run_seeds, save_table, score_stored
 from sincvae.exact import solutions_by_split
@@ -46,9 +47,8 @@ for index, (seed, model, lines, timing, history) in enumerate(seeds):
     timing["score_s"] = time.perf_counter() - start
     save_table(scores, out.scores[index])
     rows.assign(dataset=w.dataset, case=w.case, seed=seed).to_parquet(out.rows[index], index=False)
-    metrics = {"dataset": w.dataset, "case": w.case, "method": run.case["method"], "stages": summaries}
-    with open(out.metrics[index], "w") as f:
-        json.dump(metrics, f, indent=2)
+    metrics = records.scored(w.dataset, w.case, run.case["method"], summaries)
+    records.write(metrics, out.metrics[index])
     # Wall times vary run to run: kept out of the scores, which the same config reproduces byte for byte.
     with open(out.timing[index], "w") as f:
         json.dump({"dataset": w.dataset, "case": w.case, **timing}, f, indent=2)
@@ -57,6 +57,5 @@ for index, (seed, model, lines, timing, history) in enumerate(seeds):
     seed_metrics.append(metrics)
     seed_histories.append(pd.DataFrame(history) if history else None)
 if "summary" in out.keys():  # a case's target (grid points of the search have none)
-    with open(out.summary, "w") as f:
-        json.dump(case_summary(run.case, list(run.seeds), seed_metrics, seed_histories), f, indent=2)
+    records.write(case_summary(run.case, list(run.seeds), seed_metrics, seed_histories), out.summary)
     print(f"{len(run.seeds)} seeds summarised in {out.summary}")

@@ -8,6 +8,7 @@ import pandas as pd
 from sincvae.data import load_split
 from sincvae.evaluate import evaluate_exact
 from sincvae.exact import solutions_by_split
+from sincvae import records
 from sincvae.forward import ForwardMap
 
 # The exact solutions scored as a method (weighted by the posterior): the comparison's bound, on
@@ -20,5 +21,5 @@ counts = pd.Series([len(lines) for lines, _ in solutions]).value_counts().sort_i
 summary["solution_counts"] = {str(k): int(v) for k, v in counts.items()}
 print("scoring", json.dumps(summary))
 scores.assign(split="scoring").to_parquet(snakemake.output.scores, index=False)
-with open(snakemake.output.metrics, "w") as out:
-    json.dump({"dataset": snakemake.wildcards.dataset, "case": "exact", "splits": {"scoring": summary}}, out, indent=2)
+records.write(records.scored(snakemake.wildcards.dataset, "exact", "exact", {"raw": {"scoring": summary}}),
+              snakemake.output.metrics)

@@ -5,6 +5,7 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
+from sincvae import records
 from sincvae.data import load_split
 from sincvae.evaluate import save_table, score_lines
 from sincvae.exact import solutions_from_frame
@@ -24,6 +25,5 @@ scores, summary, rows = score_lines(fmap, "scoring", lines, x.numpy(), y.numpy()
 print(json.dumps(summary, indent=2))
 save_table(scores.assign(stage="raw"), snakemake.output.scores)
 rows.assign(stage="raw", dataset=w.dataset, case=w.case, seed=0).to_parquet(snakemake.output.rows, index=False)
-metrics = {"dataset": w.dataset, "case": w.case, "method": "external", "stages": {"raw": {"scoring": summary}}}
-with open(snakemake.output.summary, "w") as f:
-    json.dump(case_summary({"case": w.case, "method": "external"}, [0], [metrics], [None]), f, indent=2)
+metrics = records.scored(w.dataset, w.case, "external", {"raw": {"scoring": summary}})
+records.write(case_summary({"case": w.case, "method": "external"}, [0], [metrics], [None]), snakemake.output.summary)

@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from . import registry
-from .cost import PER_1000, REFERENCE_ROWS, SIZED, Costs, file_name, lines_scored, run_cost, solved_rows
+from .cost import PER_1000, REFERENCE_ROWS, SIZED, Costs, file_name, lines_scored, ranking_pairs, run_cost, solved_rows
 from .machine import describe_cpu
 from .planning import Plan
 
@@ -98,6 +98,8 @@ def measure(plan: Plan, config: dict, root: Path) -> list[dict]:
         seconds = _benchmark_s(path)
         if rule in ("solve_exact", "solve_train"):
             add("solve", rule, dataset, job, seconds, solved_rows(rule, config))
+        if rule == "rank_methods":
+            add("rank", "", "", job, seconds, ranking_pairs(plan, config))
         if rule not in SIZED:
             add("rule", rule, dataset, job, seconds)
     return records
@@ -155,6 +157,7 @@ def fit(records: list[dict], plan: Plan, config: dict, reference_epoch_s: float,
              "refine": round(_per_size("refine", of["refine", ""], PER_1000, ref), 6) if of["refine", ""] else 0.0,
              "score": round(_per_size("score", of["score", ""], PER_1000, ref), 5)}
     costs["score_external"] = costs["startup"]["generate"]  # a training-free run's start-up
+    costs["rank"] = round(_per_size("rank", of["rank", ""], PER_1000, ref), 5)
     solved = of["solve", "solve_exact"] + of["solve", "solve_train"]
     costs["solve"] = round(_slope("solve", solved, PER_1000, ref), 4) if of["solve", "solve_train"] else None
     if of["tune", ""]:
@@ -239,7 +242,7 @@ def main(argv: list[str] | None = None) -> None:
         if rates["solve"] is None:
             rates["solve"] = kept["solve"]
         how = ("# on a finished study of that config (sincvae/cost.py says what each rate is); a method\n"
-               "# that no calibrating study ran has its rates from its own trials (docs/methods.md) or\n"
+               "# that no calibrating study ran has its rates from a probe (`sincvae.calibration probe`) or\n"
                "# another machine's file.\n")
     else:
         measured = training_seconds(study, config, args.epochs, log=lambda line: print(line, file=sys.stderr))

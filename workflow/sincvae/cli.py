@@ -129,17 +129,14 @@ def _score(args) -> None:
 
 
 def _plan(args) -> None:
-    from .cost import Costs, job_table, wall_ref
+    from .cost import Costs, job_table, plan_line
     from .machine import describe_cpu
     from .planning import plan, without_removed
 
     config = without_removed(yaml.safe_load(Path(args.config).read_text()))
-    costs = Costs.for_machine(args.costs, describe_cpu())
-    jobs = job_table(plan(config), config, costs, args.cores)
-    wall = wall_ref(jobs, args.cores)
-    print(f"{len(jobs)} jobs, {sum(j['ref'] for j in jobs):,.0f} reference epochs of CPU, {wall:,.0f} of wall time "
-          f"on {args.cores} cores: about {wall * costs.reference_epoch_s / 60:.0f} min at "
-          f"{costs.reference_epoch_s:.2f} s per reference epoch (rates of {costs.cpu})")
+    machine = describe_cpu()
+    costs = Costs.for_machine(args.costs, machine)
+    print(plan_line(job_table(plan(config), config, costs, args.cores), costs, args.cores, machine))
 
 
 def _probe(args) -> None:

@@ -27,7 +27,7 @@ REFERENCE_ROWS = 10_000  # lines of one reference epoch
 PER_1000 = 1000
 # The rules whose jobs the plan sizes from its runs; every other rule's jobs cost what they cost
 # in the calibrating study (`rules` of the costs file).
-SIZED = set(RUN_FAMILIES) | {"tune", "score_external", "solve_train"}
+SIZED = set(RUN_FAMILIES) | {"tune", "score_external", "solve_train", "rank_methods"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class Costs:
     score_external: float  # ref per job scoring someone's sample file
     solve: float  # ref per 1,000 rows whose exact solutions the solver enumerates, past start-up
     trial_share: float  # a search trial's cost over a full run's (pruned trials stop early)
+    rank: float  # ref per 1,000 pairs of cases the ranking compares, its bootstrap resamples included
     rules: dict[str, dict]  # rule -> {"per": "dataset" | "study", "jobs": jobs each, "ref": per job}
 
     @classmethod
@@ -139,6 +140,7 @@ def job_table(plan: Plan, config: dict, costs: Costs, cores: int | None = None) 
         for name, spec in plan.external.items():
             if spec["dataset"] == dataset:
                 add("score_external", dataset, name, costs.score_external)
+    add("rank_methods", None, None, ranking_pairs(plan, config) / PER_1000 * costs.rank)
     for rule, spec in costs.rules.items():
         for dataset in (datasets if spec["per"] == "dataset" else [None]):
             for _ in range(spec["jobs"]):
@@ -152,6 +154,17 @@ def wall_ref(jobs: list[dict], cores: int) -> float:
     return max(sum(job["ref"] for job in jobs) / cores, max(job["ref"] / job["threads"] for job in jobs))
 
 
+def ranking_pairs(plan: Plan, config: dict) -> int:
+    """Pairs of cases rule rank_methods compares: per dataset and stage, every pair of each scope
+    (all contenders, and each class of what the methods know with two or more), once for the
+    study and once per bootstrap resample (stats.ranking)."""
+    classes = [registry.method(plan.cases[case]["method"]).knows for case in plan.contenders]
+    scopes = [len(classes)] + [n for n in (classes.count(k) for k in set(classes)) if n > 1]
+    stages = 2 if config["evaluate"]["refine"]["steps"] else 1
+    return (len(config["datasets"]) * stages * (1 + config["ranking"]["resamples"])
+            * sum(k * (k - 1) // 2 for k in scopes))
+
+
 def solved_rows(rule: str, config: dict) -> int:
     """Rows whose exact solutions a job of `rule` enumerates: the scored rows, or the train split."""
     rows = config["data"]["rows"]
@@ -163,3 +176,24 @@ def time_limit_minutes(ref: float, reference_epoch_s: float) -> int:
     """A job's time limit on a cluster: 3× its planned cost (ref per thread) on the calibrating
     machine, plus 5 minutes for start-up and a slow node."""
     return 5 + math.ceil(3 * ref * reference_epoch_s / 60)
+
+
+def time_limits(jobs: list[dict], reference_epoch_s: float) -> dict[str, int]:
+    """Each job's time limit on a cluster (time_limit_minutes of its ref per thread), keyed by
+    its case (a run job; the longest over datasets) or else its rule (the search: `tune`)."""
+    limits: dict[str, int] = {}
+    for job in jobs:
+        key = job["case"] or job["rule"]
+        limits[key] = max(limits.get(key, 0), time_limit_minutes(job["ref"] / job["threads"], reference_epoch_s))
+    return limits
+
+
+def plan_line(jobs: list[dict], costs: Costs, cores: int, machine: str) -> str:
+    """The plan in one line: jobs, reference epochs, and minutes at the calibrating machine's
+    reference epoch on the cores the computing jobs get (`machine`: this one's description)."""
+    wall = wall_ref(jobs, cores)
+    other = "" if costs.cpu == machine else f"; this machine: {machine}, which `python -m sincvae.calibration probe` times"
+    return (f"planned: {len(jobs)} jobs, {sum(job['ref'] for job in jobs):,.0f} reference epochs of CPU, "
+            f"{wall:,.0f} of wall time on {cores} cores: about {wall * costs.reference_epoch_s / 60:.0f} min "
+            f"at {costs.reference_epoch_s:.2f} s per reference epoch (rates of {costs.cpu}{other}); "
+            f"`snakemake results/plan.csv` measures this machine's")

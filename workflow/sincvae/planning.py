@@ -8,6 +8,7 @@ the unit tests build one in milliseconds.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 
 import yaml
@@ -156,6 +157,7 @@ class Plan:
     external: dict[str, dict] = field(default_factory=dict)  # name -> {dataset, path}: other people's samples
     runs: dict[str, Run] = field(default_factory=dict)  # case -> its job's work (training and generation)
     search: Run | None = None  # what each trial of the search runs, with its settings over the base case's
+    datasets: list[str] = field(default_factory=list)
 
     @property
     def learned(self) -> list[str]:
@@ -212,6 +214,48 @@ class Plan:
             name = family if seeds == common else f"{family}_{len(seeds)}_seeds"
             out.append(RunGroup(name, family, seeds, tuple(cases)))
         return out
+
+    def run_inputs(self, case: str, dataset: str) -> dict[str, str | list[str]]:
+        """What a case's run job reads: the data of each split it generates for, the train split
+        (and the validation split, for the validation losses) if its method learns or searches
+        the train split (nearest neighbours), the train split's exact solutions if it trains
+        towards them, the search's best setting for `tuned`, and each seed's training state
+        where an epochs level continues a shorter one."""
+        run = self.runs[case]
+        method = registry.method(run.case["method"])
+        splits = [split for split, _ in run.splits]
+        if method.learns or "train" in method.needs:
+            splits.append("train")
+        if method.learns and run.validation_loss:
+            splits.append("validation")
+        inputs: dict[str, str | list[str]] = {split: f"data/{dataset}/{split}_dataset.pt"
+                                              for split in dict.fromkeys(splits)}
+        if run.trains_on_solutions:
+            inputs["train_solutions"] = f"results/{dataset}/exact/train_solutions.parquet"
+        if case == TUNED:
+            inputs["best"] = f"results/tuning/{dataset}/best.yaml"
+        shorter = self.continued_from.get(case)
+        if shorter is not None:
+            inputs["starts"] = [f"results/{dataset}/{shorter}/seed{seed}/state.pt" for seed in self.seeds[shorter]]
+        return inputs
+
+    def search_priority(self, trials: int) -> int:
+        """Seed-epochs of the search's trials and of the tuned case trained after it: the
+        longest chain of the study, so it starts first."""
+        return trials * self.search.case["epochs"] + self.training_chain(TUNED)
+
+    def external_file(self, name: str, dataset: str) -> str:
+        """The file of an external sample set, which answers the dataset its config entry names."""
+        spec = self.external[name]
+        if dataset != spec["dataset"]:
+            raise PlanError(f"external {name!r} answers {spec['dataset']}'s scoring split: "
+                            f"ask for results/{spec['dataset']}/{name}/metrics.json")
+        return spec["path"]
+
+    def unknown_target(self, dataset: str, case: str) -> PlanError:
+        """The error for a case target whose dataset or case id the config does not have."""
+        return PlanError(f"unknown target results/{dataset}/{case}/metrics.json: datasets are "
+                         f"{', '.join(self.datasets)}; cases are {', '.join(self.comparison)}")
 
     def labels(self) -> dict[str, str]:
         """The comparison's cases by short label (case_labels)."""
@@ -367,7 +411,7 @@ def plan(config: dict) -> Plan:
     cases = {row["case"]: case_settings(config["train"], {k: v for k, v in row.items() if k != "seeds"})
              for row in config["cases"]}
     seeds = list(range(config["seeds"]))
-    result = Plan(cases=cases, comparison=list(ids),
+    result = Plan(cases=cases, comparison=list(ids), datasets=list(config["datasets"]),
                   seeds={row["case"]: list(range(row.get("seeds", config["seeds"]))) for row in config["cases"]})
 
     def known(key: str, case: str) -> dict:
@@ -436,12 +480,59 @@ def _plan_runs(result: Plan, config: dict) -> None:
         result.search = Run(result.cases[base], tuple(result.seeds[base][:1]), validation, raw, validation_loss=False)
 
 
+# Run outputs that the jobs after the run job delete once read (Snakemake's temp): models
+# (3-5 MB each; `--notemp` keeps them, README "Disk") and training states.
+TEMPORARY_OUTPUTS = ("models", "states")
+
+
+def run_outputs(family: str, seeds: tuple[int, ...]) -> dict[str, str | list[str]]:
+    """What a run job of `family` (RunGroup) writes, with {dataset} and {case} left as
+    wildcards: for each of its seeds its lines, their scores per line and per row, its metrics
+    and timings; the loss history of a method that learns; the model of a case the notebooks
+    and latent figures may read; the training state a longer epochs level resumes; and the
+    case's metrics.json (a grid point's are per seed)."""
+    def each(file: str) -> list[str]:
+        return [f"results/{{dataset}}/{{case}}/seed{seed}/{file}" for seed in seeds]
+
+    outputs: dict[str, str | list[str]] = {name: each(f"{name}.{ext}") for name, ext in (
+        ("lines", "parquet"), ("scores", "parquet"), ("rows", "parquet"), ("metrics", "json"), ("timing", "json"))}
+    if family in ("train", "train_grid_point"):
+        outputs["models"] = each("model.pt")
+    if family != "generate":
+        outputs["histories"] = each("history.csv")
+    if family != "train_grid_point":
+        outputs["summary"] = "results/{dataset}/{case}/metrics.json"
+    if family == "ablation_continued":
+        outputs["states"] = each("state.pt")
+    return outputs
+
+
+def notebook_config(config: dict, dataset: str) -> dict:
+    """What the inspection notebook of `dataset` reads of the config. Only this is its params,
+    so another case or dataset (an overlay config) leaves the notebook, and the temporary models
+    of the cases it inspects, alone."""
+    inspected = config["report"]["inspect_cases"]
+    return {"train": config["train"], "cases": [row for row in config["cases"] if row["case"] in inspected],
+            "datasets": {dataset: config["datasets"][dataset]}, "data": {"tolerance": config["data"]["tolerance"]}}
+
+
+def id_pattern(ids) -> str:
+    """A wildcard pattern for exactly these ids; none: a pattern nothing matches (an empty
+    constraint would match anything)."""
+    return "|".join(re.escape(i) for i in ids) or "(?!)"
+
+
+def other_id_pattern(ids) -> str:
+    """A wildcard pattern for any path segment except the given ids."""
+    return f"(?!(?:{id_pattern(ids)})(?:/|$))[^/]+"
+
+
 def power_settings(study: Plan, config: dict) -> dict:
     """What sincvae.power.power reads of a plan: every compared case's planned seed count, the
     contenders of a ranking, the primary claim tests of the family and both alphas."""
     ablations = config.get("ablations") or {}
     return {"seeds": {case: len(study.seeds[case]) for case in [*study.contenders, *study.ablation]},
-            "contenders": len(study.contenders), "ranking_alpha": config["ranking"]["alpha"],
+            "rows": config["data"]["rows"]["scoring"], "contenders": len(study.contenders), "ranking_alpha": config["ranking"]["alpha"],
             "claim_tests": len(study.claims) * len(config["datasets"]) * len(ablations.get("variants", [])),
             "claim_alpha": ablations.get("alpha", 0.05)}
 

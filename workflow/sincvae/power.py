@@ -26,8 +26,8 @@ from .planning import plan, without_removed
 
 COMPONENT_COLUMNS = ["kind", "dataset", "stage", "metric", "case", "against", "paired", "rows", "row", "seed_case",
                      "interaction_case", "seed_against", "interaction_against", "seeds_case", "seeds_against"]
-POWER_COLUMNS = ["kind", "dataset", "stage", "metric", "case", "against", "seeds_case", "seeds_against", "se", "df",
-                 "level", "detectable", "units", "measured_seeds_case", "measured_seeds_against"]
+POWER_COLUMNS = ["kind", "dataset", "stage", "metric", "case", "against", "seeds_case", "seeds_against", "rows", "se",
+                 "df", "level", "detectable", "units", "measured_seeds_case", "measured_seeds_against", "measured_rows"]
 
 
 def _record(kind, dataset, stage, metric, case, against, paired, tables, seeds) -> dict:
@@ -79,10 +79,10 @@ def measure(rows: pd.DataFrame, contenders: list[str], levels: list[dict], ranki
     return pd.DataFrame(records, columns=COMPONENT_COLUMNS)
 
 
-def power(components: pd.DataFrame, seeds: dict[str, int], contenders: int, ranking_alpha: float,
+def power(components: pd.DataFrame, seeds: dict[str, int], rows: int, contenders: int, ranking_alpha: float,
           claim_tests: int, claim_alpha: float) -> pd.DataFrame:
     """Each stored comparison of a case still in the plan (`seeds`: case -> its planned seed
-    count): its error and df at the planned seeds, and the smallest effect detected with 80%
+    count): its error and df at the planned seeds and scoring `rows`, and the smallest effect detected with 80%
     power at its test's level (one-sided). Ranking: alpha / (contenders - 1), the MCB's level for
     one comparison; claims: alpha / (2 · claim_tests), the difference test's family level. In
     config's units: a ratio of means on a log-scale metric, a difference otherwise."""
@@ -97,16 +97,18 @@ def power(components: pd.DataFrame, seeds: dict[str, int], contenders: int, rank
             if planned[0] != planned[1]:
                 continue  # a sweep's levels share their seeds: planned with one count
             parts = stats.Components(parts.rows, parts.row, parts.seed[:1], parts.interaction[:1])
-        estimate = parts.estimate(planned[:1] if record["paired"] else planned)
+        estimate = parts.estimate(planned[:1] if record["paired"] else planned, rows=rows)
         level = ranking_alpha / max(contenders - 1, 1) if record["kind"] == "ranking" \
             else claim_alpha / (2 * max(claim_tests, 1))
         effect = stats.detectable(estimate, level)
         log = stats.SCALES[record["metric"]] == "log"
         out.append({**{k: record[k] for k in ("kind", "dataset", "stage", "metric", "case", "against")},
-                    "seeds_case": planned[0], "seeds_against": planned[1], "se": estimate.se, "df": estimate.df,
+                    "seeds_case": planned[0], "seeds_against": planned[1], "rows": rows, "se": estimate.se,
+                    "df": estimate.df,
                     "level": level, "detectable": math.exp(effect) if log else effect,
                     "units": "ratio of means" if log else "difference of means",
-                    "measured_seeds_case": record["seeds_case"], "measured_seeds_against": record["seeds_against"]})
+                    "measured_seeds_case": record["seeds_case"], "measured_seeds_against": record["seeds_against"],
+                    "measured_rows": record["rows"]})
     return pd.DataFrame(out, columns=POWER_COLUMNS)
 
 

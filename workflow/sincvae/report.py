@@ -76,7 +76,7 @@ def knows(method: str) -> str:
 
 def exact_row(metrics: dict) -> dict:
     return {"dataset": metrics["dataset"], "case": "exact", "method": "exact", "stage": "raw",
-            **_flat_metrics(metrics["splits"])}
+            **_flat_metrics(metrics["stages"]["raw"])}
 
 
 def mean_interval(values) -> tuple[float, float, float]:
@@ -165,6 +165,15 @@ def provenance(config: dict, source: str | Path) -> dict:
 def image(path: str | Path) -> str:
     """A PNG as a data URI, so the report is one file that fetches nothing."""
     return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode()
+
+
+def power_views(power: pd.DataFrame) -> dict:
+    """results/power.csv as the report's two tables: the claims' detectable effects and the
+    ranking's detectable gaps, each with the seeds it assumes."""
+    columns = {"dataset": "dataset", "stage": "stage", "metric": "metric", "case": "case", "against": "against",
+               "seeds_case": "seeds", "seeds_against": "its seeds", "df": "df", "detectable": "detectable ratio"}
+    return {kind: table_view(part[list(columns)].rename(columns=columns).reset_index(drop=True))
+            for kind, part in power.groupby("kind")}
 
 
 def table_view(frame: pd.DataFrame, marked: set[tuple[int, str]] = frozenset(),

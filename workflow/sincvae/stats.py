@@ -78,11 +78,12 @@ class Components:
     seed: tuple[float, ...]
     interaction: tuple[float, ...]
 
-    def estimate(self, seeds: tuple[int, ...], mean: float = 0.0) -> Estimate:
+    def estimate(self, seeds: tuple[int, ...], mean: float = 0.0, rows: int | None = None) -> Estimate:
         """The error and Satterthwaite df of a contrast of cases with these seed counts on the
-        same rows; the df never below the fewest of its positive terms' (the interaction's
-        negative term can push the approximation below what any one mean square has)."""
-        rows = self.rows
+        same rows (`rows` of them; the study's by default); the df never below the fewest of its
+        positive terms' (the interaction's negative term can push the approximation below what
+        any one mean square has)."""
+        rows = rows or self.rows
         row_ms = self.row + sum(e / s for e, s in zip(self.interaction, seeds))
         terms = [(row_ms / rows, rows - 1)]
         for a, e, s in zip(self.seed, self.interaction, seeds):

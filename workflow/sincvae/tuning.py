@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import torch
 
     from .forward import ForwardMap
+    from .planning import Claim
 
 OBJECTIVE = "validation_distance"
 PRUNING_SAMPLES = 4  # lines per y for the per-epoch progress value
@@ -219,11 +220,11 @@ def importances(study: optuna.Study) -> dict[str, float]:
     return {k: float(v) for k, v in optuna.importance.get_param_importances(study).items()}
 
 
-def in_original_ranges(params: dict) -> dict[str, bool | None]:
-    """The original study's recommended ranges (latent > 100, beta > 1, 0.5 < wx < 0.7, 0.5 < wy < 0.65)."""
-    checks = {"latent_dim": lambda v: v > 100, "beta": lambda v: v > 1,
-              "wx": lambda v: 0.5 < v < 0.7, "wy": lambda v: 0.5 < v < 0.65}
-    return {k: (bool(check(params[k])) if k in params else None) for k, check in checks.items()}
+def in_original_ranges(params: dict, claims: dict[str, Claim]) -> dict[str, bool | None]:
+    """For each of the original study's claims (config `ablations.factors.*.claim`:
+    planning.claims), whether a setting lies in its recommended range (None: not searched)."""
+    return {factor: (bool(claim.holds(params[factor])) if factor in params else None)
+            for factor, claim in claims.items()}
 
 
 def grid_frame(points: list[dict], metrics: list[dict]) -> pd.DataFrame:

@@ -28,7 +28,7 @@ the nearest start, in x, among the classes one above and below each start label 
 an end (a start beside a turning point, whose mirror across it lies a hair away, is the common
 case); else it stays, and the heads choose the end as with `ends: learned`. The end is drawn among
 the classes that solve y. Which start, hence which solution, is what the heads choose; an
-untrained model draws solutions too, at the wrong weights (docs/methods.md "Why phase branches").
+untrained model draws solutions too, at the wrong weights (docs/methods.md "Phase branches").
 (Training over the admissible classes only, measured on data_2, drew lines further from the
 posterior: distance 0.085 against 0.052, one seed.)
 """
@@ -64,7 +64,7 @@ class Settings:
     temperature: Annotated[float, AtLeast(0)] = 1.0  # of the start point's labels' softmax when sampling (0: the most probable)
     # of the end point's labels, given the start's: y's interior fixes a line's end from its start
     # (up to aliasing), so sharpening them cuts the heads' leftover mass on ends that do not solve y
-    # without changing which start, hence which solution, is drawn (docs/methods.md "Why phase branches")
+    # without changing which start, hence which solution, is drawn (docs/methods.md "Phase branches")
     end_temperature: Annotated[float, AtLeast(0)] = 0.25
     # checked: the formula completes the drawn start to a line that solves y, moving the start by
     # a class where only a neighbour can be (module docstring); learned: the heads alone choose
