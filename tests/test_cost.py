@@ -2,7 +2,7 @@
 budget of the default and quick studies in reference epochs."""
 
 import re
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import pandas as pd
 import pytest
@@ -172,5 +172,7 @@ def test_the_ranking_is_priced_by_the_pairs_it_compares():
     config = merged(CONFIG, {"cases": cases, "tuning": None, "ablations": None, "report": {"inspect_cases": []},
                              "ranking": {"resamples": 9}})
     assert ranking_pairs(plan(config), config) == 2 * 2 * 10 * (6 + 1 + 1)
-    jobs = job_table(plan(config), config, RATES)
+    rates = replace(RATES, startup={**RATES.startup, "generate": 1.0}, train={**RATES.train, "flow": 1.0},
+                                generate={**RATES.generate, "flow": 0.1, "nearest": 0.1, "posterior": 0.1})
+    jobs = job_table(plan(config), config, rates)
     assert [job["ref"] for job in jobs if job["rule"] == "rank_methods"] == [pytest.approx(320 / 1000 * RATES.rank)]

@@ -9,7 +9,7 @@ import pytest
 
 from sincvae.findings import best_methods, claim_lines, claim_outcome, findings, number, render_markdown
 from sincvae.report import (aggregate_seeds, benchmark_summary, comparison_row, comparison_view, mean_interval,
-                            methods_view, render_report, table_view)
+                            methods_view, power_views, render_report, table_view)
 
 RUN = {"config_sha256": "abc", "commit": "123", "scoring_rows": 50, "tests": 4, "alpha": 0.05, "train_rows": 10000,
        "epochs": 10, "match_tolerance": 0.02, "ranking": {"metric": "distance", "alpha": 0.05, "margin": 1.25}}
@@ -203,7 +203,7 @@ def test_the_report_template_renders_valid_html_with_findings_first():
                          notebooks={}, tuning=[], origin=empty, benchmarks=empty,
                          planned={"jobs": 3, "cpu_ref": 40.0, "wall_ref": 20.0, "cores": 2, "wall_minutes": 0.4,
                                   "reference_epoch_s": 1.1, "rates_from": "test", "machine": "other CPU"},
-                         config_text="a: <b>", docs="../docs")
+                         config_text="a: <b>", docs="../docs", power={})
     html5lib.HTMLParser(strict=True).parse(page)
     assert "rates measured on test; this machine: other CPU" in page
     assert page.index('id="findings"') < page.index('id="comparison"')
@@ -297,6 +297,13 @@ def test_the_best_cases_figure_shows_every_contender_with_the_best_set_filled():
     assert hollow == 2  # ref, outside the best set, in both stages
 
 
+POWER = pd.DataFrame([
+    {"kind": "claim", "dataset": "d", "stage": "raw", "metric": "distance", "case": "ablation-beta0.5",
+     "against": "ablation-center", "seeds_case": 6, "seeds_against": 6, "df": 5.0, "detectable": 1.3},
+    {"kind": "ranking", "dataset": "d", "stage": "raw", "metric": "distance", "case": "flow", "against": "bayes",
+     "seeds_case": 3, "seeds_against": 8, "df": 40.0, "detectable": 1.7}])
+
+
 def test_each_claims_sentence_appears_once_in_its_section():
     view, settings = comparison_view(comparison(), ranking())
     empty = {"head": [], "rows": []}
@@ -312,8 +319,11 @@ def test_each_claims_sentence_appears_once_in_its_section():
                          notebooks={}, tuning=[], origin=empty, benchmarks=empty,
                          planned={"jobs": 3, "cpu_ref": 40.0, "wall_ref": 20.0, "cores": 2, "wall_minutes": 0.4,
                                   "reference_epoch_s": 1.1, "rates_from": "test", "machine": "other CPU"},
-                         config_text="", docs="../docs")
+                         config_text="", docs="../docs", power=power_views(POWER))
     section = page[page.index('id="claims"'):page.index('id="comparison"')]
+    # what the seeds could detect, said before the run, beside the tests it speaks of
+    assert "What these seeds could detect" in section and "ablation-beta0.5" in section
+    assert "What these seeds could separate" in page[page.index('id="comparison"'):]
     assert section.count("differs by dataset") == 1
 
 

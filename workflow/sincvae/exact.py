@@ -18,7 +18,7 @@ from .lines import DOMAIN, ends_from_uniforms, lines_from_ends, slopes_ok
 
 TWO_PI = 2 * np.pi
 # Refinement (refine_lines), chosen on the default study's candidates: against 30 undamped
-# Gauss–Newton steps, as many or more candidates converge for every method, 2-4x faster.
+# Gauss–Newton steps, as many or more candidates converge for every method, in fewer steps.
 INITIAL_DAMPING = 1e-3  # λ relative to diag(JᵀJ)
 EXPLORE = 5  # first steps always taken: far starts jump to another basin, as Gauss–Newton would
 MEMORY = 5  # a step is taken if its cost is below the largest of this many last taken costs

@@ -24,8 +24,8 @@ def loss_curves(history: pd.DataFrame, hue: str = "case"):
     a colour per `hue` value, solid for train and dashed for validation.
 
     CVAE parts on a log scale; a flow's loss is a negative log-likelihood, which goes below 0,
-    so the scale is linear whenever one is shown. Plain matplotlib: seaborn's relplot took 0.7 s
-    a figure, and the study draws one per learned case and dataset."""
+    so the scale is linear whenever one is shown. Plain matplotlib, not seaborn's relplot, which
+    is slow per figure, and the study draws one per learned case and dataset."""
     parts = [p for p in LOSS_PARTS if f"train_{p}" in history and history[f"train_{p}"].notna().any()]
     log_scale = "nll" not in parts
     groups = list(history.groupby(hue, sort=True))

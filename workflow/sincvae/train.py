@@ -118,7 +118,7 @@ def autocast_dtype(precision: str, device: torch.device, log: Callable[[str], No
 def generation_dtype(case: dict, device: torch.device, log: Callable[[str], None] = print) -> torch.dtype | None:
     """The autocast dtype a method generates in: a learned method's training precision (its
     output layers stay fp32: methods.cvae.Decoder's composed tail, methods.layers.Fp32Linear, the flow's splines), none for
-    the training-free methods. bf16 generation: flow 3x, CVAE 1.6x faster per line here."""
+    the training-free methods; generating in bf16 is faster per line where the CPU has it."""
     return autocast_dtype(case["precision"], device, log) if registry.method(case["method"]).learns else None
 
 
@@ -130,8 +130,8 @@ def _step_losses(model, x, y, amp=None):
 
 
 def adam(model: torch.nn.Module, settings: TrainSettings) -> torch.optim.Adam:
-    """The training optimiser: Adam, fused (one kernel over all parameters, 4-7% faster per step
-    than the default update on a 2-core CPU) where the parameters' device supports it."""
+    """The training optimiser: Adam, fused (one kernel over all parameters rather than one per
+    tensor, so fewer passes per step) where the parameters' device supports it."""
     device = next(model.parameters()).device.type
     return torch.optim.Adam(model.parameters(), lr=settings.lr, fused=device in ("cpu", "cuda"))
 
@@ -191,8 +191,8 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
     """
     if progress is None:
         progress = sys.stderr.isatty()
-    # Subnormal floats (a sharp softmax's smallest probabilities, late in training) cost an Intel
-    # core 4x: the bins' epochs went from 0.5 s to 2 s over 200 epochs; flushed to zero, they stay at 0.5 s.
+    # Subnormal floats (a sharp softmax's smallest probabilities, late in training) take a slow
+    # path on Intel cores, so epochs late in a long run slowed down; flushed to zero, they do not.
     torch.set_flush_denormal(True)
     torch.manual_seed(settings.seed)
     shuffle = torch.Generator().manual_seed(settings.seed)

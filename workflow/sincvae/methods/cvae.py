@@ -2,7 +2,7 @@
 
 The original study's Conv2d with a (k, 2) kernel over a (50, 2) image equals a Conv1d
 with 2 input channels and kernel k over length 50; the Conv1d form is the
-same function and several times faster on a CPU.
+same function with fewer, larger kernels on a CPU.
 """
 
 from __future__ import annotations
