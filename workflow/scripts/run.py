@@ -31,8 +31,9 @@ solutions = solutions_by_split(pd.read_parquet(inputs.solutions, filters=[("spli
 data = {name: load_split(inputs[name]) for name in ("train", "validation") if name in inputs.keys()}
 train_solutions = SolutionSets(pd.read_parquet(inputs.train_solutions)) if "train_solutions" in inputs.keys() else None
 seeds = run_seeds(run, fmap, {split: y for split, (_, y) in scored.items()}, resolve_device(snakemake.params.device),
-                  f"{w.dataset}/{w.case}", data.get("train"), data.get("validation"), snakemake.params.get("tolerance"),
-                  out.get("histories"), inputs.get("starts"), out.get("states"), solutions=train_solutions)
+                  f"{w.dataset}/{w.case}", train=data.get("train"), validation=data.get("validation"),
+                  tolerance=snakemake.params.get("tolerance"), histories=out.get("histories"),
+                  starts=inputs.get("starts"), states=out.get("states"), solutions=train_solutions)
 splits = {split: (x.numpy(), y.numpy()) for split, (x, y) in scored.items()}
 seed_metrics, seed_histories = [], []
 for index, (seed, model, lines, timing, history) in enumerate(seeds):

@@ -95,7 +95,7 @@ def generate_split(sampler: torch.nn.Module, fmap: ForwardMap, y: torch.Tensor, 
     return stages, timing
 
 
-def run_seeds(run: Run, fmap: ForwardMap, targets: dict[str, torch.Tensor], device: torch.device, label: str,
+def run_seeds(run: Run, fmap: ForwardMap, targets: dict[str, torch.Tensor], device: torch.device, label: str, *,
               train: tuple | None = None, validation: tuple | None = None, tolerance: float | None = None,
               histories: list[str] | None = None, starts: list[str] | None = None,
               states: list[str] | None = None, log: Callable[[str], None] = print,
@@ -115,8 +115,8 @@ def run_seeds(run: Run, fmap: ForwardMap, targets: dict[str, torch.Tensor], devi
     case = run.case
     if registry.method(case["method"]).learns:
         trained = train_seeds(case, list(run.seeds), histories, fmap, train,
-                              validation if run.validation_loss else None, device, label, starts, states, log,
-                              epoch_end, solutions, tolerance)
+                              validation if run.validation_loss else None, device, label, starts=starts,
+                              states=states, log=log, epoch_end=epoch_end, solutions=solutions, tolerance=tolerance)
     else:
         context = registry.Context(fmap, tolerance, train)
         trained = ((seed, registry.load_sampler(case, None, context, device), []) for seed in run.seeds)

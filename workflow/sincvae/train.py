@@ -170,7 +170,7 @@ def evaluate_loss(model, x, y, batch_size: int, amp=None) -> dict[str, float]:
 
 
 def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, torch.Tensor],
-        validation: tuple[torch.Tensor, torch.Tensor] | None, device: torch.device,
+        validation: tuple[torch.Tensor, torch.Tensor] | None, device: torch.device, *,
         log: Callable[[str], None] = print, checkpoint: Path | None = None,
         progress: bool | None = None,
         epoch_end: Callable[[int, torch.nn.Module], None] | None = None,
@@ -244,7 +244,7 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
 
 def train_seeds(case: dict, seeds: list[int], histories: list[str] | None, fmap: ForwardMap,
                 train: tuple[torch.Tensor, torch.Tensor], validation: tuple[torch.Tensor, torch.Tensor] | None,
-                device: torch.device, label: str, starts: list[str] | None = None, states: list[str] | None = None,
+                device: torch.device, label: str, *, starts: list[str] | None = None, states: list[str] | None = None,
                 log: Callable[[str], None] = print,
                 epoch_end: Callable[[int, torch.nn.Module], None] | None = None,
                 solutions: SolutionSets | None = None, tolerance: float | None = None

@@ -88,8 +88,8 @@ def make_objective(run, space: dict, fmap: ForwardMap, train: tuple, validation:
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
-        (_, _, lines, _, _), = run_seeds(trial_run, fmap, targets, device, f"trial {trial.number}", train, validation,
-                                      log=lambda m: None, epoch_end=epoch_end)
+        (_, _, lines, _, _), = run_seeds(trial_run, fmap, targets, device, f"trial {trial.number}", train=train,
+                                      validation=validation, log=lambda m: None, epoch_end=epoch_end)
         return mean_distance(lines[(split, "raw")], solutions)
 
     return objective
