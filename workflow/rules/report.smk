@@ -90,7 +90,7 @@ rule rank_methods:
         "../../envs/sincvae.yaml"
     params:
         ranking=config["ranking"],
-        classes={c: registry.method(CASES[c]["method"]).knows for c in PLAN.contenders},
+        classes=PLAN.classes,
         labels={c: label for c, label in PLAN.labels().items() if c in PLAN.contenders},
     script:
         "../scripts/rank_methods.py"

@@ -1,4 +1,3 @@
-import json
 import os
 import sys
 
@@ -16,15 +15,11 @@ params, inputs = snakemake.params, snakemake.input
 config = params.config
 comparison = pd.read_csv(inputs.comparison)
 verdicts = pd.read_csv(inputs.verdicts) if inputs.get("verdicts") else None
-validations = []
-for path in inputs.validation:
-    with open(path) as f:
-        validations.append(json.load(f))
+validations = [records.read(path) for path in inputs.validation]
 report_dir = os.path.dirname(snakemake.output[0])
 origin = provenance(config, params.source)
 ranking = pd.read_csv(inputs.ranking)
-with open(inputs.plan_summary) as f:
-    planned = json.load(f)
+planned = records.read(inputs.plan_summary)
 table, settings = comparison_view(comparison, ranking)
 claims = [] if verdicts is None else [
     {"line": line, "figure": image(path)} for line, path in zip(claim_lines(verdicts), inputs.claim_figures)]

@@ -170,6 +170,11 @@ class Plan:
         return [c for c in self.comparison if self.cases[c]["method"] not in registry.references()]
 
     @property
+    def classes(self) -> dict[str, str]:
+        """Each contender's class: what its method knows of the map (the ranking's scopes)."""
+        return {c: registry.method(self.cases[c]["method"]).knows for c in self.contenders}
+
+    @property
     def ablation(self) -> list[str]:
         return list(dict.fromkeys(level.case for level in self.levels))
 
@@ -207,13 +212,12 @@ class Plan:
         groups: dict[tuple[str, tuple[int, ...]], list[str]] = {}
         for case in self.runs:
             groups.setdefault((self.run_rule(case), tuple(self.seeds[case])), []).append(case)
-        out = []
+        common: dict[str, tuple[int, ...]] = {}  # each family's seeds of the most cases (the first on a tie)
         for (family, seeds), cases in groups.items():
-            counts = {s: len(c) for (f, s), c in groups.items() if f == family}
-            common = max(counts, key=counts.get)
-            name = family if seeds == common else f"{family}_{len(seeds)}_seeds"
-            out.append(RunGroup(name, family, seeds, tuple(cases)))
-        return out
+            if family not in common or len(cases) > len(groups[family, common[family]]):
+                common[family] = seeds
+        return [RunGroup(family if seeds == common[family] else f"{family}_{len(seeds)}_seeds", family, seeds,
+                         tuple(cases)) for (family, seeds), cases in groups.items()]
 
     def run_inputs(self, case: str, dataset: str) -> dict[str, str | list[str]]:
         """What a case's run job reads: the data of each split it generates for, the train split

@@ -90,14 +90,14 @@ def power(components: pd.DataFrame, seeds: dict[str, int], rows: int, contenders
     for record in components.to_dict("records"):
         if record["case"] not in seeds or record["against"] not in seeds:
             continue
-        parts = stats.Components(int(record["rows"]), record["row"], (record["seed_case"], record["seed_against"]),
-                                 (record["interaction_case"], record["interaction_against"]))
         planned = (seeds[record["case"]], seeds[record["against"]])
-        if record["paired"]:
-            if planned[0] != planned[1]:
-                continue  # a sweep's levels share their seeds: planned with one count
-            parts = stats.Components(parts.rows, parts.row, parts.seed[:1], parts.interaction[:1])
-        estimate = parts.estimate(planned[:1] if record["paired"] else planned, rows=rows)
+        if record["paired"] and planned[0] != planned[1]:
+            continue  # a sweep's levels share their seeds: planned with one count
+        tables = 1 if record["paired"] else 2  # a paired contrast is of one table, the differences
+        parts = stats.Components(int(record["rows"]), record["row"],
+                                 (record["seed_case"], record["seed_against"])[:tables],
+                                 (record["interaction_case"], record["interaction_against"])[:tables])
+        estimate = parts.estimate(planned[:tables], rows=rows)
         level = ranking_alpha / max(contenders - 1, 1) if record["kind"] == "ranking" \
             else claim_alpha / (2 * max(claim_tests, 1))
         effect = stats.detectable(estimate, level)
