@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import QUICK_STUDY, ROOT, merged
-from sincvae.cost import SIZED, Costs, file_name, job_table, ranking_pairs, run_cost, wall_ref
+from sincvae.cost import SIZED, Costs, file_name, job_table, ranking_pairs, run_cost, score_cost, trial_cost, wall_ref
 from sincvae.machine import describe_cpu
 from sincvae.planning import Generation, Run, plan
 
@@ -25,10 +25,10 @@ CORES = 2  # this project's machines: `snakemake --cores 8` runs 2 computing job
 # seeds are those its decisions need (config/config.yaml, results/power.csv), which puts it
 # above the 1,000 reference epochs once asked for (docs/runtime.md "Budget").
 BUDGETS = {  # machine -> (default, quick)
-    "AMD EPYC, 2 cores, avx512_bf16 (no AMX)": (1741, 83),
-    "AMD EPYC, 2 cores, no bf16": (2282, 84),
-    "Intel(R) Xeon(R) Processor, 2 cores, amx_bf16, avx512_bf16": (1451, 88),
-    "Intel(R) Xeon(R) Processor @ 2.00GHz, 2 cores, no bf16": (2426, 85),
+    "AMD EPYC, 2 cores, avx512_bf16 (no AMX)": (1767, 90),
+    "AMD EPYC, 2 cores, no bf16": (2309, 91),
+    "Intel(R) Xeon(R) Processor, 2 cores, amx_bf16, avx512_bf16": (1486, 98),
+    "Intel(R) Xeon(R) Processor @ 2.00GHz, 2 cores, no bf16": (2452, 92),
 }
 
 
@@ -77,24 +77,27 @@ def test_a_plan_takes_its_machines_rates_else_those_of_the_same_bf16_instruction
 
 
 RATES = Costs(cpu="test", reference_epoch_s=1.0, calibrated_on="test",
-              startup={"train": 2.0, "train_grid_point": 1.0}, train={"cvae": 0.5}, generate={"cvae": 0.1},
+              startup={"train": 2.0, "train_grid_point": 1.0, "score": 0.5}, train={"cvae": 0.5}, generate={"cvae": 0.1},
               refine=0.01, score=0.2, score_external=1.5, solve=1.0, trial_share=0.5, rank=0.5,
               rules={"report": {"per": "study", "jobs": 1, "ref": 3.0}})
 CASE = {"method": "cvae", "epochs": 10}
 
 
-def test_a_run_costs_its_training_drawing_refinement_and_scoring():
+def test_a_run_costs_its_training_drawing_and_refinement_and_its_score_job_the_scoring():
     rows = {"train": 5000, "validation": 100, "scoring": 50}
     run = Run(CASE, (0, 1), (("scoring", None), ("validation", 20)), Generation(30, 4, 2, 1e-4))
     # 2 seeds × 10 epochs × half a reference set × 0.5; 2 × (50 + 20) rows × 60 candidates drawn,
     # each refined 4 steps; 2 × 70 rows × 30 lines scored raw and refined
     drawn, scored = 2 * 70 * 60, 2 * 70 * 30 * 2
-    assert run_cost(run, RATES, rows) == pytest.approx(2 * 10 * 0.5 * 0.5 + drawn / 1000 * 0.1
-                                                       + drawn * 4 / 1000 * 0.01 + scored / 1000 * 0.2)
+    assert run_cost(run, RATES, rows) == pytest.approx(2 * 10 * 0.5 * 0.5 + drawn / 1000 * 0.1 + drawn * 4 / 1000 * 0.01)
+    assert score_cost(run, RATES, rows) == pytest.approx(0.5 + scored / 1000 * 0.2)
+    # a search trial scores its own lines in the search's process, with no start-up of its own
+    assert trial_cost(run, RATES, rows) == pytest.approx(run_cost(run, RATES, rows) + scored / 1000 * 0.2)
     # a run that continues a 4-epoch run trains its last 6 epochs only
     assert run_cost(run, RATES, rows, epochs_done=4) == pytest.approx(run_cost(run, RATES, rows) - 2 * 4 * 0.5 * 0.5)
     raw = Run(CASE, (0,), (("scoring", None),), Generation(30))
-    assert run_cost(raw, RATES, rows) == pytest.approx(10 * 0.25 + 50 * 30 / 1000 * 0.1 + 50 * 30 / 1000 * 0.2)
+    assert run_cost(raw, RATES, rows) == pytest.approx(10 * 0.25 + 50 * 30 / 1000 * 0.1)
+    assert score_cost(raw, RATES, rows) == pytest.approx(0.5 + 50 * 30 / 1000 * 0.2)
 
 
 def test_the_plan_prices_each_job_of_its_rule():
@@ -108,8 +111,10 @@ def test_the_plan_prices_each_job_of_its_rule():
     rows = config["data"]["rows"]
     train = jobs.loc[("train", "data_1", reference["case"]), "ref"]
     assert train == pytest.approx(2.0 + run_cost(study.runs[reference["case"]], RATES, rows))
+    scored = jobs.loc[("score", "data_1", reference["case"]), "ref"]
+    assert scored == pytest.approx(score_cost(study.runs[reference["case"]], RATES, rows))
     tune = jobs.xs("tune", level="rule")
-    assert tune["ref"].iloc[0] == pytest.approx(2.0 + 4 * 0.5 * run_cost(study.search, RATES, rows))
+    assert tune["ref"].iloc[0] == pytest.approx(2.0 + 4 * 0.5 * trial_cost(study.search, RATES, rows))
     assert (tune["threads"] == 2).all()
     on_two_cores = pd.DataFrame(job_table(study, config, RATES, cores=2)).set_index("rule")
     assert (on_two_cores.loc["tune", "threads"] == 1).all()

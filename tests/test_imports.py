@@ -85,3 +85,26 @@ def test_every_module_the_snakefile_imports_is_free_of_torch():
     code = f"import sys, {', '.join(sorted(modules))}; print(' '.join(sorted(sys.modules)))"
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
     assert "torch" not in loaded, sorted(modules)
+
+
+def test_a_score_job_scores_without_loading_torch():
+    """The score jobs (scripts/score.py) start without torch: the scored rows come from the solver's
+    table, and POT, which computes the Wasserstein distance, is told to load no torch backend."""
+    script = (ROOT / "workflow" / "scripts" / "score.py").read_text()
+    imports = "\n".join(line for line in script.splitlines() if line.startswith(("import ", "from ")))
+    code = f"""{imports}
+import numpy as np
+from sincvae.exact import solve_split
+from sincvae.lines import sample_lines
+fmap = ForwardMap.from_config({{"terms": [{{"fn": "sin", "a": 5, "b": 3}}, {{"fn": "cos", "a": 4, "b": 8}}]}})
+x = sample_lines(3, np.random.default_rng(0))
+y = fmap(x)
+solutions = solve_split(fmap, y, 1e-4, known=x)
+lines = {{("scoring", "raw"): np.repeat(x[:, None], 2, axis=1)}}
+_, _, summaries = score_stored(fmap, lines, {{"scoring": (x, y)}}, {{"scoring": solutions}}, 0.02)
+assert summaries["raw"]["scoring"]["coverage"] > 0
+print("torch" in sys.modules)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["False"]

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from sincvae.data import make_dataset, split_rng
-from sincvae.evaluate import lines_frame, lines_from_frame, save_table
+from sincvae.scoring import lines_frame, lines_from_frame, save_table
 from sincvae.exact import forward_tolerance
 from sincvae.metrics import (
     sample_scores,

@@ -321,9 +321,10 @@ def test_outputs_of_one_case(quick_run):
     assert (case_dir / "loss_curves.png").stat().st_size > 10_000
     validation = json.loads((quick_run / "results" / DATASET / "data_validation.json").read_text())
     assert validation["splits"]["train"]["rows"] == 1000
-    # training, generation and scoring in one job per case
+    # training and generation in one job per case, its scoring in another that loads no torch
     assert (quick_run / "benchmarks" / "train" / DATASET / f"{FINAL}.tsv").exists()
-    assert timing["score_s"] > 0 and not (quick_run / "benchmarks" / "score").exists()
+    assert json.loads((case_dir / "score_timing.json").read_text())["score_s"] > 0
+    assert "scored" in (quick_run / "logs" / "score" / DATASET / f"{FINAL}.log").read_text()
     assert f"device cpu, {CONFIG['threads']} threads" in log  # torch uses exactly the rule's threads
 
 
@@ -391,8 +392,8 @@ HANG_S = 600  # a wait this long means a hang, on any machine
 
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
 def test_an_interrupted_run_loses_no_work(tmp_path_factory, how):
-    """SIGTERM: snakemake lets the running job (which trains, generates and scores) finish and
-    stops; the rerun has nothing to do.
+    """SIGTERM: snakemake lets the running job (which trains and generates) finish and stops;
+    the rerun scores its stored lines and trains nothing.
     SIGKILL of snakemake and its job mid-training: after --unlock, the rerun resumes from the
     checkpoint and finishes. The waits are limits against a hang, not speeds: ten minutes each,
     so a loaded or one-core machine passes as an idle one does."""
@@ -413,10 +414,10 @@ def test_an_interrupted_run_loses_no_work(tmp_path_factory, how):
     if how == "SIGTERM":
         job.terminate()
         job.wait(timeout=HANG_S)
-        assert (seed_dir / "metrics.json").exists()
+        assert (seed_dir / "lines.parquet").exists()
         finished = train_log.read_text()
         rerun = subprocess.run(command, check=True, capture_output=True, text=True)
-        assert "Nothing to be done" in rerun.stdout + rerun.stderr and train_log.read_text() == finished
+        assert dry_run_jobs(rerun.stdout + rerun.stderr) == {"score": 1} and train_log.read_text() == finished
     else:
         os.killpg(job.pid, signal.SIGKILL)
         job.wait(timeout=HANG_S)
@@ -482,22 +483,32 @@ def test_a_new_case_reruns_the_tables_but_not_the_notebooks_or_their_models(quic
     assert not rules & {"notebook", "train", "plot_latent"}
 
 
-def test_a_change_of_the_metrics_reruns_the_jobs_that_score(quick_run):
-    """Each run job scores its own lines: a new match distance reruns the run jobs, the exact
-    row and the tables after them; not the data, the exact solver or the search, whose
-    objective is a distance to the exact solutions."""
-    rules = plans_only(quick_run, {"evaluate": {"match_tolerance": 0.01}})
-    assert {"train", "generate", "ablation", "ablation_continued", "train_grid_point", "score_exact", "compare",
-            "verdicts", "report"} <= rules
-    assert not rules & {"generate_data", "validate_data", "solve_exact", "tune"}
+def test_a_change_of_the_metrics_reruns_only_the_scoring(quick_run):
+    """Scoring reads the stored lines: a new match distance reruns every case's score job, the
+    exact row and the tables after them, and no training or generation: not the run jobs, the
+    data, the exact solver, the search (whose objective is a distance to the exact solutions),
+    the notebook or the latent figure."""
+    study = plan(QUICK_STUDY)
+    path = quick_run / "config" / "overlay.yaml"
+    path.write_text(yaml.safe_dump({"evaluate": {"match_tolerance": 0.01}}))
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(quick_run), "--configfile",
+                             str(quick_run / "config" / "quick.yaml"), str(path), "--dry-run"],
+                            capture_output=True, text=True)
+    path.unlink()
+    assert result.returncode == 0, result.stderr
+    jobs = dry_run_jobs(result.stdout)
+    assert jobs["score"] == len(study.runs) * len(QUICK_STUDY["datasets"])
+    assert {"score_exact", "compare", "rank_methods", "verdicts", "findings", "report"} <= set(jobs)
+    assert not set(jobs) & {*RUN_FAMILIES, "generate_data", "validate_data", "solve_exact", "solve_train", "tune",
+                            "notebook", "plot_latent"}
 
 
 def test_one_case_target_plans_only_its_jobs(tmp_path_factory):
     workdir = new_workdir(tmp_path_factory, "one")
     result = snakemake(workdir, "--dry-run", f"results/{DATASET}/{FINAL}/metrics.json")
     plan = result.stdout
-    # one job trains the case's seeds, generates their lines and scores them
-    assert dry_run_jobs(plan) == {"generate_data": 3, "validate_data": 1, "solve_exact": 1, "train": 1}
+    # one job trains the case's seeds and generates their lines, another scores them
+    assert dry_run_jobs(plan) == {"generate_data": 3, "validate_data": 1, "solve_exact": 1, "train": 1, "score": 1}
     assert plan.count(f"results/{DATASET}/{FINAL}/seed") >= 2 * QUICK_SEEDS
     assert FLOW not in plan and NEAREST not in plan
 
@@ -514,7 +525,8 @@ def test_the_challenge_overlay_plans_its_dataset_alone(tmp_path_factory):
     jobs = {line.split()[0]: int(line.split()[1]) for line in stats
             if line.startswith(("train", "generate ", "score", "ablation", "tune"))}
     learned = sum(case.get("method", "cvae") in METHODS_LEARNED for case in challenge["cases"])
-    assert jobs == {"train": learned, "generate": len(challenge["cases"]) - learned, "score_exact": 1}
+    assert jobs == {"train": learned, "generate": len(challenge["cases"]) - learned,
+                    "score": len(challenge["cases"]), "score_exact": 1}
     assert "results/challenge/" in result.stdout
     assert "data_1" not in result.stdout and "data_2" not in result.stdout
 
@@ -531,8 +543,8 @@ def dry_run_jobs(stdout: str) -> dict[str, int]:
 
 
 def test_a_finished_study_is_measured_job_by_job_with_the_sizes_its_rates_scale_with(quick_run):
-    """What calibration fits (sincvae.calibration.measure): a start-up and a scoring record for every
-    run job of the plan, training records of rows × epochs per seed, the solvers' rows, every
+    """What calibration fits (sincvae.calibration.measure): a start-up record for every run job
+    and a start-up and a scoring record for every score job of the plan, training records of rows × epochs per seed, the solvers' rows, every
     rule the plan does not size. Its seconds are this machine's; tests/test_calibration.py fits rates
     on a recorded table, so nothing here asserts a time."""
     study = plan(QUICK_STUDY)
@@ -540,8 +552,10 @@ def test_a_finished_study_is_measured_job_by_job_with_the_sizes_its_rates_scale_
     assert list(records.columns) == list(MEASURED_FIELDS) and records["seconds"].notna().all()
     jobs = pd.DataFrame(job_table(study, QUICK_STUDY, Costs.calibrated(ROOT / "config" / "costs")[0]))
     run_jobs = {f"{j.rule}/{j.dataset}/{j.case}" for j in jobs.itertuples() if j.rule in RUN_FAMILIES}
-    for rate in ("startup", "score"):
-        assert sorted(records.loc[records["rate"] == rate, "job"]) == sorted(run_jobs)
+    score_jobs = {f"score/{j.dataset}/{j.case}" for j in jobs.itertuples() if j.rule == "score"}
+    assert len(score_jobs) == len(run_jobs)
+    assert sorted(records.loc[records["rate"] == "startup", "job"]) == sorted(run_jobs | score_jobs)
+    assert sorted(records.loc[records["rate"] == "score", "job"]) == sorted(score_jobs)
     trained = records[records["rate"] == "train"]
     epochs = {case: study.runs[case].case["epochs"] - study.epochs_done(case) for case in study.runs}
     rows = QUICK_STUDY["data"]["rows"]["train"]
@@ -576,7 +590,8 @@ def test_default_config_plans_every_case_on_both_datasets(tmp_path_factory):
     assert {rule: n for rule, n in jobs.items() if rule.startswith(("train", "generate", "score", "ablation"))
             and rule != "generate_data"} == {
         "train": 2 * learned, "generate": 2 * (cases - learned), "score_exact": 2, "train_grid_point": 2 * grid,
-        "ablation": 2 * (levels - centers), "ablation_continued": 2 * centers}
+        "ablation": 2 * (levels - centers), "ablation_continued": 2 * centers,
+        "score": 2 * (cases + grid + levels)}
 
 
 def plans_only(workdir: Path, overlay: dict) -> set[str]:

@@ -268,8 +268,30 @@ def test_a_run_job_reads_what_its_run_needs_and_writes_each_of_its_seeds():
     from sincvae.planning import run_outputs
     written = run_outputs("ablation_continued", (0, 1))
     assert written["states"] == ["results/{dataset}/{case}/seed0/state.pt", "results/{dataset}/{case}/seed1/state.pt"]
-    assert written["summary"] == "results/{dataset}/{case}/metrics.json" and "models" not in written
-    assert "summary" not in run_outputs("train_grid_point", (0,)) and "histories" not in run_outputs("generate", (0,))
+    assert set(written) == {"lines", "timing", "histories", "states"}  # scores are the score job's
+    assert "models" in run_outputs("train_grid_point", (0,)) and "histories" not in run_outputs("generate", (0,))
+
+
+def test_a_score_job_reads_the_stored_lines_and_writes_the_scores_of_each_seed():
+    """Scoring reads what the run job stored, the scored rows and their solutions, never a model
+    or a data file: a change of a scoring setting retrains nothing."""
+    from sincvae.planning import score_outputs
+    study = plan(CONFIG)
+    branches = next(c for c in study.comparison if study.cases[c]["method"] == "branches")
+    inputs = study.score_inputs(branches, "data_1")
+    assert inputs["lines"] == [f"results/data_1/{branches}/seed{s}/lines.parquet" for s in study.seeds[branches]]
+    assert inputs["histories"] == [p.replace("lines.parquet", "history.csv") for p in inputs["lines"]]
+    assert inputs["targets"] == "results/data_1/exact/targets.parquet"
+    assert set(study.score_inputs("prior-lines", "data_1")) == {"lines", "targets", "solutions"}
+    assert study.score_inputs("tuned", "data_2")["best"] == "results/tuning/data_2/best.yaml"
+    written = score_outputs((0, 1))
+    assert written["metrics"] == ["results/{dataset}/{case}/seed0/metrics.json", "results/{dataset}/{case}/seed1/metrics.json"]
+    assert written["summary"] == "results/{dataset}/{case}/metrics.json"
+    # one score rule per seed count, as the run rules
+    groups = {group.name: group for group in study.score_groups()}
+    assert {group.family for group in groups.values()} == {"score"}
+    assert branches in groups[f"score_{len(study.seeds[branches])}_seeds"].cases
+    assert sorted(c for g in groups.values() for c in g.cases) == sorted(study.runs)
 
 
 def test_an_unknown_target_or_a_misplaced_external_file_is_named():

@@ -52,13 +52,16 @@ def test_slurm_profile_asks_for_a_gpu_per_training_job(tmp_path):
     assert "computing jobs at once" not in log and "Provided resources: cpu" not in log
     counts = Counter(job["rule"] for job in jobs)
     assert counts["train"] == TRAIN_JOBS and counts["generate"] == GENERATE_JOBS > 0
-    assert not {"score", "score_ablation", "score_grid_point"} & set(counts)  # each run job scores its lines
+    # each run job's lines scored in a job of its own, on CPU
+    assert counts["score"] == DATASETS * len(PLAN.runs)
     assert counts["ablation_continued"] == CONTINUED_JOBS and counts["ablation"] == ABLATION_JOBS
     assert counts["train_grid_point"] == DATASETS * len(PLAN.grid)
     for job in jobs:
         assert job["slurm_account"] == "<account>" and int(job["runtime"]) >= 5
         if job["rule"] in ("train", "train_grid_point", "ablation", "ablation_continued", "generate"):
             assert job["gpu"] == "1" and int(job["mem_mb"]) >= 1500
+        if job["rule"] == "score":
+            assert "gpu" not in job
     assert all(job["gpu_model"].startswith("<") for job in jobs if job["rule"] == "train")
 
 

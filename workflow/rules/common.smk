@@ -15,6 +15,7 @@ from sincvae.planning import (
     plan,
     power_settings,
     run_outputs,
+    score_outputs,
     without_removed,
 )
 
@@ -30,7 +31,7 @@ PLAN = plan(config)
 MACHINE = describe_cpu()
 COSTS = Costs.for_machine(os.path.join(workflow.basedir, "config", "costs"), MACHINE)
 JOBS = job_table(PLAN, config, COSTS, cores_here())
-# Each job's time limit on a cluster, by case (a run job) or rule (the search).
+# Each job's time limit on a cluster, by rule and case (cost.time_limits).
 TIME_LIMITS = time_limits(JOBS, COSTS.reference_epoch_s)
 LEARNED = registry.learned()
 SPLITS = ["train", "validation", "scoring"]
@@ -103,12 +104,22 @@ def get_run_inputs(wildcards):
     return PLAN.run_inputs(wildcards.case, wildcards.dataset)
 
 
+def get_score_inputs(wildcards):
+    """Input function: what a case's score job reads (planning.Plan.score_inputs)."""
+    return PLAN.score_inputs(wildcards.case, wildcards.dataset)
+
+
 def get_run_outputs(group):
     """A run rule's outputs (planning.run_outputs), models and states temporary."""
     return {
         name: temp(paths) if name in TEMPORARY_OUTPUTS else paths
         for name, paths in run_outputs(group.family, group.seeds).items()
     }
+
+
+def time_limit(rule):
+    """A job's runtime on a cluster: its rule's (a run rule's family) limit for its case."""
+    return lambda wildcards: TIME_LIMITS[rule, wildcards.get("case")]
 
 
 def get_training_priority(wildcards):

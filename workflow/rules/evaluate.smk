@@ -5,6 +5,7 @@ rule solve_exact:
         checked="results/{dataset}/data_validation.json",
     output:
         solutions="results/{dataset}/exact/solutions.parquet",
+        targets="results/{dataset}/exact/targets.parquet",
     log:
         "logs/solve_exact/{dataset}.log",
     benchmark:
@@ -45,7 +46,7 @@ use rule solve_exact as solve_train with:
 rule score_exact:
     input:
         solutions="results/{dataset}/exact/solutions.parquet",
-        scoring="data/{dataset}/scoring_dataset.pt",
+        targets="results/{dataset}/exact/targets.parquet",
     output:
         scores="results/{dataset}/exact/scores.parquet",
         metrics="results/{dataset}/exact/metrics.json",

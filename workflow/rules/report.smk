@@ -326,11 +326,12 @@ UPSTREAM_BENCHMARKS = [
     *expand("benchmarks/validate_data/{dataset}.tsv", dataset=DATASETS),
     *expand("benchmarks/solve_exact/{dataset}.tsv", dataset=DATASETS),
     *expand("benchmarks/score_exact/{dataset}.tsv", dataset=DATASETS),
-    # every run job's, in the folder of its rule family (planning.Plan.run_rule)
+    # every run job's, in the folder of its rule family (planning.Plan.run_rule), and its score job's
     *[
-        f"benchmarks/{PLAN.run_rule(case)}/{dataset}/{case}.tsv"
+        f"benchmarks/{rule}/{dataset}/{case}.tsv"
         for dataset in DATASETS
         for case in PLAN.runs
+        for rule in (PLAN.run_rule(case), "score")
     ],
     *(expand("benchmarks/tune/{dataset}.tsv", dataset=DATASETS) if TUNING else []),
     *expand("benchmarks/plot_dataset/{dataset}.tsv", dataset=DATASETS),

@@ -1,11 +1,12 @@
-# Every case's job (planning.Run, one library function: evaluate.run_seeds): each of its seeds
-# trained if its method learns, then its lines generated (raw, and refined for the comparison) on
-# the scored rows of each split and scored against the exact solutions; its metrics.json
-# summarises the seeds. A rule's outputs list its seeds, so the plan gives one rule per family
-# and seed count (planning.RunGroup): `train` (the comparison's cases that learn),
+# Every case's two jobs. Its run job (planning.Run, one library function: evaluate.run_seeds):
+# each of its seeds trained if its method learns, then its lines generated (raw, and refined for
+# the comparison) on the scored rows of each split. Its score job: the stored lines scored against
+# the exact solutions, and its metrics.json over the seeds; a scoring setting reruns only this.
+# A rule's outputs list its seeds, so the plan gives one rule per family and seed count
+# (planning.RunGroup): `train` (the comparison's cases that learn),
 # `train_grid_point` (the search's grid, first seed, validation rows), `generate` (methods that
 # learn nothing), `ablation` (a level of a claim's sweep) and `ablation_continued` (a level that
-# a longer epochs level resumes, which keeps each seed's full training state).
+# a longer epochs level resumes, which keeps each seed's full training state); and `score`.
 
 
 for group in PLAN.run_groups():
@@ -15,7 +16,6 @@ for group in PLAN.run_groups():
             group.name
         input:
             unpack(get_run_inputs),
-            solutions="results/{dataset}/exact/solutions.parquet",
             checked="results/{dataset}/data_validation.json",
         output:
             **get_run_outputs(group),
@@ -33,13 +33,42 @@ for group in PLAN.run_groups():
             cpu=cpu_slots,
             # measured peaks: 1.0 GB with refinement (default config), 0.5 GB for a level at 20,000 rows
             mem_mb=1500 if group.family.startswith("ablation") else 2500,
-            runtime=lambda w: TIME_LIMITS[w.case],
+            runtime=time_limit(group.family),
             gpu=GPUS_PER_JOB,
         params:
             run=lambda w: asdict(PLAN.runs[w.case]),
             dataset=dataset_params,
             device=config["device"],
-            match_tolerance=config["evaluate"]["match_tolerance"],
             tolerance=enumerator_tolerance,
         script:
             "../scripts/run.py"
+
+
+for group in PLAN.score_groups():
+
+    rule:
+        name:
+            group.name
+        input:
+            unpack(get_score_inputs),
+        output:
+            **score_outputs(group.seeds),
+        log:
+            "logs/score/{dataset}/{case}.log",
+        benchmark:
+            "benchmarks/score/{dataset}/{case}.tsv"
+        wildcard_constraints:
+            case=one_of(group.cases),
+        priority: FIRST
+        conda:
+            "../../envs/sincvae.yaml"
+        resources:
+            cpu=cpu_slots,
+            runtime=time_limit("score"),
+        params:
+            case=lambda w: PLAN.runs[w.case].case,
+            seeds=lambda w: PLAN.seeds[w.case],
+            dataset=dataset_params,
+            match_tolerance=config["evaluate"]["match_tolerance"],
+        script:
+            "../scripts/score.py"

@@ -56,7 +56,7 @@ rule tune:
     resources:
         cpu=cpu_slots,
         mem_mb=lambda w, threads: 1500 * threads,
-        runtime=lambda w: TIME_LIMITS["tune"],
+        runtime=time_limit("tune"),
         gpu=GPUS_PER_JOB,
     params:
         run=asdict(PLAN.search) if PLAN.search else None,  # a trial: the base case, its settings

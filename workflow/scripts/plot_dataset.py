@@ -7,7 +7,7 @@ import pandas as pd
 from sincvae.data import load_split
 from sincvae.exact import solutions_from_frame
 from sincvae.forward import ForwardMap
-from sincvae.evaluate import lines_from_frame
+from sincvae.scoring import lines_from_frame
 from sincvae.lines import POINTS
 from sincvae.plots import data_overview, image_panels, line_panels, loss_curves, residual_distributions, save_figure
 

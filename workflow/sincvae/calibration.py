@@ -24,9 +24,9 @@ from pathlib import Path
 import yaml
 
 from . import registry
-from .cost import PER_1000, REFERENCE_ROWS, SIZED, Costs, file_name, lines_scored, ranking_pairs, run_cost, solved_rows
+from .cost import PER_1000, REFERENCE_ROWS, SIZED, Costs, file_name, lines_scored, ranking_pairs, solved_rows, trial_cost
 from .machine import describe_cpu
-from .planning import Plan
+from .planning import SCORE, Plan
 
 MEASURED_FIELDS = ("rate", "key", "dataset", "job", "seconds", "size")
 
@@ -53,7 +53,8 @@ def measure(plan: Plan, config: dict, root: Path) -> list[dict]:
     """Every timed quantity of a finished study under `root` (results/, benchmarks/), one
     record each (MEASURED_FIELDS) with the size its rate scales with: each seed's training
     seconds (rows × epochs trained), drawing (lines drawn) and refinement (lines × steps); each
-    run job's scoring (lines scored) and its seconds past all of those (its rule's start-up);
+    run job's seconds past those (its rule's start-up); each score job's scoring (lines scored)
+    and its seconds past it (the start-up of rule family `score`);
     each exact solver's job (rows solved); each search's CPU seconds (job seconds × the
     processes its trials ran in: the benchmark's sampled cpu_time missed most of a one-process
     search's; size: its trials); every other rule's job seconds."""
@@ -67,7 +68,7 @@ def measure(plan: Plan, config: dict, root: Path) -> list[dict]:
         for case, run in plan.runs.items():
             method, rule = run.case["method"], plan.run_rule(case)
             job, case_dir = f"{rule}/{dataset}/{case}", root / "results" / dataset / case
-            inside = scored = 0.0
+            inside = 0.0
             for seed in run.seeds:
                 timing = json.loads((case_dir / f"seed{seed}" / "timing.json").read_text())
                 if registry.method(method).learns:
@@ -83,10 +84,11 @@ def measure(plan: Plan, config: dict, root: Path) -> list[dict]:
                     if run.generation.refine_steps:
                         add("refine", "", dataset, job, part["refine_s"], lines * run.generation.refine_steps)
                     inside += part["generate_s"] + part["refine_s"]
-                scored += timing["score_s"]
-            add("score", "", dataset, job, scored, lines_scored(run, rows))
-            add("startup", rule, dataset, job,
-                _benchmark_s(root / "benchmarks" / rule / dataset / f"{case}.tsv") - inside - scored)
+            add("startup", rule, dataset, job, _benchmark_s(root / "benchmarks" / f"{job}.tsv") - inside)
+            score_job = f"{SCORE}/{dataset}/{case}"
+            scored = json.loads((case_dir / "score_timing.json").read_text())["score_s"]
+            add("score", "", dataset, score_job, scored, lines_scored(run, rows))
+            add("startup", SCORE, dataset, score_job, _benchmark_s(root / "benchmarks" / f"{score_job}.tsv") - scored)
         if plan.search is not None:
             processes = _search_processes(root / "results" / "tuning" / dataset / "search.csv")
             add("tune", "", dataset, f"tune/{dataset}",
@@ -138,8 +140,9 @@ def _slope(rate: str, records: list[dict], per: int, ref: float) -> float:
 
 def fit(records: list[dict], plan: Plan, config: dict, reference_epoch_s: float, cpu: str) -> dict:
     """The rates of a costs file from `measure`'s records, in ref; every rate must come out
-    positive. Training, drawing, refinement and scoring: seconds over size; each run rule's
-    start-up: the median of its jobs'; the exact solver: the slope over its jobs' rows solved;
+    positive. Training, drawing, refinement and scoring: seconds over size; each run rule's and
+    the score jobs' start-up: the median of its jobs'; the exact solver: the slope over its jobs'
+    rows solved;
     a search's trial against a full run of its case (pruned trials stop early); every other
     rule per job, per dataset when it ran the same number of jobs for each dataset."""
     ref = reference_epoch_s
@@ -161,7 +164,7 @@ def fit(records: list[dict], plan: Plan, config: dict, reference_epoch_s: float,
     solved = of["solve", "solve_exact"] + of["solve", "solve_train"]
     costs["solve"] = round(_slope("solve", solved, PER_1000, ref), 4) if of["solve", "solve_train"] else None
     if of["tune", ""]:
-        full = run_cost(plan.search, Costs(**costs, trial_share=1.0, rules={}), config["data"]["rows"])
+        full = trial_cost(plan.search, Costs(**costs, trial_share=1.0, rules={}), config["data"]["rows"])
         share = statistics.fmean(float(r["seconds"]) / ref - costs["startup"]["train"] for r in of["tune", ""]) / (
             config["tuning"]["trials"] * full)
         costs["trial_share"] = round(_positive("trial_share", share, of["tune", ""]), 3)

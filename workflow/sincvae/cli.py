@@ -67,7 +67,7 @@ def lines_per_y(y_rows) -> int:
 
 def score_file(path: str, dataset: dict, k: int | None = None, scoring: str | None = None,
                match_tolerance: float = MATCH_TOLERANCE, tolerance: float = SOLVER_TOLERANCE) -> dict:
-    """A submission's scores under the workflow's definitions (evaluate.score_lines against the
+    """A submission's scores under the workflow's definitions (scoring.score_lines against the
     exact solutions of each y). `dataset`: its config entry; `scoring`: the dataset's scoring
     file when at hand (its Y must match the submission's, and its X joins the exact solutions
     as score_external's solver does); else the targets are the submission's own Y, K rows each."""
@@ -75,7 +75,7 @@ def score_file(path: str, dataset: dict, k: int | None = None, scoring: str | No
     import torch
 
     from .data import DataFileError, from_file_layout, load_dataset, load_split
-    from .evaluate import score_lines
+    from .scoring import score_lines
     from .exact import NoSolution, solve_split
     from .external import SubmissionError, load_submission, submission_lines
     from .forward import ForwardMap

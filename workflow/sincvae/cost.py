@@ -21,13 +21,13 @@ import yaml
 
 from . import registry
 from .machine import bf16_of, describe_cpu
-from .planning import RUN_FAMILIES, Plan, Run, evaluated_splits, search_processes
+from .planning import RUN_FAMILIES, SCORE, Plan, Run, evaluated_splits, search_processes
 
 REFERENCE_ROWS = 10_000  # lines of one reference epoch
 PER_1000 = 1000
 # The rules whose jobs the plan sizes from its runs; every other rule's jobs cost what they cost
 # in the calibrating study (`rules` of the costs file).
-SIZED = set(RUN_FAMILIES) | {"tune", "score_external", "solve_train", "rank_methods"}
+SIZED = set(RUN_FAMILIES) | {SCORE, "tune", "score_external", "solve_train", "rank_methods"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Costs:
     reference_epoch_s: float  # of the calibrating machine
     # the machine whose finished study gave the rates a probe does not measure (all but training)
     calibrated_on: str
-    startup: dict[str, float]  # run rule -> ref per job: start Python, import torch, read and write
+    startup: dict[str, float]  # run rule family or `score` -> ref per job: start Python, imports, reading and writing
     train: dict[str, float]  # method -> ref per seed-epoch over 10,000 lines
     generate: dict[str, float]  # method -> ref per 1,000 lines drawn
     refine: float  # ref per 1,000 lines × refinement step
@@ -100,8 +100,8 @@ def lines_scored(run: Run, rows: dict[str, int]) -> int:
 
 
 def run_cost(run: Run, costs: Costs, rows: dict[str, int], epochs_done: int = 0) -> float:
-    """Ref of a run's work past start-up: training (its seeds' epochs beyond `epochs_done`,
-    which a continued run resumes from), drawing, refining and scoring its lines."""
+    """Ref of a run job's work past start-up: training (its seeds' epochs beyond `epochs_done`,
+    which a continued run resumes from), drawing and refining its lines."""
     method = run.case["method"]
     cost = 0.0
     if registry.method(method).learns:
@@ -109,8 +109,18 @@ def run_cost(run: Run, costs: Costs, rows: dict[str, int], epochs_done: int = 0)
         cost += seed_epochs * rows["train"] / REFERENCE_ROWS * _rate(costs.train, method, "train")
     drawn = lines_drawn(run, rows)
     cost += drawn / PER_1000 * _rate(costs.generate, method, "generate")
-    cost += drawn * run.generation.refine_steps / PER_1000 * costs.refine
-    return cost + lines_scored(run, rows) / PER_1000 * costs.score
+    return cost + drawn * run.generation.refine_steps / PER_1000 * costs.refine
+
+
+def trial_cost(run: Run, costs: Costs, rows: dict[str, int]) -> float:
+    """Ref of a search trial run in full: its run's work and the scoring of its lines, in the
+    search's process."""
+    return run_cost(run, costs, rows) + lines_scored(run, rows) / PER_1000 * costs.score
+
+
+def score_cost(run: Run, costs: Costs, rows: dict[str, int]) -> float:
+    """Ref of a run's score job: its start-up and scoring its lines."""
+    return costs.startup[SCORE] + lines_scored(run, rows) / PER_1000 * costs.score
 
 
 def job_table(plan: Plan, config: dict, costs: Costs, cores: int | None = None) -> list[dict]:
@@ -128,13 +138,14 @@ def job_table(plan: Plan, config: dict, costs: Costs, cores: int | None = None) 
         for case, run in plan.runs.items():
             rule = plan.run_rule(case)
             add(rule, dataset, case, costs.startup[rule] + run_cost(run, costs, rows, plan.epochs_done(case)))
+            add(SCORE, dataset, case, score_cost(run, costs, rows))
         if any(run.trains_on_solutions for run in plan.runs.values()):
             # the solver's job on the scored rows, and the train split's rows past those
             extra = rows["train"] - solved_rows("solve_exact", config)
             add("solve_train", dataset, None, costs.rules["solve_exact"]["ref"] + extra / PER_1000 * costs.solve)
         if plan.search is not None:
             tuning = config["tuning"]
-            trials = tuning["trials"] * costs.trial_share * run_cost(plan.search, costs, rows)
+            trials = tuning["trials"] * costs.trial_share * trial_cost(plan.search, costs, rows)
             add("tune", dataset, None, costs.startup["train"] + trials,
                 threads=search_processes(tuning["workers"], cores))
         for name, spec in plan.external.items():
@@ -178,12 +189,12 @@ def time_limit_minutes(ref: float, reference_epoch_s: float) -> int:
     return 5 + math.ceil(3 * ref * reference_epoch_s / 60)
 
 
-def time_limits(jobs: list[dict], reference_epoch_s: float) -> dict[str, int]:
+def time_limits(jobs: list[dict], reference_epoch_s: float) -> dict[tuple[str, str | None], int]:
     """Each job's time limit on a cluster (time_limit_minutes of its ref per thread), keyed by
-    its case (a run job; the longest over datasets) or else its rule (the search: `tune`)."""
-    limits: dict[str, int] = {}
+    its rule and case (None for a job of no case: the search), the longest over datasets."""
+    limits: dict[tuple[str, str | None], int] = {}
     for job in jobs:
-        key = job["case"] or job["rule"]
+        key = job["rule"], job["case"]
         limits[key] = max(limits.get(key, 0), time_limit_minutes(job["ref"] / job["threads"], reference_epoch_s))
     return limits
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
+
+from .lines import array_module
 
 FUNCTIONS = ("sin", "cos")
 
@@ -43,7 +44,7 @@ class ForwardMap:
 
     def __call__(self, x):
         """x: (..., 2, L) tensor or array -> y: (..., 2, L), same type and dtype."""
-        lib = torch if isinstance(x, torch.Tensor) else np
+        lib = array_module(x)
         x0, x1 = x[..., 0, :], x[..., 1, :]
         ys = [getattr(lib, t.fn)(t.a * x0 + t.b * x1) for t in self.terms]
         return lib.stack(ys, -2)

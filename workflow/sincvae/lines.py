@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
-import torch
 
 DOMAIN = (0.1, 1.0)
 POINTS = 50
+
+
+def array_module(x):
+    """torch for a tensor, else numpy. Never imports torch (a tensor means it is loaded), so the
+    scoring jobs that hold only arrays start without it."""
+    torch = sys.modules.get("torch")
+    return torch if torch is not None and isinstance(x, torch.Tensor) else np
 
 
 def ends_from_uniforms(u):
@@ -16,7 +24,7 @@ def ends_from_uniforms(u):
     x0 falls from start ~ U[end, 1] to end ~ U[0.1, 1]; x1 rises from
     start ~ U[0.1, 1] to end ~ U[start, 1]; x0 and x1 independent.
     """
-    lib = torch if isinstance(u, torch.Tensor) else np
+    lib = array_module(u)
     lo, hi = DOMAIN
     x0_end = lo + (hi - lo) * u[..., 0]
     x0_start = x0_end + (hi - x0_end) * u[..., 1]
@@ -33,16 +41,12 @@ def sample_lines(n: int, rng: np.random.Generator, points: int = POINTS) -> np.n
 
 def lines_from_ends(starts, ends, length: int):
     """starts, ends: (..., 2) arrays or tensors -> evenly spaced lines (..., 2, length), same type."""
-    if isinstance(starts, torch.Tensor):
-        t = torch.linspace(0.0, 1.0, length, dtype=starts.dtype, device=starts.device)
-    else:
+    lib = array_module(starts)
+    if lib is np:
         t = np.linspace(0.0, 1.0, length)
+    else:
+        t = lib.linspace(0.0, 1.0, length, dtype=starts.dtype, device=starts.device)
     return starts[..., None] + (ends - starts)[..., None] * t
-
-
-def sample_ends(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
-    """End points (*shape, 4) from the original study's generator, drawn with a torch generator."""
-    return ends_from_uniforms(torch.rand(*shape, 4, generator=generator, device=generator.device, dtype=torch.float64))
 
 
 def slopes_ok(starts: np.ndarray, ends: np.ndarray, slack: float = 1e-6) -> np.ndarray:

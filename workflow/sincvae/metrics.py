@@ -13,6 +13,8 @@ lines and the weighted exact solutions in the largest point-wise distance (`wass
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 
@@ -149,7 +151,10 @@ def wasserstein(distances: np.ndarray, u: np.ndarray, weights: np.ndarray) -> fl
     (S,), given their distances (K, S): the least mass × distance that moves one onto the other
     (an exact transport problem, POT's network simplex). A sample off its solution by d costs its
     weight × d; a missing solution costs its weight × the distance to the samples that replace it."""
-    import ot  # here, not at the top: POT takes 0.5 s to import, which every training job would pay
+    # POT loads every array library it finds as a backend, torch among them (a second of start-up);
+    # these are numpy arrays, so a scoring job keeps torch unloaded (POT's documented switch).
+    os.environ.setdefault("POT_BACKEND_DISABLE_PYTORCH", "1")
+    import ot  # here, not at the top: only scoring needs it
 
     contiguous = (np.ascontiguousarray(a, dtype=np.float64) for a in (u, weights / weights.sum(), distances))
     return float(ot.emd2(*contiguous))

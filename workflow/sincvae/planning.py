@@ -19,6 +19,7 @@ from .registry import TRAINING
 ABLATION_PREFIX = "ablation"
 # The rule families of the run jobs (Plan.run_rule); a family has one rule per seed count (RunGroup).
 RUN_FAMILIES = ("train", "train_grid_point", "generate", "ablation", "ablation_continued")
+SCORE = "score"  # the rule family of the score jobs, one per run job (Plan.score_groups)
 TUNED = "tuned"
 STAGES = ("raw", "refined")  # a method's own lines; the same after refinement
 
@@ -209,9 +210,16 @@ class Plan:
 
     def run_groups(self) -> list[RunGroup]:
         """The run jobs' rules (RunGroup), in the plan's order."""
+        return self._groups(self.run_rule)
+
+    def score_groups(self) -> list[RunGroup]:
+        """The score jobs' rules: family `score`, one rule per seed count."""
+        return self._groups(lambda case: SCORE)
+
+    def _groups(self, family_of) -> list[RunGroup]:
         groups: dict[tuple[str, tuple[int, ...]], list[str]] = {}
         for case in self.runs:
-            groups.setdefault((self.run_rule(case), tuple(self.seeds[case])), []).append(case)
+            groups.setdefault((family_of(case), tuple(self.seeds[case])), []).append(case)
         common: dict[str, tuple[int, ...]] = {}  # each family's seeds of the most cases (the first on a tie)
         for (family, seeds), cases in groups.items():
             if family not in common or len(cases) > len(groups[family, common[family]]):
@@ -241,6 +249,21 @@ class Plan:
         shorter = self.continued_from.get(case)
         if shorter is not None:
             inputs["starts"] = [f"results/{dataset}/{shorter}/seed{seed}/state.pt" for seed in self.seeds[shorter]]
+        return inputs
+
+    def score_inputs(self, case: str, dataset: str) -> dict[str, str | list[str]]:
+        """What a case's score job reads: its seeds' lines, their loss histories (the final
+        losses in the case's metrics.json), the scored rows and their exact solutions, and the
+        search's best setting for `tuned` (the settings its metrics.json lists)."""
+        run, seeds = self.runs[case], self.seeds[case]
+        inputs: dict[str, str | list[str]] = {
+            "lines": [f"results/{dataset}/{case}/seed{seed}/lines.parquet" for seed in seeds],
+            "targets": f"results/{dataset}/exact/targets.parquet",
+            "solutions": f"results/{dataset}/exact/solutions.parquet"}
+        if registry.method(run.case["method"]).learns:
+            inputs["histories"] = [f"results/{dataset}/{case}/seed{seed}/history.csv" for seed in seeds]
+        if case == TUNED:
+            inputs["best"] = f"results/tuning/{dataset}/best.yaml"
         return inputs
 
     def search_priority(self, trials: int) -> int:
@@ -489,25 +512,32 @@ def _plan_runs(result: Plan, config: dict) -> None:
 TEMPORARY_OUTPUTS = ("models", "states")
 
 
-def run_outputs(family: str, seeds: tuple[int, ...]) -> dict[str, str | list[str]]:
-    """What a run job of `family` (RunGroup) writes, with {dataset} and {case} left as
-    wildcards: for each of its seeds its lines, their scores per line and per row, its metrics
-    and timings; the loss history of a method that learns; the model of a case the notebooks
-    and latent figures may read; the training state a longer epochs level resumes; and the
-    case's metrics.json (a grid point's are per seed)."""
-    def each(file: str) -> list[str]:
-        return [f"results/{{dataset}}/{{case}}/seed{seed}/{file}" for seed in seeds]
+def _each_seed(file: str, seeds: tuple[int, ...]) -> list[str]:
+    return [f"results/{{dataset}}/{{case}}/seed{seed}/{file}" for seed in seeds]
 
-    outputs: dict[str, str | list[str]] = {name: each(f"{name}.{ext}") for name, ext in (
-        ("lines", "parquet"), ("scores", "parquet"), ("rows", "parquet"), ("metrics", "json"), ("timing", "json"))}
+
+def run_outputs(family: str, seeds: tuple[int, ...]) -> dict[str, list[str]]:
+    """What a run job of `family` (RunGroup) writes, with {dataset} and {case} left as
+    wildcards: for each of its seeds its lines and timings; the loss history of a method that
+    learns; the model of a case the notebooks and latent figures may read; and the training
+    state a longer epochs level resumes. Its score job (score_outputs) scores the lines."""
+    outputs = {name: _each_seed(file, seeds) for name, file in (("lines", "lines.parquet"), ("timing", "timing.json"))}
     if family in ("train", "train_grid_point"):
-        outputs["models"] = each("model.pt")
+        outputs["models"] = _each_seed("model.pt", seeds)
     if family != "generate":
-        outputs["histories"] = each("history.csv")
-    if family != "train_grid_point":
-        outputs["summary"] = "results/{dataset}/{case}/metrics.json"
+        outputs["histories"] = _each_seed("history.csv", seeds)
     if family == "ablation_continued":
-        outputs["states"] = each("state.pt")
+        outputs["states"] = _each_seed("state.pt", seeds)
+    return outputs
+
+
+def score_outputs(seeds: tuple[int, ...]) -> dict[str, str | list[str]]:
+    """What a score job writes: for each seed its scores per line and per row and its metrics,
+    the case's metrics.json over its seeds, and the seconds its scoring took (calibration's)."""
+    outputs: dict[str, str | list[str]] = {name: _each_seed(file, seeds) for name, file in (
+        ("scores", "scores.parquet"), ("rows", "rows.parquet"), ("metrics", "metrics.json"))}
+    outputs["summary"] = "results/{dataset}/{case}/metrics.json"
+    outputs["timing"] = "results/{dataset}/{case}/score_timing.json"
     return outputs
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..lines import lines_from_ends, sample_ends
+from ..lines import ends_from_uniforms, lines_from_ends
 
 
 @dataclass(frozen=True)
@@ -22,5 +22,7 @@ class PriorLines(nn.Module):
 
     @torch.no_grad()
     def generate(self, y: torch.Tensor, samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        ends = sample_ends((y.shape[0], samples), generator)
+        # the original study's generator, from uniforms of the seed's torch stream
+        uniforms = torch.rand(y.shape[0], samples, 4, generator=generator, device=generator.device, dtype=torch.float64)
+        ends = ends_from_uniforms(uniforms)
         return lines_from_ends(ends[..., :2], ends[..., 2:], y.shape[-1]).to(y.dtype)
