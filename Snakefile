@@ -19,18 +19,9 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/tuning.smk"
 
 
-# Seconds-long bookkeeping: on a cluster, run it where snakemake runs instead of queueing it.
-localrules:
-    all,
-    plan,
-    power,
-    compare,
-    rank_methods,
-    plot_comparison,
-    verdicts,
-    plot_claims,
-    findings,
-    report,
+# Seconds-long bookkeeping (the table of jobs' local steps, sincvae.jobs.STEPS): on a cluster,
+# run it where snakemake runs instead of queueing it.
+run_here(["all", *(rule for rule, step in STEPS.items() if step.local)])
 
 
 # The whole study's cost, said before anything runs (results/plan.csv has every job's).

@@ -14,7 +14,7 @@ import yaml
 import sincvae
 from conftest import ROOT
 from sincvae import registry
-from sincvae.planning import RUN_FAMILIES
+from sincvae.planning import RUN_FAMILIES, SCORE
 from sincvae.report import NOT_METHODS
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -28,7 +28,7 @@ def vocabulary() -> dict[str, set[str]]:
     rules_text = "\n".join(p.read_text() for p in [ROOT / "Snakefile", *(ROOT / "workflow" / "rules").glob("*.smk")])
     rules = set(re.findall(r"^rule (\w+):", rules_text, flags=re.M))
     rules |= set(re.findall(r"^use rule \w+ as (\w+)", rules_text, flags=re.M))
-    rules |= set(RUN_FAMILIES)  # defined in a loop, one rule per seed count (workflow/rules/train.smk)
+    rules |= {*RUN_FAMILIES, SCORE}  # defined in loops, one rule per seed count (workflow/rules/train.smk)
     schema = yaml.safe_load((ROOT / "config" / "schema.yaml").read_text())
     keys: set[str] = set()
 

@@ -5,8 +5,11 @@ from snakemake.utils import validate
 
 from sincvae import registry
 from sincvae.cost import Costs, job_table, plan_line, time_limits
+from sincvae.jobs import STEPS, benchmark_file, log_file, priority as job_priority
 from sincvae.machine import describe_cpu
 from sincvae.planning import (
+    SCORE,
+    SPLITS,
     TEMPORARY_OUTPUTS,
     evaluated_splits,
     id_pattern as one_of,
@@ -34,7 +37,6 @@ JOBS = job_table(PLAN, config, COSTS, cores_here())
 # Each job's time limit on a cluster, by rule and case (cost.time_limits).
 TIME_LIMITS = time_limits(JOBS, COSTS.reference_epoch_s)
 LEARNED = registry.learned()
-SPLITS = ["train", "validation", "scoring"]
 DATASETS = list(config["datasets"])
 CASES = PLAN.cases
 CASE_IDS = PLAN.comparison
@@ -54,15 +56,6 @@ LATENT_CASES = [
 NOTEBOOKS = expand("results/notebooks/{dataset}.html", dataset=DATASETS)
 # A search's shared study (tuning.smk); not a declared output, so it outlives a killed job.
 STUDY_JOURNAL = "results/tuning/{dataset}/study.journal"
-
-
-# Above every training chain: short jobs that the search (the longest chain) and scoring wait on,
-# and every job that trains nothing, as soon as it is ready: a core left to wait on one at the
-# end of the run idles (the training-free methods' jobs, figures, verdicts, the notebook).
-FIRST = 10**6
-# The train split's exact solutions, which only the cases that train towards them wait on: after
-# the jobs above, before any training.
-BEFORE_TRAINING = FIRST - 1
 
 
 wildcard_constraints:
@@ -122,9 +115,9 @@ def time_limit(rule):
     return lambda wildcards: TIME_LIMITS[rule, wildcards.get("case")]
 
 
-def get_training_priority(wildcards):
-    """Longest training chains start first, so fewer cores idle at the end (Plan.training_chain)."""
-    return PLAN.training_chain(wildcards.case)
+def priority_of(rule):
+    """A rule's jobs' priority, as the table of jobs has it (sincvae.jobs.priority)."""
+    return lambda wildcards: job_priority(PLAN, config, rule, wildcards.get("case"))
 
 
 def first_seed_models(cases):

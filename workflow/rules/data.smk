@@ -1,15 +1,15 @@
 # A dataset file that is present (the user's own) is kept and validated; an absent one is generated.
-# Every chain starts from the data: its jobs come first (FIRST, common.smk).
+# Every chain starts from the data: its jobs come first (sincvae.jobs.FIRST).
 
 
 rule generate_data:
     output:
         "data/{dataset}/{split}_dataset.pt",
     log:
-        "logs/generate_data/{dataset}/{split}.log",
+        log_file("generate_data"),
     benchmark:
-        "benchmarks/generate_data/{dataset}/{split}.tsv"
-    priority: FIRST
+        benchmark_file("generate_data")
+    priority: priority_of("generate_data")
     conda:
         "../../envs/sincvae.yaml"
     resources:
@@ -28,10 +28,10 @@ rule validate_data:
     output:
         "results/{dataset}/data_validation.json",
     log:
-        "logs/validate_data/{dataset}.log",
+        log_file("validate_data"),
     benchmark:
-        "benchmarks/validate_data/{dataset}.tsv"
-    priority: FIRST
+        benchmark_file("validate_data")
+    priority: priority_of("validate_data")
     conda:
         "../../envs/sincvae.yaml"
     resources:

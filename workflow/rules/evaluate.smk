@@ -7,10 +7,10 @@ rule solve_exact:
         solutions="results/{dataset}/exact/solutions.parquet",
         targets="results/{dataset}/exact/targets.parquet",
     log:
-        "logs/solve_exact/{dataset}.log",
+        log_file("solve_exact"),
     benchmark:
-        "benchmarks/solve_exact/{dataset}.tsv"
-    priority: FIRST
+        benchmark_file("solve_exact")
+    priority: priority_of("solve_exact")
     conda:
         "../../envs/sincvae.yaml"
     resources:
@@ -32,10 +32,10 @@ use rule solve_exact as solve_train with:
     output:
         solutions="results/{dataset}/exact/train_solutions.parquet",
     log:
-        "logs/solve_train/{dataset}.log",
+        log_file("solve_train"),
     benchmark:
-        "benchmarks/solve_train/{dataset}.tsv"
-    priority: BEFORE_TRAINING
+        benchmark_file("solve_train")
+    priority: priority_of("solve_train")
     params:
         dataset=dataset_params,
         splits=[("train", None)],
@@ -51,10 +51,10 @@ rule score_exact:
         scores="results/{dataset}/exact/scores.parquet",
         metrics="results/{dataset}/exact/metrics.json",
     log:
-        "logs/score_exact/{dataset}.log",
+        log_file("score_exact"),
     benchmark:
-        "benchmarks/score_exact/{dataset}.tsv"
-    priority: FIRST
+        benchmark_file("score_exact")
+    priority: priority_of("score_exact")
     conda:
         "../../envs/sincvae.yaml"
     resources:
@@ -77,11 +77,12 @@ rule score_external:
         scores="results/{dataset}/{case}/scores.parquet",
         rows="results/{dataset}/{case}/rows.parquet",
     log:
-        "logs/score_external/{dataset}/{case}.log",
+        log_file("score_external"),
     benchmark:
-        "benchmarks/score_external/{dataset}/{case}.tsv"
+        benchmark_file("score_external")
     wildcard_constraints:
         case=one_of(PLAN.external),
+    priority: priority_of("score_external")
     conda:
         "../../envs/sincvae.yaml"
     resources:
@@ -130,10 +131,10 @@ rule verdicts:
         ),
         levels="results/ablation_levels.csv",
     log:
-        "logs/verdicts.log",
+        log_file("verdicts"),
     benchmark:
-        "benchmarks/verdicts.tsv"
-    priority: FIRST
+        benchmark_file("verdicts")
+    priority: priority_of("verdicts")
     conda:
         "../../envs/sincvae.yaml"
     params:

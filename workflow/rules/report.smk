@@ -4,11 +4,11 @@ rule plan:
         jobs="results/plan.csv",
         summary="results/plan.json",
     log:
-        "logs/plan.log",
+        log_file("plan"),
     benchmark:
-        "benchmarks/plan.tsv"
+        benchmark_file("plan")
     # first, and as a computing job: it times the reference epoch, which a busy core would slow
-    priority: FIRST
+    priority: priority_of("plan")
     conda:
         "../../envs/sincvae.yaml"
     resources:
@@ -30,10 +30,10 @@ rule power:
     output:
         "results/power.csv",
     log:
-        "logs/power.log",
+        log_file("power"),
     benchmark:
-        "benchmarks/power.tsv"
-    priority: FIRST
+        benchmark_file("power")
+    priority: priority_of("power")
     conda:
         "../../envs/sincvae.yaml"
     params:
@@ -59,9 +59,10 @@ rule compare:
         ),
         seeds="results/comparison_seeds.csv",
     log:
-        "logs/compare.log",
+        log_file("compare"),
     benchmark:
-        "benchmarks/compare.tsv"
+        benchmark_file("compare")
+    priority: priority_of("compare")
     conda:
         "../../envs/sincvae.yaml"
     script:
@@ -83,9 +84,10 @@ rule rank_methods:
             category="Comparison",
         ),
     log:
-        "logs/rank_methods.log",
+        log_file("rank_methods"),
     benchmark:
-        "benchmarks/rank_methods.tsv"
+        benchmark_file("rank_methods")
+    priority: priority_of("rank_methods")
     conda:
         "../../envs/sincvae.yaml"
     params:
@@ -156,10 +158,10 @@ rule plot_dataset:
             for case in LEARNED_CASES
         ],
     log:
-        "logs/plot_dataset/{dataset}.log",
+        log_file("plot_dataset"),
     benchmark:
-        "benchmarks/plot_dataset/{dataset}.tsv"
-    priority: FIRST
+        benchmark_file("plot_dataset")
+    priority: priority_of("plot_dataset")
     conda:
         "../../envs/sincvae.yaml"
     resources:
@@ -185,9 +187,10 @@ rule plot_comparison:
             category="Comparison",
         ),
     log:
-        "logs/plot_comparison.log",
+        log_file("plot_comparison"),
     benchmark:
-        "benchmarks/plot_comparison.tsv"
+        benchmark_file("plot_comparison")
+    priority: priority_of("plot_comparison")
     conda:
         "../../envs/sincvae.yaml"
     params:
@@ -223,10 +226,10 @@ rule plot_claims:
             for name, path in CLAIM_FIGURES.items()
         },
     log:
-        "logs/plot_claims.log",
+        log_file("plot_claims"),
     benchmark:
-        "benchmarks/plot_claims.tsv"
-    priority: FIRST
+        benchmark_file("plot_claims")
+    priority: priority_of("plot_claims")
     conda:
         "../../envs/sincvae.yaml"
     params:
@@ -249,9 +252,10 @@ rule findings:
         # the same findings as data, which the report renders (computed once, here)
         data="results/findings.json",
     log:
-        "logs/findings.log",
+        log_file("findings"),
     benchmark:
-        "benchmarks/findings.tsv"
+        benchmark_file("findings")
+    priority: priority_of("findings")
     conda:
         "../../envs/sincvae.yaml"
     params:
@@ -276,10 +280,10 @@ rule notebook:
             subcategory="notebook",
         ),
     log:
-        "logs/notebook/{dataset}.log",
+        log_file("notebook"),
     benchmark:
-        "benchmarks/notebook/{dataset}.tsv"
-    priority: FIRST
+        benchmark_file("notebook")
+    priority: priority_of("notebook")
     conda:
         "../../envs/sincvae.yaml"
     resources:
@@ -304,10 +308,10 @@ rule plot_latent:
     output:
         dataset_figure("latent"),
     log:
-        "logs/plot_latent/{dataset}.log",
+        log_file("plot_latent"),
     benchmark:
-        "benchmarks/plot_latent/{dataset}.tsv"
-    priority: FIRST
+        benchmark_file("plot_latent")
+    priority: priority_of("plot_latent")
     conda:
         "../../envs/sincvae.yaml"
     resources:
@@ -319,33 +323,11 @@ rule plot_latent:
         "../scripts/plot_latent.py"
 
 
-# Time and peak memory of every upstream job, for the report: the rules' benchmark paths,
-# written out (rules.X.benchmark carries a storage prefix on clusters, and inputs get it again).
-# generate_data is left out: asking for its benchmark would regenerate a file the user supplied.
+# Time and peak memory of every upstream job, for the report: each job's benchmark, from the table
+# of jobs (sincvae.jobs). generate_data is left out: asking for its benchmark would regenerate a
+# file the user supplied.
 UPSTREAM_BENCHMARKS = [
-    *expand("benchmarks/validate_data/{dataset}.tsv", dataset=DATASETS),
-    *expand("benchmarks/solve_exact/{dataset}.tsv", dataset=DATASETS),
-    *expand("benchmarks/score_exact/{dataset}.tsv", dataset=DATASETS),
-    # every run job's, in the folder of its rule family (planning.Plan.run_rule), and its score job's
-    *[
-        f"benchmarks/{rule}/{dataset}/{case}.tsv"
-        for dataset in DATASETS
-        for case in PLAN.runs
-        for rule in (PLAN.run_rule(case), "score")
-    ],
-    *(expand("benchmarks/tune/{dataset}.tsv", dataset=DATASETS) if TUNING else []),
-    *expand("benchmarks/plot_dataset/{dataset}.tsv", dataset=DATASETS),
-    *expand("benchmarks/notebook/{dataset}.tsv", dataset=DATASETS),
-    *(
-        expand("benchmarks/plot_latent/{dataset}.tsv", dataset=DATASETS)
-        if LATENT_CASES
-        else []
-    ),
-    "benchmarks/power.tsv",
-    "benchmarks/compare.tsv",
-    "benchmarks/rank_methods.tsv",
-    "benchmarks/plot_comparison.tsv",
-    *(["benchmarks/verdicts.tsv", "benchmarks/plot_claims.tsv"] if ABLATIONS else []),
+    job["benchmark"] for job in JOBS if job["rule"] not in ("generate_data", "report")
 ]
 
 
@@ -369,9 +351,10 @@ rule report:
     output:
         "results/report.html",
     log:
-        "logs/report.log",
+        log_file("report"),
     benchmark:
-        "benchmarks/report.tsv"
+        benchmark_file("report")
+    priority: priority_of("report")
     conda:
         "../../envs/sincvae.yaml"
     params:
@@ -392,9 +375,10 @@ rule throughput:
     output:
         "results/benchmarks/throughput.csv",
     log:
-        "logs/throughput.log",
+        log_file("throughput"),
     benchmark:
-        "benchmarks/throughput.tsv"
+        benchmark_file("throughput")
+    priority: priority_of("throughput")
     conda:
         "../../envs/sincvae.yaml"
     threads: config["threads"]

@@ -20,12 +20,12 @@ for group in PLAN.run_groups():
         output:
             **get_run_outputs(group),
         log:
-            f"logs/{group.family}/{{dataset}}/{{case}}.log",
+            log_file(group.family),
         benchmark:
-            f"benchmarks/{group.family}/{{dataset}}/{{case}}.tsv"
+            benchmark_file(group.family)
         wildcard_constraints:
             case=one_of(group.cases),
-        priority: FIRST if group.family == "generate" else get_training_priority
+        priority: priority_of(group.family)
         conda:
             "../../envs/sincvae.yaml"
         threads: config["threads"]
@@ -54,17 +54,17 @@ for group in PLAN.score_groups():
         output:
             **score_outputs(group.seeds),
         log:
-            "logs/score/{dataset}/{case}.log",
+            log_file(SCORE),
         benchmark:
-            "benchmarks/score/{dataset}/{case}.tsv"
+            benchmark_file(SCORE)
         wildcard_constraints:
             case=one_of(group.cases),
-        priority: FIRST
+        priority: priority_of(SCORE)
         conda:
             "../../envs/sincvae.yaml"
         resources:
             cpu=cpu_slots,
-            runtime=time_limit("score"),
+            runtime=time_limit(SCORE),
         params:
             case=lambda w: PLAN.runs[w.case].case,
             seeds=lambda w: PLAN.seeds[w.case],

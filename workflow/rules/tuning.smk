@@ -1,11 +1,6 @@
 # Hyperparameter search on the validation split (config `tuning`; README "Hyperparameter search").
 
 
-localrules:
-    grid,
-    best_setting,
-
-
 rule grid:
     input:
         metrics=lambda w: expand(
@@ -22,10 +17,10 @@ rule grid:
             subcategory="{dataset}",
         ),
     log:
-        "logs/grid/{dataset}.log",
+        log_file("grid"),
     benchmark:
-        "benchmarks/grid/{dataset}.tsv"
-    priority: FIRST
+        benchmark_file("grid")
+    priority: priority_of("grid")
     conda:
         "../../envs/sincvae.yaml"
     params:
@@ -44,12 +39,12 @@ rule tune:
     output:
         "results/tuning/{dataset}/search.csv",
     log:
-        "logs/tune/{dataset}.log",
+        log_file("tune"),
     benchmark:
-        "benchmarks/tune/{dataset}.tsv"
+        benchmark_file("tune")
     # the head of the longest chain (trials, then the tuned case's training): first, as a search
     # left for last ran alone at the end
-    priority: lambda w: PLAN.search_priority(TUNING["trials"])
+    priority: priority_of("tune")
     conda:
         "../../envs/sincvae.yaml"
     threads: search_threads() if TUNING else 1
@@ -81,10 +76,10 @@ rule best_setting:
             subcategory="{dataset}",
         ),
     log:
-        "logs/best_setting/{dataset}.log",
+        log_file("best_setting"),
     benchmark:
-        "benchmarks/best_setting/{dataset}.tsv"
-    priority: FIRST
+        benchmark_file("best_setting")
+    priority: priority_of("best_setting")
     conda:
         "../../envs/sincvae.yaml"
     params:

@@ -26,7 +26,8 @@ import yaml
 from . import registry
 from .cost import PER_1000, REFERENCE_ROWS, SIZED, Costs, file_name, lines_scored, ranking_pairs, solved_rows, trial_cost
 from .machine import describe_cpu
-from .planning import SCORE, Plan
+from .jobs import study_jobs
+from .planning import RUN_FAMILIES, SCORE, Plan
 
 MEASURED_FIELDS = ("rate", "key", "dataset", "job", "seconds", "size")
 
@@ -49,6 +50,11 @@ def _search_processes(search: Path) -> int:
     return int(rows[0]["processes"])
 
 
+def _name(job: dict) -> str:
+    """A job as measured records name it: its benchmark's path under benchmarks/, less .tsv."""
+    return job["benchmark"].removeprefix("benchmarks/").removesuffix(".tsv")
+
+
 def measure(plan: Plan, config: dict, root: Path) -> list[dict]:
     """Every timed quantity of a finished study under `root` (results/, benchmarks/), one
     record each (MEASURED_FIELDS) with the size its rate scales with: each seed's training
@@ -64,46 +70,48 @@ def measure(plan: Plan, config: dict, root: Path) -> list[dict]:
     def add(rate, key, dataset, job, seconds, size=1):
         records.append(dict(zip(MEASURED_FIELDS, (rate, key, dataset, job, seconds, size))))
 
-    for dataset in config["datasets"]:
-        for case, run in plan.runs.items():
-            method, rule = run.case["method"], plan.run_rule(case)
-            job, case_dir = f"{rule}/{dataset}/{case}", root / "results" / dataset / case
-            inside = 0.0
-            for seed in run.seeds:
-                timing = json.loads((case_dir / f"seed{seed}" / "timing.json").read_text())
-                if registry.method(method).learns:
-                    history = _csv(case_dir / f"seed{seed}" / "history.csv")
-                    done = len(history) - (run.case["epochs"] - plan.epochs_done(case))
-                    trained = sum(float(row["seconds"]) for row in history[done:])
-                    add("train", method, dataset, job, trained, (len(history) - done) * rows["train"])
-                    inside += trained
-                for split, _ in run.splits:
-                    part = timing[split]
-                    lines = part["rows"] * part["candidates"]
-                    add("generate", method, dataset, job, part["generate_s"], lines)
-                    if run.generation.refine_steps:
-                        add("refine", "", dataset, job, part["refine_s"], lines * run.generation.refine_steps)
-                    inside += part["generate_s"] + part["refine_s"]
-            add("startup", rule, dataset, job, _benchmark_s(root / "benchmarks" / f"{job}.tsv") - inside)
-            score_job = f"{SCORE}/{dataset}/{case}"
-            scored = json.loads((case_dir / "score_timing.json").read_text())["score_s"]
-            add("score", "", dataset, score_job, scored, lines_scored(run, rows))
-            add("startup", SCORE, dataset, score_job, _benchmark_s(root / "benchmarks" / f"{score_job}.tsv") - scored)
-        if plan.search is not None:
-            processes = _search_processes(root / "results" / "tuning" / dataset / "search.csv")
-            add("tune", "", dataset, f"tune/{dataset}",
-                _benchmark_s(root / "benchmarks" / "tune" / f"{dataset}.tsv") * processes, config["tuning"]["trials"])
-    for path in sorted((root / "benchmarks").rglob("*.tsv")):
-        job = path.relative_to(root / "benchmarks").with_suffix("").as_posix()
-        rule, *rest = job.split("/")
-        dataset = next((part for part in rest if part in config["datasets"]), "")
+    jobs = study_jobs(plan, config)
+    for job in jobs:
+        if job["rule"] not in RUN_FAMILIES:
+            continue
+        dataset, case, run = job["dataset"], job["case"], plan.runs[job["case"]]
+        method, name = run.case["method"], _name(job)
+        case_dir = root / "results" / dataset / case
+        inside = 0.0
+        for seed in run.seeds:
+            timing = json.loads((case_dir / f"seed{seed}" / "timing.json").read_text())
+            if registry.method(method).learns:
+                history = _csv(case_dir / f"seed{seed}" / "history.csv")
+                done = len(history) - (run.case["epochs"] - plan.epochs_done(case))
+                trained = sum(float(row["seconds"]) for row in history[done:])
+                add("train", method, dataset, name, trained, (len(history) - done) * rows["train"])
+                inside += trained
+            for split, _ in run.splits:
+                part = timing[split]
+                lines = part["rows"] * part["candidates"]
+                add("generate", method, dataset, name, part["generate_s"], lines)
+                if run.generation.refine_steps:
+                    add("refine", "", dataset, name, part["refine_s"], lines * run.generation.refine_steps)
+                inside += part["generate_s"] + part["refine_s"]
+        add("startup", job["rule"], dataset, name, _benchmark_s(root / job["benchmark"]) - inside)
+    for job in jobs:
+        rule, dataset, name, path = job["rule"], job["dataset"] or "", _name(job), root / job["benchmark"]
+        if rule in RUN_FAMILIES or rule == "generate_data" and not path.exists():
+            continue  # measured above; or a dataset file the user supplied, which no job generated
         seconds = _benchmark_s(path)
-        if rule in ("solve_exact", "solve_train"):
-            add("solve", rule, dataset, job, seconds, solved_rows(rule, config))
-        if rule == "rank_methods":
-            add("rank", "", "", job, seconds, ranking_pairs(plan, config))
+        if rule == SCORE:
+            scored = json.loads((root / "results" / dataset / job["case"] / "score_timing.json").read_text())["score_s"]
+            add("score", "", dataset, name, scored, lines_scored(plan.runs[job["case"]], rows))
+            add("startup", SCORE, dataset, name, seconds - scored)
+        elif rule == "tune":
+            processes = _search_processes(root / "results" / "tuning" / dataset / "search.csv")
+            add("tune", "", dataset, name, seconds * processes, config["tuning"]["trials"])
+        elif rule in ("solve_exact", "solve_train"):
+            add("solve", rule, dataset, name, seconds, solved_rows(rule, config))
+        elif rule == "rank_methods":
+            add("rank", "", "", name, seconds, ranking_pairs(plan, config))
         if rule not in SIZED:
-            add("rule", rule, dataset, job, seconds)
+            add("rule", rule, dataset, name, seconds)
     return records
 
 
@@ -144,7 +152,7 @@ def fit(records: list[dict], plan: Plan, config: dict, reference_epoch_s: float,
     the score jobs' start-up: the median of its jobs'; the exact solver: the slope over its jobs'
     rows solved;
     a search's trial against a full run of its case (pruned trials stop early); every other
-    rule per job, per dataset when it ran the same number of jobs for each dataset."""
+    rule per job (jobs.STEPS says how many jobs it has)."""
     ref = reference_epoch_s
     of = collections.defaultdict(list)
     for record in records:
@@ -170,15 +178,8 @@ def fit(records: list[dict], plan: Plan, config: dict, reference_epoch_s: float,
         costs["trial_share"] = round(_positive("trial_share", share, of["tune", ""]), 3)
     else:
         costs["trial_share"] = 1.0
-    datasets = len(config["datasets"])
-    costs["rules"] = {}
-    for rule in keys("rule"):
-        jobs = of["rule", rule]
-        per_dataset = all(r["dataset"] for r in jobs) and len(jobs) % datasets == 0
-        costs["rules"][rule] = {"per": "dataset" if per_dataset else "study",
-                                "jobs": len(jobs) // datasets if per_dataset else len(jobs),
-                                "ref": round(_positive(f"rules.{rule}", statistics.fmean(
-                                    float(r["seconds"]) for r in jobs) / ref, jobs), 3)}
+    costs["rules"] = {rule: round(_positive(f"rules.{rule}", statistics.fmean(
+        float(r["seconds"]) for r in of["rule", rule]) / ref, of["rule", rule]), 3) for rule in keys("rule")}
     return costs
 
 

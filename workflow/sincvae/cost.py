@@ -21,7 +21,8 @@ import yaml
 
 from . import registry
 from .machine import bf16_of, describe_cpu
-from .planning import RUN_FAMILIES, SCORE, Plan, Run, evaluated_splits, search_processes
+from .jobs import STEPS, study_jobs
+from .planning import RUN_FAMILIES, SCORE, Plan, Run, evaluated_splits
 
 REFERENCE_ROWS = 10_000  # lines of one reference epoch
 PER_1000 = 1000
@@ -47,7 +48,7 @@ class Costs:
     solve: float  # ref per 1,000 rows whose exact solutions the solver enumerates, past start-up
     trial_share: float  # a search trial's cost over a full run's (pruned trials stop early)
     rank: float  # ref per 1,000 pairs of cases the ranking compares, its bootstrap resamples included
-    rules: dict[str, dict]  # rule -> {"per": "dataset" | "study", "jobs": jobs each, "ref": per job}
+    rules: dict[str, float]  # rule -> ref per job, for the rules priced per job (jobs.STEPS)
 
     @classmethod
     def load(cls, path: str | Path) -> Costs:
@@ -124,39 +125,31 @@ def score_cost(run: Run, costs: Costs, rows: dict[str, int]) -> float:
 
 
 def job_table(plan: Plan, config: dict, costs: Costs, cores: int | None = None) -> list[dict]:
-    """Every job of the plan, one record each: rule, dataset, case, threads and its estimate
-    (ref, CPU). `cores`: the computing jobs' cores of the machine it runs on (None: a cluster),
-    which set the search job's threads (planning.search_processes)."""
+    """The study's table of jobs (jobs.study_jobs), each priced: `ref`, its estimate in
+    reference epochs of CPU. A run or score job from its Run; the train split's solver, the
+    search, someone's sample file and the ranking from their sizes; every other rule from its
+    rate per job in the costs file, or its step's estimate where no calibration measured it."""
     rows = config["data"]["rows"]
-    datasets = list(config["datasets"])
-    jobs = []
 
-    def add(rule, dataset, case, ref, threads=1):
-        jobs.append({"rule": rule, "dataset": dataset, "case": case, "threads": threads, "ref": ref})
-
-    for dataset in datasets:
-        for case, run in plan.runs.items():
-            rule = plan.run_rule(case)
-            add(rule, dataset, case, costs.startup[rule] + run_cost(run, costs, rows, plan.epochs_done(case)))
-            add(SCORE, dataset, case, score_cost(run, costs, rows))
-        if any(run.trains_on_solutions for run in plan.runs.values()):
-            # the solver's job on the scored rows, and the train split's rows past those
+    def ref(job: dict) -> float:
+        rule, case = job["rule"], job["case"]
+        if rule in RUN_FAMILIES:
+            return costs.startup[rule] + run_cost(plan.runs[case], costs, rows, plan.epochs_done(case))
+        if rule == SCORE:
+            return score_cost(plan.runs[case], costs, rows)
+        if rule == "solve_train":  # the solver's job on the scored rows, and the train split's rows past those
             extra = rows["train"] - solved_rows("solve_exact", config)
-            add("solve_train", dataset, None, costs.rules["solve_exact"]["ref"] + extra / PER_1000 * costs.solve)
-        if plan.search is not None:
-            tuning = config["tuning"]
-            trials = tuning["trials"] * costs.trial_share * trial_cost(plan.search, costs, rows)
-            add("tune", dataset, None, costs.startup["train"] + trials,
-                threads=search_processes(tuning["workers"], cores))
-        for name, spec in plan.external.items():
-            if spec["dataset"] == dataset:
-                add("score_external", dataset, name, costs.score_external)
-    add("rank_methods", None, None, ranking_pairs(plan, config) / PER_1000 * costs.rank)
-    for rule, spec in costs.rules.items():
-        for dataset in (datasets if spec["per"] == "dataset" else [None]):
-            for _ in range(spec["jobs"]):
-                add(rule, dataset, None, spec["ref"])
-    return jobs
+            return costs.rules.get("solve_exact", STEPS["solve_exact"].estimate) + extra / PER_1000 * costs.solve
+        if rule == "tune":
+            trials = config["tuning"]["trials"] * costs.trial_share * trial_cost(plan.search, costs, rows)
+            return costs.startup["train"] + trials
+        if rule == "score_external":
+            return costs.score_external
+        if rule == "rank_methods":
+            return ranking_pairs(plan, config) / PER_1000 * costs.rank
+        return costs.rules.get(rule, STEPS[rule].estimate)
+
+    return [{**job, "ref": ref(job)} for job in study_jobs(plan, config, cores)]
 
 
 def wall_ref(jobs: list[dict], cores: int) -> float:

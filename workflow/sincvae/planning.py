@@ -22,6 +22,7 @@ RUN_FAMILIES = ("train", "train_grid_point", "generate", "ablation", "ablation_c
 SCORE = "score"  # the rule family of the score jobs, one per run job (Plan.score_groups)
 TUNED = "tuned"
 STAGES = ("raw", "refined")  # a method's own lines; the same after refinement
+SPLITS = ("train", "validation", "scoring")  # a dataset's files
 
 
 class PlanError(ValueError):

@@ -1,0 +1,115 @@
+"""The study as one table of jobs (sincvae.jobs): every rule of the workflow is in it, every job
+has its own log and benchmark, the parts of the study a config leaves out have no jobs, and a
+new rule takes its rule block and its table entry, nothing else."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import yaml
+
+from conftest import QUICK_STUDY, ROOT, merged
+from sincvae.jobs import FIRST, STEPS, benchmark_file, log_file, study_jobs
+from sincvae.planning import RUN_FAMILIES, SCORE, SPLITS, plan
+
+CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+
+
+def test_every_rule_of_the_workflow_is_in_the_table():
+    """`snakemake --list-rules` against the table: a run or score rule (one per family and seed
+    count) or a step; the default target and the two rules that refuse unknown ids are no jobs."""
+    listed = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+                             "--directory", str(ROOT), "--list-rules"], capture_output=True, text=True, check=True)
+    rules = set(listed.stdout.split())
+    study = plan(CONFIG)
+    families = {group.name: group.family for group in [*study.run_groups(), *study.score_groups()]}
+    assert set(families.values()) == {*RUN_FAMILIES, SCORE}
+    assert rules - set(families) - {"all", "unknown_case", "unknown_dataset"} == set(STEPS)
+
+
+def test_each_job_has_its_own_files_and_every_split_its_data_job():
+    study = plan(CONFIG)
+    jobs = pd.DataFrame(study_jobs(study, CONFIG))
+    assert jobs["log"].is_unique and jobs["benchmark"].is_unique
+    final = jobs[(jobs["case"] == "final-l1mean-b1.1-wx0.6-wy0.6-z110") & (jobs["dataset"] == "data_2")]
+    assert sorted(final["rule"]) == [SCORE, "train"]
+    assert set(final["benchmark"]) == {"benchmarks/train/data_2/final-l1mean-b1.1-wx0.6-wy0.6-z110.tsv",
+                                       "benchmarks/score/data_2/final-l1mean-b1.1-wx0.6-wy0.6-z110.tsv"}
+    data = jobs[jobs["rule"] == "generate_data"]
+    assert sorted(zip(data["dataset"], data["split"])) == sorted((d, s) for d in CONFIG["datasets"] for s in SPLITS)
+    assert set(data["log"]) == {f"logs/generate_data/{d}/{s}.log" for d in CONFIG["datasets"] for s in SPLITS}
+    assert jobs.loc[jobs["rule"] == "report", "benchmark"].tolist() == ["benchmarks/report.tsv"]
+    # a rule's pattern is its jobs' paths with their wildcards
+    assert log_file("notebook") == "logs/notebook/{dataset}.log"
+    assert benchmark_file(SCORE) == "benchmarks/score/{dataset}/{case}.tsv"
+    # a job that trains nothing first; a training job by its chain's seed-epochs; the search by its trials'
+    assert (jobs.loc[jobs["rule"].isin(["generate", SCORE, "notebook"]), "priority"] == FIRST).all()
+    branches = next(c for c in study.comparison if study.cases[c]["method"] == "branches")
+    trained = jobs.loc[(jobs["rule"] != SCORE) & (jobs["case"] == branches), "priority"]
+    assert (trained == len(study.seeds[branches]) * study.cases[branches]["epochs"]).all()
+    assert (jobs.loc[jobs["rule"] == "tune", "priority"] == study.search_priority(CONFIG["tuning"]["trials"])).all()
+    # the bookkeeping runs where snakemake runs; nothing that trains does
+    assert set(jobs.loc[jobs["local"], "rule"]) == {rule for rule, step in STEPS.items() if step.local}
+    assert not jobs.loc[jobs["rule"].isin(RUN_FAMILIES), "local"].any()
+
+
+def test_a_part_the_config_leaves_out_has_no_jobs():
+    config = merged(CONFIG, {"tuning": None, "ablations": None})
+    rules = {job["rule"] for job in study_jobs(plan(config), config)}
+    assert not rules & {"tune", "grid", "best_setting", "verdicts", "plot_claims", "train_grid_point", "ablation"}
+    assert {"train", SCORE, "report", "plot_latent"} <= rules
+    assert "throughput" not in rules  # asked for by name only
+    external = merged(config, {"external": {"theirs": {"dataset": "data_2", "path": "their.pt"}}})
+    scored = [job for job in study_jobs(plan(external), external) if job["rule"] == "score_external"]
+    assert [(job["dataset"], job["case"], job["log"]) for job in scored] == [
+        ("data_2", "theirs", "logs/score_external/data_2/theirs.log")]
+
+
+TOY_RULE = '''
+rule toy:
+    input:
+        "results/{dataset}/exact/solutions.parquet",
+    output:
+        "results/{dataset}/toy.txt",
+    log:
+        log_file("toy"),
+    benchmark:
+        benchmark_file("toy")
+    shell:
+        "wc -c {input} > {output} 2> {log}"
+'''
+
+
+def test_a_new_rule_takes_its_block_and_its_table_entry(tmp_path):
+    """A toy step added to a copy of the workflow (its rule block, and one line in STEPS): the
+    dry run plans its job as the report's input, results/plan.csv prices it at its step's
+    estimate, and its job writes the log and the benchmark the table names."""
+    copy = tmp_path / "copy"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", "results", "logs", "benchmarks",
+                                                              ".snakemake", "__pycache__", "*.egg-info"))
+    jobs_py = copy / "workflow" / "sincvae" / "jobs.py"
+    jobs_py.write_text(jobs_py.read_text().replace(
+        '    "report": Step((), local=True),\n',
+        '    "report": Step((), local=True),\n    "toy": Step(("dataset",), local=True, estimate=7.0),\n'))
+    (copy / "workflow" / "rules" / "toy.smk").write_text(TOY_RULE)
+    snakefile = copy / "Snakefile"
+    snakefile.write_text(snakefile.read_text().replace('include: "workflow/rules/tuning.smk"\n',
+                                                       'include: "workflow/rules/tuning.smk"\ninclude: "workflow/rules/toy.smk"\n'))
+    env = {**os.environ, "PYTHONPATH": str(copy / "workflow")}  # the copy's library, not the installed one
+    command = [sys.executable, "-m", "snakemake", "--directory", str(copy), "--configfile",
+               str(copy / "config" / "quick.yaml")]
+    dry = subprocess.run([*command, "--dry-run"], capture_output=True, text=True, env=env, cwd=copy)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    assert re.search(r"^toy\s+1$", dry.stdout, flags=re.M)  # the report waits on its benchmark
+    ran = subprocess.run([*command, "--cores", "2", "results/plan.csv", "results/data_1/toy.txt"],
+                         capture_output=True, text=True, env=env, cwd=copy)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    planned = pd.read_csv(copy / "results" / "plan.csv").query("rule == 'toy'")
+    assert planned[["dataset", "ref", "local", "benchmark"]].to_dict("records") == [
+        {"dataset": "data_1", "ref": 7.0, "local": True, "benchmark": "benchmarks/toy/data_1.tsv"}]
+    assert (copy / "benchmarks" / "toy" / "data_1.tsv").exists() and (copy / "logs" / "toy" / "data_1.log").exists()
+    study = plan(QUICK_STUDY)
+    assert len(pd.read_csv(copy / "results" / "plan.csv")) == len(study_jobs(study, QUICK_STUDY)) + 1
