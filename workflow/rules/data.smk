@@ -38,7 +38,7 @@ rule validate_data:
         cpu=cpu_slots,
     params:
         dataset=dataset_params,
-        splits=SPLITS,
+        splits=list(SPLITS),
         tolerance=config["data"]["tolerance"],
     script:
         "../scripts/validate_data.py"
