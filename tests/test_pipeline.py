@@ -364,11 +364,12 @@ def test_the_search_finds_a_tuned_case_and_resumes(quick_run, tmp_path_factory):
 
 
 def test_declared_resources_cover_the_measured_peaks_with_margin(quick_run):
-    """mem_mb of the run jobs stays at least 2x above what the jobs used (their runtime: on
-    recorded seconds, tests/test_cost.py)."""
+    """mem_mb of the run and score jobs stays at least 2x above what the jobs used (their
+    runtime: on recorded seconds, tests/test_cost.py)."""
     plan = snakemake(quick_run, "--dry-run", "--forceall").stdout
     declared = {m.group(1): m.group(2) for m in re.finditer(
-        r"rule (train|generate|ablation):.*?resources: ([^\n]*)", plan, flags=re.S)}
+        r"rule (train|generate|ablation|score):.*?resources: ([^\n]*)", plan, flags=re.S)}
+    assert set(declared) == {"train", "generate", "ablation", "score"}
     for rule, resources in declared.items():
         values = dict(kv.split("=", 1) for kv in resources.split(", "))
         bench = pd.concat(pd.read_csv(p, sep="\t") for p in (quick_run / "benchmarks" / rule).rglob("*.tsv"))

@@ -5,7 +5,13 @@ from snakemake.utils import validate
 
 from sincvae import registry
 from sincvae.cost import Costs, job_table, plan_line, time_limits
-from sincvae.jobs import STEPS, benchmark_file, log_file, priority as job_priority
+from sincvae.jobs import (
+    STEPS,
+    benchmark_file,
+    log_file,
+    memory_mb,
+    priority as job_priority,
+)
 from sincvae.machine import describe_cpu
 from sincvae.planning import (
     SCORE,
@@ -113,6 +119,11 @@ def get_run_outputs(group):
 def time_limit(rule):
     """A job's runtime on a cluster: its rule's (a run rule's family) limit for its case."""
     return lambda wildcards: TIME_LIMITS[rule, wildcards.get("case")]
+
+
+def memory_of(rule):
+    """A rule's jobs' memory request, as the table of jobs has it (sincvae.jobs.memory_mb)."""
+    return lambda wildcards, threads: memory_mb(rule, threads)
 
 
 def priority_of(rule):

@@ -87,7 +87,7 @@ rule score_external:
         "../../envs/sincvae.yaml"
     resources:
         cpu=cpu_slots,
-        mem_mb=1000,
+        mem_mb=memory_of("score_external"),
         runtime=5,
     params:
         dataset=dataset_params,

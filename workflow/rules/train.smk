@@ -31,8 +31,7 @@ for group in PLAN.run_groups():
         threads: config["threads"]
         resources:
             cpu=cpu_slots,
-            # measured peaks: 1.0 GB with refinement (default config), 0.5 GB for a level at 20,000 rows
-            mem_mb=1500 if group.family.startswith("ablation") else 2500,
+            mem_mb=memory_of(group.family),
             runtime=time_limit(group.family),
             gpu=GPUS_PER_JOB,
         params:
@@ -64,6 +63,7 @@ for group in PLAN.score_groups():
             "../../envs/sincvae.yaml"
         resources:
             cpu=cpu_slots,
+            mem_mb=memory_of(SCORE),
             runtime=time_limit(SCORE),
         params:
             case=lambda w: PLAN.runs[w.case].case,

@@ -50,7 +50,7 @@ rule tune:
     threads: search_threads() if TUNING else 1
     resources:
         cpu=cpu_slots,
-        mem_mb=lambda w, threads: 1500 * threads,
+        mem_mb=memory_of("tune"),
         runtime=time_limit("tune"),
         gpu=GPUS_PER_JOB,
     params:

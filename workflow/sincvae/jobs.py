@@ -100,6 +100,19 @@ def priority(plan: Plan, config: dict, rule: str, case: str | None = None) -> in
     return STEPS[rule].priority
 
 
+def memory_mb(rule: str, threads: int = 1) -> int | None:
+    """A job's memory request in MB, about twice its measured peak (tests/test_pipeline.py holds
+    the margin): a run job 1.0 GB with refinement, an ablation level 0.5 GB, a score job 0.3 GB,
+    the search 0.65 GB per process. None: the profile's default."""
+    if rule in RUN_FAMILIES:
+        return 1500 if rule.startswith("ablation") else 2500
+    if rule in (SCORE, "score_external"):
+        return 1000
+    if rule == "tune":
+        return 1500 * threads
+    return None
+
+
 def parts(plan: Plan, config: dict) -> set[str]:
     """The parts of the study this config has (Step.part)."""
     inspected = config["report"]["inspect_cases"]
@@ -115,7 +128,7 @@ def parts(plan: Plan, config: dict) -> set[str]:
 
 def study_jobs(plan: Plan, config: dict, cores: int | None = None) -> list[dict]:
     """Every job of the study: rule, dataset, case, split (None where its rule has no such
-    wildcard), threads, priority, local, log and benchmark. `cores`: the computing jobs' cores of the
+    wildcard), threads, memory (mem_mb), priority, local, log and benchmark. `cores`: the computing jobs' cores of the
     machine it runs on (None: a cluster), which set the search job's threads."""
     present = parts(plan, config)
     jobs = []
@@ -123,7 +136,7 @@ def study_jobs(plan: Plan, config: dict, cores: int | None = None) -> list[dict]
     def add(rule: str, threads: int = 1, **values: str) -> None:
         local = rule in STEPS and STEPS[rule].local
         jobs.append({"rule": rule, "dataset": values.get("dataset"), "case": values.get("case"),
-                     "split": values.get("split"), "threads": threads,
+                     "split": values.get("split"), "threads": threads, "mem_mb": memory_mb(rule, threads),
                      "priority": priority(plan, config, rule, values.get("case")), "local": local,
                      "log": log_file(rule, values), "benchmark": benchmark_file(rule, values)})
 
