@@ -11,7 +11,7 @@ from sincvae.machine import describe_cpu
 
 # The study's cost before it runs: every job's estimate (ref: reference epochs) and the whole
 # study's wall time on this machine's cores, from the reference epoch measured here now.
-jobs = pd.DataFrame(snakemake.params.jobs)
+jobs = pd.DataFrame(snakemake.params.jobs).astype({"mem_mb": "Int64"})  # empty: the profile's default
 seconds = sorted(reference_epoch_seconds(seed) for seed in range(3))[1]
 cores = snakemake.params.cores
 wall = wall_ref(snakemake.params.jobs, cores)
