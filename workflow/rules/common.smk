@@ -56,9 +56,7 @@ SCORED_SPLITS = evaluated_splits(config["evaluate"]["validation_rows"])
 GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
 # The cases each dataset's notebook shows, and those with an encoder (latent-space figure).
 INSPECT_CASES = config["report"]["inspect_cases"]
-LATENT_CASES = [
-    c for c in INSPECT_CASES if CASES[c]["method"] in registry.with_encoder()
-]
+LATENT_CASES = PLAN.with_encoder(INSPECT_CASES)
 NOTEBOOKS = expand("results/notebooks/{dataset}.html", dataset=DATASETS)
 # A search's shared study (tuning.smk); not a declared output, so it outlives a killed job.
 STUDY_JOURNAL = "results/tuning/{dataset}/study.journal"

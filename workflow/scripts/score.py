@@ -18,15 +18,16 @@ from sincvae.scoring import lines_from_frame, save_table, score_stored, targets_
 # (torch-free: the scored rows come from the solver's table, not the data files).
 w, inputs, out = snakemake.wildcards, snakemake.input, snakemake.output
 case, seeds = with_best_setting(snakemake.params.case, inputs.get("best")), snakemake.params.seeds
-scored = targets_by_split(pd.read_parquet(inputs.targets))
-solutions = solutions_by_split(pd.read_parquet(inputs.solutions))
+fmap = ForwardMap.from_config(snakemake.params.dataset)
+seed_lines = [lines_from_frame(pd.read_parquet(path), POINTS) for path in inputs.lines]
+# only the splits the lines answer (every seed's the same): a grid point's, or the scoring split
+answered = [("split", "in", sorted({split for split, _ in seed_lines[0]}))]
+splits = targets_by_split(pd.read_parquet(inputs.targets, filters=answered))
+solutions = solutions_by_split(pd.read_parquet(inputs.solutions, filters=answered))
 seed_metrics, seconds = [], 0.0
-for index, seed in enumerate(seeds):
-    lines = lines_from_frame(pd.read_parquet(inputs.lines[index]), POINTS)
-    splits = {split: scored[split] for split, _ in lines}
+for index, (seed, lines) in enumerate(zip(seeds, seed_lines, strict=True)):
     start = time.perf_counter()
-    scores, rows, summaries = score_stored(ForwardMap.from_config(snakemake.params.dataset), lines, splits,
-                                           solutions, snakemake.params.match_tolerance)
+    scores, rows, summaries = score_stored(fmap, lines, splits, solutions, snakemake.params.match_tolerance)
     seconds += time.perf_counter() - start
     save_table(scores, out.scores[index])
     rows.assign(dataset=w.dataset, case=w.case, seed=seed).to_parquet(out.rows[index], index=False)

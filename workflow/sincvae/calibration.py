@@ -27,7 +27,7 @@ from . import registry
 from .cost import PER_1000, REFERENCE_ROWS, SIZED, Costs, file_name, lines_scored, ranking_pairs, solved_rows, trial_cost
 from .machine import describe_cpu
 from .jobs import study_jobs
-from .planning import RUN_FAMILIES, SCORE, Plan
+from .planning import RUN_FAMILIES, SCORE, Plan, score_outputs
 
 MEASURED_FIELDS = ("rate", "key", "dataset", "job", "seconds", "size")
 
@@ -55,6 +55,28 @@ def _name(job: dict) -> str:
     return job["benchmark"].removeprefix("benchmarks/").removesuffix(".tsv")
 
 
+def _run_work(plan: Plan, case: str, results: Path, rows: dict[str, int]) -> list[tuple[str, str, float, int]]:
+    """A run job's timed work, seed by seed, as (rate, key, seconds, size): its training (rows ×
+    epochs trained), drawing (lines drawn) and refinement (lines × steps)."""
+    run = plan.runs[case]
+    method, work = run.case["method"], []
+    for seed in run.seeds:
+        seed_dir = results / case / f"seed{seed}"
+        timing = json.loads((seed_dir / "timing.json").read_text())
+        if registry.method(method).learns:
+            history = _csv(seed_dir / "history.csv")
+            done = len(history) - (run.case["epochs"] - plan.epochs_done(case))
+            trained = sum(float(row["seconds"]) for row in history[done:])
+            work.append(("train", method, trained, (len(history) - done) * rows["train"]))
+        for split, _ in run.splits:
+            part = timing[split]
+            lines = part["rows"] * part["candidates"]
+            work.append(("generate", method, part["generate_s"], lines))
+            if run.generation.refine_steps:
+                work.append(("refine", "", part["refine_s"], lines * run.generation.refine_steps))
+    return work
+
+
 def measure(plan: Plan, config: dict, root: Path) -> list[dict]:
     """Every timed quantity of a finished study under `root` (results/, benchmarks/), one
     record each (MEASURED_FIELDS) with the size its rate scales with: each seed's training
@@ -70,37 +92,19 @@ def measure(plan: Plan, config: dict, root: Path) -> list[dict]:
     def add(rate, key, dataset, job, seconds, size=1):
         records.append(dict(zip(MEASURED_FIELDS, (rate, key, dataset, job, seconds, size))))
 
-    jobs = study_jobs(plan, config)
-    for job in jobs:
-        if job["rule"] not in RUN_FAMILIES:
-            continue
-        dataset, case, run = job["dataset"], job["case"], plan.runs[job["case"]]
-        method, name = run.case["method"], _name(job)
-        case_dir = root / "results" / dataset / case
-        inside = 0.0
-        for seed in run.seeds:
-            timing = json.loads((case_dir / f"seed{seed}" / "timing.json").read_text())
-            if registry.method(method).learns:
-                history = _csv(case_dir / f"seed{seed}" / "history.csv")
-                done = len(history) - (run.case["epochs"] - plan.epochs_done(case))
-                trained = sum(float(row["seconds"]) for row in history[done:])
-                add("train", method, dataset, name, trained, (len(history) - done) * rows["train"])
-                inside += trained
-            for split, _ in run.splits:
-                part = timing[split]
-                lines = part["rows"] * part["candidates"]
-                add("generate", method, dataset, name, part["generate_s"], lines)
-                if run.generation.refine_steps:
-                    add("refine", "", dataset, name, part["refine_s"], lines * run.generation.refine_steps)
-                inside += part["generate_s"] + part["refine_s"]
-        add("startup", job["rule"], dataset, name, _benchmark_s(root / job["benchmark"]) - inside)
-    for job in jobs:
+    for job in study_jobs(plan, config):
         rule, dataset, name, path = job["rule"], job["dataset"] or "", _name(job), root / job["benchmark"]
-        if rule in RUN_FAMILIES or rule == "generate_data" and not path.exists():
-            continue  # measured above; or a dataset file the user supplied, which no job generated
+        if rule == "generate_data" and not path.exists():
+            continue  # a dataset file the user supplied, which no job generated
         seconds = _benchmark_s(path)
-        if rule == SCORE:
-            scored = json.loads((root / "results" / dataset / job["case"] / "score_timing.json").read_text())["score_s"]
+        if rule in RUN_FAMILIES:
+            work = _run_work(plan, job["case"], root / "results" / dataset, rows)
+            for rate, key, spent, size in work:
+                add(rate, key, dataset, name, spent, size)
+            add("startup", rule, dataset, name, seconds - sum(spent for _, _, spent, _ in work))
+        elif rule == SCORE:
+            timing = score_outputs(plan.seeds[job["case"]])["timing"].format(dataset=dataset, case=job["case"])
+            scored = json.loads((root / timing).read_text())["score_s"]
             add("score", "", dataset, name, scored, lines_scored(plan.runs[job["case"]], rows))
             add("startup", SCORE, dataset, name, seconds - scored)
         elif rule == "tune":

@@ -131,6 +131,9 @@ def job_table(plan: Plan, config: dict, costs: Costs, cores: int | None = None) 
     rate per job in the costs file, or its step's estimate where no calibration measured it."""
     rows = config["data"]["rows"]
 
+    def per_job(rule: str) -> float:
+        return costs.rules.get(rule, STEPS[rule].estimate)
+
     def ref(job: dict) -> float:
         rule, case = job["rule"], job["case"]
         if rule in RUN_FAMILIES:
@@ -139,7 +142,7 @@ def job_table(plan: Plan, config: dict, costs: Costs, cores: int | None = None) 
             return score_cost(plan.runs[case], costs, rows)
         if rule == "solve_train":  # the solver's job on the scored rows, and the train split's rows past those
             extra = rows["train"] - solved_rows("solve_exact", config)
-            return costs.rules.get("solve_exact", STEPS["solve_exact"].estimate) + extra / PER_1000 * costs.solve
+            return per_job("solve_exact") + extra / PER_1000 * costs.solve
         if rule == "tune":
             trials = config["tuning"]["trials"] * costs.trial_share * trial_cost(plan.search, costs, rows)
             return costs.startup["train"] + trials
@@ -147,7 +150,7 @@ def job_table(plan: Plan, config: dict, costs: Costs, cores: int | None = None) 
             return costs.score_external
         if rule == "rank_methods":
             return ranking_pairs(plan, config) / PER_1000 * costs.rank
-        return costs.rules.get(rule, STEPS[rule].estimate)
+        return per_job(rule)
 
     return [{**job, "ref": ref(job)} for job in study_jobs(plan, config, cores)]
 

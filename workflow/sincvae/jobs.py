@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import registry
 from .planning import RUN_FAMILIES, SCORE, SPLITS, Plan, search_processes
 
 
@@ -115,12 +114,11 @@ def memory_mb(rule: str, threads: int = 1) -> int | None:
 
 def parts(plan: Plan, config: dict) -> set[str]:
     """The parts of the study this config has (Step.part)."""
-    inspected = config["report"]["inspect_cases"]
     present = {
         "solutions": any(run.trains_on_solutions for run in plan.runs.values()),
         "external": bool(plan.external),
         "tuning": plan.search is not None,
-        "latent": any(plan.cases[c]["method"] in registry.with_encoder() for c in inspected),
+        "latent": bool(plan.with_encoder(config["report"]["inspect_cases"])),
         "ablations": bool(plan.claims),
     }
     return {part for part, there in present.items() if there}
@@ -128,8 +126,9 @@ def parts(plan: Plan, config: dict) -> set[str]:
 
 def study_jobs(plan: Plan, config: dict, cores: int | None = None) -> list[dict]:
     """Every job of the study: rule, dataset, case, split (None where its rule has no such
-    wildcard), threads, memory (mem_mb), priority, local, log and benchmark. `cores`: the computing jobs' cores of the
-    machine it runs on (None: a cluster), which set the search job's threads."""
+    wildcard), threads, memory (mem_mb), priority, local, log and benchmark. `cores`: the
+    computing jobs' cores of the machine it runs on (None: a cluster), which set the search
+    job's threads."""
     present = parts(plan, config)
     jobs = []
 

@@ -201,6 +201,10 @@ class Plan:
         continuing = [c for c, start in self.continued_from.items() if start == case]
         return len(self.seeds[case]) * epochs + sum(self.training_chain(c) for c in continuing)
 
+    def with_encoder(self, cases: list[str]) -> list[str]:
+        """The cases among `cases` whose method has an encoder: those the latent figure shows."""
+        return [c for c in cases if self.cases[c]["method"] in registry.with_encoder()]
+
     def run_rule(self, case: str) -> str:
         """The rule family of a case's run job: its log and benchmark folder, its costs' key."""
         if case in self.ablation:
@@ -253,16 +257,15 @@ class Plan:
         return inputs
 
     def score_inputs(self, case: str, dataset: str) -> dict[str, str | list[str]]:
-        """What a case's score job reads: its seeds' lines, their loss histories (the final
-        losses in the case's metrics.json), the scored rows and their exact solutions, and the
-        search's best setting for `tuned` (the settings its metrics.json lists)."""
-        run, seeds = self.runs[case], self.seeds[case]
+        """What a case's score job reads: what its run job wrote of each seed's lines and loss
+        history (the final losses in the case's metrics.json), the scored rows and their exact
+        solutions, and the search's best setting for `tuned` (the settings its metrics.json lists)."""
+        written = run_outputs(self.run_rule(case), tuple(self.seeds[case]))
         inputs: dict[str, str | list[str]] = {
-            "lines": [f"results/{dataset}/{case}/seed{seed}/lines.parquet" for seed in seeds],
-            "targets": f"results/{dataset}/exact/targets.parquet",
-            "solutions": f"results/{dataset}/exact/solutions.parquet"}
-        if registry.method(run.case["method"]).learns:
-            inputs["histories"] = [f"results/{dataset}/{case}/seed{seed}/history.csv" for seed in seeds]
+            name: [path.format(dataset=dataset, case=case) for path in written[name]]
+            for name in ("lines", "histories") if name in written}
+        inputs["targets"] = f"results/{dataset}/exact/targets.parquet"
+        inputs["solutions"] = f"results/{dataset}/exact/solutions.parquet"
         if case == TUNED:
             inputs["best"] = f"results/tuning/{dataset}/best.yaml"
         return inputs
