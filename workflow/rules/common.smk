@@ -1,18 +1,9 @@
-import os
 from dataclasses import asdict
 
 from snakemake.utils import validate
 
 from sincvae import registry
-from sincvae.cost import Costs, job_table, plan_line, time_limits
-from sincvae.jobs import (
-    STEPS,
-    benchmark_file,
-    log_file,
-    memory_mb,
-    priority as job_priority,
-)
-from sincvae.machine import describe_cpu
+from sincvae.jobs import STEPS, benchmark_file, log_file
 from sincvae.planning import (
     SCORE,
     SPLITS,
@@ -34,32 +25,18 @@ config.update(without_removed(config))
 # The whole study as a table of cases (sincvae.planning, unit-tested without Snakemake): the
 # comparison's cases, the search's grid points and `tuned` case, the ablations' levels.
 PLAN = plan(config)
-# Every job's cost in reference epochs, from the rates of this machine's file in config/costs/
-# (sincvae.cost; the nearest machine's if it has none): results/plan.csv before anything
-# trains, the time limits on a cluster.
-MACHINE = describe_cpu()
-COSTS = Costs.for_machine(os.path.join(workflow.basedir, "config", "costs"), MACHINE)
-JOBS = job_table(PLAN, config, COSTS, cores_here())
-# Each job's time limit on a cluster, by rule and case (cost.time_limits).
-TIME_LIMITS = time_limits(JOBS, COSTS.reference_epoch_s)
 LEARNED = registry.learned()
 DATASETS = list(config["datasets"])
 CASES = PLAN.cases
 CASE_IDS = PLAN.comparison
 ABLATIONS = config.get("ablations") or {}
 TUNING = config.get("tuning")
-# What the search's jobs read of `tuning`: the grid has jobs of its own.
-SEARCH = {k: v for k, v in (TUNING or {}).items() if k != "grid"}
 LEARNED_CASES = [c for c in CASE_IDS if CASES[c]["method"] in LEARNED]
 # The rows every method's lines and the exact solutions are scored on.
 SCORED_SPLITS = evaluated_splits(config["evaluate"]["validation_rows"])
-GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
 # The cases each dataset's notebook shows, and those with an encoder (latent-space figure).
 INSPECT_CASES = config["report"]["inspect_cases"]
 LATENT_CASES = PLAN.with_encoder(INSPECT_CASES)
-NOTEBOOKS = expand("results/notebooks/{dataset}.html", dataset=DATASETS)
-# A search's shared study (tuning.smk); not a declared output, so it outlives a killed job.
-STUDY_JOURNAL = "results/tuning/{dataset}/study.journal"
 
 
 wildcard_constraints:
@@ -114,21 +91,6 @@ def get_run_outputs(group):
     }
 
 
-def time_limit(rule):
-    """A job's runtime on a cluster: its rule's (a run rule's family) limit for its case."""
-    return lambda wildcards: TIME_LIMITS[rule, wildcards.get("case")]
-
-
-def memory_of(rule):
-    """A rule's jobs' memory request, as the table of jobs has it (sincvae.jobs.memory_mb)."""
-    return lambda wildcards, threads: memory_mb(rule, threads)
-
-
-def priority_of(rule):
-    """A rule's jobs' priority, as the table of jobs has it (sincvae.jobs.priority)."""
-    return lambda wildcards: job_priority(PLAN, config, rule, wildcards.get("case"))
-
-
 def first_seed_models(cases):
     """Input function: the first seed's model of each of `cases` that trains, for the job's dataset."""
     return lambda w: expand(
@@ -147,11 +109,6 @@ def dataset_figure(name):
         category="{dataset}",
         subcategory=name.replace("_", " "),
     )
-
-
-def search_threads():
-    """The search job's threads, as the plan has them (planning.search_processes)."""
-    return next(job["threads"] for job in JOBS if job["rule"] == "tune")
 
 
 def external_submission(wildcards):

@@ -1,3 +1,6 @@
+NOTEBOOKS = expand("results/notebooks/{dataset}.html", dataset=DATASETS)
+
+
 # The study's cost before anything runs (sincvae.cost): `snakemake results/plan.csv`.
 rule plan:
     output:

@@ -1,4 +1,8 @@
 # Hyperparameter search on the validation split (config `tuning`; README "Hyperparameter search").
+# What the search's jobs read of `tuning`: the grid has jobs of its own.
+SEARCH = {k: v for k, v in (TUNING or {}).items() if k != "grid"}
+# A search's shared study; not a declared output, so it outlives a killed job.
+STUDY_JOURNAL = "results/tuning/{dataset}/study.journal"
 
 
 rule grid:
