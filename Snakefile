@@ -33,4 +33,4 @@ onstart:
 rule all:
     default_target: True
     input:
-        "results/report.html",
+        paths.REPORT,

@@ -71,9 +71,9 @@ def test_a_part_the_config_leaves_out_has_no_jobs():
 TOY_RULE = '''
 rule toy:
     input:
-        "results/{dataset}/exact/solutions.parquet",
+        paths.EXACT_SOLUTIONS,
     output:
-        "results/{dataset}/toy.txt",
+        paths.TOY,
     log:
         log_file("toy"),
     benchmark:
@@ -83,10 +83,10 @@ rule toy:
 '''
 
 
-def test_a_new_rule_takes_its_block_and_its_table_entry(tmp_path):
-    """A toy step added to a copy of the workflow (its rule block, and one line in STEPS): the
-    dry run plans its job as the report's input, results/plan.csv prices it at its step's
-    estimate, and its job writes the log and the benchmark the table names."""
+def test_a_new_rule_takes_its_block_its_file_and_its_table_entry(tmp_path):
+    """A toy step added to a copy of the workflow (its rule block, its file in sincvae.paths and
+    one line in STEPS): the dry run plans its job as the report's input, results/plan.csv prices
+    it at its step's estimate, and its job writes the log and the benchmark the table names."""
     copy = tmp_path / "copy"
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", "results", "logs", "benchmarks",
                                                               ".snakemake", "__pycache__", "*.egg-info"))
@@ -94,6 +94,8 @@ def test_a_new_rule_takes_its_block_and_its_table_entry(tmp_path):
     jobs_py.write_text(jobs_py.read_text().replace(
         '    "report": Step((), local=True),\n',
         '    "report": Step((), local=True),\n    "toy": Step(("dataset",), local=True, estimate=7.0),\n'))
+    paths_py = copy / "workflow" / "sincvae" / "paths.py"
+    paths_py.write_text(paths_py.read_text() + '\nTOY = "results/{dataset}/toy.txt"\n')
     (copy / "workflow" / "rules" / "toy.smk").write_text(TOY_RULE)
     snakefile = copy / "Snakefile"
     snakefile.write_text(snakefile.read_text().replace('include: "workflow/rules/tuning.smk"\n',

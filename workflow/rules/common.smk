@@ -2,7 +2,7 @@ from dataclasses import asdict
 
 from snakemake.utils import validate
 
-from sincvae import registry
+from sincvae import paths, registry
 from sincvae.jobs import STEPS, benchmark_file, log_file
 from sincvae.planning import (
     SCORE,
@@ -94,7 +94,7 @@ def get_run_outputs(group):
 def first_seed_models(cases):
     """Input function: the first seed's model of each of `cases` that trains, for the job's dataset."""
     return lambda w: expand(
-        "results/{dataset}/{case}/seed{seed}/model.pt",
+        paths.seed_file("model.pt"),
         dataset=w.dataset,
         case=[c for c in cases if CASES[c]["method"] in LEARNED],
         seed=0,
@@ -104,7 +104,7 @@ def first_seed_models(cases):
 def dataset_figure(name):
     """A per-dataset figure, in Snakemake's --report under its dataset with its caption."""
     return report(
-        f"results/{{dataset}}/figures/{name}.png",
+        paths.fill(paths.DATASET_FIGURE, name=name),
         caption=f"../report/{name}.rst",
         category="{dataset}",
         subcategory=name.replace("_", " "),

@@ -4,7 +4,7 @@
 
 rule generate_data:
     output:
-        "data/{dataset}/{split}_dataset.pt",
+        paths.DATASET,
     log:
         log_file("generate_data"),
     benchmark:
@@ -24,9 +24,9 @@ rule generate_data:
 
 rule validate_data:
     input:
-        expand("data/{{dataset}}/{split}_dataset.pt", split=SPLITS),
+        expand(paths.DATASET, split=SPLITS, allow_missing=True),
     output:
-        "results/{dataset}/data_validation.json",
+        paths.DATA_VALIDATION,
     log:
         log_file("validate_data"),
     benchmark:

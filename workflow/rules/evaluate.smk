@@ -1,11 +1,11 @@
 rule solve_exact:
     input:
-        scoring="data/{dataset}/scoring_dataset.pt",
-        validation="data/{dataset}/validation_dataset.pt",
-        checked="results/{dataset}/data_validation.json",
+        scoring=paths.dataset("scoring"),
+        validation=paths.dataset("validation"),
+        checked=paths.DATA_VALIDATION,
     output:
-        solutions="results/{dataset}/exact/solutions.parquet",
-        targets="results/{dataset}/exact/targets.parquet",
+        solutions=paths.EXACT_SOLUTIONS,
+        targets=paths.EXACT_TARGETS,
     log:
         log_file("solve_exact"),
     benchmark:
@@ -27,10 +27,10 @@ rule solve_exact:
 # with targets: solutions trains towards (data.SolutionSets).
 use rule solve_exact as solve_train with:
     input:
-        train="data/{dataset}/train_dataset.pt",
-        checked="results/{dataset}/data_validation.json",
+        train=paths.dataset("train"),
+        checked=paths.DATA_VALIDATION,
     output:
-        solutions="results/{dataset}/exact/train_solutions.parquet",
+        solutions=paths.TRAIN_SOLUTIONS,
     log:
         log_file("solve_train"),
     benchmark:
@@ -45,11 +45,11 @@ use rule solve_exact as solve_train with:
 # The exact solutions as the comparison's bound, scored like a method.
 rule score_exact:
     input:
-        solutions="results/{dataset}/exact/solutions.parquet",
-        targets="results/{dataset}/exact/targets.parquet",
+        solutions=paths.EXACT_SOLUTIONS,
+        targets=paths.EXACT_TARGETS,
     output:
-        scores="results/{dataset}/exact/scores.parquet",
-        metrics="results/{dataset}/exact/metrics.json",
+        scores=paths.EXACT_SCORES,
+        metrics=paths.EXACT_METRICS,
     log:
         log_file("score_exact"),
     benchmark:
@@ -70,12 +70,12 @@ rule score_exact:
 rule score_external:
     input:
         submission=external_submission,
-        solutions="results/{dataset}/exact/solutions.parquet",
-        scoring="data/{dataset}/scoring_dataset.pt",
+        solutions=paths.EXACT_SOLUTIONS,
+        scoring=paths.dataset("scoring"),
     output:
-        summary="results/{dataset}/{case}/metrics.json",
-        scores="results/{dataset}/{case}/scores.parquet",
-        rows="results/{dataset}/{case}/rows.parquet",
+        summary=paths.CASE_METRICS,
+        scores=paths.CASE_SCORES,
+        rows=paths.CASE_ROWS,
     log:
         log_file("score_external"),
     benchmark:
@@ -101,7 +101,7 @@ rule unknown_case:
     input:
         reject_unknown_ids,
     output:
-        "results/{dataset}/{case}/metrics.json",
+        paths.CASE_METRICS,
     wildcard_constraints:
         case=not_one_of([*CASES, *PLAN.external, "exact"]),
 
@@ -110,7 +110,7 @@ rule unknown_dataset:
     input:
         reject_unknown_ids,
     output:
-        "results/{dataset}/{case}/metrics.json",
+        paths.CASE_METRICS,
     wildcard_constraints:
         dataset=not_one_of(DATASETS),
         case="[^/]+",
@@ -120,16 +120,14 @@ rule unknown_dataset:
 # variant × metric, and each level's mean with its interval for the figures.
 rule verdicts:
     input:
-        rows=per_case_seed(
-            "results/{dataset}/{case}/seed{seed}/rows.parquet", cases=PLAN.ablation
-        ),
+        rows=per_case_seed(paths.seed_file("rows.parquet"), cases=PLAN.ablation),
     output:
         verdicts=report(
-            "results/verdicts.csv",
+            paths.VERDICTS,
             caption="../report/verdicts.rst",
             category="Claims",
         ),
-        levels="results/ablation_levels.csv",
+        levels=paths.ABLATION_LEVELS,
     log:
         log_file("verdicts"),
     benchmark:

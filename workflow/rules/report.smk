@@ -1,11 +1,11 @@
-NOTEBOOKS = expand("results/notebooks/{dataset}.html", dataset=DATASETS)
+NOTEBOOKS = expand(paths.NOTEBOOK_HTML, dataset=DATASETS)
 
 
 # The study's cost before anything runs (sincvae.cost): `snakemake results/plan.csv`.
 rule plan:
     output:
-        jobs="results/plan.csv",
-        summary="results/plan.json",
+        jobs=paths.PLAN,
+        summary=paths.PLAN_SUMMARY,
     log:
         log_file("plan"),
     benchmark:
@@ -31,7 +31,7 @@ rule power:
     input:
         components=workflow.source_path("../../config/variance.csv"),
     output:
-        "results/power.csv",
+        paths.POWER,
     log:
         log_file("power"),
     benchmark:
@@ -47,20 +47,20 @@ rule power:
 
 rule compare:
     input:
-        exact=expand("results/{dataset}/exact/metrics.json", dataset=DATASETS),
-        metrics=per_case("results/{dataset}/{case}/metrics.json"),
-        timings=per_case_seed("results/{dataset}/{case}/seed{seed}/timing.json"),
+        exact=expand(paths.EXACT_METRICS, dataset=DATASETS),
+        metrics=per_case(paths.CASE_METRICS),
+        timings=per_case_seed(paths.seed_file("timing.json")),
         external=[
-            f"results/{spec['dataset']}/{name}/metrics.json"
+            paths.fill(paths.CASE_METRICS, dataset=spec["dataset"], case=name)
             for name, spec in PLAN.external.items()
         ],
     output:
         table=report(
-            "results/comparison.csv",
+            paths.COMPARISON,
             caption="../report/comparison.rst",
             category="Comparison",
         ),
-        seeds="results/comparison_seeds.csv",
+        seeds=paths.COMPARISON_SEEDS,
     log:
         log_file("compare"),
     benchmark:
@@ -76,13 +76,11 @@ rule compare:
 # not the references (the ideal sampler) nor samples read from a file (one seed: no test).
 rule rank_methods:
     input:
-        rows=per_case_seed(
-            "results/{dataset}/{case}/seed{seed}/rows.parquet", cases=PLAN.contenders
-        ),
+        rows=per_case_seed(paths.seed_file("rows.parquet"), cases=PLAN.contenders),
     output:
-        table="results/ranking.csv",
+        table=paths.RANKING,
         figure=report(
-            "results/figures/best.png",
+            paths.BEST_FIGURE,
             caption="../report/best.rst",
             category="Comparison",
         ),
@@ -106,9 +104,9 @@ FIGURES = ["data", "loss_curves", "residuals", "samples_x", "samples_y"]
 
 TUNING_FILES = {
     d: {
-        "grid": f"results/tuning/{d}/grid.csv",
-        "best": f"results/tuning/{d}/best.yaml",
-        "history": f"results/tuning/{d}/history.png",
+        "grid": paths.fill(paths.GRID, dataset=d),
+        "best": paths.fill(paths.BEST_SETTING, dataset=d),
+        "history": paths.fill(paths.SEARCH_HISTORY, dataset=d),
     }
     for d in (DATASETS if TUNING else [])
 }
@@ -117,7 +115,7 @@ TUNING_FILES = {
 # the latent-space figure only where some inspected case has an encoder
 DATASET_FIGURES = {
     d: {
-        f: f"results/{d}/figures/{f}.png"
+        f: paths.fill(paths.DATASET_FIGURE, dataset=d, name=f)
         for f in FIGURES + ["latent"] * bool(LATENT_CASES)
     }
     for d in DATASETS
@@ -129,20 +127,15 @@ rule plot_dataset:
         # residuals of every case pooled over seeds; loss curves of every seed (one figure per
         # case, and the first seeds' together); generated lines of the inspected cases (first
         # seed), as in the notebook
-        scores=lambda w: per_case_seed(
-            "results/{dataset}/{case}/seed{seed}/scores.parquet", w.dataset
-        ),
+        scores=lambda w: per_case_seed(paths.seed_file("scores.parquet"), w.dataset),
         lines=lambda w: per_case(
-            "results/{dataset}/{case}/seed{seed}/lines.parquet",
-            w.dataset,
-            INSPECT_CASES,
-            seed=0,
+            paths.seed_file("lines.parquet", 0), w.dataset, INSPECT_CASES
         ),
         histories=lambda w: per_case_seed(
-            "results/{dataset}/{case}/seed{seed}/history.csv", w.dataset, LEARNED_CASES
+            paths.seed_file("history.csv"), w.dataset, LEARNED_CASES
         ),
-        solutions="results/{dataset}/exact/solutions.parquet",
-        scoring="data/{dataset}/scoring_dataset.pt",
+        solutions=paths.EXACT_SOLUTIONS,
+        scoring=paths.dataset("scoring"),
     output:
         data=dataset_figure("data"),
         residuals=dataset_figure("residuals"),
@@ -152,7 +145,7 @@ rule plot_dataset:
         # here rather than in a job per case: each spent ~2 s starting for 0.7 s of drawing
         case_losses=[
             report(
-                f"results/{{dataset}}/{case}/loss_curves.png",
+                paths.fill(paths.CASE_LOSS_CURVES, case=case),
                 caption="../report/loss_curves.rst",
                 category="{dataset}",
                 subcategory="loss curves per case",
@@ -182,10 +175,10 @@ rule plot_dataset:
 
 rule plot_comparison:
     input:
-        "results/comparison.csv",
+        paths.COMPARISON,
     output:
         report(
-            "results/figures/coverage_vs_compute.png",
+            paths.COMPUTE_FIGURE,
             caption="../report/coverage_vs_compute.rst",
             category="Comparison",
         ),
@@ -204,10 +197,10 @@ rule plot_comparison:
 
 # The claims' figures: the headline (every effect) and one per claim (metrics against levels).
 CLAIM_FIGURES = {
-    "headline": "results/figures/claims.png",
-    **{f: f"results/figures/claim_{f}.png" for f in PLAN.claims},
+    "headline": paths.CLAIMS_FIGURE,
+    **{f: paths.fill(paths.CLAIM_FIGURE, factor=f) for f in PLAN.claims},
 }
-VERDICTS = {"verdicts": "results/verdicts.csv"} if ABLATIONS else {}
+VERDICTS = {"verdicts": paths.VERDICTS} if ABLATIONS else {}
 CLAIM_INPUTS = (
     {
         **VERDICTS,
@@ -222,7 +215,7 @@ CLAIM_INPUTS = (
 rule plot_claims:
     input:
         **VERDICTS,
-        levels="results/ablation_levels.csv",
+        levels=paths.ABLATION_LEVELS,
     output:
         **{
             name: report(path, caption="../report/claims.rst", category="Claims")
@@ -248,12 +241,12 @@ rule plot_claims:
 rule findings:
     input:
         **VERDICTS,
-        comparison="results/comparison.csv",
-        ranking="results/ranking.csv",
+        comparison=paths.COMPARISON,
+        ranking=paths.RANKING,
     output:
-        markdown="results/findings.md",
+        markdown=paths.FINDINGS,
         # the same findings as data, which the report renders (computed once, here)
-        data="results/findings.json",
+        data=paths.FINDINGS_DATA,
     log:
         log_file("findings"),
     benchmark:
@@ -272,12 +265,12 @@ rule notebook:
     input:
         notebook=workflow.source_path("../notebooks/inspect_cases.ipynb"),
         models=first_seed_models(INSPECT_CASES),
-        solutions="results/{dataset}/exact/solutions.parquet",
-        splits=expand("data/{{dataset}}/{split}_dataset.pt", split=SPLITS),
+        solutions=paths.EXACT_SOLUTIONS,
+        splits=expand(paths.DATASET, split=SPLITS, allow_missing=True),
     output:
-        notebook="results/notebooks/{dataset}.ipynb",
+        notebook=paths.NOTEBOOK,
         html=report(
-            "results/notebooks/{dataset}.html",
+            paths.NOTEBOOK_HTML,
             caption="../report/notebook.rst",
             category="{dataset}",
             subcategory="notebook",
@@ -307,7 +300,7 @@ rule notebook:
 rule plot_latent:
     input:
         models=first_seed_models(LATENT_CASES),
-        validation="data/{dataset}/validation_dataset.pt",
+        validation=paths.dataset("validation"),
     output:
         dataset_figure("latent"),
     log:
@@ -338,21 +331,21 @@ rule report:
     input:
         **CLAIM_INPUTS,
         benchmarks=UPSTREAM_BENCHMARKS,
-        plan="results/plan.csv",
-        plan_summary="results/plan.json",
-        power="results/power.csv",
-        findings="results/findings.json",
-        comparison="results/comparison.csv",
-        ranking="results/ranking.csv",
-        best="results/figures/best.png",
-        compute="results/figures/coverage_vs_compute.png",
-        curves=per_case("results/{dataset}/{case}/loss_curves.png", cases=LEARNED_CASES),
+        plan=paths.PLAN,
+        plan_summary=paths.PLAN_SUMMARY,
+        power=paths.POWER,
+        findings=paths.FINDINGS_DATA,
+        comparison=paths.COMPARISON,
+        ranking=paths.RANKING,
+        best=paths.BEST_FIGURE,
+        compute=paths.COMPUTE_FIGURE,
+        curves=per_case(paths.CASE_LOSS_CURVES, cases=LEARNED_CASES),
         notebooks=NOTEBOOKS,
         tuning=[p for files in TUNING_FILES.values() for p in files.values()],
-        validation=expand("results/{dataset}/data_validation.json", dataset=DATASETS),
+        validation=expand(paths.DATA_VALIDATION, dataset=DATASETS),
         figures=[p for figures in DATASET_FIGURES.values() for p in figures.values()],
     output:
-        "results/report.html",
+        paths.REPORT,
     log:
         log_file("report"),
     benchmark:
@@ -373,10 +366,10 @@ rule report:
 
 rule throughput:
     input:
-        train=expand("data/{dataset}/train_dataset.pt", dataset=DATASETS),
-        validation=expand("data/{dataset}/validation_dataset.pt", dataset=DATASETS),
+        train=expand(paths.dataset("train"), dataset=DATASETS),
+        validation=expand(paths.dataset("validation"), dataset=DATASETS),
     output:
-        "results/benchmarks/throughput.csv",
+        paths.THROUGHPUT,
     log:
         log_file("throughput"),
     benchmark:

@@ -16,7 +16,7 @@ for group in PLAN.run_groups():
             group.name
         input:
             unpack(get_run_inputs),
-            checked="results/{dataset}/data_validation.json",
+            checked=paths.DATA_VALIDATION,
         output:
             **get_run_outputs(group),
         log:

@@ -1,21 +1,19 @@
 # Hyperparameter search on the validation split (config `tuning`; README "Hyperparameter search").
 # What the search's jobs read of `tuning`: the grid has jobs of its own.
 SEARCH = {k: v for k, v in (TUNING or {}).items() if k != "grid"}
-# A search's shared study; not a declared output, so it outlives a killed job.
-STUDY_JOURNAL = "results/tuning/{dataset}/study.journal"
 
 
 rule grid:
     input:
         metrics=lambda w: expand(
-            "results/{dataset}/{case}/seed{seed}/metrics.json",
+            paths.seed_file("metrics.json"),
             dataset=w.dataset,
             case=PLAN.grid_jobs,
             seed=0,
         ),
     output:
         report(
-            "results/tuning/{dataset}/grid.csv",
+            paths.GRID,
             caption="../report/grid.rst",
             category="Hyperparameter search",
             subcategory="{dataset}",
@@ -33,15 +31,15 @@ rule grid:
         "../scripts/grid.py"
 
 
-# The study's journal (STUDY_JOURNAL) keeps its finished trials: a rerun goes on from them.
+# The study's journal (paths.STUDY_JOURNAL) keeps its finished trials: a rerun goes on from them.
 rule tune:
     input:
-        train="data/{dataset}/train_dataset.pt",
-        validation="data/{dataset}/validation_dataset.pt",
-        solutions="results/{dataset}/exact/solutions.parquet",
-        checked="results/{dataset}/data_validation.json",
+        train=paths.dataset("train"),
+        validation=paths.dataset("validation"),
+        solutions=paths.EXACT_SOLUTIONS,
+        checked=paths.DATA_VALIDATION,
     output:
-        "results/tuning/{dataset}/search.csv",
+        paths.SEARCH,
     log:
         log_file("tune"),
     benchmark:
@@ -62,19 +60,19 @@ rule tune:
         search=SEARCH,
         dataset=dataset_params,
         device=config["device"],
-        journal=lambda w: STUDY_JOURNAL.format(dataset=w.dataset),
+        journal=lambda w: paths.fill(paths.STUDY_JOURNAL, dataset=w.dataset),
     script:
         "../scripts/tune.py"
 
 
 rule best_setting:
     input:
-        search="results/tuning/{dataset}/search.csv",
+        search=paths.SEARCH,
     output:
-        best="results/tuning/{dataset}/best.yaml",
-        trials="results/tuning/{dataset}/trials.csv",
+        best=paths.BEST_SETTING,
+        trials=paths.TRIALS,
         history=report(
-            "results/tuning/{dataset}/history.png",
+            paths.SEARCH_HISTORY,
             caption="../report/tuning_history.rst",
             category="Hyperparameter search",
             subcategory="{dataset}",
@@ -88,7 +86,7 @@ rule best_setting:
         "../../envs/sincvae.yaml"
     params:
         search=SEARCH,
-        journal=lambda w: STUDY_JOURNAL.format(dataset=w.dataset),
+        journal=lambda w: paths.fill(paths.STUDY_JOURNAL, dataset=w.dataset),
         # the original study's claims, whose ranges best.yaml says the setting is in
         ablations={"factors": (ABLATIONS or {}).get("factors", {})},
     script:

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import yaml
 
-from . import registry
+from . import paths, registry
 from .cost import PER_1000, REFERENCE_ROWS, SIZED, Costs, file_name, lines_scored, ranking_pairs, solved_rows, trial_cost
 from .machine import describe_cpu
 from .jobs import study_jobs
-from .planning import RUN_FAMILIES, SCORE, Plan, score_outputs
+from .planning import RUN_FAMILIES, SCORE, Plan
 
 MEASURED_FIELDS = ("rate", "key", "dataset", "job", "seconds", "size")
 
@@ -55,16 +55,17 @@ def _name(job: dict) -> str:
     return job["benchmark"].removeprefix("benchmarks/").removesuffix(".tsv")
 
 
-def _run_work(plan: Plan, case: str, results: Path, rows: dict[str, int]) -> list[tuple[str, str, float, int]]:
+def _run_work(plan: Plan, case: str, root: Path, dataset: str, rows: dict[str, int]) -> list[tuple[str, str, float, int]]:
     """A run job's timed work, seed by seed, as (rate, key, seconds, size): its training (rows ×
     epochs trained), drawing (lines drawn) and refinement (lines × steps)."""
     run = plan.runs[case]
     method, work = run.case["method"], []
     for seed in run.seeds:
-        seed_dir = results / case / f"seed{seed}"
-        timing = json.loads((seed_dir / "timing.json").read_text())
+        seed_file = {name: root / paths.fill(paths.seed_file(name, seed), dataset=dataset, case=case)
+                     for name in ("timing.json", "history.csv")}
+        timing = json.loads(seed_file["timing.json"].read_text())
         if registry.method(method).learns:
-            history = _csv(seed_dir / "history.csv")
+            history = _csv(seed_file["history.csv"])
             done = len(history) - (run.case["epochs"] - plan.epochs_done(case))
             trained = sum(float(row["seconds"]) for row in history[done:])
             work.append(("train", method, trained, (len(history) - done) * rows["train"]))
@@ -98,17 +99,17 @@ def measure(plan: Plan, config: dict, root: Path) -> list[dict]:
             continue  # a dataset file the user supplied, which no job generated
         seconds = _benchmark_s(path)
         if rule in RUN_FAMILIES:
-            work = _run_work(plan, job["case"], root / "results" / dataset, rows)
+            work = _run_work(plan, job["case"], root, dataset, rows)
             for rate, key, spent, size in work:
                 add(rate, key, dataset, name, spent, size)
             add("startup", rule, dataset, name, seconds - sum(spent for _, _, spent, _ in work))
         elif rule == SCORE:
-            timing = score_outputs(plan.seeds[job["case"]])["timing"].format(dataset=dataset, case=job["case"])
-            scored = json.loads((root / timing).read_text())["score_s"]
+            timing = root / paths.fill(paths.SCORE_TIMING, dataset=dataset, case=job["case"])
+            scored = json.loads(timing.read_text())["score_s"]
             add("score", "", dataset, name, scored, lines_scored(plan.runs[job["case"]], rows))
             add("startup", SCORE, dataset, name, seconds - scored)
         elif rule == "tune":
-            processes = _search_processes(root / "results" / "tuning" / dataset / "search.csv")
+            processes = _search_processes(root / paths.fill(paths.SEARCH, dataset=dataset))
             add("tune", "", dataset, name, seconds * processes, config["tuning"]["trials"])
         elif rule in ("solve_exact", "solve_train"):
             add("solve", rule, dataset, name, seconds, solved_rows(rule, config))

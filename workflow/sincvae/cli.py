@@ -11,6 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from . import paths
+
 # The workflow's scoring settings (config/config.yaml `evaluate.match_tolerance`, `data.tolerance`),
 # for a user without the repository; tests/test_cli.py holds them equal to the config's.
 MATCH_TOLERANCE = 0.02
@@ -117,7 +119,7 @@ def _dataset_of(args) -> dict:
 
 
 def _score(args) -> None:
-    scoring = Path(args.scoring or f"data/{args.dataset}/scoring_dataset.pt") if args.dataset else None
+    scoring = Path(args.scoring or paths.dataset("scoring", args.dataset)) if args.dataset else None
     scores = score_file(args.file, _dataset_of(args), args.k, str(scoring) if scoring and scoring.exists() else None,
                         args.match_tolerance, args.tolerance)
     if args.json:

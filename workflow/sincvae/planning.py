@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from . import registry
+from . import paths, registry
 from .registry import TRAINING
 
 ABLATION_PREFIX = "ablation"
@@ -245,15 +245,15 @@ class Plan:
             splits.append("train")
         if method.learns and run.validation_loss:
             splits.append("validation")
-        inputs: dict[str, str | list[str]] = {split: f"data/{dataset}/{split}_dataset.pt"
-                                              for split in dict.fromkeys(splits)}
+        inputs: dict[str, str | list[str]] = {split: paths.dataset(split, dataset) for split in dict.fromkeys(splits)}
         if run.trains_on_solutions:
-            inputs["train_solutions"] = f"results/{dataset}/exact/train_solutions.parquet"
+            inputs["train_solutions"] = paths.fill(paths.TRAIN_SOLUTIONS, dataset=dataset)
         if case == TUNED:
-            inputs["best"] = f"results/tuning/{dataset}/best.yaml"
+            inputs["best"] = paths.fill(paths.BEST_SETTING, dataset=dataset)
         shorter = self.continued_from.get(case)
         if shorter is not None:
-            inputs["starts"] = [f"results/{dataset}/{shorter}/seed{seed}/state.pt" for seed in self.seeds[shorter]]
+            inputs["starts"] = [paths.fill(paths.seed_file("state.pt", seed), dataset=dataset, case=shorter)
+                                for seed in self.seeds[shorter]]
         return inputs
 
     def score_inputs(self, case: str, dataset: str) -> dict[str, str | list[str]]:
@@ -262,12 +262,12 @@ class Plan:
         solutions, and the search's best setting for `tuned` (the settings its metrics.json lists)."""
         written = run_outputs(self.run_rule(case), tuple(self.seeds[case]))
         inputs: dict[str, str | list[str]] = {
-            name: [path.format(dataset=dataset, case=case) for path in written[name]]
+            name: [paths.fill(path, dataset=dataset, case=case) for path in written[name]]
             for name in ("lines", "histories") if name in written}
-        inputs["targets"] = f"results/{dataset}/exact/targets.parquet"
-        inputs["solutions"] = f"results/{dataset}/exact/solutions.parquet"
+        inputs["targets"] = paths.fill(paths.EXACT_TARGETS, dataset=dataset)
+        inputs["solutions"] = paths.fill(paths.EXACT_SOLUTIONS, dataset=dataset)
         if case == TUNED:
-            inputs["best"] = f"results/tuning/{dataset}/best.yaml"
+            inputs["best"] = paths.fill(paths.BEST_SETTING, dataset=dataset)
         return inputs
 
     def search_priority(self, trials: int) -> int:
@@ -517,7 +517,7 @@ TEMPORARY_OUTPUTS = ("models", "states")
 
 
 def _each_seed(file: str, seeds: tuple[int, ...]) -> list[str]:
-    return [f"results/{{dataset}}/{{case}}/seed{seed}/{file}" for seed in seeds]
+    return [paths.seed_file(file, seed) for seed in seeds]
 
 
 def run_outputs(family: str, seeds: tuple[int, ...]) -> dict[str, list[str]]:
@@ -540,8 +540,8 @@ def score_outputs(seeds: tuple[int, ...]) -> dict[str, str | list[str]]:
     the case's metrics.json over its seeds, and the seconds its scoring took (calibration's)."""
     outputs: dict[str, str | list[str]] = {name: _each_seed(file, seeds) for name, file in (
         ("scores", "scores.parquet"), ("rows", "rows.parquet"), ("metrics", "metrics.json"))}
-    outputs["summary"] = "results/{dataset}/{case}/metrics.json"
-    outputs["timing"] = "results/{dataset}/{case}/score_timing.json"
+    outputs["summary"] = paths.CASE_METRICS
+    outputs["timing"] = paths.SCORE_TIMING
     return outputs
 
 

@@ -1,0 +1,73 @@
+"""Every file of the study, each spelled once, with its wildcards ({dataset}, {case}, {seed},
+{split}, {name}, {factor}) left for Snakemake or filled by the caller: the rules' inputs and
+outputs, the plan's run and score files (planning), the finished study calibration reads. Logs
+and benchmarks are the table of jobs' (sincvae.jobs). Torch-free and Snakemake-free."""
+
+from __future__ import annotations
+
+# The data: a file the user supplies is validated, a missing one generated.
+DATASET = "data/{dataset}/{split}_dataset.pt"
+DATA_VALIDATION = "results/{dataset}/data_validation.json"
+
+# The exact solver: every solution of each scored row (and of the train split), scored as a bound.
+EXACT_SOLUTIONS = "results/{dataset}/exact/solutions.parquet"
+EXACT_TARGETS = "results/{dataset}/exact/targets.parquet"
+TRAIN_SOLUTIONS = "results/{dataset}/exact/train_solutions.parquet"
+EXACT_SCORES = "results/{dataset}/exact/scores.parquet"
+EXACT_METRICS = "results/{dataset}/exact/metrics.json"
+
+# A case: its metrics over its seeds, and each seed's files (seed_file).
+CASE_METRICS = "results/{dataset}/{case}/metrics.json"
+CASE_SCORES = "results/{dataset}/{case}/scores.parquet"
+CASE_ROWS = "results/{dataset}/{case}/rows.parquet"
+SCORE_TIMING = "results/{dataset}/{case}/score_timing.json"
+CASE_LOSS_CURVES = "results/{dataset}/{case}/loss_curves.png"
+SEED_FILE = "results/{dataset}/{case}/seed{seed}/{name}"
+
+# The hyperparameter search.
+SEARCH = "results/tuning/{dataset}/search.csv"
+# The search's shared study: not a declared output, so it outlives a killed job.
+STUDY_JOURNAL = "results/tuning/{dataset}/study.journal"
+BEST_SETTING = "results/tuning/{dataset}/best.yaml"
+TRIALS = "results/tuning/{dataset}/trials.csv"
+SEARCH_HISTORY = "results/tuning/{dataset}/history.png"
+GRID = "results/tuning/{dataset}/grid.csv"
+
+# The study's tables, figures and report.
+PLAN = "results/plan.csv"
+PLAN_SUMMARY = "results/plan.json"
+POWER = "results/power.csv"
+COMPARISON = "results/comparison.csv"
+COMPARISON_SEEDS = "results/comparison_seeds.csv"
+RANKING = "results/ranking.csv"
+BEST_FIGURE = "results/figures/best.png"
+COMPUTE_FIGURE = "results/figures/coverage_vs_compute.png"
+VERDICTS = "results/verdicts.csv"
+ABLATION_LEVELS = "results/ablation_levels.csv"
+CLAIMS_FIGURE = "results/figures/claims.png"
+CLAIM_FIGURE = "results/figures/claim_{factor}.png"
+DATASET_FIGURE = "results/{dataset}/figures/{name}.png"
+NOTEBOOK = "results/notebooks/{dataset}.ipynb"
+NOTEBOOK_HTML = "results/notebooks/{dataset}.html"
+FINDINGS = "results/findings.md"
+FINDINGS_DATA = "results/findings.json"
+REPORT = "results/report.html"
+THROUGHPUT = "results/benchmarks/throughput.csv"
+
+
+def fill(pattern: str, **values: object) -> str:
+    """`pattern` with the given wildcards filled and the others left for Snakemake."""
+    for name, value in values.items():
+        pattern = pattern.replace("{" + name + "}", str(value))
+    return pattern
+
+
+def dataset(split: str, dataset: str = "{dataset}") -> str:
+    """One split's data file, of `dataset` or with {dataset} left as a wildcard."""
+    return fill(DATASET, split=split, dataset=dataset)
+
+
+def seed_file(name: str, seed: object = "{seed}") -> str:
+    """A file a case writes for each seed (lines.parquet, model.pt, ...), {dataset} and {case}
+    left as wildcards, {seed} too unless given."""
+    return fill(SEED_FILE, name=name, seed=seed)
