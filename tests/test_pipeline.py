@@ -45,8 +45,8 @@ FINAL = next(c for c in CASES if c.startswith("final"))
 FLOW = next(row["case"] for row in QUICK["cases"] if row.get("method") == "flow")
 NEAREST = next(row["case"] for row in QUICK["cases"] if row.get("method") == "nearest")
 # per dataset: five figures, the latent space and the search history; coverage against compute;
-# the best cases; the claims' headline figure and one per claim
-REPORT_IMAGES = 7 * len(DATASETS) + 1 + 1 + 1 + len(FACTORS)
+# the best methods and the best cases; the claims' headline figure and one per claim
+REPORT_IMAGES = 7 * len(DATASETS) + 1 + 2 + 1 + len(FACTORS)
 QUICK_SEEDS = QUICK["seeds"]
 QUICK_EPOCHS = QUICK["train"]["epochs"]
 
@@ -229,9 +229,13 @@ def test_report_in_headless_chromium(quick_run):
         page.goto(report)
         images = page.evaluate("[...document.images].map(i => i.complete && i.naturalWidth > 0)")
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        # the Findings' heading, and the top of both answer figures (the claims, the best cases)
+        # the Findings' heading, the top of both answer figures (the claims, the best methods) and
+        # of the summary's lines
         first_screen = page.evaluate("""[document.querySelector('#findings h2').getBoundingClientRect().bottom,
-            ...[...document.querySelectorAll('img.headline')].map(e => e.getBoundingClientRect().top + 100)]""")
+            ...[...document.querySelectorAll('img.headline')].map(e => e.getBoundingClientRect().top + 100),
+            document.querySelector('ul.summary').getBoundingClientRect().top + 50]""")
+        # each answer figure drawn near its own size: shrunk much, its labels are unreadable
+        scales = page.evaluate("[...document.querySelectorAll('img.headline')].map(i => i.width / i.naturalWidth)")
         answers = page.locator("img.headline").count()
         alts = page.evaluate("[...document.images].map(i => i.alt.trim().length)")
         headings = page.locator("table.sortable th")
@@ -255,6 +259,7 @@ def test_report_in_headless_chromium(quick_run):
     assert errors == []
     assert overflow <= 0  # no horizontal scrollbar at 1,280 px
     assert answers == 2 and max(first_screen) <= 800  # the Findings and both answer figures without scrolling
+    assert min(scales) >= 0.8, scales
     assert narrow <= 0  # at 390 px wide, too
     assert all(alts)  # every figure says what it shows
     assert requests == [report]  # figures are embedded: nothing else is fetched

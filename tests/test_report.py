@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from sincvae.findings import best_methods, claim_lines, claim_outcome, findings, number, render_markdown
-from sincvae.report import (aggregate_seeds, benchmark_summary, comparison_row, comparison_view, mean_interval,
-                            methods_view, power_views, render_report, table_view)
+from sincvae.report import (aggregate_seeds, benchmark_summary, column_kind, comparison_row, comparison_view,
+                            mean_interval, methods_view, power_views, render_report, spread, table_view)
 
 RUN = {"config_sha256": "abc", "commit": "123", "scoring_rows": 50, "tests": 4, "alpha": 0.05, "train_rows": 10000,
        "epochs": 10, "match_tolerance": 0.02, "ranking": {"metric": "distance", "alpha": 0.05, "margin": 1.25}}
@@ -20,6 +20,30 @@ def test_mean_interval_is_student_t_over_seeds():
     assert mean == 2.0
     assert high - mean == pytest.approx(4.302653 * 1.0 / math.sqrt(3), rel=1e-6)  # t(0.975, 2) · sd / √n
     assert math.isnan(mean_interval([1.0])[1])
+
+
+def test_a_sizes_interval_is_taken_on_the_log_scale_and_stays_above_zero():
+    # two seeds' distances: the plain interval reaches below zero (1.5 ± 12.706 · 0.5)
+    mean, low, high = mean_interval([1.0, 2.0], "size")
+    factor = math.exp(12.706205 * 0.5 / 1.5)  # t(0.975, 1) · se / mean, the log's error (delta method)
+    assert mean == 1.5 and low == pytest.approx(1.5 / factor, rel=1e-6) and high == pytest.approx(1.5 * factor, rel=1e-6)
+    assert spread(mean, low, high, "size") == "×÷ 69"  # the two seeds say little: 1.5 ÷ 69 to 1.5 × 69
+    assert spread(2.0, 1.99, 2.008, "size") == "×÷ 1.0040"  # a narrow one keeps its digits
+
+
+def test_a_shares_interval_is_cut_to_zero_and_one():
+    mean, low, high = mean_interval([0.9, 1.0, 1.0], "share")
+    plain = mean_interval([0.9, 1.0, 1.0])
+    assert high == 1.0 < plain[2] and low == plain[1] > 0
+    assert spread(mean, low, high, "share") == f"± {mean - low:.2g}"
+
+
+@pytest.mark.parametrize("column, kind", [
+    ("scoring_distance", "size"), ("validation_residual_l1_mean", "size"), ("train_s", "size"),
+    ("scoring_coverage", "share"), ("scoring_gate_all", "share"), ("validation_converged_share", "share"),
+    ("final_val_loss", "value")])
+def test_each_column_has_its_kind(column, kind):
+    assert column_kind(column) == kind
 
 
 def test_aggregate_seeds_keeps_every_seed_and_summarises_the_metrics():
@@ -198,7 +222,7 @@ def test_the_report_template_renders_valid_html_with_findings_first():
                          run={**RUN, "reference_case": "ref", "samples": 30, "match_tolerance": 0.02,
                               "refine": {"oversample": 4, "steps": 30, "converged": 1e-4}, "ablation_seeds": 5,
                               "tuning": None},
-                         headline=None, best_figure="data:,", claims=[], verdicts=None, comparison=view, settings=settings,
+                         headline=None, best_figure="data:,", best_cases_figure="data:,", claims=[], verdicts=None, comparison=view, settings=settings,
                          methods=methods_view(comparison()), compute_figure="data:,", datasets=[], validations=[], validation=empty, figures={},
                          notebooks={}, tuning=[], origin=empty, benchmarks=empty,
                          planned={"jobs": 3, "cpu_ref": 40.0, "wall_ref": 20.0, "cores": 2, "wall_minutes": 0.4,
@@ -297,6 +321,22 @@ def test_the_best_cases_figure_shows_every_contender_with_the_best_set_filled():
     assert hollow == 2  # ref, outside the best set, in both stages
 
 
+def test_the_best_methods_figure_shows_each_methods_best_case():
+    from sincvae.plots import best_methods
+
+    table = ranking(tied=False)
+    table.loc[table["case"] == "mdn", ["mean", "ci_low", "ci_high"]] = [0.1, 0.09, 0.11]
+    fig = best_methods(table, {"flow": "nothing", "mdn": "nothing", "ref": "formula"},
+                       {"flow": "flow", "mdn": "flow", "ref": "ref"})
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["flow (best of 2)", "ref"]
+    markers = [line for line in ax.get_lines() if line.get_marker() in ("o", "s")]
+    assert len(markers) == 4  # two methods, raw and refined
+    # flow's row shows its best case, mdn (0.1), which is outside the best set: hollow, like ref
+    assert sorted(line.get_xdata()[0] for line in markers) == [0.1, 0.1, 0.2, 0.2]
+    assert all(line.get_markerfacecolor() == "white" for line in markers)
+
+
 POWER = pd.DataFrame([
     {"kind": "claim", "dataset": "d", "stage": "raw", "metric": "distance", "case": "ablation-beta0.5",
      "against": "ablation-center", "seeds_case": 6, "seeds_against": 6, "df": 5.0, "detectable": 1.3},
@@ -312,7 +352,7 @@ def test_each_claims_sentence_appears_once_in_its_section():
                          run={**RUN, "reference_case": "ref", "samples": 30, "match_tolerance": 0.02,
                               "refine": {"oversample": 4, "steps": 30, "converged": 1e-4}, "ablation_seeds": 5,
                               "tuning": None},
-                         headline="data:,", best_figure="data:,",
+                         headline="data:,", best_figure="data:,", best_cases_figure="data:,",
                          claims=[{"line": line, "figure": "data:,"} for line in claim_lines(claims)],
                          verdicts=table_view(claims), comparison=view, settings=settings, methods=methods_view(comparison()),
                          compute_figure="data:,", datasets=[], validations=[], validation=empty, figures={},

@@ -84,6 +84,11 @@ rule rank_methods:
             caption="../report/best.rst",
             category="Comparison",
         ),
+        cases_figure=report(
+            paths.BEST_CASES_FIGURE,
+            caption="../report/best_cases.rst",
+            category="Comparison",
+        ),
     log:
         log_file("rank_methods"),
     benchmark:
@@ -95,6 +100,7 @@ rule rank_methods:
         ranking=config["ranking"],
         classes=PLAN.classes,
         labels={c: label for c, label in PLAN.labels().items() if c in PLAN.contenders},
+        methods={c: PLAN.runs[c].case["method"] for c in PLAN.contenders},
     script:
         "../scripts/rank_methods.py"
 
@@ -338,6 +344,7 @@ rule report:
         comparison=paths.COMPARISON,
         ranking=paths.RANKING,
         best=paths.BEST_FIGURE,
+        best_cases=paths.BEST_CASES_FIGURE,
         compute=paths.COMPUTE_FIGURE,
         curves=per_case(paths.CASE_LOSS_CURVES, cases=LEARNED_CASES),
         notebooks=NOTEBOOKS,

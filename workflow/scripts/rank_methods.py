@@ -4,7 +4,7 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
-from sincvae.plots import best_cases, save_figure
+from sincvae.plots import best_cases, best_methods, save_figure
 from sincvae.stats import ranking
 
 # Which method is best: multiple comparisons with the best on the scoring split's rows, each
@@ -14,5 +14,7 @@ settings = snakemake.params.ranking
 table = ranking(rows[rows["split"] == "scoring"], settings["metric"], settings["alpha"], settings["margin"],
                 snakemake.params.classes, settings["resamples"], settings["seed"])
 table.to_csv(snakemake.output.table, index=False)
-save_figure(best_cases(table, snakemake.params.classes, snakemake.params.labels), snakemake.output.figure)
+params = snakemake.params
+save_figure(best_methods(table, params.classes, params.methods), snakemake.output.figure)
+save_figure(best_cases(table, params.classes, params.labels), snakemake.output.cases_figure)
 print(table.to_string())

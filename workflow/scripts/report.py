@@ -28,6 +28,7 @@ html = render_report(
     run=run_facts(config, origin, verdicts),
     headline=image(inputs.headline) if inputs.get("headline") else None,
     best_figure=image(inputs.best),
+    best_cases_figure=image(inputs.best_cases),
     claims=claims,
     verdicts=table_view(verdicts) if verdicts is not None else None,
     power=power_views(pd.read_csv(inputs.power)),

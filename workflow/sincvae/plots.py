@@ -286,6 +286,49 @@ def claim_levels(levels: pd.DataFrame, claim_text: str, inside: dict):
     return fig
 
 
+def best_methods(ranking: pd.DataFrame, classes: dict[str, str], methods: dict[str, str]):
+    """The comparison at a glance, sized for the report's first screen, one panel per dataset:
+    each method's best case there (its lowest mean distance among its cases, per stage), raw and
+    refined on the method's row, with its 95% interval over seeds and scoring rows (log scale);
+    filled: in the best set; coloured by what the method knows of the map (`classes`, by case;
+    `methods`: each case's method). Every case apart: best_cases."""
+    shown = ranking[ranking["scope"] == "all"].assign(method=lambda t: t["case"].map(methods))
+    best = shown.loc[shown.groupby(["dataset", "stage", "method"])["mean"].idxmin()]
+    datasets = list(dict.fromkeys(shown["dataset"]))
+    first = best[(best["dataset"] == datasets[0]) & (best["stage"] == "raw")]
+    order = list(first.sort_values("mean")["method"]) + sorted(set(best["method"]) - set(first["method"]))
+    cases = shown.groupby("method")["case"].nunique()
+    knows = {methods[case]: known for case, known in classes.items() if case in methods}
+    colours = dict(zip(dict.fromkeys(knows[m] for m in order), sns.color_palette("colorblind", len(set(knows.values())))))
+    stages = {"raw": ("o", -0.17), "refined": ("s", 0.17)}
+    fig, axes = plt.subplots(1, len(datasets), figsize=(2.6 * len(datasets) + 1.4, 0.24 * len(order) + 1.5),
+                             squeeze=False, sharey=True, sharex=True, layout="constrained")
+    for ax, dataset in zip(axes[0], datasets):
+        for stage, (marker, offset) in stages.items():
+            part = best[(best["dataset"] == dataset) & (best["stage"] == stage)].set_index("method")
+            for y, method in enumerate(order):
+                if method not in part.index:
+                    continue
+                row, colour = part.loc[method], colours[knows[method]]
+                ax.errorbar(row["mean"], y + offset, xerr=[[row["mean"] - row["ci_low"]], [row["ci_high"] - row["mean"]]],
+                            fmt=marker, ms=4.5, color=colour, mfc=colour if row["in_best_set"] else "white", elinewidth=1)
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # decades only: legible when small
+        ax.set_title(dataset, fontsize=9)
+        ax.tick_params(labelsize=7.5)
+        ax.grid(axis="x", alpha=0.3)
+    fig.supxlabel("distance to the exact posterior (log scale): each method's best case", fontsize=8)
+    names = [f"{m} (best of {cases[m]})" if cases[m] > 1 else m for m in order]
+    axes[0, 0].set_yticks(range(len(order)), names, fontsize=8)
+    axes[0, 0].invert_yaxis()
+    handles = [plt.Line2D([], [], color=c, marker="o", ls="", label=f"knows {k}") for k, c in colours.items()]
+    handles += [plt.Line2D([], [], color="grey", marker=m, ls="", label=s) for s, (m, _) in stages.items()]
+    handles += [plt.Line2D([], [], color="grey", marker="o", mfc="white", ls="", label="outside the best set")]
+    fig.legend(handles=handles, loc="outside upper center", ncol=4, fontsize=7, frameon=False, handletextpad=0.2,
+               columnspacing=0.8)
+    return fig
+
+
 def best_cases(ranking: pd.DataFrame, classes: dict[str, str], labels: dict[str, str] | None = None):
     """The comparison at a glance, one panel per dataset: every contender's mean distance
     (over its seeds and the scoring rows, 95% interval, log scale), raw and refined on one

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import platform
 import subprocess
 from importlib.metadata import version
@@ -17,7 +18,8 @@ import yaml
 from .findings import KEY_METRICS, number, templates
 from . import registry
 from .planning import STAGES, applicable
-from .stats import Estimate, interval
+from .metrics import SHARES, SIZES
+from .stats import Estimate, interval, log_interval
 
 
 def hyperparameters() -> list[str]:
@@ -79,14 +81,33 @@ def exact_row(metrics: dict) -> dict:
             **_flat_metrics(metrics["stages"]["raw"])}
 
 
-def mean_interval(values) -> tuple[float, float, float]:
-    """Mean and 95% Student-t interval over seeds (the interval is NaN for a single seed)."""
+# Sizes that are not scores: seconds, and lines seen in training.
+POSITIVE = {"train_s", "ms_per_sample", "lines_seen"}
+
+
+def column_kind(column: str) -> str:
+    """What a comparison column holds: "share" (in [0, 1]), "size" (above zero, compared as a
+    ratio) or "value" (anything else: losses, settings), from its metric (metrics.SHARES,
+    metrics.SIZES) less its split's prefix."""
+    metric = column.split("_", 1)[1] if column.startswith(("scoring_", "validation_")) else column
+    if metric in SHARES:
+        return "share"
+    return "size" if metric in SIZES or metric in POSITIVE else "value"
+
+
+def mean_interval(values, kind: str = "value") -> tuple[float, float, float]:
+    """Mean and 95% Student-t interval over seeds, kept inside what the column can be
+    (column_kind): a size's on the log scale (stats.log_interval), a share's cut to [0, 1].
+    The interval is NaN for a single seed."""
     values = np.asarray(values, dtype=float)
     mean = float(values.mean())
     if len(values) < 2:
         return mean, float("nan"), float("nan")
-    low, high = interval(Estimate(mean, float(values.std(ddof=1) / np.sqrt(len(values))), len(values) - 1))
-    return mean, low, high
+    e = Estimate(mean, float(values.std(ddof=1) / np.sqrt(len(values))), len(values) - 1)
+    if kind == "size":
+        return mean, *log_interval(e)
+    low, high = interval(e)
+    return (mean, max(low, 0.0), min(high, 1.0)) if kind == "share" else (mean, low, high)
 
 
 def aggregate_seeds(rows: list[dict]) -> dict:
@@ -96,7 +117,7 @@ def aggregate_seeds(rows: list[dict]) -> dict:
     numeric = [c for c in frame.select_dtypes("number").columns if c not in (*hyperparameters(), "seed")]
     summary = {}
     for column in numeric:
-        mean, low, high = mean_interval(frame[column])
+        mean, low, high = mean_interval(frame[column], column_kind(column))
         summary[column] = {"mean": mean, "ci_low": low, "ci_high": high}
     return {**ids, "seeds": frame["seed"].tolist(), "summary": summary, "per_seed": rows}
 
@@ -176,16 +197,32 @@ def power_views(power: pd.DataFrame) -> dict:
             for kind, part in power.groupby("kind")}
 
 
+def spread(mean: float, low: float, high: float, kind: str) -> str | None:
+    """A cell's 95% interval in few characters: "×÷ f" for a size (its interval is mean ÷ f to
+    mean × f, mean_interval), else "± h", the larger of its two half-widths (a share's interval
+    may be cut at 0 or 1); None without an interval."""
+    if pd.isna(low) or pd.isna(high):
+        return None
+    if kind == "size" and mean > 0:
+        excess = high / mean - 1
+        if excess <= 1e-9:
+            return "×÷ 1"  # round-off is no spread
+        # two significant digits of the excess over 1: ×÷ 1.0040, 1.30, 2.3, 14
+        decimals = max(0, 1 - math.floor(math.log10(excess)))
+        return f"×÷ {1 + excess:.{decimals}f}"
+    half = max(high - mean, mean - low)
+    return "± 0" if abs(half) <= 1e-9 * max(1.0, abs(mean)) else f"± {half:.2g}"
+
+
 def table_view(frame: pd.DataFrame, marked: set[tuple[int, str]] = frozenset(),
-               intervals: pd.DataFrame | None = None) -> dict:
+               spreads: pd.DataFrame | None = None) -> dict:
     """A table as the template draws it: headings and rows of {text, cls} cells. marked: the
-    (row index, column) cells drawn as best; intervals holds a 95% half-width per cell, shown as "± h"."""
+    (row index, column) cells drawn as best; spreads holds each cell's interval as text (spread)."""
 
     def cell(i, column, value):
         text = number(value) if isinstance(value, float) else str(value)
-        if intervals is not None and column in intervals and pd.notna(intervals.at[i, column]):
-            half = intervals.at[i, column]
-            text += " ± 0" if abs(half) <= 1e-9 * max(1.0, abs(value)) else f" ± {half:.2g}"  # round-off is no spread
+        if spreads is not None and column in spreads and isinstance(spreads.at[i, column], str):
+            text += " " + spreads.at[i, column]
         cls = " ".join(c for c in ("best" if (i, column) in marked else "", "text" if isinstance(value, str) else "") if c)
         return {"text": text, "cls": cls}
 
@@ -195,12 +232,13 @@ def table_view(frame: pd.DataFrame, marked: set[tuple[int, str]] = frozenset(),
 
 def comparison_view(comparison: pd.DataFrame, ranking: pd.DataFrame) -> tuple[dict, dict]:
     """The report's tables from comparison.csv: one row per dataset × case with each key metric's
-    raw and refined values side by side (± 95% half-width over seeds), and the settings apart.
+    raw and refined values side by side with their 95% intervals over seeds (spread), and the
+    settings apart.
     Marked: the ranked metric's cells of the cases in the best set (stats.ranking: multiple
     comparisons with the best), not merely the best mean."""
     ids = ["dataset", "case", "method", "knows", "seeds"]
     wide = comparison.reindex(columns=ids).drop_duplicates(["dataset", "case"]).set_index(["dataset", "case"])
-    half = pd.DataFrame(index=wide.index)
+    spreads = pd.DataFrame(index=wide.index, dtype=object)
     columns = [*(f"{c}|{stage}" for c in KEY_METRICS for stage in STAGES), "ms_per_sample|raw",
                "ms_per_sample|refined", "train_s|raw", "lines_seen|raw"]
     headings = {**{f"{c}|{stage}": f"{KEY_METRICS[c]} {stage}" for c in KEY_METRICS for stage in STAGES},
@@ -211,8 +249,10 @@ def comparison_view(comparison: pd.DataFrame, ranking: pd.DataFrame) -> tuple[di
         part = comparison[comparison["stage"] == stage].set_index(["dataset", "case"])
         wide[headings[key]] = part[column] if column in part else float("nan")
         if f"{column}_ci_high" in part:
-            half[headings[key]] = (part[f"{column}_ci_high"] - part[f"{column}_ci_low"]) / 2
-    wide, half = wide.reset_index(), half.reindex(wide.index).reset_index(drop=True)
+            kind = column_kind(column)
+            spreads[headings[key]] = pd.Series([spread(m, lo, hi, kind) for m, lo, hi in zip(
+                part[column], part[f"{column}_ci_low"], part[f"{column}_ci_high"])], index=part.index, dtype=object)
+    wide, spreads = wide.reset_index(), spreads.reindex(wide.index).reset_index(drop=True)
     position = {(d, c): i for i, (d, c) in enumerate(zip(wide["dataset"], wide["case"]))}
     best = ranking[ranking["in_best_set"].astype(bool) & (ranking["scope"] == "all")]
     marked = {(position[(d, c)], f"{KEY_METRICS.get(f'scoring_{m}', m)} {stage}")
@@ -220,7 +260,7 @@ def comparison_view(comparison: pd.DataFrame, ranking: pd.DataFrame) -> tuple[di
               if (d, c) in position}
     own = comparison[(comparison["stage"] == "raw") & (comparison["method"] != "exact")]
     settings = own.reindex(columns=["case", *hyperparameters()]).drop_duplicates("case")
-    return table_view(wide, marked, half), table_view(settings.dropna(axis=1, how="all"))
+    return table_view(wide, marked, spreads), table_view(settings.dropna(axis=1, how="all"))
 
 
 # The comparison's rows that are not registered methods

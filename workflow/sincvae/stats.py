@@ -156,12 +156,18 @@ def case_mean(a: np.ndarray, metric: str) -> tuple[float, float, float]:
     """One case's mean on `metric` and its 95% interval over its seeds and the rows: on a
     log-scale metric the interval of the mean's logarithm (delta method) taken back, so it stays
     above zero."""
-    a = np.asarray(a, dtype=float)
-    e = contrast(a)
-    if SCALES[metric] != "log" or not e.mean > 0:
-        return (e.mean, *interval(e))
-    low, high = interval(Estimate(math.log(e.mean), e.se / e.mean, e.df))
-    return e.mean, math.exp(low), math.exp(high)
+    e = contrast(np.asarray(a, dtype=float))
+    return (e.mean, *(log_interval(e) if SCALES[metric] == "log" else interval(e)))
+
+
+def log_interval(estimate: Estimate, level: float = 0.95) -> tuple[float, float]:
+    """Two-sided interval of a positive mean, taken on its logarithm (delta method: the log's
+    error is se / mean) and back, so it stays above zero: mean ÷ f to mean × f. A mean at or
+    below zero has the plain interval."""
+    if not estimate.mean > 0:
+        return interval(estimate, level)
+    low, high = interval(Estimate(math.log(estimate.mean), estimate.se / estimate.mean, estimate.df), level)
+    return math.exp(low), math.exp(high)
 
 
 def t_quantile(level: float, df: float) -> float:
