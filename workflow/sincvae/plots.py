@@ -286,6 +286,17 @@ def claim_levels(levels: pd.DataFrame, claim_text: str, inside: dict):
     return fig
 
 
+def _interval_rows(ax, part: pd.DataFrame, order: list[str], colour_of, marker: str, offset: float, size: float):
+    """A ranking's rows (`part`, indexed like `order`) on the rows of `order`: each mean with its
+    interval, filled where it is in the best set; a row `part` lacks is left empty."""
+    for y, key in enumerate(order):
+        if key not in part.index:
+            continue
+        row, colour = part.loc[key], colour_of(key)
+        ax.errorbar(row["mean"], y + offset, xerr=[[row["mean"] - row["ci_low"]], [row["ci_high"] - row["mean"]]],
+                    fmt=marker, ms=size, color=colour, mfc=colour if row["in_best_set"] else "white", elinewidth=1)
+
+
 def best_methods(ranking: pd.DataFrame, classes: dict[str, str], methods: dict[str, str]):
     """The comparison at a glance, sized for the report's first screen, one panel per dataset:
     each method's best case there (its lowest mean distance among its cases, per stage), raw and
@@ -306,12 +317,7 @@ def best_methods(ranking: pd.DataFrame, classes: dict[str, str], methods: dict[s
     for ax, dataset in zip(axes[0], datasets):
         for stage, (marker, offset) in stages.items():
             part = best[(best["dataset"] == dataset) & (best["stage"] == stage)].set_index("method")
-            for y, method in enumerate(order):
-                if method not in part.index:
-                    continue
-                row, colour = part.loc[method], colours[knows[method]]
-                ax.errorbar(row["mean"], y + offset, xerr=[[row["mean"] - row["ci_low"]], [row["ci_high"] - row["mean"]]],
-                            fmt=marker, ms=4.5, color=colour, mfc=colour if row["in_best_set"] else "white", elinewidth=1)
+            _interval_rows(ax, part, order, lambda method: colours[knows[method]], marker, offset, 4.5)
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # decades only: legible when small
         ax.set_title(dataset, fontsize=9)
@@ -348,12 +354,7 @@ def best_cases(ranking: pd.DataFrame, classes: dict[str, str], labels: dict[str,
             part = shown[(shown["dataset"] == dataset) & (shown["stage"] == stage)].set_index("case")
             if part.empty:
                 continue
-            for y, case in enumerate(order):
-                if case not in part.index:
-                    continue
-                row, colour = part.loc[case], colours[classes[case]]
-                ax.errorbar(row["mean"], y + offset, xerr=[[row["mean"] - row["ci_low"]], [row["ci_high"] - row["mean"]]],
-                            fmt=marker, ms=5, color=colour, mfc=colour if row["in_best_set"] else "white", elinewidth=1)
+            _interval_rows(ax, part, order, lambda case: colours[classes[case]], marker, offset, 5)
             leader = part.loc[part["gap"].idxmin()]
             ax.axvline(leader["mean"] * leader["margin"], color="black", lw=0.8, ls="--" if stage == "raw" else ":")
         ax.set(xscale="log", title=dataset, xlabel="distance to the exact posterior (log scale)")
