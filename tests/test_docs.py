@@ -13,7 +13,7 @@ import yaml
 
 import sincvae
 from conftest import ROOT
-from sincvae import registry
+from sincvae import paths, registry
 from sincvae.planning import RUN_FAMILIES, SCORE
 from sincvae.report import NOT_METHODS
 
@@ -47,7 +47,9 @@ def vocabulary() -> dict[str, set[str]]:
     files = set(subprocess.run(["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True,
                                check=True).stdout.split())
     files |= {str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md")}  # new pages, before a commit
-    literals = re.findall(r'"([^"\s]+)"', rules_text)
+    # the files of sincvae.paths, and any a rule block spells itself
+    literals = re.findall(r'"([^"\s]+)"', rules_text) + [value for name, value in vars(paths).items()
+                                                         if name.isupper() and isinstance(value, str)]
     code = "\n".join(p.read_text() for folder in ("workflow", "tests") for p in (ROOT / folder).rglob("*.py"))
     outputs = {literal.rsplit("/", 1)[-1] for literal in literals + re.findall(r'"([\w.-]+\.\w+)"', code)}
     patterns = {re.escape(re.sub(r"\{+[^}]*\}+", "\0", literal)).replace("\0", "[^/]+")
