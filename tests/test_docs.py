@@ -1,10 +1,13 @@
 """The README and docs/ cannot go stale: every config key, rule, method, file path and library
 name that they mention in a code span exists in the project."""
 
+import collections
 import glob
 import importlib
 import pkgutil
 import re
+import shlex
+import shutil
 import subprocess
 from functools import cache
 
@@ -12,7 +15,7 @@ import pytest
 import yaml
 
 import sincvae
-from conftest import ROOT
+from conftest import ROOT, SNAKEMAKE
 from sincvae import paths, registry
 from sincvae.planning import RUN_FAMILIES, SCORE
 from sincvae.report import NOT_METHODS
@@ -148,6 +151,31 @@ def test_a_renamed_name_is_caught():
         assert any(renamed.strip("()") in problem for problem in stale(text.replace(real, renamed))), renamed
     assert stale("the rule `no_such_rule` and method `no_such_method`") == ["rule no_such_rule",
                                                                           "method no_such_method"]
+
+
+def rerun_commands() -> list[str]:
+    """The commands of the README's "Rerun one experiment", as typed, less their comments."""
+    section = (ROOT / "README.md").read_text().split("## Rerun one experiment")[1].split("\n## ")[0]
+    block = re.search(r"```bash\n(.*?)```", section, flags=re.S).group(1)
+    return [line.split("#")[0].strip() for line in block.splitlines() if line.startswith("snakemake ")]
+
+
+@pytest.mark.parametrize("command", rerun_commands())
+def test_each_rerun_command_plans_only_its_case(command, tmp_path):
+    """Each command of "Rerun one experiment", as typed, in a new copy of the default study: its
+    dry run plans the run job of its own case (with the data and exact solutions it needs) and
+    nothing that trains another case or builds the report."""
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    words = shlex.split(command)
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "--dry-run", *words[1:]],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    planned = collections.Counter(re.findall(r"^(?:local)?rule (\w+):", result.stdout, flags=re.M))
+    target = next(word for word in words if word.endswith("metrics.json"))
+    assert sum(count for rule, count in planned.items() if rule in RUN_FAMILIES) == 1, planned
+    assert planned[SCORE] + sum(planned[f"{SCORE}_{n}_seeds"] for n in range(1, 20)) == 1, planned
+    assert "report" not in planned and "compare" not in planned
+    assert target.split("/")[2] in result.stdout
 
 
 def test_the_workflow_catalogs_files_describe_this_workflow():
