@@ -27,13 +27,14 @@ from .lines import DOMAIN, fit_lines, slopes_ok
 GATE_CORRELATION = 0.8
 GATE_RMSE = 0.1
 GATES = ("gate_direction", "gate_straight", "gate_rmse", "gate_all")
-# What the summary numbers (summarise) can be, so that an interval over seeds stays inside it:
-# a share lies in [0, 1]; a size (a distance, a residual, a count) is above zero and compared
-# as a ratio (the log scale, as stats.SCALES compares distances and residuals).
+# What a row's scores and a split's summary numbers (summarise) can be: a share lies in [0, 1]
+# and is compared as a difference; a size (a distance, a residual, a count) is above zero and
+# compared as a ratio, on the log scale (stats.SCALES; report.mean_interval keeps intervals
+# over seeds inside both).
 SHARES = {"coverage", "precision", "near", "near_coverage", "finite_share", *GATES, "in_domain_share",
           "true_line_recovered", "converged_share"}
-SIZES = {"solutions_mean", "distance", "mmd", "residual_l1_mean", "residual_l1_median", "residual_rmse_mean",
-         "straightness_mean", "best_of_k_distance_median"}
+SIZES = {"solutions_mean", "distance", "mmd", "residual_l1", "residual_l1_mean", "residual_l1_median",
+         "residual_rmse_mean", "straightness_mean", "best_of_k_distance_median"}
 LINE_SLACK = 1e-6  # float32 round-off of a line's coordinates, as lines.slopes_ok
 BOX_DIAGONAL = float(np.sqrt(2) * (DOMAIN[1] - DOMAIN[0]))  # the largest distance between two points of the box
 

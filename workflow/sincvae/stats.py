@@ -35,6 +35,8 @@ import pandas as pd
 from scipy import stats
 from scipy.optimize import brentq
 
+from .metrics import SIZES
+
 # The generative metrics a claim is tested on: per row, over the K generated lines (raw stage).
 METRICS = {
     "distance": "Wasserstein-1 distance to the exact posterior",
@@ -43,9 +45,9 @@ METRICS = {
     "residual_l1": "mean forward residual |f(x̂) − y|",
 }
 LOWER_IS_BETTER = {"distance": True, "precision": False, "coverage": False, "residual_l1": True, "mmd": True}
-# log: compared as ratios of their means (a difference of the means' logarithms), margins as
-# ratios; identity: as differences of their means.
-SCALES = {"distance": "log", "residual_l1": "log", "mmd": "log", "precision": "identity", "coverage": "identity"}
+# log: a size (metrics.SIZES), compared as ratios of the means (a difference of the means'
+# logarithms), margins as ratios; identity: a share, as differences of the means.
+SCALES = {metric: "log" if metric in SIZES else "identity" for metric in LOWER_IS_BETTER}
 POWER = 0.8
 FRAGILE_BELOW = 0.8  # a decision that more than one resample in five changes is fragile
 
