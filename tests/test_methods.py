@@ -215,7 +215,7 @@ def test_a_new_method_needs_only_its_module_its_registry_line_and_a_config_row(t
 
     from sincvae import registry
     from sincvae.planning import PlanError, plan
-    from sincvae.report import hyperparameters
+    from sincvae.summary import hyperparameters
 
     (tmp_path / "toy_method.py").write_text(TOY_MODULE)  # its module
     monkeypatch.syspath_prepend(str(tmp_path))

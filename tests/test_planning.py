@@ -40,7 +40,7 @@ def test_planning_imports_neither_torch_nor_snakemake():
 def test_the_bookkeeping_rules_start_without_torch():
     """aggregate_seeds, compare, loss_curves, plot_comparison, verdicts, plot_claims, findings,
     report, grid and best_setting import only these library modules."""
-    assert "torch" not in imported("sincvae.planning, sincvae.stats, sincvae.findings, sincvae.report, "
+    assert "torch" not in imported("sincvae.planning, sincvae.stats, sincvae.findings, sincvae.report, sincvae.summary, "
                                    "sincvae.plots, sincvae.tuning")
 
 

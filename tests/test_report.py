@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from sincvae.findings import best_methods, claim_lines, claim_outcome, findings, number, render_markdown
-from sincvae.report import (aggregate_seeds, benchmark_summary, column_kind, comparison_row, comparison_view,
-                            mean_interval, methods_view, power_views, render_report, spread, table_view)
+from sincvae.report import benchmark_summary, comparison_view, methods_view, power_views, render_report, spread, table_view
+from sincvae.summary import aggregate_seeds, column_kind, comparison_row, mean_interval
 
 RUN = {"config_sha256": "abc", "commit": "123", "scoring_rows": 50, "tests": 4, "alpha": 0.05, "train_rows": 10000,
        "epochs": 10, "match_tolerance": 0.02, "ranking": {"metric": "distance", "alpha": 0.05, "margin": 1.25}}

@@ -11,7 +11,7 @@ from sincvae.exact import solutions_by_split
 from sincvae.forward import ForwardMap
 from sincvae.lines import POINTS
 from sincvae.planning import with_best_setting
-from sincvae.report import case_summary
+from sincvae.summary import case_summary
 from sincvae.scoring import lines_from_frame, save_table, score_stored, targets_by_split
 
 # A case's stored lines, each seed's, scored against the exact solutions of the rows they answer

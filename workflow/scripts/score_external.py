@@ -10,7 +10,7 @@ from sincvae.data import load_split
 from sincvae.exact import solutions_from_frame
 from sincvae.external import load_submission
 from sincvae.forward import ForwardMap
-from sincvae.report import case_summary
+from sincvae.summary import case_summary
 from sincvae.scoring import save_table, score_lines
 
 # Someone's generated lines for the scoring split, scored as a method's raw stage.

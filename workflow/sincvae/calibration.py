@@ -15,7 +15,6 @@ import argparse
 import collections
 import csv
 import json
-import re
 import statistics
 import sys
 from dataclasses import asdict

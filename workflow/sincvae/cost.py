@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from . import registry
-from .machine import bf16_of, describe_cpu
+from .machine import bf16_of
 from .jobs import STEPS, study_jobs
 from .planning import RUN_FAMILIES, SCORE, Plan, Run, evaluated_splits
 

@@ -29,7 +29,7 @@ GATE_RMSE = 0.1
 GATES = ("gate_direction", "gate_straight", "gate_rmse", "gate_all")
 # What a row's scores and a split's summary numbers (summarise) can be: a share lies in [0, 1]
 # and is compared as a difference; a size (a distance, a residual, a count) is above zero and
-# compared as a ratio, on the log scale (stats.SCALES; report.mean_interval keeps intervals
+# compared as a ratio, on the log scale (stats.SCALES; summary.mean_interval keeps intervals
 # over seeds inside both).
 SHARES = {"coverage", "precision", "near", "near_coverage", "finite_share", *GATES, "in_domain_share",
           "true_line_recovered", "converged_share"}

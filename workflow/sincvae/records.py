@@ -2,7 +2,7 @@
 seed's lines, the exact solutions scored as a method, and someone's sample file each give a
 record {dataset, case, method, stages: {stage: {split: summary}}} (scoring.score_lines'
 summaries), written as metrics.json; a case's own metrics.json summarises its seeds' records
-(report.case_summary). The findings (findings.findings), computed once by rule findings as
+(summary.case_summary). The findings (findings.findings), computed once by rule findings as
 results/findings.json, which the report renders. Torch-free."""
 
 from __future__ import annotations
