@@ -153,6 +153,30 @@ def test_a_renamed_name_is_caught():
                                                                           "method no_such_method"]
 
 
+HISTORY = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}\b"  # a commit hash
+                     r"|\b20\d\d-[01]\d-[0-3]\d\b"  # a date
+                     r"|\bissues? #?\d+", flags=re.I)
+
+
+def narrated(text: str) -> list[str]:
+    return HISTORY.findall(text)
+
+
+def test_the_docs_and_code_state_what_holds_not_when():
+    """No docs page over 200 lines, and no commit hash, date or issue number in the README, the
+    docs, the tests or the workflow's code and comments: git keeps the history."""
+    long = [str(page.relative_to(ROOT)) for page in PAGES[1:] if len(page.read_text().splitlines()) > 200]
+    assert not long, long
+    files = subprocess.run(["git", "-C", str(ROOT), "ls-files", "README.md", "docs", "tests", "workflow", "config",
+                            "Snakefile"], capture_output=True, text=True, check=True).stdout.split()
+    found = {name: narrated((ROOT / name).read_text()) for name in files
+             if name.endswith((".md", ".py", ".smk", ".yaml", ".j2", ".rst", "Snakefile")) and (ROOT / name).exists()}
+    assert not {name: hits for name, hits in found.items() if hits}
+    hash_, date, issue = "9fd9" + "a98", "2026" + "-12-06", "issue " + "48"  # split, or this file would hold them
+    assert narrated(f"fixed in {hash_} on {date}, see {issue}") == [hash_, date, issue]
+    assert narrated("a seed of 1234567, the colour #222, see the docs") == []
+
+
 def rerun_commands() -> list[str]:
     """The commands of the README's "Rerun one experiment", as typed, less their comments."""
     section = (ROOT / "README.md").read_text().split("## Rerun one experiment")[1].split("\n## ")[0]
