@@ -13,7 +13,8 @@ import yaml
 
 from conftest import QUICK_STUDY, ROOT, merged
 from sincvae.jobs import FIRST, STEPS, benchmark_file, log_file, study_jobs
-from sincvae.planning import RUN_FAMILIES, SCORE, SPLITS, plan
+from sincvae.paths import SPLITS
+from sincvae.planning import RUN_FAMILIES, SCORE, plan
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 

@@ -31,7 +31,7 @@ from sincvae.stats import METRICS as STATS_METRICS
 METHODS_LEARNED = learned()
 from sincvae.calibration import MEASURED_FIELDS, measure
 from sincvae.cost import SIZED, Costs, job_table
-from sincvae.planning import RUN_FAMILIES, plan
+from sincvae.planning import RUN_FAMILIES, family_of, plan
 
 pytestmark = pytest.mark.pipeline
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -544,7 +544,7 @@ def dry_run_jobs(stdout: str) -> dict[str, int]:
     jobs = collections.Counter()
     for rule, n in (line.split() for line in stats if line.strip()):
         if rule not in ("all", "total"):
-            jobs[re.sub(r"_\d+_seeds$", "", rule)] += int(n)
+            jobs[family_of(rule)] += int(n)
     return dict(jobs)
 
 

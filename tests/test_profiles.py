@@ -9,7 +9,7 @@ from collections import Counter
 import yaml
 
 from conftest import ROOT
-from sincvae.planning import plan
+from sincvae.planning import family_of, plan
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 PLAN = plan(CONFIG)  # every case (comparison, grid, tuned, ablations) with its seeds
@@ -41,7 +41,7 @@ def dry_run(tmp_path, profile: str, *args: str) -> tuple[list[dict], str]:
         resources = re.search(r"resources: (.*)", block)
         if rule and resources:
             # a family's rule for another seed count (planning.RunGroup) counts as the family
-            name = re.sub(r"_\d+_seeds$", "", rule.group(1))
+            name = family_of(rule.group(1))
             jobs.append({"rule": name, **dict(kv.split("=", 1) for kv in resources.group(1).split(", "))})
     return jobs, result.stderr
 

@@ -3,10 +3,10 @@ from dataclasses import asdict
 from snakemake.utils import validate
 
 from sincvae import paths, registry
+from sincvae.paths import SPLITS
 from sincvae.jobs import STEPS, benchmark_file, log_file
 from sincvae.planning import (
     SCORE,
-    SPLITS,
     TEMPORARY_OUTPUTS,
     evaluated_splits,
     id_pattern as one_of,

@@ -60,8 +60,7 @@ def _run_work(plan: Plan, case: str, root: Path, dataset: str, rows: dict[str, i
     run = plan.runs[case]
     method, work = run.case["method"], []
     for seed in run.seeds:
-        seed_file = {name: root / paths.fill(paths.seed_file(name, seed), dataset=dataset, case=case)
-                     for name in ("timing.json", "history.csv")}
+        seed_file = {name: root / paths.seed_file(name, seed, dataset, case) for name in ("timing.json", "history.csv")}
         timing = json.loads(seed_file["timing.json"].read_text())
         if registry.method(method).learns:
             history = _csv(seed_file["history.csv"])

@@ -14,9 +14,9 @@ import torch
 from torch.utils.data import TensorDataset
 
 from .forward import ForwardMap
+from .paths import SPLITS
 from .lines import DOMAIN, POINTS, fit_lines, sample_lines
 
-SPLITS = ("train", "validation", "scoring")
 CHECKS = ("readable", "structure", "shape", "dtype", "finite", "domain",
           "x0 falling", "x1 rising", "straight evenly spaced", "equations")
 

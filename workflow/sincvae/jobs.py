@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .planning import RUN_FAMILIES, SCORE, SPLITS, Plan, search_processes
+from .paths import SPLITS
+from .planning import RUN_FAMILIES, SCORE, Plan, search_processes
 
 
 # Above every training chain: short jobs that the search (the longest chain) and scoring wait on,

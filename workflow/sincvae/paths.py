@@ -5,7 +5,9 @@ and benchmarks are the table of jobs' (sincvae.jobs). Torch-free and Snakemake-f
 
 from __future__ import annotations
 
-# The data: a file the user supplies is validated, a missing one generated.
+# The data: a file the user supplies is validated, a missing one generated. Its splits, in the
+# order their random streams are numbered (data.split_rng).
+SPLITS = ("train", "validation", "scoring")
 DATASET = "data/{dataset}/{split}_dataset.pt"
 DATA_VALIDATION = "results/{dataset}/data_validation.json"
 
@@ -68,7 +70,7 @@ def dataset(split: str, dataset: str = "{dataset}") -> str:
     return fill(DATASET, split=split, dataset=dataset)
 
 
-def seed_file(name: str, seed: object = "{seed}") -> str:
-    """A file a case writes for each seed (lines.parquet, model.pt, ...), {dataset} and {case}
-    left as wildcards, {seed} too unless given."""
-    return fill(SEED_FILE, name=name, seed=seed)
+def seed_file(name: str, seed: object = "{seed}", dataset: str = "{dataset}", case: str = "{case}") -> str:
+    """A file a case writes for each seed (lines.parquet, model.pt, ...), with the wildcards
+    not given left for Snakemake."""
+    return fill(SEED_FILE, name=name, seed=seed, dataset=dataset, case=case)

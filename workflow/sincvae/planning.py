@@ -20,9 +20,14 @@ ABLATION_PREFIX = "ablation"
 # The rule families of the run jobs (Plan.run_rule); a family has one rule per seed count (RunGroup).
 RUN_FAMILIES = ("train", "train_grid_point", "generate", "ablation", "ablation_continued")
 SCORE = "score"  # the rule family of the score jobs, one per run job (Plan.score_groups)
+SEEDS_SUFFIX = "_seeds"  # of a family's rule for a seed count other than its most common: train_8_seeds
 TUNED = "tuned"
 STAGES = ("raw", "refined")  # a method's own lines; the same after refinement
-SPLITS = ("train", "validation", "scoring")  # a dataset's files
+
+
+def family_of(rule: str) -> str:
+    """The family of a run or score rule (train_8_seeds -> train); any other rule is its own."""
+    return re.sub(rf"_\d+{SEEDS_SUFFIX}$", "", rule)
 
 
 class PlanError(ValueError):
@@ -229,8 +234,8 @@ class Plan:
         for (family, seeds), cases in groups.items():
             if family not in common or len(cases) > len(groups[family, common[family]]):
                 common[family] = seeds
-        return [RunGroup(family if seeds == common[family] else f"{family}_{len(seeds)}_seeds", family, seeds,
-                         tuple(cases)) for (family, seeds), cases in groups.items()]
+        return [RunGroup(family if seeds == common[family] else f"{family}_{len(seeds)}{SEEDS_SUFFIX}", family,
+                         seeds, tuple(cases)) for (family, seeds), cases in groups.items()]
 
     def run_inputs(self, case: str, dataset: str) -> dict[str, str | list[str]]:
         """What a case's run job reads: the data of each split it generates for, the train split
@@ -252,8 +257,7 @@ class Plan:
             inputs["best"] = paths.fill(paths.BEST_SETTING, dataset=dataset)
         shorter = self.continued_from.get(case)
         if shorter is not None:
-            inputs["starts"] = [paths.fill(paths.seed_file("state.pt", seed), dataset=dataset, case=shorter)
-                                for seed in self.seeds[shorter]]
+            inputs["starts"] = [paths.seed_file("state.pt", seed, dataset, shorter) for seed in self.seeds[shorter]]
         return inputs
 
     def score_inputs(self, case: str, dataset: str) -> dict[str, str | list[str]]:
