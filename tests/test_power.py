@@ -55,9 +55,10 @@ def test_at_the_studys_own_seeds_power_has_the_errors_its_decisions_used():
     for case in ("close", "far"):
         own = stats.difference(tables[case], tables["leader"], "distance")
         assert (planned.loc[case, "se"], planned.loc[case, "df"]) == pytest.approx((own.se, own.df))
-        # the MCB's level for one of the K - 1 comparisons, the detectable ratio back from the log scale
-        assert planned.loc[case, "level"] == pytest.approx(0.05 / 2)
-        assert planned.loc[case, "detectable"] == pytest.approx(math.exp(stats.detectable(own, 0.05 / 2)))
+        # one side of the MCB's interval for one of the K - 1 comparisons, the detectable ratio
+        # back from the log scale
+        assert planned.loc[case, "level"] == pytest.approx(0.05 / 4)
+        assert planned.loc[case, "detectable"] == pytest.approx(math.exp(stats.detectable(own, 0.05 / 4)))
     claim = stats.judge(tables["center"], {0.5: tables["beta0.5"]}, "distance", 1.25)
     assert (planned.loc["beta0.5", "se"], planned.loc["beta0.5", "df"]) == pytest.approx((claim["se"], claim["df"]))
     assert planned.loc["beta0.5", "level"] == pytest.approx(0.05 / 2)

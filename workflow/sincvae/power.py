@@ -6,8 +6,8 @@ claim's recommended level against each level outside the claim (the ablations, p
 `python -m sincvae.power store` keeps them in config/variance.csv, the way config/costs/ keeps
 the rates. From them, `power` gives each comparison's error at the seeds the config plans and
 the smallest effect the study's test detects with 80% power at its own level: for a claim, the
-difference test's family level (stats.decide's mde_support); for the ranking, the MCB's one-sided
-level over the other contenders (stats._gaps). Torch-free.
+difference test's family level (stats.decide's mde_support); for the ranking, one side of the
+MCB's interval over the other contenders (stats._comparisons). Torch-free.
 """
 
 from __future__ import annotations
@@ -83,8 +83,8 @@ def power(components: pd.DataFrame, seeds: dict[str, int], rows: int, contenders
           claim_tests: int, claim_alpha: float) -> pd.DataFrame:
     """Each stored comparison of a case still in the plan (`seeds`: case -> its planned seed
     count): its error and df at the planned seeds and scoring `rows`, and the smallest effect detected with 80%
-    power at its test's level (one-sided). Ranking: alpha / (contenders - 1), the MCB's level for
-    one comparison; claims: alpha / (2 · claim_tests), the difference test's family level. In
+    power at its test's level (one-sided). Ranking: alpha / (2 · (contenders - 1)), one side of
+    the MCB's interval for one comparison; claims: alpha / (2 · claim_tests), the difference test's family level. In
     config's units: a ratio of means on a log-scale metric, a difference otherwise."""
     out = []
     for record in components.to_dict("records"):
@@ -98,7 +98,7 @@ def power(components: pd.DataFrame, seeds: dict[str, int], rows: int, contenders
                                  (record["seed_case"], record["seed_against"])[:tables],
                                  (record["interaction_case"], record["interaction_against"])[:tables])
         estimate = parts.estimate(planned[:tables], rows=rows)
-        level = ranking_alpha / max(contenders - 1, 1) if record["kind"] == "ranking" \
+        level = ranking_alpha / (2 * max(contenders - 1, 1)) if record["kind"] == "ranking" \
             else claim_alpha / (2 * max(claim_tests, 1))
         effect = stats.detectable(estimate, level)
         log = stats.SCALES[record["metric"]] == "log"

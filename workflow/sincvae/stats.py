@@ -13,11 +13,12 @@ difference of two cases' means then has the variance
 
     var(a_A)/S_A + var(a_B)/S_B + var(b_A - b_B)/R + var(e_A)/(S_A R) + var(e_B)/(S_B R)
 
-estimated without bias from mean squares (method of moments): the rows' term from the spread
-of the row-wise difference of the two cases' seed-averaged scores (which holds the interaction
-once), each case's seed term from its seed mean square less its interaction mean square (a
-variance component below zero is taken as zero). Its degrees of freedom are Satterthwaite's for
-that combination of mean squares.
+estimated from mean squares (method of moments): the rows' term from the spread of the
+row-wise difference of the two cases' seed-averaged scores (which holds the interaction once),
+each case's seed term from its seed mean square less its interaction mean square (a variance
+component below zero is taken as zero, the rows' too). Its degrees of freedom are
+Satterthwaite's over the rows' term (R - 1) and each seed term (S - 1): a seed term that shrinks
+to zero takes its weight in the df with it, so the df move smoothly with the data.
 
 The scale. A distance is a ratio scale (0.0045 against 2.66 is 590 times, not 2.66 apart), so
 two cases' mean distances (and residuals) are compared as a ratio, the difference of their
@@ -49,7 +50,21 @@ LOWER_IS_BETTER = {"distance": True, "precision": False, "coverage": False, "res
 # logarithms), margins as ratios; identity: a share, as differences of the means.
 SCALES = {metric: "log" if metric in SIZES else "identity" for metric in LOWER_IS_BETTER}
 POWER = 0.8
-FRAGILE_BELOW = 0.8  # a decision that more than one resample in five changes is fragile
+# A decision that more than one resample in five changes is fragile; a label is given only where
+# the resamples show it beyond their own Monte Carlo error (FRAGILE_CONFIDENCE, fragile()).
+FRAGILE_BELOW = 0.8
+FRAGILE_CONFIDENCE = 0.95
+
+
+def fragile(same: np.ndarray, resamples: int) -> np.ndarray:
+    """Which stabilities (`same` of `resamples` resamples agree) are fragile: the upper end of
+    their two-sided FRAGILE_CONFIDENCE Clopper-Pearson interval is below FRAGILE_BELOW (with 40
+    resamples: 26 agreeing or fewer, 0.65; the label's Monte Carlo error near 0.8 is ±0.06)."""
+    same = np.asarray(same, dtype=float)
+    if not resamples:
+        return np.zeros(same.shape, dtype=bool)
+    upper = stats.beta.ppf(1 - (1 - FRAGILE_CONFIDENCE) / 2, same + 1, resamples - same)
+    return np.where(same >= resamples, 1.0, upper) < FRAGILE_BELOW
 
 
 def margin_on_scale(margin: float, metric: str) -> float:
@@ -69,10 +84,11 @@ class Estimate:
 
 @dataclass(frozen=True)
 class Components:
-    """A contrast's variance components on its scale, estimated without bias from mean squares:
-    `row`, the variance of the row effects' difference (the row-wise difference's variance net of
-    the interactions it holds); per case its seed variance (zero where its seed mean square is
-    not above its interaction mean square) and its interaction variance. `estimate` gives the
+    """A contrast's variance components on its scale, from mean squares: `row`, the variance of
+    the row effects' difference (the row-wise difference's variance net of the interactions it
+    holds, zero where that is below zero); per case its seed variance ((seed mean square −
+    interaction mean square) / R: below zero where the seeds vary less than the interaction,
+    taken as zero in the error, kept for the df) and its interaction variance. `estimate` gives the
     contrast's error for any seed counts: the study's own (contrast), or a planned one (power)."""
 
     rows: int
@@ -81,21 +97,31 @@ class Components:
     interaction: tuple[float, ...]
 
     def estimate(self, seeds: tuple[int, ...], mean: float = 0.0, rows: int | None = None) -> Estimate:
-        """The error and Satterthwaite df of a contrast of cases with these seed counts on the
-        same rows (`rows` of them; the study's by default); the df never below the fewest of its
-        positive terms' (the interaction's negative term can push the approximation below what
-        any one mean square has)."""
+        """The error and df of a contrast of cases with these seed counts on the same rows (`rows`
+        of them; the study's by default): the rows' term (each case's interaction over its seeds
+        in it) and each case's seed term (_truncated_spread), df by matching moments
+        (Satterthwaite: 2 variance² / its estimated variance)."""
         rows = rows or self.rows
         row_ms = self.row + sum(e / s for e, s in zip(self.interaction, seeds))
-        terms = [(row_ms / rows, rows - 1)]
-        for a, e, s in zip(self.seed, self.interaction, seeds):
-            if a > 0:
-                terms += [((rows * a + e) / (s * rows), s - 1), (-e / (s * rows), (s - 1) * (rows - 1))]
-        variance = sum(value for value, _ in terms)
+        variance = row_ms / rows + sum(max(0.0, a) / s for a, s in zip(self.seed, seeds))
         if variance <= 0:
             return Estimate(mean, 0.0, math.inf)
-        satterthwaite = variance ** 2 / sum(value ** 2 / dof for value, dof in terms if dof > 0)
-        return Estimate(mean, math.sqrt(variance), max(satterthwaite, min(d for v, d in terms if v > 0)))
+        spread = 2 * (row_ms / rows) ** 2 / (rows - 1)
+        spread += sum(_truncated_spread(rows * a + e, e, s, rows) / (s * rows) ** 2
+                      for a, e, s in zip(self.seed, self.interaction, seeds) if s > 1)
+        return Estimate(mean, math.sqrt(variance), 2 * variance ** 2 / spread if spread > 0 else math.inf)
+
+
+def _truncated_spread(seed_ms: float, interaction_ms: float, seeds: int, rows: int) -> float:
+    """The variance of seed MS − interaction MS (2 MS² / df each) that the df count: all of it
+    where the seed component is estimated above zero (Satterthwaite), and where it is taken as
+    zero that variance times 2Φ(z), z the difference over its standard error: 1 at the boundary,
+    shrinking to 0 as the seeds are clearly below the interaction, so the df move smoothly with
+    the data where dropping the term made them jump from S − 1 to R − 1."""
+    spread = 2 * seed_ms ** 2 / (seeds - 1) + 2 * interaction_ms ** 2 / ((seeds - 1) * (rows - 1))
+    if spread <= 0 or seed_ms >= interaction_ms:
+        return spread
+    return spread * 2 * float(stats.norm.cdf((seed_ms - interaction_ms) / math.sqrt(spread)))
 
 
 def components(*tables: np.ndarray) -> Components:
@@ -110,9 +136,9 @@ def components(*tables: np.ndarray) -> Components:
         seed_ms = rows * seed_means.var(ddof=1)
         residual = values - seed_means[:, None] - values.mean(0)[None] + values.mean()
         residual_ms = float((residual ** 2).sum()) / ((count - 1) * (rows - 1))
-        seed.append(max(0.0, (seed_ms - residual_ms) / rows))
+        seed.append((seed_ms - residual_ms) / rows)
         interaction.append(residual_ms)
-    row = row_wise.var(ddof=1) - sum(e / t.shape[0] for e, t in zip(interaction, tables))
+    row = max(0.0, row_wise.var(ddof=1) - sum(e / t.shape[0] for e, t in zip(interaction, tables)))
     return Components(rows, float(row), tuple(seed), tuple(interaction))
 
 
@@ -212,52 +238,92 @@ def detectable(estimate: Estimate, level: float, power: float = POWER) -> float:
 # Ranking: multiple comparisons with the best.
 
 RANK_WORDS = {
-    "best": "better than every other case (the best set has this case alone)",
-    "equivalent": "within the margin of the best of the others, whichever that is",
-    "not separated": "may be the best; a gap to the best up to gap_high not excluded",
-    "worse": "excluded from the best set, by more than the margin",
+    "best": "the best set holds this case alone",
+    "equivalent": "within the margin of the best of the others, whichever that is (gap_high at most the margin)",
+    "not separated": "in the best set; a gap to the best up to gap_high not excluded",
+    "worse": "out of the best set (shown worse than the best), by less than the margin not excluded",
+    "worse beyond the margin": "out of the best set by more than the margin (gap_low above it)",
+    "undecided": "not ranked: fewer than 2 seeds or rows, or no mean to take a ratio of",
 }
 
 
-def _gaps(tables: dict[str, np.ndarray], metric: str, alpha: float) -> dict[str, tuple[float, float, float, float]]:
-    """Hsu's constrained MCB over `tables` (raw scores, compared by `difference`): per
-    case its gap to the best of the others (positive: worse) with simultaneous bounds at 1 −
-    alpha, each comparison's critical value Bonferroni over the K − 1 others (cases differ in
-    their errors and degrees of freedom, so no one multivariate-t quantile applies), and the
-    smallest degrees of freedom of its comparisons."""
+def _comparisons(tables: dict[str, np.ndarray], metric: str, alpha: float) -> dict[tuple[str, str], tuple]:
+    """Every ordered pair's (gap, low, high): case i minus case j by `difference`, with its
+    two-sided interval at 1 − alpha / (K − 1) (each side at alpha / (2(K − 1)): Bonferroni over
+    the K − 1 comparisons of the best, so that the upper bounds that keep the best in the set and
+    the lower bounds that put a case beyond the margin hold together), and its df."""
     cases = list(tables)
-    level = alpha / max(len(cases) - 1, 1)
-    sides = {case: ([], [], [], []) for case in cases}  # lows, highs, points, dfs
+    level = alpha / (2 * max(len(cases) - 1, 1))
+    pairs = {}
     for n, i in enumerate(cases):
         for j in cases[n + 1:]:
-            # j against i is i against j reversed: the same error and df
             e = difference(tables[i], tables[j], metric)
             half = t_quantile(level, e.df) * e.se if e.se > 0 else (0.0 if e.se == 0 else math.nan)
-            for case, mean in ((i, e.mean), (j, -e.mean)):
-                lows, highs, points, dfs = sides[case]
-                lows.append(mean - half)
-                highs.append(mean + half)
-                points.append(mean)
-                dfs.append(e.df)
-    return {case: (max(points), min(0.0, max(lows)), max(0.0, max(highs)), min(dfs))
-            for case, (lows, highs, points, dfs) in sides.items()}
+            pairs[i, j] = (e.mean, e.mean - half, e.mean + half, e.df)
+            pairs[j, i] = (-e.mean, -e.mean - half, -e.mean + half, e.df)  # j against i: i against j reversed
+    return pairs
 
 
-def _words(tables: dict[str, np.ndarray], metric: str, alpha: float, margin: float) -> tuple[dict, list[str]]:
-    """_gaps of the cases (a lone case: no gap, the best) and each case's word (rank_word)."""
-    gaps = _gaps(tables, metric, alpha) if len(tables) > 1 else {c: (0.0, -math.inf, 0.0, math.nan) for c in tables}
-    delta = margin_on_scale(margin, metric)
-    return gaps, [rank_word(low, high, delta) if not math.isnan(high) else "undecided"
-                  for _, low, high, _ in gaps.values()]
+def _gaps(tables: dict[str, np.ndarray], metric: str, alpha: float) -> dict[str, tuple[float, float, float, float, bool]]:
+    """Hsu's constrained MCB over `tables` (raw scores, compared by `difference`; each with at
+    least 2 seeds and rows): per case its gap to the best of the others (positive: worse), the
+    gap's simultaneous bounds at 1 − alpha, the smallest df of its comparisons, and whether it
+    is in the best set. With b the best case, the event that every other case's interval against
+    b holds has probability at least 1 − alpha; on it:
+
+    - b is in the best set {i: every comparison's lower bound below 0};
+    - gap_high: a case's gap is at most its largest upper bound against the other members of the
+      best set (b among them), and 0 for b; the best set of one case is its best;
+    - gap_low: b's gap is at least its largest lower bound (below 0); a case outside the set is
+      not b, so its gap is at least 0 and at least its smallest lower bound against a member.
+    """
+    pairs = _comparisons(tables, metric, alpha)
+    cases = list(tables)
+    others = {i: [j for j in cases if j != i] for i in cases}
+    low = {i: max(pairs[i, j][1] for j in others[i]) for i in cases}
+    members = [i for i in cases if low[i] < 0]
+    gaps = {}
+    for i in cases:
+        inside = low[i] < 0
+        rivals = [j for j in members if j != i]
+        high = max([pairs[i, j][2] for j in rivals], default=0.0)
+        bound = min(0.0, low[i]) if inside else max(0.0, min(pairs[i, j][1] for j in rivals))
+        gaps[i] = (max(pairs[i, j][0] for j in others[i]), bound, max(0.0, high),
+                   min(pairs[i, j][3] for j in others[i]), inside)
+    return gaps
 
 
-def rank_word(gap_low: float, gap_high: float, margin: float) -> str:
-    """One case's word from its simultaneous gap interval and the margin (RANK_WORDS)."""
+def rank_word(gap_low: float, gap_high: float, in_best_set: bool, margin: float) -> str:
+    """One case's word from its simultaneous gap bounds, its place in the best set and the
+    margin on the comparison's scale (RANK_WORDS)."""
     if gap_high <= 0:
         return "best"
     if gap_high <= margin:
         return "equivalent"
-    return "not separated" if gap_low < 0 else "worse"
+    if in_best_set:
+        return "not separated"
+    return "worse beyond the margin" if gap_low > margin else "worse"
+
+
+def _ranked(tables: dict[str, np.ndarray], metric: str) -> list[str]:
+    """The cases a ranking can compare: at least 2 seeds and 2 rows, and on a log-scale metric a
+    mean above zero (a ratio of means needs one)."""
+    return [case for case, table in tables.items() if table.shape[0] >= 2 and table.shape[1] >= 2
+            and (SCALES[metric] != "log" or table.mean() > 0)]
+
+
+def _words(tables: dict[str, np.ndarray], metric: str, alpha: float, margin: float) -> tuple[dict, list[str]]:
+    """_gaps of the cases that can be ranked (a lone case: the best), and each case's word: its
+    rank_word, or undecided (RANK_WORDS)."""
+    chosen = _ranked(tables, metric)
+    ranked = {case: tables[case] for case in chosen}
+    gaps = _gaps(ranked, metric, alpha) if len(ranked) > 1 else {c: (0.0, -math.inf, 0.0, math.nan, True)
+                                                                   for c in ranked}
+    delta = margin_on_scale(margin, metric)
+    undecided = (math.nan, math.nan, math.nan, math.nan, False)
+    gaps = {case: gaps.get(case, undecided) for case in tables}
+    return gaps, [rank_word(low, high, inside, delta) if case in ranked else "undecided"
+                  for case, (_, low, high, _, inside) in gaps.items()]
 
 
 def best_set(tables: dict[str, np.ndarray], metric: str, alpha: float, margin: float) -> pd.DataFrame:
@@ -266,24 +332,27 @@ def best_set(tables: dict[str, np.ndarray], metric: str, alpha: float, margin: f
     rows (case_mean), its gap to the best of the others with simultaneous 1 − alpha bounds (as
     ratios of means on a log-scale metric), the smallest df of its comparisons, whether it is in
     the set that holds the best with probability 1 − alpha, and its word against `margin`
-    (config's units)."""
+    (config's units). A case that cannot be ranked (_ranked) is undecided: not in the set, no
+    gap, and the others are ranked without it."""
     back = np.exp if SCALES[metric] == "log" else (lambda v: v)
     rows = []
     gaps, words = _words(tables, metric, alpha, margin)
     for (case, table), word in zip(tables.items(), words):
         mean, low, high = case_mean(table, metric)
-        gap, gap_low, gap_high, df = gaps[case]
+        gap, gap_low, gap_high, df, inside = gaps[case]
         rows.append({"case": case, "seeds": table.shape[0], "mean": mean, "ci_low": low, "ci_high": high,
                      "gap": float(back(gap)), "gap_low": float(back(gap_low)), "gap_high": float(back(gap_high)),
-                     "df": df, "in_best_set": bool(gap_low < 0 or gap_high <= 0), "word": word})
+                     "df": df, "in_best_set": inside, "word": word})
     return pd.DataFrame(rows)
 
 
 def rank_cases(tables: dict[str, np.ndarray], metric: str, alpha: float, margin: float, resamples: int,
                rng: np.random.Generator) -> pd.DataFrame:
-    """best_set, and each word's stability: the share of `resamples` bootstrap studies (the rows
-    drawn again, shared by every case; each case's seeds drawn again, independently) that give
-    the case the same word. A word that changes in more than one resample in five is fragile."""
+    """best_set, and each word's stability: the share of `resamples` bootstrap studies that give
+    the case the same word. A resample keeps the cases, their seed counts, the metric, alpha and
+    the margin; it draws the scoring rows again (one draw shared by every case, as the rows are)
+    and each case's seeds again (independently, as the cases' seeds are). fragile(): a word that
+    changes in more than one resample in five, beyond the resamples' own error."""
     ranked = best_set(tables, metric, alpha, margin)
     same = np.zeros(len(ranked))
     rows = next(iter(tables.values())).shape[1]
@@ -292,7 +361,7 @@ def rank_cases(tables: dict[str, np.ndarray], metric: str, alpha: float, margin:
         drawn = {case: table[rng.integers(0, len(table), len(table))][:, picked] for case, table in tables.items()}
         same += np.array(_words(drawn, metric, alpha, margin)[1]) == ranked["word"].to_numpy()
     ranked["stability"] = same / resamples if resamples else math.nan
-    ranked["fragile"] = ranked["stability"] < FRAGILE_BELOW
+    ranked["fragile"] = fragile(same, resamples)
     return ranked
 
 
@@ -317,7 +386,7 @@ def ranking(rows: pd.DataFrame, metric: str, alpha: float, margin: float, classe
                 rng = np.random.default_rng([seed, index, number])
                 ranked = rank_cases(chosen, metric, alpha, margin, resamples, rng)
                 frames.append(ranked.assign(dataset=dataset, stage=stage, metric=metric, scope=scope,
-                                            margin=margin, comparisons=len(chosen) - 1))
+                                            margin=margin, comparisons=len(_ranked(chosen, metric)) - 1))
     columns = ["dataset", "stage", "scope", "metric", "case", "seeds", "mean", "ci_low", "ci_high", "gap", "gap_low",
                "gap_high", "df", "margin", "in_best_set", "word", "stability", "fragile", "comparisons"]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
@@ -338,8 +407,8 @@ def judge(reference: np.ndarray, outside: dict, metric: str, margin: float) -> d
     (seed s of every level starts from the same random streams), so a level with the reference's
     seeds is compared paired by seed and row (contrast of the differences; independent seeds
     otherwise). On the metric's scale, the advantage of the recommended level over each outside
-    level (positive: recommended better); the binding comparison (smallest t) gives the effect,
-    its error and the difference test's p (supported: intersection-union, its own one-sided p;
+    level (positive: recommended better); the binding comparison (_binding: the largest one-sided
+    p) gives the effect, its error and the difference test's p (supported: intersection-union, its own one-sided p;
     contradicted: the smallest one-sided p, Bonferroni over the outside levels; two-sided); the
     equivalence test's p is the largest over the outside levels of TOST's (each within
     ±margin). Or `undecided` with the reason."""
@@ -357,9 +426,10 @@ def judge(reference: np.ndarray, outside: dict, metric: str, margin: float) -> d
                 "outside": [(0.0, 0.0, math.inf)] * len(pairs),
                 "reason": "identical scores on every seed and row"}
     t = {level: t_statistic(e) for level, e in pairs.items()}
-    binding = min(t, key=t.get)
+    supports = {level: p_above(t[level], pairs[level]) for level in pairs}
+    binding = _binding(supports)
     e = pairs[binding]
-    p_support = p_above(t[binding], e)
+    p_support = supports[binding]
     p_contradict = min(1.0, len(pairs) * min(p_above(-t[level], pairs[level]) for level in pairs))
     p_equivalent = max(max(p_above((x.mean + delta) / x.se if x.se > 0 else math.inf, x),
                            p_above((delta - x.mean) / x.se if x.se > 0 else math.inf, x)) for x in pairs.values())
@@ -367,6 +437,12 @@ def judge(reference: np.ndarray, outside: dict, metric: str, margin: float) -> d
             "p": min(1.0, 2 * min(p_support, p_contradict)), "p_equivalent": p_equivalent,
             "outside": [(x.mean, x.se, x.df) for x in pairs.values()],
             "direction": "supported" if p_support <= p_contradict else "contradicted"}
+
+
+def _binding(supports: dict) -> object:
+    """The intersection-union test's binding level: the one whose one-sided p of 'the recommended
+    level is better' is largest (with different df per level, not always the smallest t)."""
+    return max(supports, key=supports.get)
 
 
 def t_statistic(e: Estimate) -> float:
@@ -463,20 +539,22 @@ def _judged(sweeps: list, claims: dict[str, str], alpha: float, primary: str, ma
 
 
 def _resampled(sweeps: list, rng: np.random.Generator) -> list:
-    """The same sweeps with each dataset's rows drawn again (shared by its levels) and each
-    level's seeds drawn again, independently."""
-    out, picked = [], {}
+    """The same sweeps in one bootstrap study: each dataset's rows drawn again (one draw shared by
+    every level, as the rows are), and the seeds drawn again once per dataset × variant × seed
+    count, that draw shared by every level with that count (seed s of every level of a variant
+    starts from the same random streams, so the paired comparisons keep their pairs)."""
+    out, rows_drawn, seeds_drawn = [], {}, {}
     for dataset, variant, factor, reference, tables in sweeps:
         rows = next(iter(tables.values()))[0].shape[1]
-        chosen = picked.setdefault(dataset, rng.integers(0, rows, rows))
-        seeds = {}
+        chosen = rows_drawn.setdefault(dataset, rng.integers(0, rows, rows))
 
-        def draw(key, table):
-            which = seeds.setdefault(key, rng.integers(0, len(table), len(table)))
+        def draw(table):
+            count = len(table)
+            which = seeds_drawn.setdefault((dataset, variant, count), rng.integers(0, count, count))
             return table[which][:, chosen]
 
         out.append((dataset, variant, factor, reference,
-                    {metric: (draw("reference", table), {lv: draw(lv, t) for lv, t in outside.items()})
+                    {metric: (draw(table), {lv: draw(t) for lv, t in outside.items()})
                      for metric, (table, outside) in tables.items()}))
     return out
 
@@ -485,8 +563,8 @@ def verdicts(scores: pd.DataFrame, levels: list[dict], claims: dict[str, str], a
              margins: dict[str, float], resamples: int = 0, seed: int = 0) -> pd.DataFrame:
     """Every claim × dataset × variant × metric tested; the `primary` metric's tests decide
     (one Holm family), the others are reported beside them (a family of their own). Each
-    decision's stability: the share of `resamples` bootstrap studies (seeded from `seed`) that
-    give the same decision.
+    decision's stability: the share of `resamples` bootstrap studies (_resampled, seeded from
+    `seed`) that give the same decision; fragile() below FRAGILE_BELOW.
 
     scores: per (dataset, case, seed, row) the metrics of METRICS (the raw stage, scoring split);
     levels: the ablations' levels (sincvae.planning.Level as dicts); claims: factor -> its text;
@@ -500,7 +578,7 @@ def verdicts(scores: pd.DataFrame, levels: list[dict], claims: dict[str, str], a
         again = _judged(_resampled(sweeps, rng), claims, alpha, primary, margins)
         same += again["decision"].to_numpy() == table["decision"].to_numpy()
     table["stability"] = same / resamples if resamples else math.nan
-    table["fragile"] = table["stability"] < FRAGILE_BELOW
+    table["fragile"] = fragile(same, resamples)
     return table.reindex(columns=VERDICT_COLUMNS)
 
 
