@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from conftest import QUICK_STUDY, ROOT, merged
-from sincvae.cost import Costs, file_name, job_table, ranking_pairs, run_cost, score_cost, trial_cost, wall_ref
+from sincvae.cost import (Costs, file_name, job_table, plan_line, ranking_pairs, run_cost, score_cost, trial_cost,
+                          uncalibrated, wall_ref)
 from sincvae.jobs import STEPS
 from sincvae.machine import describe_cpu
 from sincvae.planning import Generation, Run, plan
@@ -158,12 +159,24 @@ def test_a_rule_no_calibration_measured_is_priced_at_its_steps_estimate():
     assert (jobs["ref"] > 0).all()
 
 
-def test_a_method_without_a_rate_is_named():
+def test_a_method_without_a_rate_is_priced_at_an_estimate_and_named():
+    """A method no calibration has measured (a new one) stops nothing: its jobs cost the largest
+    calibrated rate of each kind, are marked estimated, and the plan line says how many."""
     reference = next(row for row in CONFIG["cases"] if row["case"] == CONFIG["reference_case"])
     config = merged(CONFIG, {"cases": [reference, {"case": "flow-only", "method": "flow"}], "tuning": None,
                              "ablations": None, "report": {"inspect_cases": []}})
-    with pytest.raises(KeyError, match="no train rate for method 'flow'"):
-        job_table(plan(config), config, RATES)
+    study = plan(config)
+    assert uncalibrated(study, RATES) == ["flow"]
+    jobs = pd.DataFrame(job_table(study, config, RATES))
+    flow = jobs[jobs["case"] == "flow-only"]
+    assert flow["estimated"].all() and not jobs.loc[jobs["case"] == reference["case"], "estimated"].any()
+    alike = replace(RATES, train={**RATES.train, "flow": max(RATES.train.values())},
+                    generate={**RATES.generate, "flow": max(RATES.generate.values())})
+    priced = pd.DataFrame(job_table(study, config, alike))
+    assert flow["ref"].tolist() == pytest.approx(priced.loc[priced["case"] == "flow-only", "ref"].tolist())
+    assert not priced.loc[priced["case"] == "flow-only", "estimated"].any()
+    line = plan_line(job_table(study, config, RATES), RATES, 2, "test")
+    assert f"{int(jobs['estimated'].sum())} of them priced at an estimate" in line
 
 
 def test_the_ranking_is_priced_by_the_pairs_it_compares():

@@ -214,6 +214,7 @@ def test_a_new_method_needs_only_its_module_its_registry_line_and_a_config_row(t
     import yaml
 
     from sincvae import registry
+    from sincvae.cost import Costs, job_table
     from sincvae.planning import PlanError, plan
     from sincvae.summary import hyperparameters
 
@@ -224,6 +225,10 @@ def test_a_new_method_needs_only_its_module_its_registry_line_and_a_config_row(t
     config["cases"].append({"case": "toy-w16", "method": "toy", "width": 16, "epochs": 3})  # its config row
     case = plan(config).cases["toy-w16"]
     assert case["width"] == 16 and "toy-w16" in plan(config).learned and "width" in hyperparameters()
+    # the plan prices it with no costs file touched: at an estimate, and says so
+    priced = [job for job in job_table(plan(config), config, Costs.for_machine(ROOT / "config" / "costs", "any"))
+              if job["case"] == "toy-w16"]
+    assert priced and all(job["estimated"] and job["ref"] > 0 for job in priced)
     config["cases"].append({"case": "toy-bad", "method": "toy", "beta": 1.0})
     with pytest.raises(PlanError, match="beta not a setting of method toy"):
         plan(config)

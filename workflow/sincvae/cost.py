@@ -80,11 +80,18 @@ def file_name(cpu: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", cpu.lower()).strip("-") + ".yaml"
 
 
-def _rate(rates: dict[str, float], method: str, what: str) -> float:
-    if method not in rates:
-        raise KeyError(f"costs: no {what} rate for method {method!r}: run `python -m sincvae.calibration calibrate` "
-                       f"on a study that has it")
-    return rates[method]
+def _rate(rates: dict[str, float], method: str) -> float:
+    """A method's calibrated rate; a method no calibration has measured yet (a new one) at the
+    largest rate of its kind, an estimate the plan names (uncalibrated) until a calibration on
+    a study that has it measures it."""
+    return rates[method] if method in rates else max(rates.values())
+
+
+def uncalibrated(plan: Plan, costs: Costs) -> list[str]:
+    """The plan's methods whose training or drawing the costs file has no rate for, priced at
+    an estimate (_rate)."""
+    methods = dict.fromkeys(run.case["method"] for run in plan.runs.values())
+    return [m for m in methods if m not in costs.generate or (registry.method(m).learns and m not in costs.train)]
 
 
 def lines_drawn(run: Run, rows: dict[str, int]) -> int:
@@ -107,9 +114,9 @@ def run_cost(run: Run, costs: Costs, rows: dict[str, int], epochs_done: int = 0)
     cost = 0.0
     if registry.method(method).learns:
         seed_epochs = len(run.seeds) * (run.case["epochs"] - epochs_done)
-        cost += seed_epochs * rows["train"] / REFERENCE_ROWS * _rate(costs.train, method, "train")
+        cost += seed_epochs * rows["train"] / REFERENCE_ROWS * _rate(costs.train, method)
     drawn = lines_drawn(run, rows)
-    cost += drawn / PER_1000 * _rate(costs.generate, method, "generate")
+    cost += drawn / PER_1000 * _rate(costs.generate, method)
     return cost + drawn * run.generation.refine_steps / PER_1000 * costs.refine
 
 
@@ -126,10 +133,19 @@ def score_cost(run: Run, costs: Costs, rows: dict[str, int]) -> float:
 
 def job_table(plan: Plan, config: dict, costs: Costs, cores: int | None = None) -> list[dict]:
     """The study's table of jobs (jobs.study_jobs), each priced: `ref`, its estimate in
-    reference epochs of CPU. A run or score job from its Run; the train split's solver, the
-    search, someone's sample file and the ranking from their sizes; every other rule from its
-    rate per job in the costs file, or its step's estimate where no calibration measured it."""
+    reference epochs of CPU, and `estimated`: whether no calibration measured its rate. A run or
+    score job from its Run (a method without a rate at an estimate: _rate); the train split's
+    solver, the search, someone's sample file and the ranking from their sizes; every other rule
+    from its rate per job in the costs file, or its step's estimate where no calibration
+    measured it."""
     rows = config["data"]["rows"]
+    guessed = set(uncalibrated(plan, costs))
+
+    def estimated(job: dict) -> bool:
+        rule, case = job["rule"], job["case"]
+        if rule in RUN_FAMILIES or rule == SCORE:
+            return plan.runs[case].case["method"] in guessed
+        return rule not in SIZED and rule not in costs.rules
 
     def per_job(rule: str) -> float:
         return costs.rules.get(rule, STEPS[rule].estimate)
@@ -152,7 +168,7 @@ def job_table(plan: Plan, config: dict, costs: Costs, cores: int | None = None) 
             return ranking_pairs(plan, config) / PER_1000 * costs.rank
         return per_job(rule)
 
-    return [{**job, "ref": ref(job)} for job in study_jobs(plan, config, cores)]
+    return [{**job, "ref": ref(job), "estimated": estimated(job)} for job in study_jobs(plan, config, cores)]
 
 
 def wall_ref(jobs: list[dict], cores: int) -> float:
@@ -200,7 +216,10 @@ def plan_line(jobs: list[dict], costs: Costs, cores: int, machine: str) -> str:
     reference epoch on the cores the computing jobs get (`machine`: this one's description)."""
     wall = wall_ref(jobs, cores)
     other = "" if costs.cpu == machine else f"; this machine: {machine}, which `python -m sincvae.calibration probe` times"
+    guessed = sum(job["estimated"] for job in jobs)
+    estimates = (f"; {guessed} of them priced at an estimate, no calibration having measured their rates "
+                 f"(results/plan.csv: estimated)") if guessed else ""
     return (f"planned: {len(jobs)} jobs, {sum(job['ref'] for job in jobs):,.0f} reference epochs of CPU, "
             f"{wall:,.0f} of wall time on {cores} cores: about {wall * costs.reference_epoch_s / 60:.0f} min "
-            f"at {costs.reference_epoch_s:.2f} s per reference epoch (rates of {costs.cpu}{other}); "
+            f"at {costs.reference_epoch_s:.2f} s per reference epoch (rates of {costs.cpu}{other}{estimates}); "
             f"`snakemake results/plan.csv` measures this machine's")

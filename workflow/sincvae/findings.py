@@ -104,6 +104,8 @@ def best_methods(comparison: pd.DataFrame, ranking: pd.DataFrame, labels: dict[s
     label = (labels or {}).get
     rows = []
     for (dataset, stage, scope), ranked in ranking.groupby(["dataset", "stage", "scope"], sort=False):
+        if ranked["gap"].isna().all():
+            continue  # every case undecided: no leader to name
         leader = ranked.loc[ranked["gap"].idxmin()]
         found = comparison[(comparison["dataset"] == dataset) & (comparison["stage"] == stage)
                            & (comparison["case"] == leader["case"])]

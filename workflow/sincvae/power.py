@@ -126,10 +126,30 @@ def _study_rows(results: Path, config: dict) -> tuple[pd.DataFrame, list[str], l
     return rows[rows["split"] == "scoring"], study.contenders, [vars(level) for level in study.levels]
 
 
+def decided_rows(rows: pd.DataFrame, contenders: list[str], levels: list[dict], ranking_metric: str,
+                 primary: str) -> pd.DataFrame:
+    """The per-row scores a study's decisions read, and no more: the contenders' `ranking_metric`
+    per dataset × stage, and each ablation level's `primary` metric (raw stage) with its sweep
+    (variant, factor, level, in_claim, reference). The level simulations (tests/test_levels.py)
+    resample these."""
+    keep = ["dataset", "stage", "case", "seed", "row"]
+    ranked = rows[rows["case"].isin(contenders)][keep + [ranking_metric]].rename(columns={ranking_metric: "value"})
+    ranked = ranked.assign(kind="ranking", metric=ranking_metric)
+    sweeps = pd.DataFrame(levels)
+    claimed = pd.DataFrame()
+    if not sweeps.empty:
+        raw = rows[(rows["stage"] == "raw") & rows["case"].isin(sweeps["case"])]
+        claimed = raw[keep + [primary]].rename(columns={primary: "value"}).merge(
+            sweeps[["case", "variant", "factor", "level", "in_claim", "reference"]], on="case")
+        claimed = claimed.assign(kind="claim", metric=primary, level=claimed["level"].astype(str))
+    return pd.concat([ranked, claimed], ignore_index=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sincvae.power", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["store"],
-                        help="store: a finished study's variance components into --out")
+    parser.add_argument("command", choices=["store", "rows"],
+                        help="store: a finished study's variance components into --out (config/variance.csv); "
+                             "rows: the per-row scores its decisions read into --out (a parquet file)")
     parser.add_argument("--config", default="config/config.yaml", help="the finished study's config")
     parser.add_argument("--results", default="results", help="its results folder")
     parser.add_argument("--out", default="config/variance.csv")
@@ -140,7 +160,13 @@ def main(argv: list[str] | None = None) -> None:
         rows, contenders, levels = _study_rows(Path(args.results), config)
     except FileNotFoundError as err:
         sys.exit(f"sincvae.power: {err}")
-    table = measure(rows, contenders, levels, config["ranking"]["metric"], (config.get("ablations") or {}).get("primary", "distance"))
+    metric, primary = config["ranking"]["metric"], (config.get("ablations") or {}).get("primary", "distance")
+    if args.command == "rows":
+        table = decided_rows(rows, contenders, levels, metric, primary)
+        table.to_parquet(args.out, index=False, compression="zstd")
+        print(f"{args.out}: {len(table)} per-row scores from {args.results}", file=sys.stderr)
+        return
+    table = measure(rows, contenders, levels, metric, primary)
     table.to_csv(args.out, index=False)
     print(f"{args.out}: {len(table)} comparisons from {args.results}", file=sys.stderr)
 

@@ -254,13 +254,14 @@ def _comparisons(tables: dict[str, np.ndarray], metric: str, alpha: float) -> di
     the lower bounds that put a case beyond the margin hold together), and its df."""
     cases = list(tables)
     level = alpha / (2 * max(len(cases) - 1, 1))
+    compared = {(i, j): difference(tables[i], tables[j], metric) for n, i in enumerate(cases) for j in cases[n + 1:]}
+    dfs = np.array([e.df for e in compared.values()], dtype=float)
+    critical = np.where(np.isinf(dfs), stats.norm.isf(level), stats.t.isf(level, np.where(np.isinf(dfs), 1.0, dfs)))
     pairs = {}
-    for n, i in enumerate(cases):
-        for j in cases[n + 1:]:
-            e = difference(tables[i], tables[j], metric)
-            half = t_quantile(level, e.df) * e.se if e.se > 0 else (0.0 if e.se == 0 else math.nan)
-            pairs[i, j] = (e.mean, e.mean - half, e.mean + half, e.df)
-            pairs[j, i] = (-e.mean, -e.mean - half, -e.mean + half, e.df)  # j against i: i against j reversed
+    for ((i, j), e), t in zip(compared.items(), critical):
+        half = t * e.se if e.se > 0 else (0.0 if e.se == 0 else math.nan)
+        pairs[i, j] = (e.mean, e.mean - half, e.mean + half, e.df)
+        pairs[j, i] = (-e.mean, -e.mean - half, -e.mean + half, e.df)  # j against i: i against j reversed
     return pairs
 
 
