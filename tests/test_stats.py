@@ -386,10 +386,10 @@ def _without_rows(a, b=None):
 _gaps = stats._gaps
 
 
-def _point_gap(tables, metric, alpha):
+def _point_gap(tables, metric, alpha, critical=None):
     """Each case's gap_high replaced by its point gap: equivalence (and best) judged on the gap."""
     return {case: (gap, low, max(0.0, gap), df, inside)
-            for case, (gap, low, high, df, inside) in _gaps(tables, metric, alpha).items()}
+            for case, (gap, low, high, df, inside) in _gaps(tables, metric, alpha, critical).items()}
 
 
 MUTANTS = {
@@ -569,3 +569,38 @@ def test_the_degrees_of_freedom_move_smoothly_with_the_seed_component():
     dfs = [stats.Components(ROWS, 0.01, (a, 0.0), (interaction, 0.1)).estimate((6, 6)).df for a in (below, above)]
     assert dfs[0] == pytest.approx(dfs[1], rel=0.1)
     assert 4 < dfs[1] < 49
+
+
+@pytest.mark.parametrize("metric", ["distance", "precision"])
+def test_the_bootstrap_studentizes_each_resample_as_difference_does(metric):
+    """A resample's weighted sums (sincvae.bootstrap) give the same t as stats.difference on the
+    resampled tables written out: rows drawn once for both cases, each case's seeds its own."""
+    from sincvae import bootstrap
+
+    rng = np.random.default_rng(24)
+    a, b = np.exp(rng.normal(0, 1, (3, ROWS))), np.exp(rng.normal(0, 1.5, (5, ROWS)))
+    rows_w = rng.multinomial(ROWS, np.full(ROWS, 1 / ROWS), size=1).astype(float)
+    seeds_a, seeds_b = (rng.multinomial(n, np.full(n, 1 / n), size=1).astype(float) for n in (3, 5))
+    log = stats.SCALES[metric] == "log"
+    t = bootstrap._pair_t(bootstrap._case_parts(a, rows_w, seeds_a), bootstrap._case_parts(b, rows_w, seeds_b),
+                          rows_w, 0.0, log)[0]
+    counts = lambda w: np.repeat(np.arange(w.shape[1]), w[0].astype(int))  # noqa: E731
+    drawn_a, drawn_b = a[counts(seeds_a)][:, counts(rows_w)], b[counts(seeds_b)][:, counts(rows_w)]
+    e = stats.difference(drawn_a, drawn_b, metric)
+    contrast_ = math.log(drawn_a.mean() / drawn_b.mean()) if log else drawn_a.mean() - drawn_b.mean()
+    assert t == pytest.approx(contrast_ / e.se)
+
+
+def test_the_bootstrap_widens_where_a_few_rows_hold_the_mean():
+    """Rows on which one case is 30 times its usual distance: the bootstrap's critical values lie
+    above Student's at the MCB's level; on light-tailed rows they stay near it."""
+    rng = np.random.default_rng(25)
+    common = rng.normal(0, 0.1, ROWS)
+    light = {i: np.exp(case_table(rng, 8, 0.0, 0.01, common, 0.1, 0.05)) for i in range(4)}
+    heavy = {i: table.copy() for i, table in light.items()}
+    heavy[0][:, :2] *= 30
+    level = ALPHA / (2 * 3)
+    for tables, above in ((light, False), (heavy, True)):
+        critical = stats.bootstrap_critical(tables, "distance", ALPHA, 999, np.random.default_rng(0))
+        student = scipy_stats.t.isf(level, ROWS - 1)
+        assert (critical[0] > 1.3 * student) == above, (critical, student)

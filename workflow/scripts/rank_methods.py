@@ -12,7 +12,7 @@ from sincvae.stats import ranking
 rows = pd.concat(pd.read_parquet(path) for path in snakemake.input.rows)
 settings = snakemake.params.ranking
 table = ranking(rows[rows["split"] == "scoring"], settings["metric"], settings["alpha"], settings["margin"],
-                snakemake.params.classes, settings["resamples"], settings["seed"])
+                snakemake.params.classes, settings["resamples"], settings["seed"], settings["bootstrap"])
 table.to_csv(snakemake.output.table, index=False)
 params = snakemake.params
 save_figure(best_methods(table, params.classes, params.methods), snakemake.output.figure)
