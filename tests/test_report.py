@@ -165,6 +165,13 @@ def test_findings_are_written_from_the_numbers():
     assert "| d | raw | nothing | flow | flow | 1 | 0 |" in text
     separated = render_markdown(findings(comparison(), verdicts(), ranking(tied=False), "ref", None), RUN)
     assert "- d raw: flow leads (distance 0.2). It is the best of 3. 2 worse, 1 fragile." in separated
+    # a lower bound above the margin, and a case with too few seeds to rank, each have their word
+    words = ranking(tied=False)
+    words.loc[words["case"] == "ref", "word"] = "worse beyond the margin"
+    words = pd.concat([words, words[words["case"] == "ref"].assign(case="one", word="undecided", gap=float("nan"))])
+    beyond = render_markdown(findings(comparison(), verdicts(), words, "ref", None), RUN)
+    assert ("- d raw: flow leads (distance 0.2). It is the best of 3. 1 worse, 1 worse beyond ×1.25, 1 undecided, "
+            "1 fragile.") in beyond
     labelled = render_markdown(findings(comparison(), verdicts(), ranking(), "ref", None,
                                         {"flow": "flow (hidden 64)", "mdn": "mdn", "ref": "cvae"}), RUN)
     assert "- d raw: flow (hidden 64) leads (distance 0.2). Best set: flow (hidden 64); mdn." in labelled

@@ -2,7 +2,7 @@
 
 On the study's own scores the per-row distances are heavy-tailed: a few rows hold much of a
 case's mean. A sample that misses such a row has both a low mean and a low error, so Student's t
-on the Satterthwaite df is too narrow (docs/statistics.md "The level where the data live"). The
+on the Satterthwaite df is too narrow (docs/levels.md). The
 bootstrap-t takes the t statistics' spread from the data instead: each resample draws the
 scoring rows again (one draw shared by every case, as the rows are) and each case's seeds again
 (independently), recomputes every pair's contrast and error exactly as stats.difference does
