@@ -490,8 +490,10 @@ def test_ranking_names_a_best_set_per_scope_with_stable_words():
             frames.append(pd.DataFrame({"dataset": "x", "stage": "raw", "case": case, "seed": seed,
                                         "row": np.arange(ROWS), "distance": table[seed]}))
     rows = pd.concat(frames)
-    ranked = ranking(rows, "distance", ALPHA, 1.25, {"a": "formula", "b": "nothing", "c": "nothing", "d": "formula"},
-                     resamples=10, seed=0)
+    classes = {"a": "formula", "b": "nothing", "c": "nothing", "d": "formula"}
+    ranked = ranking(rows, "distance", ALPHA, 1.25, classes, resamples=10, seed=0, bootstrap=199)
+    pd.testing.assert_frame_equal(ranked, ranking(rows, "distance", ALPHA, 1.25, classes, resamples=10, seed=0,
+                                                  bootstrap=199))  # every draw seeded
     assert set(ranked["scope"]) == {"all", "formula", "nothing"}
     everyone = ranked[ranked["scope"] == "all"].set_index("case")
     assert everyone["in_best_set"].to_dict() == {"a": True, "b": False, "c": False, "d": True}
