@@ -142,7 +142,8 @@ def decided_rows(rows: pd.DataFrame, contenders: list[str], levels: list[dict], 
         claimed = raw[keep + [primary]].rename(columns={primary: "value"}).merge(
             sweeps[["case", "variant", "factor", "level", "in_claim", "reference"]], on="case")
         claimed = claimed.assign(kind="claim", metric=primary, level=claimed["level"].astype(str))
-    return pd.concat([ranked, claimed], ignore_index=True)
+    table = pd.concat([ranked, claimed], ignore_index=True)
+    return table.assign(**{flag: table[flag].eq(True) for flag in ("in_claim", "reference") if flag in table})
 
 
 def main(argv: list[str] | None = None) -> None:
