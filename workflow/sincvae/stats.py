@@ -16,9 +16,9 @@ difference of two cases' means then has the variance
 estimated from mean squares (method of moments): the rows' term from the spread of the
 row-wise difference of the two cases' seed-averaged scores (which holds the interaction once),
 each case's seed term from its seed mean square less its interaction mean square (a variance
-component below zero is taken as zero, the rows' too). Its degrees of freedom are
-Satterthwaite's over the rows' term (R - 1) and each seed term (S - 1): a seed term that shrinks
-to zero takes its weight in the df with it, so the df move smoothly with the data.
+component below zero is taken as zero, the rows' too). Its degrees of freedom match moments
+(Satterthwaite's) over those mean squares; a seed term taken as zero still counts, with a weight
+that falls smoothly as the seeds clearly vary less than the interaction (_truncated_spread).
 
 The scale. A distance is a ratio scale (0.0045 against 2.66 is 590 times, not 2.66 apart), so
 two cases' mean distances (and residuals) are compared as a ratio, the difference of their
