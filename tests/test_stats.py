@@ -606,3 +606,15 @@ def test_the_bootstrap_widens_where_a_few_rows_hold_the_mean():
         critical = stats.bootstrap_critical(tables, "distance", ALPHA, 999, np.random.default_rng(0))
         student = scipy_stats.t.isf(level, ROWS - 1)
         assert (critical[0] > 1.3 * student) == above, (critical, student)
+
+
+def test_cases_with_identical_scores_stay_in_the_best_set_together():
+    """A setting the model ignores gives the same lines, so the same scores: two leaders that
+    bound each other at exactly 0 both stay in the set, and the worse case is ranked as usual."""
+    rng = np.random.default_rng(26)
+    common = rng.normal(0, 0.3, ROWS)
+    lead = np.exp(case_table(rng, 3, 0.0, 0.05, common, 0.05, 0.1))
+    tables = {"lead": lead, "twin": lead.copy(), "far": np.exp(case_table(rng, 3, 2.0, 0.05, common, 0.05, 0.1))}
+    ranked = best_set(tables, "distance", ALPHA, 1.25).set_index("case")
+    assert ranked["in_best_set"].to_dict() == {"lead": True, "twin": True, "far": False}
+    assert ranked.at["far", "word"] == "worse beyond the margin"

@@ -279,7 +279,7 @@ def _gaps(tables: dict[str, np.ndarray], metric: str, alpha: float,
     is in the best set. With b the best case, the event that every other case's interval against
     b holds has probability at least 1 − alpha; on it:
 
-    - b is in the best set {i: every comparison's lower bound below 0};
+    - b is in the best set {i: no comparison's lower bound above 0};
     - gap_high: a case's gap is at most its largest upper bound against the other members of the
       best set (b among them), and 0 for b; the best set of one case is its best;
     - gap_low: b's gap is at least its largest lower bound (below 0); a case outside the set is
@@ -289,10 +289,12 @@ def _gaps(tables: dict[str, np.ndarray], metric: str, alpha: float,
     cases = list(tables)
     others = {i: [j for j in cases if j != i] for i in cases}
     low = {i: max(pairs[i, j][1] for j in others[i]) for i in cases}
-    members = [i for i in cases if low[i] < 0]
+    # at or below 0: two cases with identical scores (a setting the model ignores) bound each
+    # other at exactly 0, and the one with the smallest mean must stay in the set
+    members = [i for i in cases if low[i] <= 0]
     gaps = {}
     for i in cases:
-        inside = low[i] < 0
+        inside = i in members
         rivals = [j for j in members if j != i]
         high = max([pairs[i, j][2] for j in rivals], default=0.0)
         bound = min(0.0, low[i]) if inside else max(0.0, min(pairs[i, j][1] for j in rivals))
