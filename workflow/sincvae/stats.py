@@ -199,9 +199,11 @@ def log_interval(estimate: Estimate, level: float = 0.95) -> tuple[float, float]
     return math.exp(low), math.exp(high)
 
 
-def t_quantile(level: float, df: float) -> float:
-    """The one-sided critical value of Student's t at `level` (the normal's at infinite df)."""
-    return float(stats.norm.isf(level) if math.isinf(df) else stats.t.isf(level, df))
+def t_quantile(level: float, df):
+    """The one-sided critical value of Student's t at `level` (the normal's at infinite df);
+    `df` a number or an array of them."""
+    critical = stats.t.isf(level, df)
+    return float(critical) if np.ndim(critical) == 0 else critical
 
 
 def interval(estimate: Estimate, level: float = 0.95) -> tuple[float, float]:
@@ -260,7 +262,7 @@ def _comparisons(tables: dict[str, np.ndarray], metric: str, alpha: float,
     level = alpha / (2 * max(len(cases) - 1, 1))
     compared = {(i, j): difference(tables[i], tables[j], metric) for n, i in enumerate(cases) for j in cases[n + 1:]}
     dfs = np.array([e.df for e in compared.values()], dtype=float)
-    student = np.where(np.isinf(dfs), stats.norm.isf(level), stats.t.isf(level, np.where(np.isinf(dfs), 1.0, dfs)))
+    student = t_quantile(level, dfs)
     pairs = {}
     for ((i, j), e), t in zip(compared.items(), student):
         if critical is not None:
