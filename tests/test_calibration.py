@@ -9,8 +9,10 @@ import pytest
 import yaml
 
 from conftest import QUICK_STUDY, ROOT
-from sincvae.calibration import _search_processes, fit, main, read_measured, write_measured
-from sincvae.cost import Costs, file_name, job_table, ranking_pairs, time_limit_minutes
+from sincvae.calibration import fit, main, read_measured, write_measured
+from sincvae.cost import Costs, file_name, ranking_pairs, time_limit_minutes
+from sincvae.jobs import job_table
+from sincvae.measured import search_processes
 from sincvae.planning import RUN_FAMILIES, plan
 
 CALIBRATED = Costs.calibrated(ROOT / "config" / "costs")
@@ -52,10 +54,10 @@ def test_a_probe_writes_this_machines_training_rates_and_keeps_the_others(tmp_pa
 def test_a_search_without_its_processes_is_named(tmp_path):
     search = tmp_path / "search.csv"
     search.write_text("trial,state,study,processes\n0,COMPLETE,s,2\n1,PRUNED,s,2\n")
-    assert _search_processes(search) == 2
+    assert search_processes(search) == 2
     search.write_text("trial,state,study\n0,COMPLETE,s\n")
     with pytest.raises(ValueError, match=f"{search}: no 'processes' column"):
-        _search_processes(search)
+        search_processes(search)
 
 
 # A quick study's measured jobs in seconds (`python -m sincvae.calibration calibrate --save-measured`,
@@ -147,7 +149,7 @@ def test_rates_fitted_from_a_recorded_study_plan_its_run_jobs_as_they_ran(tmp_pa
     assert costs.cpu == costs.calibrated_on == machine and costs.reference_epoch_s == MEASURED_REFERENCE_EPOCH_S
     planned = pd.DataFrame(job_table(plan(QUICK_STUDY), QUICK_STUDY, costs))
     frame = pd.DataFrame(read_measured(MEASURED))
-    job_seconds = frame[frame["rate"].isin(["train", "generate", "refine", "score", "startup", "tune"])].groupby(
+    job_seconds = frame[frame["rate"].isin(["train", "generate", "refine", "score", "startup", "trials"])].groupby(
         frame["job"].str.split("/").str[0])["seconds"].sum()
     for rule in ("train", "generate", "ablation", "train_grid_point", "tune"):
         assert planned.loc[planned["rule"] == rule, "ref"].sum() * MEASURED_REFERENCE_EPOCH_S == pytest.approx(

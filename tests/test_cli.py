@@ -144,3 +144,40 @@ def test_plan_prints_the_studys_cost(capsys):
     # the same line a run's log opens with (cost.plan_line)
     assert re.match(r"planned: \d+ jobs, [\d,]+ reference epochs of CPU, [\d,]+ of wall time on 2 cores: about \d+ min",
                     line)
+
+
+def test_a_new_metric_is_one_entry_of_the_metric_table(submissions, monkeypatch, capsys, data_1):
+    """A metric added in one place, its entry in metric_table.METRICS, is scored per row, summed
+    up over the seeds into comparison.csv's columns with the interval of its kind, printed by
+    `sincvae score` and shown in the report's table."""
+    import pandas as pd
+
+    from sincvae import metric_table, records
+    from sincvae.data import load_dataset
+    from sincvae.report import comparison_view
+    from sincvae.scoring import score_lines
+    from sincvae.summary import case_summary, comparison_row
+
+    # the farthest line's distance to its nearest exact solution: 0 for solutions, 0.05 for the moved lines
+    monkeypatch.setitem(metric_table.METRICS, "farthest", metric_table.Metric(
+        "farthest line", metric_table.SIZE, "lower", row=lambda r: float(r.distances.min(1).max()),
+        findings=True, cli=True))
+    exact = scored(str(submissions / "exact.pt"), "--map", DATA_1, capsys=capsys)
+    moved = scored(str(submissions / "moved.pt"), "--map", DATA_1, capsys=capsys)
+    assert exact["farthest line"] < 1e-6 and moved["farthest line"] == pytest.approx(0.05, abs=1e-6)
+
+    x, y = (t[:, 0].transpose(1, 2).double().numpy() for t in load_dataset(submissions / "scoring_dataset.pt"))
+    solutions = solve_split(data_1, y, SOLVER_TOLERANCE, known=x)
+    seeds = []
+    for seed, shift in enumerate((0.04, 0.06)):  # two "seeds": the true lines moved by 0.04 and 0.06
+        lines = (x + np.array([shift, 0.0])[:, None])[:, None]
+        _, summary, rows = score_lines(data_1, "scoring", lines, x, y, solutions, MATCH_TOLERANCE)
+        assert rows["farthest"].to_numpy() == pytest.approx(shift)  # a row score, for the claims and the ranking
+        seeds.append(records.scored("d", "toy", "samples", {"raw": {"scoring": summary}}))
+    row = comparison_row(case_summary({"case": "toy", "method": "samples"}, [0, 1], seeds, [None, None])["stages"]["raw"])
+    assert row["scoring_farthest"] == pytest.approx(0.05)
+    assert 0 < row["scoring_farthest_ci_low"] < 0.04 and row["scoring_farthest_ci_high"] > 0.06  # a size's interval
+    table = pd.DataFrame([row]).assign(knows="nothing", seeds=2)
+    ranking = pd.DataFrame(columns=["dataset", "case", "metric", "stage", "scope", "in_best_set"])
+    view, _ = comparison_view(table, ranking)
+    assert "farthest line raw" in view["head"]

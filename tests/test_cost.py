@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from conftest import QUICK_STUDY, ROOT, merged
-from sincvae.cost import (Costs, file_name, job_table, plan_line, ranking_pairs, run_cost, score_cost, trial_cost,
-                          uncalibrated, wall_ref)
-from sincvae.jobs import STEPS
+from sincvae.cost import (Costs, file_name, plan_line, ranking_pairs, run_cost, score_cost, trial_cost, uncalibrated,
+                          wall_ref)
+from sincvae.jobs import STEPS, job_table
 from sincvae.machine import describe_cpu
 from sincvae.planning import Generation, Run, plan
 

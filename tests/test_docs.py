@@ -17,6 +17,7 @@ import yaml
 import sincvae
 from conftest import ROOT, SNAKEMAKE
 from sincvae import paths, registry
+from sincvae.metric_table import tested
 from sincvae.planning import RUN_FAMILIES, SCORE, family_of
 from sincvae.report import NOT_METHODS
 
@@ -45,6 +46,7 @@ def vocabulary() -> dict[str, set[str]]:
             walk(sub, prefix)
 
     walk(schema, "")
+    keys |= {f"ablations.margin.{metric}" for metric in tested()}  # its keys are the metric table's
     library = {module.name.removeprefix("sincvae.")
                for module in pkgutil.walk_packages(sincvae.__path__, "sincvae.")}
     files = set(subprocess.run(["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True,

@@ -118,17 +118,17 @@ def test_posterior_weights_and_truth_scores(data_2):
     lines, weights = next((s, w) for s, w in solutions if len(s) >= 2)
     assert weights.sum() == pytest.approx(1) and (weights > 0).all()
     valid = np.ones(len(lines), bool)
-    exact = truth_scores(lines, valid, lines, weights, 0.02, sample_weights=weights)
+    exact = truth_scores(lines, {"valid": valid, "residual_l1": np.zeros(len(lines))}, lines, weights, 0.02, sample_weights=weights)
     assert exact == {"coverage": 1.0, "precision": 1.0, "near": 1.0, "near_coverage": 1.0,
                      "distance": pytest.approx(0, abs=1e-12),
-                     "mmd": pytest.approx(0, abs=1e-6)}
-    only_first = truth_scores(np.repeat(lines[:1], 5, 0), np.ones(5, bool), lines, weights, 0.02)
+                     "mmd": pytest.approx(0, abs=1e-6), "residual_l1": 0.0}
+    only_first = truth_scores(np.repeat(lines[:1], 5, 0), {"valid": np.ones(5, bool), "residual_l1": np.zeros(5)}, lines, weights, 0.02)
     assert only_first["coverage"] == pytest.approx(1 / len(lines)) and only_first["precision"] == 1
     assert only_first["mmd"] > 0.01
     # the other solutions' mass moves to the first
     to_first = np.sqrt(((lines - lines[:1]) ** 2).sum(1)).max(-1)
     assert only_first["distance"] == pytest.approx(weights @ to_first)
-    far = truth_scores(lines + 0.3, np.zeros(len(lines), bool), lines, weights, 0.02)
+    far = truth_scores(lines + 0.3, {"valid": np.zeros(len(lines), bool), "residual_l1": np.zeros(len(lines))}, lines, weights, 0.02)
     assert far["coverage"] == 0 and far["precision"] == 0 and far["mmd"] > only_first["mmd"]
 
 

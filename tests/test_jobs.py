@@ -14,21 +14,22 @@ import yaml
 from conftest import QUICK_STUDY, ROOT, merged
 from sincvae.jobs import FIRST, STEPS, benchmark_file, log_file, study_jobs
 from sincvae.paths import SPLITS
-from sincvae.planning import RUN_FAMILIES, SCORE, plan
+from sincvae.planning import RUN_FAMILIES, SCORE, family_of, plan
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 
 
 def test_every_rule_of_the_workflow_is_in_the_table():
-    """`snakemake --list-rules` against the table: a run or score rule (one per family and seed
-    count) or a step; the default target and the two rules that refuse unknown ids are no jobs."""
+    """`snakemake --list-rules` against the table: each rule is an entry, a run or score rule for
+    another seed count its family's; the default target and the two rules that refuse unknown
+    ids are no jobs."""
     listed = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
                              "--directory", str(ROOT), "--list-rules"], capture_output=True, text=True, check=True)
     rules = set(listed.stdout.split())
     study = plan(CONFIG)
     families = {group.name: group.family for group in [*study.run_groups(), *study.score_groups()]}
     assert set(families.values()) == {*RUN_FAMILIES, SCORE}
-    assert rules - set(families) - {"all", "unknown_case", "unknown_dataset"} == set(STEPS)
+    assert {family_of(rule) for rule in rules} - {"all", "unknown_case", "unknown_dataset"} == set(STEPS)
 
 
 def test_each_job_has_its_own_files_and_every_split_its_data_job():
@@ -85,9 +86,10 @@ rule toy:
 
 
 def test_a_new_rule_takes_its_block_its_file_and_its_table_entry(tmp_path):
-    """A toy step added to a copy of the workflow (its rule block, its file in sincvae.paths and
-    one line in STEPS): the dry run plans its job as the report's input, results/plan.csv prices
-    it at its step's estimate, and its job writes the log and the benchmark the table names."""
+    """A toy step added to a copy of the workflow in three places (its rule block in a rule file,
+    its file in sincvae.paths and its entry in STEPS, with no costs file touched): the dry run
+    plans its job as the report's input, results/plan.csv prices it at its step's estimate and
+    says so, and its job writes the log and the benchmark the table names."""
     copy = tmp_path / "copy"
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", "results", "logs", "benchmarks",
                                                               ".snakemake", "__pycache__", "*.egg-info"))
@@ -97,10 +99,8 @@ def test_a_new_rule_takes_its_block_its_file_and_its_table_entry(tmp_path):
         '    "report": Step((), local=True),\n    "toy": Step(("dataset",), local=True, estimate=7.0),\n'))
     paths_py = copy / "workflow" / "sincvae" / "paths.py"
     paths_py.write_text(paths_py.read_text() + '\nTOY = "results/{dataset}/toy.txt"\n')
-    (copy / "workflow" / "rules" / "toy.smk").write_text(TOY_RULE)
-    snakefile = copy / "Snakefile"
-    snakefile.write_text(snakefile.read_text().replace('include: "workflow/rules/tuning.smk"\n',
-                                                       'include: "workflow/rules/tuning.smk"\ninclude: "workflow/rules/toy.smk"\n'))
+    rules = copy / "workflow" / "rules" / "evaluate.smk"
+    rules.write_text(rules.read_text() + TOY_RULE)
     env = {**os.environ, "PYTHONPATH": str(copy / "workflow")}  # the copy's library, not the installed one
     command = [sys.executable, "-m", "snakemake", "--directory", str(copy), "--configfile",
                str(copy / "config" / "quick.yaml")]
@@ -111,8 +111,8 @@ def test_a_new_rule_takes_its_block_its_file_and_its_table_entry(tmp_path):
                          capture_output=True, text=True, env=env, cwd=copy)
     assert ran.returncode == 0, ran.stderr[-3000:]
     planned = pd.read_csv(copy / "results" / "plan.csv").query("rule == 'toy'")
-    assert planned[["dataset", "ref", "local", "benchmark"]].to_dict("records") == [
-        {"dataset": "data_1", "ref": 7.0, "local": True, "benchmark": "benchmarks/toy/data_1.tsv"}]
+    assert planned[["dataset", "ref", "local", "benchmark", "estimated"]].to_dict("records") == [
+        {"dataset": "data_1", "ref": 7.0, "local": True, "benchmark": "benchmarks/toy/data_1.tsv", "estimated": True}]
     assert (copy / "benchmarks" / "toy" / "data_1.tsv").exists() and (copy / "logs" / "toy" / "data_1.log").exists()
     study = plan(QUICK_STUDY)
     assert len(pd.read_csv(copy / "results" / "plan.csv")) == len(study_jobs(study, QUICK_STUDY)) + 1

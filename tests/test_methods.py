@@ -14,7 +14,7 @@ from sincvae.methods.flow import LineFlow
 from sincvae.methods.flow import Settings as FlowSettings
 from sincvae.methods.layers import ends_of
 from sincvae.lines import DOMAIN, POINTS, fit_lines, lines_from_ends, sample_lines
-from sincvae.metrics import line_distances
+from sincvae.distances import line_distances
 from sincvae.methods.prior import PriorLines
 from sincvae.refine import refine_candidates
 from sincvae.registry import Context, build, load_sampler
@@ -214,7 +214,8 @@ def test_a_new_method_needs_only_its_module_its_registry_line_and_a_config_row(t
     import yaml
 
     from sincvae import registry
-    from sincvae.cost import Costs, job_table
+    from sincvae.cost import Costs
+    from sincvae.jobs import job_table
     from sincvae.planning import PlanError, plan
     from sincvae.summary import hyperparameters
 

@@ -10,8 +10,8 @@ from sincvae.metrics import (
     summarise,
     truth_scores,
     truth_table,
-    wasserstein,
 )
+from sincvae.distances import wasserstein
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def test_the_true_line_scores_perfectly(lines, data_1):
     assert scores[["gate_direction", "gate_straight", "gate_rmse", "gate_all"]].all().all()
     assert (scores["in_domain"] == 1).all()
     assert scores["true_distance"].max() == 0
-    truth = truth_table(x[:, None], np.ones((6, 1), bool), [(x[b:b + 1], np.ones(1)) for b in range(6)], 0.02)
+    truth = truth_table(x[:, None], scores, [(x[b:b + 1], np.ones(1)) for b in range(6)], 0.02)
     summary = summarise(scores, truth, 0.02)
     assert summary["true_line_recovered"] == 1.0 and summary["samples_per_row"] == 1
     assert summary["coverage"] == summary["precision"] == summary["near"] == 1.0 and summary["solutions_mean"] == 1
@@ -53,7 +53,7 @@ def test_scores_of_a_shifted_bent_and_reversed_line(lines, data_1):
     # |sin(5·(x0 + 0.03) + 3·x1) − sin(5·x0 + 3·x1)| ≈ 0.15·|cos(...)|, averaged with an unchanged y2
     expected = np.abs(data_1(shifted) - y[:1]).mean()
     assert scores["residual_l1"].iloc[0] == pytest.approx(expected)
-    truth = truth_table(x_hat, scores["valid"].to_numpy()[None], [(x[:1], np.ones(1))], 0.02)
+    truth = truth_table(x_hat, scores, [(x[:1], np.ones(1))], 0.02)
     best = summarise(scores, truth, 0.02)
     assert best["true_line_recovered"] == 0.0 and best["best_of_k_distance_median"] == pytest.approx(0.03)
     assert best["coverage"] == 0.0 and best["precision"] == 0.0 and best["near"] == 0.0
@@ -111,7 +111,7 @@ def test_the_challenges_gate_tests_direction_straightness_and_rmse_apart(lines, 
     assert scores["gate_straight"].tolist() == [True, True, False, False, True]
     assert scores["gate_rmse"].tolist()[:2] == [True, False] and not scores["gate_rmse"].iloc[4]
     assert scores["gate_all"].tolist() == [True, False, False, False, False]
-    truth = truth_table(x_hat, scores["valid"].to_numpy()[None], [(x[:1], np.ones(1))], 0.02)
+    truth = truth_table(x_hat, scores, [(x[:1], np.ones(1))], 0.02)
     assert summarise(scores, truth, 0.02)["gate_all"] == pytest.approx(0.2)
 
 
@@ -123,7 +123,7 @@ def test_a_near_miss_is_near_but_not_valid(lines, data_1):
     scores = sample_scores(moved, y, x, data_1, 0.02)
     assert scores["residual_max"].min() > 10 * forward_tolerance(data_1, 0.02)
     assert not scores["valid"].any() and scores["gate_rmse"].all()
-    truth = truth_table(moved, scores["valid"].to_numpy()[:, None], [(x[b:b + 1], np.ones(1)) for b in range(6)], 0.02)
+    truth = truth_table(moved, scores, [(x[b:b + 1], np.ones(1)) for b in range(6)], 0.02)
     summary = summarise(scores, truth, 0.02)
     assert summary["near"] == 1 and summary["precision"] == summary["coverage"] == 0
     assert summary["distance"] == pytest.approx(0.015)
@@ -157,7 +157,7 @@ def test_coverage_needs_a_valid_line_near_the_solution(lines):
     x, _ = lines
     solutions = np.stack([x[0], x[1]])
     samples = np.stack([x[0], x[0] + 0.005, x[1] + 0.005])
-    scores = truth_scores(samples, np.array([True, False, False]), solutions, np.array([0.5, 0.5]), 0.02)
+    scores = truth_scores(samples, {"valid": np.array([True, False, False]), "residual_l1": np.zeros(3)}, solutions, np.array([0.5, 0.5]), 0.02)
     assert scores["coverage"] == 0.5  # the second solution's only near line is not valid
     assert scores["near_coverage"] == 1
     assert scores["precision"] == pytest.approx(1 / 3) and scores["near"] == 1
@@ -170,7 +170,7 @@ def test_a_line_with_a_non_finite_point_counts_as_far_and_invalid(lines, data_1)
     broken = np.stack([x[0], np.full_like(x[0], np.nan)])[None]  # (1, 2, 2, 50): a solution and a NaN line
     scores = sample_scores(broken, y[:1], x[:1], data_1, 0.02)
     assert scores["valid"].tolist() == [True, False] and scores["finite"].tolist() == [True, False]
-    truth = truth_table(broken, scores["valid"].to_numpy()[None], [(x[:1], np.ones(1))], 0.02)
+    truth = truth_table(broken, scores, [(x[:1], np.ones(1))], 0.02)
     summary = summarise(scores, truth, 0.02)
     assert summary["precision"] == 0.5 and summary["finite_share"] == 0.5 and summary["coverage"] == 1
     assert summary["distance"] == pytest.approx(0.5 * np.sqrt(2) * 0.9)  # half the mass moves the box's diagonal

@@ -31,7 +31,8 @@ from sincvae.stats import RANK_WORDS, fragile
 
 METHODS_LEARNED = learned()
 from sincvae.calibration import MEASURED_FIELDS, measure
-from sincvae.cost import SIZED, Costs, job_table
+from sincvae.cost import Costs
+from sincvae.jobs import STEPS, job_table
 from sincvae.planning import RUN_FAMILIES, family_of, plan
 
 pytestmark = pytest.mark.pipeline
@@ -574,7 +575,8 @@ def test_a_finished_study_is_measured_job_by_job_with_the_sizes_its_rates_scale_
     solved = records[records["rate"] == "solve"].set_index("key")["size"]
     assert solved.to_dict() == {"solve_exact": 8 + 20, "solve_train": 1000}
     benchmarked = {path.name.removesuffix(".tsv") for path in (quick_run / "benchmarks").iterdir()}
-    assert set(records.loc[records["rate"] == "rule", "key"]) == benchmarked - SIZED
+    per_job = {rule for rule, step in STEPS.items() if step.cost is None}  # priced per job, measured per job
+    assert set(records.loc[records["rate"] == "rule", "key"]) == benchmarked & per_job
 
 
 def test_default_config_plans_every_case_on_both_datasets(tmp_path_factory):

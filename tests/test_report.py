@@ -200,8 +200,8 @@ def test_the_findings_list_every_methods_own_lines_with_the_exact_bound_last():
     section = text[text.index("## Every method's own lines"):]
     rows = [line.split(" | ")[1:3] for line in section.splitlines() if line.startswith("| d |")]
     assert rows == [["ref", "cvae"], ["flow", "flow"], ["mdn", "mdn"], ["exact", "exact"]]  # raw, one seed-CVAE case
-    assert "| flow | flow | 3 | 0.7 | 0.7 | 0.2 [0.19, 0.21] | 1 | 0.9 | — | 5 | 0.1 |" in section
-    assert "| exact | exact | — | 1 | 1 | 0 [-0.01, 0.01] |" in section
+    assert "| flow | flow | 3 | 0.2 [0.19, 0.21] | 0.7 | 0.7 | 1 | 0.9 | 0.2 | — | 5 | 0.1 |" in section
+    assert "| exact | exact | — | 0 [-0.01, 0.01] | 1 | 1 |" in section
     with_lines = pd.concat([other, table], ignore_index=True).assign(lines_seen=2_000_000.0)
     assert "| 2,000,000 |" in render_markdown(findings(with_lines, verdicts(), ranking(), "ref", None), RUN)
 

@@ -5,6 +5,7 @@ from snakemake.utils import validate
 from sincvae import paths, registry
 from sincvae.paths import SPLITS
 from sincvae.jobs import STEPS, benchmark_file, log_file
+from sincvae.metric_table import margins as claim_margins
 from sincvae.planning import (
     SCORE,
     TEMPORARY_OUTPUTS,

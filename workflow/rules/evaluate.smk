@@ -140,7 +140,7 @@ rule verdicts:
         claims={factor: claim.text for factor, claim in PLAN.claims.items()},
         alpha=ABLATIONS.get("alpha"),
         primary=ABLATIONS.get("primary"),
-        margins=ABLATIONS.get("margin"),
+        margins=claim_margins(ABLATIONS.get("margin")),
         resamples=ABLATIONS.get("resamples"),
         seed=config["data"]["seed"],
     script:

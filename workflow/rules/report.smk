@@ -384,7 +384,7 @@ rule throughput:
     priority: priority_of("throughput")
     conda:
         "../../envs/sincvae.yaml"
-    threads: config["threads"]
+    threads: threads_of("throughput")
     resources:
         cpu=cpu_slots,
         gpu=GPUS_PER_JOB,

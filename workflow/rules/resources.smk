@@ -2,8 +2,8 @@
 # sincvae.cost): its time limit on a cluster, memory, priority, threads and GPUs.
 import os
 
-from sincvae.cost import Costs, job_table, plan_line, time_limits
-from sincvae.jobs import memory_mb, priority as job_priority
+from sincvae.cost import Costs, plan_line, time_limits
+from sincvae.jobs import job_table, memory_mb, priority as job_priority
 from sincvae.machine import describe_cpu
 
 # Every job's cost in reference epochs, from the rates of this machine's file in config/costs/
@@ -32,6 +32,6 @@ def priority_of(rule):
     return lambda wildcards: job_priority(PLAN, config, rule, wildcards.get("case"))
 
 
-def search_threads():
-    """The search job's threads, as the plan has them (planning.search_processes)."""
-    return next(job["threads"] for job in JOBS if job["rule"] == "tune")
+def threads_of(rule):
+    """A rule's jobs' threads, as the table of jobs has them (sincvae.jobs.Step.threads)."""
+    return max((job["threads"] for job in JOBS if job["rule"] == rule), default=1)

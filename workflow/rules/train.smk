@@ -28,7 +28,7 @@ for group in PLAN.run_groups():
         priority: priority_of(group.family)
         conda:
             "../../envs/sincvae.yaml"
-        threads: config["threads"]
+        threads: threads_of(group.family)
         resources:
             cpu=cpu_slots,
             mem_mb=memory_of(group.family),

@@ -49,7 +49,7 @@ rule tune:
     priority: priority_of("tune")
     conda:
         "../../envs/sincvae.yaml"
-    threads: search_threads() if TUNING else 1
+    threads: threads_of("tune")
     resources:
         cpu=cpu_slots,
         mem_mb=memory_of("tune"),

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import collections
 import csv
-import json
 import statistics
 import sys
 from dataclasses import asdict
@@ -22,100 +21,28 @@ from pathlib import Path
 
 import yaml
 
-from . import paths, registry
-from .cost import PER_1000, REFERENCE_ROWS, SIZED, Costs, file_name, lines_scored, ranking_pairs, solved_rows, trial_cost
+from .cost import PER_1000, REFERENCE_ROWS, Costs, file_name, trial_cost
+from .jobs import STEPS, study_jobs
 from .machine import describe_cpu
-from .jobs import study_jobs
-from .planning import RUN_FAMILIES, SCORE, Plan
+from .measured import Finished, table_rows
+from .planning import Plan
 
 MEASURED_FIELDS = ("rate", "key", "dataset", "job", "seconds", "size")
 
 
-def _csv(path: Path, delimiter: str = ",") -> list[dict]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f, delimiter=delimiter))
-
-
-def _benchmark_s(path: Path) -> float:
-    return float(_csv(path, "\t")[-1]["s"])
-
-
-def _search_processes(search: Path) -> int:
-    """The processes a finished search ran its trials in, from its table (scripts/tune.py)."""
-    rows = _csv(search)
-    if not rows or "processes" not in rows[0]:
-        raise ValueError(f"{search}: no 'processes' column: cannot tell how many processes the search ran in "
-                         f"(rerun the search: snakemake --forcerun tune)")
-    return int(rows[0]["processes"])
+def measure(plan: Plan, config: dict, root: Path) -> list[dict]:
+    """Every timed quantity of a finished study under `root` (results/, benchmarks/), one
+    record each (MEASURED_FIELDS) with the size its rate scales with: what each job's step
+    measures of it (jobs.Step.measure, sincvae.measured), named by the job's benchmark."""
+    study = Finished(plan, config, root)
+    return [dict(zip(MEASURED_FIELDS, (rate, key, job["dataset"] or "", _name(job), seconds, size)))
+            for job in study_jobs(plan, config)
+            for rate, key, seconds, size in STEPS[job["rule"]].measure(study, job)]
 
 
 def _name(job: dict) -> str:
     """A job as measured records name it: its benchmark's path under benchmarks/, less .tsv."""
     return job["benchmark"].removeprefix("benchmarks/").removesuffix(".tsv")
-
-
-def _run_work(plan: Plan, case: str, root: Path, dataset: str, rows: dict[str, int]) -> list[tuple[str, str, float, int]]:
-    """A run job's timed work, seed by seed, as (rate, key, seconds, size): its training (rows ×
-    epochs trained), drawing (lines drawn) and refinement (lines × steps)."""
-    run = plan.runs[case]
-    method, work = run.case["method"], []
-    for seed in run.seeds:
-        seed_file = {name: root / paths.seed_file(name, seed, dataset, case) for name in ("timing.json", "history.csv")}
-        timing = json.loads(seed_file["timing.json"].read_text())
-        if registry.method(method).learns:
-            history = _csv(seed_file["history.csv"])
-            done = len(history) - (run.case["epochs"] - plan.epochs_done(case))
-            trained = sum(float(row["seconds"]) for row in history[done:])
-            work.append(("train", method, trained, (len(history) - done) * rows["train"]))
-        for split, _ in run.splits:
-            part = timing[split]
-            lines = part["rows"] * part["candidates"]
-            work.append(("generate", method, part["generate_s"], lines))
-            if run.generation.refine_steps:
-                work.append(("refine", "", part["refine_s"], lines * run.generation.refine_steps))
-    return work
-
-
-def measure(plan: Plan, config: dict, root: Path) -> list[dict]:
-    """Every timed quantity of a finished study under `root` (results/, benchmarks/), one
-    record each (MEASURED_FIELDS) with the size its rate scales with: each seed's training
-    seconds (rows × epochs trained), drawing (lines drawn) and refinement (lines × steps); each
-    run job's seconds past those (its rule's start-up); each score job's scoring (lines scored)
-    and its seconds past it (the start-up of rule family `score`);
-    each exact solver's job (rows solved); each search's CPU seconds (job seconds × the
-    processes its trials ran in: the benchmark's sampled cpu_time missed most of a one-process
-    search's; size: its trials); every other rule's job seconds."""
-    rows = config["data"]["rows"]
-    records = []
-
-    def add(rate, key, dataset, job, seconds, size=1):
-        records.append(dict(zip(MEASURED_FIELDS, (rate, key, dataset, job, seconds, size))))
-
-    for job in study_jobs(plan, config):
-        rule, dataset, name, path = job["rule"], job["dataset"] or "", _name(job), root / job["benchmark"]
-        if rule == "generate_data" and not path.exists():
-            continue  # a dataset file the user supplied, which no job generated
-        seconds = _benchmark_s(path)
-        if rule in RUN_FAMILIES:
-            work = _run_work(plan, job["case"], root, dataset, rows)
-            for rate, key, spent, size in work:
-                add(rate, key, dataset, name, spent, size)
-            add("startup", rule, dataset, name, seconds - sum(spent for _, _, spent, _ in work))
-        elif rule == SCORE:
-            timing = root / paths.fill(paths.SCORE_TIMING, dataset=dataset, case=job["case"])
-            scored = json.loads(timing.read_text())["score_s"]
-            add("score", "", dataset, name, scored, lines_scored(plan.runs[job["case"]], rows))
-            add("startup", SCORE, dataset, name, seconds - scored)
-        elif rule == "tune":
-            processes = _search_processes(root / paths.fill(paths.SEARCH, dataset=dataset))
-            add("tune", "", dataset, name, seconds * processes, config["tuning"]["trials"])
-        elif rule in ("solve_exact", "solve_train"):
-            add("solve", rule, dataset, name, seconds, solved_rows(rule, config))
-        elif rule == "rank_methods":
-            add("rank", "", "", name, seconds, ranking_pairs(plan, config))
-        if rule not in SIZED:
-            add("rule", rule, dataset, name, seconds)
-    return records
 
 
 def _positive(rate: str, value: float, records: list[dict]) -> float:
@@ -174,11 +101,11 @@ def fit(records: list[dict], plan: Plan, config: dict, reference_epoch_s: float,
     costs["rank"] = round(_per_size("rank", of["rank", ""], PER_1000, ref), 5)
     solved = of["solve", "solve_exact"] + of["solve", "solve_train"]
     costs["solve"] = round(_slope("solve", solved, PER_1000, ref), 4) if of["solve", "solve_train"] else None
-    if of["tune", ""]:
+    if of["trials", ""]:
         full = trial_cost(plan.search, Costs(**costs, trial_share=1.0, rules={}), config["data"]["rows"])
-        share = statistics.fmean(float(r["seconds"]) / ref - costs["startup"]["train"] for r in of["tune", ""]) / (
+        share = statistics.fmean(float(r["seconds"]) / ref - costs["startup"]["train"] for r in of["trials", ""]) / (
             config["tuning"]["trials"] * full)
-        costs["trial_share"] = round(_positive("trial_share", share, of["tune", ""]), 3)
+        costs["trial_share"] = round(_positive("trial_share", share, of["trials", ""]), 3)
     else:
         costs["trial_share"] = 1.0
     costs["rules"] = {rule: round(_positive(f"rules.{rule}", statistics.fmean(
@@ -195,7 +122,7 @@ def write_measured(records: list[dict], path: str | Path) -> None:
 
 def read_measured(path: str | Path) -> list[dict]:
     """A table of `measure`'s records, as `calibrate --save-measured` writes it."""
-    records = _csv(Path(path))
+    records = table_rows(Path(path))
     if not records or tuple(records[0]) != MEASURED_FIELDS:
         raise ValueError(f"{path}: not a table of measured jobs (columns {', '.join(MEASURED_FIELDS)})")
     return [{**r, "seconds": float(r["seconds"]), "size": float(r["size"])} for r in records]

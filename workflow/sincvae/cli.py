@@ -12,15 +12,12 @@ from pathlib import Path
 import yaml
 
 from . import paths
+from .metric_table import shown
 
 # The workflow's scoring settings (config/config.yaml `evaluate.match_tolerance`, `data.tolerance`),
 # for a user without the repository; tests/test_cli.py holds them equal to the config's.
 MATCH_TOLERANCE = 0.02
 SOLVER_TOLERANCE = 1.0e-4
-# What `score` prints: the challenge's gate, precision, coverage and distance first.
-SHOWN = {"gate_all": "gate", "precision": "precision", "coverage": "coverage", "distance": "distance",
-         "near": "near", "residual_l1_mean": "mean residual", "rows": "rows", "samples_per_row": "lines per y"}
-
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _PHASE_TERM = re.compile(rf"^(?P<sign>[+-]?)\s*(?:(?P<coef>{_NUMBER})\s*[*·]?\s*)?"
                          rf"(?P<var>x[01])\s*(?:[*·]\s*(?P<after>{_NUMBER}))?$")
@@ -105,7 +102,7 @@ def score_file(path: str, dataset: dict, k: int | None = None, scoring: str | No
     except NoSolution as err:
         raise DataFileError(f"{path}: {err}: is it the map the file was made with?") from None
     _, summary, _ = score_lines(fmap, "scoring", lines, x, y, solutions, match_tolerance)
-    return {name: summary[key] for key, name in SHOWN.items()}
+    return {heading: summary[name] for name, heading in shown("cli").items()}  # metric_table's `cli` metrics
 
 
 def _dataset_of(args) -> dict:
@@ -131,7 +128,8 @@ def _score(args) -> None:
 
 
 def _plan(args) -> None:
-    from .cost import Costs, job_table, plan_line
+    from .cost import Costs, plan_line
+    from .jobs import job_table
     from .machine import describe_cpu
     from .planning import plan, without_removed
 

@@ -21,14 +21,10 @@ import yaml
 
 from . import registry
 from .machine import bf16_of
-from .jobs import STEPS, study_jobs
-from .planning import RUN_FAMILIES, SCORE, Plan, Run, evaluated_splits
+from .planning import SCORE, Plan, Run, evaluated_splits
 
 REFERENCE_ROWS = 10_000  # lines of one reference epoch
 PER_1000 = 1000
-# The rules whose jobs the plan sizes from its runs; every other rule's jobs cost what they cost
-# in the calibrating study (`rules` of the costs file).
-SIZED = set(RUN_FAMILIES) | {SCORE, "tune", "score_external", "solve_train", "rank_methods"}
 
 
 @dataclass(frozen=True)
@@ -48,7 +44,7 @@ class Costs:
     solve: float  # ref per 1,000 rows whose exact solutions the solver enumerates, past start-up
     trial_share: float  # a search trial's cost over a full run's (pruned trials stop early)
     rank: float  # ref per 1,000 pairs of cases the ranking compares, its bootstrap resamples included
-    rules: dict[str, float]  # rule -> ref per job, for the rules priced per job (jobs.STEPS)
+    rules: dict[str, float]  # rule -> ref per job, for the rules priced per job (jobs.STEPS without a cost)
 
     @classmethod
     def load(cls, path: str | Path) -> Costs:
@@ -131,46 +127,6 @@ def score_cost(run: Run, costs: Costs, rows: dict[str, int]) -> float:
     return costs.startup[SCORE] + lines_scored(run, rows) / PER_1000 * costs.score
 
 
-def job_table(plan: Plan, config: dict, costs: Costs, cores: int | None = None) -> list[dict]:
-    """The study's table of jobs (jobs.study_jobs), each priced: `ref`, its estimate in
-    reference epochs of CPU, and `estimated`: whether no calibration measured its rate. A run or
-    score job from its Run (a method without a rate at an estimate: _rate); the train split's
-    solver, the search, someone's sample file and the ranking from their sizes; every other rule
-    from its rate per job in the costs file, or its step's estimate where no calibration
-    measured it."""
-    rows = config["data"]["rows"]
-    guessed = set(uncalibrated(plan, costs))
-
-    def estimated(job: dict) -> bool:
-        rule, case = job["rule"], job["case"]
-        if rule in RUN_FAMILIES or rule == SCORE:
-            return plan.runs[case].case["method"] in guessed
-        return rule not in SIZED and rule not in costs.rules
-
-    def per_job(rule: str) -> float:
-        return costs.rules.get(rule, STEPS[rule].estimate)
-
-    def ref(job: dict) -> float:
-        rule, case = job["rule"], job["case"]
-        if rule in RUN_FAMILIES:
-            return costs.startup[rule] + run_cost(plan.runs[case], costs, rows, plan.epochs_done(case))
-        if rule == SCORE:
-            return score_cost(plan.runs[case], costs, rows)
-        if rule == "solve_train":  # the solver's job on the scored rows, and the train split's rows past those
-            extra = rows["train"] - solved_rows("solve_exact", config)
-            return per_job("solve_exact") + extra / PER_1000 * costs.solve
-        if rule == "tune":
-            trials = config["tuning"]["trials"] * costs.trial_share * trial_cost(plan.search, costs, rows)
-            return costs.startup["train"] + trials
-        if rule == "score_external":
-            return costs.score_external
-        if rule == "rank_methods":
-            return ranking_pairs(plan, config) / PER_1000 * costs.rank
-        return per_job(rule)
-
-    return [{**job, "ref": ref(job), "estimated": estimated(job)} for job in study_jobs(plan, config, cores)]
-
-
 def wall_ref(jobs: list[dict], cores: int) -> float:
     """The study's wall time on `cores` cores, in ref: its CPU spread over the cores, or its
     longest job if that is longer (a job's threads share its estimate)."""
@@ -188,11 +144,15 @@ def ranking_pairs(plan: Plan, config: dict) -> int:
             * sum(k * (k - 1) // 2 for k in scopes))
 
 
-def solved_rows(rule: str, config: dict) -> int:
-    """Rows whose exact solutions a job of `rule` enumerates: the scored rows, or the train split."""
+def scored_rows(config: dict) -> int:
+    """Rows whose exact solutions the scored rows' solver enumerates: every scored row of each split."""
     rows = config["data"]["rows"]
-    splits = evaluated_splits(config["evaluate"]["validation_rows"]) if rule == "solve_exact" else (("train", None),)
-    return sum(rows[split] if n is None else n for split, n in splits)
+    return sum(rows[split] if n is None else n for split, n in evaluated_splits(config["evaluate"]["validation_rows"]))
+
+
+def train_rows(config: dict) -> int:
+    """Rows of the train split, whose exact solutions the train split's solver enumerates."""
+    return config["data"]["rows"]["train"]
 
 
 def time_limit_minutes(ref: float, reference_epoch_s: float) -> int:

@@ -11,20 +11,13 @@ import math
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from .metric_table import shown
 from .stats import RANK_WORDS
 
-# comparison.csv columns of the findings and the report's table: column -> heading (which way
-# is better: stats.LOWER_IS_BETTER). precision and coverage count valid lines
-# (metrics.forward_valid); near is the share of lines within the match distance of a solution,
-# valid or not; gate the challenge's own test.
-KEY_METRICS = {
-    "scoring_coverage": "coverage",
-    "scoring_precision": "precision",
-    "scoring_distance": "distance",
-    "scoring_near": "near",
-    "scoring_gate_all": "gate",
-    "scoring_residual_l1_mean": "mean residual",
-}
+def key_metrics() -> dict[str, str]:
+    """comparison.csv columns of the findings and the report's table -> their headings: the
+    metrics metric_table.METRICS shows in the Findings, on the scoring split."""
+    return {f"scoring_{name}": heading for name, heading in shown("findings").items()}
 
 
 def _interval(row: pd.Series, column: str) -> dict:
@@ -34,7 +27,7 @@ def _interval(row: pd.Series, column: str) -> dict:
 
 def reference_lines(comparison: pd.DataFrame, reference_case: str) -> list[dict]:
     """Per dataset: does the original study's CVAE at its recommended setting generate solutions? Its own
-    (raw) lines' scores (KEY_METRICS)."""
+    (raw) lines' scores (key_metrics)."""
     rows = []
     for dataset, table in comparison.groupby("dataset", sort=False):
         own = table[(table["case"] == reference_case) & (table["stage"] == "raw")]
@@ -42,7 +35,7 @@ def reference_lines(comparison: pd.DataFrame, reference_case: str) -> list[dict]
             continue
         own = own.iloc[0]
         rows.append({"dataset": dataset, "case": reference_case, "seeds": int(own["seeds"]),
-                     **{KEY_METRICS[c]: _interval(own, c) for c in KEY_METRICS}})
+                     **{heading: _interval(own, c) for c, heading in key_metrics().items()}})
     return rows
 
 
@@ -125,7 +118,7 @@ def best_methods(comparison: pd.DataFrame, ranking: pd.DataFrame, labels: dict[s
                      "widest_gap": separated.max() if len(separated) else math.nan,
                      "fragile": [label(c, c) for c in ranked.loc[ranked["fragile"].astype(bool), "case"]],
                      "comparisons": int(ranked["comparisons"].iloc[0]),
-                     **{KEY_METRICS[c]: _interval(best, c) for c in KEY_METRICS}})
+                     **{heading: _interval(best, c) for c, heading in key_metrics().items()}})
     return rows
 
 
@@ -142,7 +135,7 @@ def method_lines(comparison: pd.DataFrame, reference_case: str) -> list[dict]:
                          "seeds": row["seeds"], "train_s": row.get("train_s", math.nan),  # exact: NaN
                          "lines_seen": row.get("lines_seen", math.nan),
                          "ms_per_sample": row.get("ms_per_sample", math.nan),
-                         **{KEY_METRICS[c]: _interval(row, c) for c in KEY_METRICS}})
+                         **{heading: _interval(row, c) for c, heading in key_metrics().items()}})
     return rows
 
 
@@ -162,7 +155,7 @@ def findings(comparison: pd.DataFrame, verdicts: pd.DataFrame | None, ranking: p
             "outcomes": [f"{n} {o if n == 1 else PLURAL.get(o, o)}" for o, n in outcomes.items() if n],
             "best": best_methods(comparison, ranking, labels),
             "methods": method_lines(comparison, reference_case),
-            "original_y_loss": original_y_loss}
+            "shown": list(key_metrics().values()), "original_y_loss": original_y_loss}
 
 
 def _missing(value) -> bool:

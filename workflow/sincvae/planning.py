@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from . import paths, registry
+from .metric_table import config_problem
 from .registry import TRAINING
 
 ABLATION_PREFIX = "ablation"
@@ -439,6 +440,9 @@ def plan(config: dict) -> Plan:
             raise PlanError(f"config: datasets.{name}: its phases {a1:g}·x0 + {b1:g}·x1 and {a2:g}·x0 + {b2:g}·x1 "
                             f"are proportional, so y depends on each point only through one number and the "
                             f"point (x0, x1) cannot be recovered; give the terms independent phases")
+    metric_problem = config_problem(config)
+    if metric_problem:
+        raise PlanError(f"config: {metric_problem}")
     if config["train"]["method"] not in registry.METHODS:
         raise PlanError(f"config: train.method {config['train']['method']!r} is not a method; "
                         f"methods are {', '.join(registry.METHODS)}")

@@ -10,6 +10,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from .metric_table import METRICS  # noqa: E402
+
 sns.set_theme(style="whitegrid", context="notebook")
 LOSS_PARTS = ("loss", "kl", "x_loss", "y_loss", "nll")  # the CVAE's parts, then the flow's
 
@@ -213,8 +215,7 @@ def tuning_history(trials: pd.DataFrame, importances: dict[str, float], objectiv
 
 DECISION_COLOURS = {"supported": "#2a9d3f", "contradicted": "#c0392b", "equivalent": "#2f6db5",
                     "inconclusive": "#7f7f7f", "undecided": "#d4a017"}
-METRIC_LABELS = {"distance": "distance to the exact posterior", "precision": "precision (valid lines)",
-                 "coverage": "coverage", "residual_l1": "mean forward residual"}
+METRIC_LABELS = {name: m.label for name, m in METRICS.items()}
 
 
 def claim_effects(verdicts: pd.DataFrame):

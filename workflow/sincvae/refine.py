@@ -7,7 +7,7 @@ import numpy as np
 from .exact import refine_lines
 from .forward import ForwardMap
 from .lines import fitted_ends, lines_from_ends, slopes_ok
-from .metrics import line_distances
+from .distances import line_distances
 
 CHUNK = 8192  # lines per LM batch: bounds the (lines, 100, 4) Jacobians to ~30 MB
 SAME_SOLUTION = 1e-3  # converged lines closer than this (every point) found the same solution

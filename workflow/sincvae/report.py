@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .findings import KEY_METRICS, number, templates
+from .findings import key_metrics, number, templates
 from . import registry
 from .planning import STAGES
 from .summary import column_kind, hyperparameters
@@ -114,9 +114,10 @@ def comparison_view(comparison: pd.DataFrame, ranking: pd.DataFrame) -> tuple[di
     ids = ["dataset", "case", "method", "knows", "seeds"]
     wide = comparison.reindex(columns=ids).drop_duplicates(["dataset", "case"]).set_index(["dataset", "case"])
     spreads = pd.DataFrame(index=wide.index, dtype=object)
-    columns = [*(f"{c}|{stage}" for c in KEY_METRICS for stage in STAGES), "ms_per_sample|raw",
+    shown = key_metrics()
+    columns = [*(f"{c}|{stage}" for c in shown for stage in STAGES), "ms_per_sample|raw",
                "ms_per_sample|refined", "train_s|raw", "lines_seen|raw"]
-    headings = {**{f"{c}|{stage}": f"{KEY_METRICS[c]} {stage}" for c in KEY_METRICS for stage in STAGES},
+    headings = {**{f"{c}|{stage}": f"{shown[c]} {stage}" for c in shown for stage in STAGES},
                 "ms_per_sample|raw": "ms per line raw", "ms_per_sample|refined": "ms per line refined",
                 "train_s|raw": "training s", "lines_seen|raw": "training lines"}
     for key in columns:
@@ -130,7 +131,7 @@ def comparison_view(comparison: pd.DataFrame, ranking: pd.DataFrame) -> tuple[di
     wide, spreads = wide.reset_index(), spreads.reindex(wide.index).reset_index(drop=True)
     position = {(d, c): i for i, (d, c) in enumerate(zip(wide["dataset"], wide["case"]))}
     best = ranking[ranking["in_best_set"].astype(bool) & (ranking["scope"] == "all")]
-    marked = {(position[(d, c)], f"{KEY_METRICS.get(f'scoring_{m}', m)} {stage}")
+    marked = {(position[(d, c)], f"{shown.get(f'scoring_{m}', m)} {stage}")
               for d, c, m, stage in zip(best["dataset"], best["case"], best["metric"], best["stage"])
               if (d, c) in position}
     own = comparison[(comparison["stage"] == "raw") & (comparison["method"] != "exact")]

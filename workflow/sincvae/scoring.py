@@ -66,13 +66,12 @@ def score_lines(fmap: ForwardMap, split: str, x_hat: np.ndarray, x: np.ndarray, 
                 solutions: Solutions, match_tolerance: float) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """Score lines x_hat (B, K, 2, L) for targets y against the true x and the exact solutions.
 
-    Returns (per-sample scores, summary dict, per-row scores: coverage, precision, near,
-    distance, MMD and the mean forward residual of the row's K lines).
+    Returns (per-sample scores, summary dict, per-row scores: every row score of
+    metric_table.METRICS over the row's K lines).
     """
     scores = sample_scores(x_hat, y, x, fmap, match_tolerance)
-    truth = truth_table(x_hat, scores["valid"].to_numpy().reshape(x_hat.shape[:2]), solutions, match_tolerance)
-    rows = truth.assign(split=split, residual_l1=scores.groupby("row")["residual_l1"].mean().to_numpy())
-    return scores.assign(split=split), summarise(scores, truth, match_tolerance), rows
+    truth = truth_table(x_hat, scores, solutions, match_tolerance)
+    return scores.assign(split=split), summarise(scores, truth, match_tolerance), truth.assign(split=split)
 
 
 def score_stored(fmap: ForwardMap, lines: dict[tuple[str, str], np.ndarray], splits: dict[str, tuple],
@@ -97,8 +96,8 @@ def evaluate_exact(fmap: ForwardMap, x: np.ndarray, y: np.ndarray, solutions: So
     per_row = [sample_scores(lines[None], y[b:b + 1], x[b:b + 1], fmap, match_tolerance).assign(row=b)
                for b, (lines, _) in enumerate(solutions)]
     scores = pd.concat(per_row, ignore_index=True)
-    truth = truth_table([lines for lines, _ in solutions], [row["valid"].to_numpy() for row in per_row], solutions,
-                        match_tolerance, sample_weights=[weights for _, weights in solutions])
+    truth = truth_table([lines for lines, _ in solutions], scores, solutions, match_tolerance,
+                        sample_weights=[weights for _, weights in solutions])
     return scores, summarise(scores, truth, match_tolerance)
 
 

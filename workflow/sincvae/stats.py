@@ -37,19 +37,13 @@ from scipy import stats
 from scipy.optimize import brentq
 
 from .bootstrap import critical_values
-from .metrics import SIZES
+from .metric_table import METRICS as METRIC_TABLE, lower_is_better, row_scores, scale, tested
 
-# The generative metrics a claim is tested on: per row, over the K generated lines (raw stage).
-METRICS = {
-    "distance": "Wasserstein-1 distance to the exact posterior",
-    "precision": "share of valid lines (forward test)",
-    "coverage": "coverage of the exact solutions by valid lines",
-    "residual_l1": "mean forward residual |f(x̂) − y|",
-}
-LOWER_IS_BETTER = {"distance": True, "precision": False, "coverage": False, "residual_l1": True, "mmd": True}
-# log: a size (metrics.SIZES), compared as ratios of the means (a difference of the means'
-# logarithms), margins as ratios; identity: a share, as differences of the means.
-SCALES = {metric: "log" if metric in SIZES else "identity" for metric in LOWER_IS_BETTER}
+# The metrics a claim is tested on (per row, over the K generated lines, raw stage), which way
+# is better and on which scale each is compared: metric_table.METRICS.
+METRICS = {name: METRIC_TABLE[name].label for name in tested()}
+LOWER_IS_BETTER = {name: lower_is_better(name) for name in row_scores()}
+SCALES = {name: scale(name) for name in row_scores()}
 POWER = 0.8
 # A decision that more than one resample in five changes is fragile; a label is given only where
 # the resamples show it beyond their own Monte Carlo error (FRAGILE_CONFIDENCE, fragile()).

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from . import registry
-from .metrics import SHARES, SIZES
+from .metric_table import SHARE, SIZE, kind_of
 from .planning import applicable
 from .stats import Estimate, interval, log_interval
 
@@ -73,18 +73,12 @@ def exact_row(metrics: dict) -> dict:
             **_flat_metrics(metrics["stages"]["raw"])}
 
 
-# Sizes that are not scores: seconds, and lines seen in training.
-POSITIVE = {"train_s", "ms_per_sample", "lines_seen"}
-
-
 def column_kind(column: str) -> str:
     """What a comparison column holds: "share" (in [0, 1]), "size" (above zero, compared as a
-    ratio) or "value" (anything else: losses, settings), from its metric (metrics.SHARES,
-    metrics.SIZES) less its split's prefix."""
-    metric = column.split("_", 1)[1] if column.startswith(("scoring_", "validation_")) else column
-    if metric in SHARES:
-        return "share"
-    return "size" if metric in SIZES or metric in POSITIVE else "value"
+    ratio) or "value" (anything else: counts, losses, settings), from its metric's kind
+    (metric_table.kind_of)."""
+    kind = kind_of(column)
+    return kind if kind in (SHARE, SIZE) else "value"
 
 
 def mean_interval(values, kind: str = "value") -> tuple[float, float, float]:

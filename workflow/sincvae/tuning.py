@@ -1,7 +1,7 @@
 """Hyperparameter search on the validation split: a grid's table and an Optuna TPE study.
 
 The objective is the distance (Wasserstein-1) between a case's generated lines and the exact
-solutions of the validation y, weighted by the posterior (metrics.truth_scores), lower is better. It rewards
+solutions of the validation y, weighted by the posterior (distances.mean_distance), lower is better. It rewards
 landing on solutions and spreading over all of them in proportion; coverage cannot rank the
 original study's CVAE settings, since every one of them covers nothing (0.00 on both datasets), and the
 forward residual alone rewards collapsing onto one easy line. The scoring split is never used.
@@ -74,7 +74,7 @@ def make_objective(run, space: dict, fmap: ForwardMap, train: tuple, validation:
     import torch
 
     from .evaluate import run_seeds
-    from .metrics import mean_distance
+    from .distances import mean_distance
 
     (split, rows), = run.splits
     targets = {split: validation[1][:rows]}
