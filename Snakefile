@@ -20,11 +20,6 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/tuning.smk"
 
 
-# Seconds-long bookkeeping (the table of jobs' local steps, sincvae.jobs.STEPS): on a cluster,
-# run it where snakemake runs instead of queueing it.
-run_here(["all", *(rule for rule, step in STEPS.items() if step.local)])
-
-
 # The whole study's cost, said before anything runs (results/plan.csv has every job's).
 onstart:
     print(plan_line(JOBS, COSTS, computing_cores(), MACHINE), file=sys.stderr)
@@ -34,3 +29,4 @@ rule all:
     default_target: True
     input:
         paths.REPORT,
+    localrule: True

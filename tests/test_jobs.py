@@ -58,6 +58,16 @@ def test_each_job_has_its_own_files_and_every_split_its_data_job():
     assert not jobs.loc[jobs["rule"].isin(RUN_FAMILIES), "local"].any()
 
 
+def test_the_local_rules_are_the_tables_local_steps():
+    """A rule block is local (`localrule:`) exactly where its entry in the table says so, read
+    from the entry (common.smk runs_here), never written out beside it."""
+    text = "\n".join(p.read_text() for p in [ROOT / "Snakefile", *(ROOT / "workflow" / "rules").glob("*.smk")])
+    blocks = re.split(r"^rule ", text, flags=re.M)[1:]
+    local = {block.split(":")[0]: re.search(r"^    localrule: (.*)$", block, flags=re.M) for block in blocks}
+    assert {rule: found.group(1) for rule, found in local.items() if found} == {
+        "all": "True", **{rule: f'runs_here("{rule}")' for rule, step in STEPS.items() if step.local}}
+
+
 def test_a_part_the_config_leaves_out_has_no_jobs():
     config = merged(CONFIG, {"tuning": None, "ablations": None})
     rules = {job["rule"] for job in study_jobs(plan(config), config)}
@@ -80,6 +90,7 @@ rule toy:
         log_file("toy"),
     benchmark:
         benchmark_file("toy")
+    localrule: runs_here("toy")
     shell:
         "wc -c {input} > {output} 2> {log}"
 '''

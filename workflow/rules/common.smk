@@ -47,6 +47,12 @@ wildcard_constraints:
     seed=one_of(str(s) for s in PLAN.all_seeds),
 
 
+def runs_here(rule):
+    """Whether a rule's jobs run where Snakemake runs, not queued on a cluster: seconds of
+    bookkeeping (its entry in the table of jobs, sincvae.jobs.Step.local)."""
+    return STEPS[rule].local
+
+
 def dataset_params(wildcards):
     return config["datasets"][wildcards.dataset]
 

@@ -133,6 +133,7 @@ rule verdicts:
     benchmark:
         benchmark_file("verdicts")
     priority: priority_of("verdicts")
+    localrule: runs_here("verdicts")
     conda:
         "../../envs/sincvae.yaml"
     params:

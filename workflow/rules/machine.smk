@@ -1,6 +1,6 @@
 # The one place that reads Snakemake's internals, for what no public interface gives: whether
-# this run schedules its jobs here, how many cores it has, and local rules from a list
-# (tests/test_profiles.py, tests/test_pipeline.py and tests/test_slurm.py fail when they change).
+# this run schedules its jobs here, and how many cores it has (tests/test_profiles.py,
+# tests/test_pipeline.py and tests/test_slurm.py fail when they change).
 import os
 import sys
 
@@ -43,9 +43,3 @@ def cores_here():
     """The computing cores of a run that schedules its jobs here; None on a cluster (a run
     given --jobs), whose nodes run each job on cores of its own."""
     return None if workflow.nodes is not None else computing_cores()
-
-
-def run_here(rules):
-    """Make `rules` local rules: what the `localrules:` directive, which takes names written
-    out only, compiles to."""
-    workflow.localrules(*rules)

@@ -12,6 +12,7 @@ rule plan:
         benchmark_file("plan")
     # first, and as a computing job: it times the reference epoch, which a busy core would slow
     priority: priority_of("plan")
+    localrule: runs_here("plan")
     conda:
         "../../envs/sincvae.yaml"
     resources:
@@ -37,6 +38,7 @@ rule power:
     benchmark:
         benchmark_file("power")
     priority: priority_of("power")
+    localrule: runs_here("power")
     conda:
         "../../envs/sincvae.yaml"
     params:
@@ -66,6 +68,7 @@ rule compare:
     benchmark:
         benchmark_file("compare")
     priority: priority_of("compare")
+    localrule: runs_here("compare")
     conda:
         "../../envs/sincvae.yaml"
     script:
@@ -94,6 +97,7 @@ rule rank_methods:
     benchmark:
         benchmark_file("rank_methods")
     priority: priority_of("rank_methods")
+    localrule: runs_here("rank_methods")
     conda:
         "../../envs/sincvae.yaml"
     params:
@@ -193,6 +197,7 @@ rule plot_comparison:
     benchmark:
         benchmark_file("plot_comparison")
     priority: priority_of("plot_comparison")
+    localrule: runs_here("plot_comparison")
     conda:
         "../../envs/sincvae.yaml"
     params:
@@ -232,6 +237,7 @@ rule plot_claims:
     benchmark:
         benchmark_file("plot_claims")
     priority: priority_of("plot_claims")
+    localrule: runs_here("plot_claims")
     conda:
         "../../envs/sincvae.yaml"
     params:
@@ -258,6 +264,7 @@ rule findings:
     benchmark:
         benchmark_file("findings")
     priority: priority_of("findings")
+    localrule: runs_here("findings")
     conda:
         "../../envs/sincvae.yaml"
     params:
@@ -358,6 +365,7 @@ rule report:
     benchmark:
         benchmark_file("report")
     priority: priority_of("report")
+    localrule: runs_here("report")
     conda:
         "../../envs/sincvae.yaml"
     params:

@@ -23,6 +23,7 @@ rule grid:
     benchmark:
         benchmark_file("grid")
     priority: priority_of("grid")
+    localrule: runs_here("grid")
     conda:
         "../../envs/sincvae.yaml"
     params:
@@ -82,6 +83,7 @@ rule best_setting:
     benchmark:
         benchmark_file("best_setting")
     priority: priority_of("best_setting")
+    localrule: runs_here("best_setting")
     conda:
         "../../envs/sincvae.yaml"
     params:
