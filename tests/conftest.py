@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sincvae.forward import ForwardMap
-from sincvae.planning import without_removed
+from sincvae.problem.forward import ForwardMap
+from sincvae.plan.planning import without_removed
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_SCORING = ROOT.parent / "shared" / "seed" / "data" / "scoring_dataset.pt"

@@ -4,12 +4,12 @@ python -m pytest tests/test_benchmarks.py --benchmark-enable"""
 
 import torch
 
-from sincvae.data import prior_lines, split_rng
-from sincvae.exact import solve_split
-from sincvae.methods.prior import PriorLines
-from sincvae.refine import refine_candidates
-from sincvae.throughput import exact_y_per_s, generation_samples_per_s, machine, training_samples_per_s
-from sincvae.train import TrainSettings
+from sincvae.problem.data import prior_lines, split_rng
+from sincvae.problem.exact import solve_split
+from sincvae.learn.methods.prior import PriorLines
+from sincvae.learn.refine import refine_candidates
+from sincvae.learn.throughput import exact_y_per_s, generation_samples_per_s, machine, training_samples_per_s
+from sincvae.learn.train import TrainSettings
 
 FINAL = TrainSettings.from_dict({"method": "cvae", "loss": "l1_mean", "beta": 1.1, "wx": 0.6, "wy": 0.6,
                                  "latent_dim": 110, "lr": 1e-3, "batch_size": 500, "epochs": 1})
@@ -54,11 +54,11 @@ def test_reference_epoch(benchmark):
 
 
 def test_a_probe_times_each_learned_method_on_its_costliest_case(config):
-    """python -m sincvae.calibration probe: each learned method once, on the case of the plan that trains
+    """python -m sincvae.plan.calibration probe: each learned method once, on the case of the plan that trains
     most, on the jobs' threads, with the reference epochs timed before and after it; torch's
     thread count left as it was."""
     from sincvae.budget import training_seconds
-    from sincvae.planning import plan
+    from sincvae.plan.planning import plan
 
     cvae = {"method": "cvae", "loss": "l1_mean", "beta": 1, "wx": 0.5, "wy": 0.5}
     cases = [{"case": "short", **cvae, "epochs": 2}, {"case": "long", **cvae, "epochs": 4},

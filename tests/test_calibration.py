@@ -1,4 +1,4 @@
-"""Calibration of the plan's rates (sincvae.calibration): the rates fitted from a recorded
+"""Calibration of the plan's rates (sincvae.plan.calibration): the rates fitted from a recorded
 study's measured jobs, refusals of a rate at or below zero, the probe of a machine's training."""
 
 from dataclasses import asdict
@@ -9,18 +9,18 @@ import pytest
 import yaml
 
 from conftest import QUICK_STUDY, ROOT
-from sincvae.calibration import fit, main, read_measured, write_measured
-from sincvae.cost import Costs, file_name, ranking_pairs, time_limit_minutes
-from sincvae.jobs import job_table
-from sincvae.measured import search_processes
-from sincvae.planning import RUN_FAMILIES, plan
+from sincvae.plan.calibration import fit, main, read_measured, write_measured
+from sincvae.plan.cost import Costs, file_name, ranking_pairs, time_limit_minutes
+from sincvae.plan.jobs import job_table
+from sincvae.plan.measured import search_processes
+from sincvae.plan.planning import RUN_FAMILIES, plan
 
 CALIBRATED = Costs.calibrated(ROOT / "config" / "costs")
 COSTS = CALIBRATED[0]
 
 
 def test_a_probe_writes_this_machines_training_rates_and_keeps_the_others(tmp_path, monkeypatch):
-    """python -m sincvae.calibration probe on a machine without a file: training rates of the probed
+    """python -m sincvae.plan.calibration probe on a machine without a file: training rates of the probed
     methods in reference epochs (seconds over the reference epoch's median, before and after),
     every other rate from the nearest calibrated machine; a second probe keeps the first's."""
     import sincvae.budget
@@ -60,7 +60,7 @@ def test_a_search_without_its_processes_is_named(tmp_path):
         search_processes(search)
 
 
-# A quick study's measured jobs in seconds (`python -m sincvae.calibration calibrate --save-measured`,
+# A quick study's measured jobs in seconds (`python -m sincvae.plan.calibration calibrate --save-measured`,
 # from a run of config/quick.yaml as conftest.quick_run runs it): the calibration's arithmetic is
 # tested on these recorded numbers, never on this machine's timing. Every rate is seconds over
 # the reference epoch, so the checks below hold at any reference epoch; they fit at 1 s.
@@ -129,7 +129,7 @@ def test_a_rate_fitted_at_or_below_zero_is_refused_naming_it_and_its_jobs(tmp_pa
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(QUICK_STUDY))
     (tmp_path / "costs").mkdir()
     (tmp_path / "costs" / file_name(COSTS.cpu)).write_text(yaml.safe_dump(asdict(COSTS)))
-    with pytest.raises(SystemExit, match=r"^python -m sincvae.calibration calibrate: costs: rate solve = .*no costs file written$"):
+    with pytest.raises(SystemExit, match=r"^python -m sincvae.plan.calibration calibrate: costs: rate solve = .*no costs file written$"):
         main(["calibrate", "--measured", str(tmp_path / "measured.csv"), "--reference-epoch-s", "1.0",
               "--config", str(tmp_path / "config.yaml"), "--cpu", "Test CPU", "--costs", str(tmp_path / "costs")])
     assert not (tmp_path / "costs" / file_name("Test CPU")).exists()

@@ -15,9 +15,9 @@ import yaml
 
 from conftest import ROOT
 from sincvae.cli import MATCH_TOLERANCE, SOLVER_TOLERANCE, MapError, main, parse_map
-from sincvae.data import make_dataset, save_dataset, split_rng, to_file_layout
-from sincvae.exact import solve_split
-from sincvae.forward import ForwardMap
+from sincvae.problem.data import make_dataset, save_dataset, split_rng, to_file_layout
+from sincvae.problem.exact import solve_split
+from sincvae.problem.forward import ForwardMap
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 DATA_1 = "sin(5*x0 + 3*x1), cos(4*x0 + 8*x1)"
@@ -152,11 +152,11 @@ def test_a_new_metric_is_one_entry_of_the_metric_table(submissions, monkeypatch,
     `sincvae score` and shown in the report's table."""
     import pandas as pd
 
-    from sincvae import metric_table, records
-    from sincvae.data import load_dataset
-    from sincvae.report import comparison_view
-    from sincvae.scoring import score_lines
-    from sincvae.summary import case_summary, comparison_row
+    from sincvae.score import metric_table, records
+    from sincvae.problem.data import load_dataset
+    from sincvae.show.report import comparison_view
+    from sincvae.score.scoring import score_lines
+    from sincvae.score.summary import case_summary, comparison_row
 
     # the farthest line's distance to its nearest exact solution: 0 for solutions, 0.05 for the moved lines
     monkeypatch.setitem(metric_table.METRICS, "farthest", metric_table.Metric(

@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 from snakemake.utils import validate
 
 from conftest import ROOT, merged
-from sincvae.planning import plan
+from sincvae.plan.planning import plan
 
 SCHEMA = str(ROOT / "config" / "schema.yaml")
 VALID = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())

@@ -1,4 +1,4 @@
-"""The study's cost before it runs (sincvae.cost): the arithmetic, the rules it covers, and the
+"""The study's cost before it runs (sincvae.plan.cost): the arithmetic, the rules it covers, and the
 budget of the default and quick studies in reference epochs."""
 
 from dataclasses import asdict, replace
@@ -8,11 +8,11 @@ import pytest
 import yaml
 
 from conftest import QUICK_STUDY, ROOT, merged
-from sincvae.cost import (Costs, file_name, plan_line, ranking_pairs, run_cost, score_cost, trial_cost, uncalibrated,
+from sincvae.plan.cost import (Costs, file_name, plan_line, ranking_pairs, run_cost, score_cost, trial_cost, uncalibrated,
                           wall_ref)
-from sincvae.jobs import STEPS, job_table
-from sincvae.machine import describe_cpu
-from sincvae.planning import Generation, Run, plan
+from sincvae.plan.jobs import STEPS, job_table
+from sincvae.plan.machine import describe_cpu
+from sincvae.plan.planning import Generation, Run, plan
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 CALIBRATED = Costs.calibrated(ROOT / "config" / "costs")  # one per machine the study was measured on

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from sincvae.methods.cvae import CVAE, HIDDEN, Decoder, Settings, he_init
+from sincvae.learn.methods.cvae import CVAE, HIDDEN, Decoder, Settings, he_init
 
 
 def cvae(latent_dim: int, variant: str = "fixed") -> CVAE:

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
-from sincvae.data import (
+from sincvae.problem.data import (
     DataFileError,
     SolutionSets,
     from_file_layout,
@@ -17,9 +17,9 @@ from sincvae.data import (
     to_file_layout,
     validate_dataset,
 )
-from sincvae.exact import solutions_frame, solve_split
-from sincvae.forward import ForwardMap
-from sincvae.lines import fit_lines, sample_lines
+from sincvae.problem.exact import solutions_frame, solve_split
+from sincvae.problem.forward import ForwardMap
+from sincvae.problem.lines import fit_lines, sample_lines
 
 from conftest import SEED_SCORING
 

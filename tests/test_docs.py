@@ -16,10 +16,11 @@ import yaml
 
 import sincvae
 from conftest import ROOT, SNAKEMAKE
-from sincvae import paths, registry
-from sincvae.metric_table import tested
-from sincvae.planning import RUN_FAMILIES, SCORE, family_of
-from sincvae.report import NOT_METHODS
+from sincvae import paths
+from sincvae.learn import registry
+from sincvae.score.metric_table import tested
+from sincvae.plan.planning import RUN_FAMILIES, SCORE, family_of
+from sincvae.show.report import NOT_METHODS
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 GENERATED = ("results/", "logs/", "benchmarks/", "data/")  # what the rules write: checked against their patterns
@@ -47,8 +48,9 @@ def vocabulary() -> dict[str, set[str]]:
 
     walk(schema, "")
     keys |= {f"ablations.margin.{metric}" for metric in tested()}  # its keys are the metric table's
-    library = {module.name.removeprefix("sincvae.")
-               for module in pkgutil.walk_packages(sincvae.__path__, "sincvae.")}
+    # a module by its path under sincvae (plan.planning), or by its own name as the pages name it (planning)
+    library = {name for module in pkgutil.walk_packages(sincvae.__path__, "sincvae.")
+               for name in (module.name.removeprefix("sincvae."), module.name.rsplit(".", 1)[-1])}
     files = set(subprocess.run(["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True,
                                check=True).stdout.split())
     files |= {str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md")}  # new pages, before a commit
@@ -76,19 +78,28 @@ def generated(path: str) -> bool:
 
 
 def library_name(dotted: str) -> bool:
-    """Whether sincvae.<dotted> is a module or an attribute of one (module.function, module.Class.method)."""
+    """Whether sincvae.<dotted>, or sincvae.<stage>.<dotted> (a module by its own name), is a
+    module or an attribute of one (module.function, module.Class.method)."""
     parts = dotted.split(".")
+    stages = [""] + [f"{module.name}." for module in pkgutil.iter_modules(sincvae.__path__) if module.ispkg]
     for cut in range(len(parts), 0, -1):
-        try:
-            target = importlib.import_module("sincvae." + ".".join(parts[:cut]))
-        except ModuleNotFoundError:
+        found = [target for stage in stages if (target := _module(f"sincvae.{stage}{'.'.join(parts[:cut])}"))]
+        if not found:
             continue
+        target = found[0]
         for attribute in parts[cut:]:
             if not hasattr(target, attribute):
                 return False
             target = getattr(target, attribute)
         return True
     return False
+
+
+def _module(name: str):
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError:
+        return None
 
 
 def stale(text: str, folder=ROOT) -> list[str]:
@@ -119,7 +130,8 @@ def stale(text: str, folder=ROOT) -> list[str]:
             elif "/" in path and "{" not in path and not path.startswith(("..", "http")) and (
                     path.split("/")[0] in names["top"] or re.search(r"\.\w+$", path)):
                 # a project path, or a file named from its package (methods/contract.py)
-                bases = [ROOT, ROOT / "workflow", ROOT / "workflow" / "sincvae"]
+                package = ROOT / "workflow" / "sincvae"
+                bases = [ROOT, ROOT / "workflow", package, *(p for p in package.iterdir() if p.is_dir())]
                 if not any(glob.glob(str(base / path)) for base in bases) and path.rstrip("/") not in names["files"]:
                     found.append(f"file {path}")
                 elif test and f"def {test.split('[')[0]}(" not in next(

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from sincvae.data import prior_lines, split_rng
-from sincvae.exact import (
+from sincvae.problem.data import prior_lines, split_rng
+from sincvae.problem.exact import (
     NoSolution,
     EXPLORE,
     MEMORY,
@@ -14,9 +14,9 @@ from sincvae.exact import (
     solve_points,
     solve_split,
 )
-from sincvae.forward import ForwardMap, Term
-from sincvae.lines import ends_from_uniforms, fit_lines, lines_from_ends
-from sincvae.metrics import forward_valid, truth_scores
+from sincvae.problem.forward import ForwardMap, Term
+from sincvae.problem.lines import ends_from_uniforms, fit_lines, lines_from_ends
+from sincvae.score.metrics import forward_valid, truth_scores
 
 ROWS = 300
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
-from sincvae.data import from_file_layout, make_dataset, save_dataset, split_rng
-from sincvae.external import SubmissionError, load_submission
+from sincvae.problem.data import from_file_layout, make_dataset, save_dataset, split_rng
+from sincvae.score.external import SubmissionError, load_submission
 
 K = 3
 

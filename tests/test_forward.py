@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from sincvae.forward import ForwardMap, Term
+from sincvae.problem.forward import ForwardMap, Term
 
 
 def test_data_1_matches_the_equations_at_a_point(data_1):

@@ -1,4 +1,4 @@
-"""The study as one table of jobs (sincvae.jobs): every rule of the workflow is in it, every job
+"""The study as one table of jobs (sincvae.plan.jobs): every rule of the workflow is in it, every job
 has its own log and benchmark, the parts of the study a config leaves out have no jobs, and a
 new rule takes its rule block and its table entry, nothing else."""
 
@@ -12,9 +12,9 @@ import pandas as pd
 import yaml
 
 from conftest import QUICK_STUDY, ROOT, merged
-from sincvae.jobs import FIRST, STEPS, benchmark_file, log_file, study_jobs
+from sincvae.plan.jobs import FIRST, STEPS, benchmark_file, log_file, study_jobs
 from sincvae.paths import SPLITS
-from sincvae.planning import RUN_FAMILIES, SCORE, family_of, plan
+from sincvae.plan.planning import RUN_FAMILIES, SCORE, family_of, plan
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 
@@ -104,7 +104,7 @@ def test_a_new_rule_takes_its_block_its_file_and_its_table_entry(tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", "results", "logs", "benchmarks",
                                                               ".snakemake", "__pycache__", "*.egg-info"))
-    jobs_py = copy / "workflow" / "sincvae" / "jobs.py"
+    jobs_py = copy / "workflow" / "sincvae" / "plan" / "jobs.py"
     jobs_py.write_text(jobs_py.read_text().replace(
         '    "report": Step((), local=True),\n',
         '    "report": Step((), local=True),\n    "toy": Step(("dataset",), local=True, estimate=7.0),\n'))

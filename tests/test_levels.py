@@ -1,6 +1,6 @@
 """The decisions' levels where the study's data live. Null studies are resampled from a finished
 default study's own per-row scores (tests/data/study_rows.parquet, written by `python -m
-sincvae.power rows` from `snakemake --cores 2` with config/config.yaml): heavy-tailed rows on the
+sincvae.decide.power rows` from `snakemake --cores 2` with config/config.yaml): heavy-tailed rows on the
 log scale, seed variances that differ between cases, every contender of a ranking (K = 23 per
 dataset × stage) and 3 to 8 seeds a case.
 
@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from sincvae.stats import best_set, bootstrap_critical, decide, judge, level_table
+from sincvae.decide.stats import best_set, bootstrap_critical, decide, judge, level_table
 
 ROWS_FILE = ROOT / "tests" / "data" / "study_rows.parquet"
 ALPHA = 0.05

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence as torch_kl
 
-from sincvae.methods.cvae import RECONSTRUCTION, cvae_loss, kl_divergence
+from sincvae.learn.methods.cvae import RECONSTRUCTION, cvae_loss, kl_divergence
 
 A = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
 B = torch.tensor([[1.5, 1.0], [3.0, 6.0]])  # differences 0.5, -1, 0, 2

@@ -7,19 +7,19 @@ import pytest
 import torch
 
 from conftest import ROOT
-from sincvae.data import SolutionSets
-from sincvae.exact import solutions_frame, solve_lines, solve_split
-from sincvae.methods import nearest
-from sincvae.methods.flow import LineFlow
-from sincvae.methods.flow import Settings as FlowSettings
-from sincvae.methods.layers import ends_of
-from sincvae.lines import DOMAIN, POINTS, fit_lines, lines_from_ends, sample_lines
-from sincvae.distances import line_distances
-from sincvae.methods.prior import PriorLines
-from sincvae.refine import refine_candidates
-from sincvae.registry import Context, build, load_sampler
-from sincvae.registry import settings as method_settings
-from sincvae.train import TrainSettings, fit
+from sincvae.problem.data import SolutionSets
+from sincvae.problem.exact import solutions_frame, solve_lines, solve_split
+from sincvae.learn.methods import nearest
+from sincvae.learn.methods.flow import LineFlow
+from sincvae.learn.methods.flow import Settings as FlowSettings
+from sincvae.learn.methods.layers import ends_of
+from sincvae.problem.lines import DOMAIN, POINTS, fit_lines, lines_from_ends, sample_lines
+from sincvae.score.distances import line_distances
+from sincvae.learn.methods.prior import PriorLines
+from sincvae.learn.refine import refine_candidates
+from sincvae.learn.registry import Context, build, load_sampler
+from sincvae.learn.registry import settings as method_settings
+from sincvae.learn.train import TrainSettings, fit
 
 
 def fresh_model(settings: TrainSettings, fmap):
@@ -179,8 +179,8 @@ from typing import Annotated
 import torch
 from torch import nn
 
-from sincvae.lines import lines_from_ends
-from sincvae.methods.contract import AtLeast
+from sincvae.problem.lines import lines_from_ends
+from sincvae.learn.methods.contract import AtLeast
 
 
 @dataclass(frozen=True)
@@ -213,11 +213,11 @@ class Toy(nn.Module):
 def test_a_new_method_needs_only_its_module_its_registry_line_and_a_config_row(tmp_path, monkeypatch, data_1):
     import yaml
 
-    from sincvae import registry
-    from sincvae.cost import Costs
-    from sincvae.jobs import job_table
-    from sincvae.planning import PlanError, plan
-    from sincvae.summary import hyperparameters
+    from sincvae.learn import registry
+    from sincvae.plan.cost import Costs
+    from sincvae.plan.jobs import job_table
+    from sincvae.plan.planning import PlanError, plan
+    from sincvae.score.summary import hyperparameters
 
     (tmp_path / "toy_method.py").write_text(TOY_MODULE)  # its module
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -247,7 +247,7 @@ def test_a_new_method_needs_only_its_module_its_registry_line_and_a_config_row(t
 
 
 def test_posterior_draws_are_exact_solutions_in_proportion_to_their_weights(data_2):
-    from sincvae.methods.posterior import PosteriorDraws, Settings
+    from sincvae.learn.methods.posterior import PosteriorDraws, Settings
 
     truth = sample_lines(30, np.random.default_rng(11))
     y = torch.from_numpy(data_2(truth))
@@ -256,7 +256,7 @@ def test_posterior_draws_are_exact_solutions_in_proportion_to_their_weights(data
     assert drawn.shape == (30, 400, 2, POINTS) and np.abs(data_2(drawn) - y.numpy()[:, None]).max() < 1e-6
     row = next(r for r in range(30) if len(solve_lines(data_2, y[r].numpy(), 1e-6)) >= 3)
     solutions = solve_lines(data_2, y[row].numpy(), 1e-6)
-    from sincvae.exact import posterior_weights
+    from sincvae.problem.exact import posterior_weights
 
     share = np.bincount(line_distances(drawn[row], solutions).argmin(1), minlength=len(solutions)) / 400
     assert np.abs(share - posterior_weights(data_2, solutions)).max() < 0.08  # 400 draws: sd ≤ 0.025
@@ -280,7 +280,7 @@ def test_bayes_draws_exact_solutions_at_weights_it_learns_from_the_lines(data_2)
     """A 16-Gaussian prior fitted to 30 epochs of fresh data_2 lines: every line drawn solves y,
     and the weights it gives each y's solutions are 0.069 in total variation from the posterior's
     on average (100 fresh y), an untrained one's 0.40, equal weights' 0.25."""
-    from sincvae.exact import posterior_weights
+    from sincvae.problem.exact import posterior_weights
 
     settings = TrainSettings.from_dict({"method": "bayes", "components": 16, "lr": 1e-2, "batch_size": 500,
                                         "epochs": 30, "schedule": "cosine", "online": True})
@@ -323,8 +323,8 @@ def test_mixture_density_samples_its_components_by_weight_and_scores_their_densi
     """A mixture that ignores y (zero head weights): two components with weights 1/4 and 3/4.
     At temperature 0 every sample is a component's mean, in proportion to its weight; the loss
     is the mixture's negative log-density, computed here by hand."""
-    from sincvae.methods.layers import CENTRE, SCALE
-    from sincvae.methods.mdn import MixtureDensity, Settings
+    from sincvae.learn.methods.layers import CENTRE, SCALE
+    from sincvae.learn.methods.mdn import MixtureDensity, Settings
 
     model = MixtureDensity(Settings(components=2, hidden=8, layers=1, temperature=0.0, embedding="arccos"))
     means = torch.tensor([[0.8, 0.2, 0.3, 0.9], [0.6, 0.4, 0.5, 0.7]])
@@ -358,7 +358,7 @@ def test_autoregressive_bins_sample_each_coordinate_by_its_bin_weights_and_score
     """A model whose heads ignore their inputs (zero last-layer weights): each end-point
     coordinate in bin a with probability 1/4 and bin b with 3/4. Samples fall in those bins in
     that proportion, and the loss is the bins' negative log-likelihood, computed here by hand."""
-    from sincvae.methods.autoregressive import AutoregressiveBins, Settings
+    from sincvae.learn.methods.autoregressive import AutoregressiveBins, Settings
 
     bins = 32
     model = AutoregressiveBins(Settings(bins=bins, hidden=8, layers=1))
@@ -390,7 +390,7 @@ def test_autoregressive_bins_learn_the_line_end_points_given_y(data_1):
 def test_a_method_that_breaks_the_contract_is_refused_when_loaded(tmp_path, monkeypatch):
     """A learning method whose model has no loss, or whose Settings is not a dataclass, fails
     when its module is loaded, naming the method and what is missing."""
-    from sincvae import registry
+    from sincvae.learn import registry
 
     (tmp_path / "lossless_method.py").write_text(TOY_MODULE.replace("def loss(", "def objective("))
     (tmp_path / "plain_settings.py").write_text(TOY_MODULE.replace("@dataclass(frozen=True)\nclass Settings", "class Settings"))
@@ -407,7 +407,7 @@ def test_a_method_that_breaks_the_contract_is_refused_when_loaded(tmp_path, monk
 def test_phase_branches_solve_each_exact_solution_back_from_its_labels_and_y(data_1, data_2):
     """A line's four branch labels and its y give back the line: the end points solved in the
     labelled half periods, for sine and cosine terms alike; the map's own y, to float32's precision."""
-    from sincvae.methods.branches import PhaseBranches, Settings
+    from sincvae.learn.methods.branches import PhaseBranches, Settings
 
     for fmap in (data_1, data_2):
         model = PhaseBranches(Settings(hidden=8, layers=1), Context(fmap))
@@ -449,8 +449,8 @@ def test_phase_branches_draw_only_lines_inside_the_box_and_directed(data_1, data
     even an untrained model's lines all lie in the box with x0 falling and x1 rising (the scoring's own
     test of a line's shape, metrics.forward_valid's), on both maps; the labels the heads would
     otherwise draw put most of them outside."""
-    from sincvae.methods.branches import PhaseBranches, Settings
-    from sincvae.metrics import LINE_SLACK
+    from sincvae.learn.methods.branches import PhaseBranches, Settings
+    from sincvae.score.metrics import LINE_SLACK
 
     for fmap in (data_1, data_2):
         model = PhaseBranches(Settings(hidden=32, draw="labels"), Context(fmap)).eval()
@@ -472,7 +472,7 @@ def test_phase_branches_draw_the_end_labels_at_their_own_temperature(data_2):
     end_temperature 0 every line's end labels are, given its start, the most probable admissible
     classes, while the start labels, at temperature 1, still vary; at end_temperature 1 the ends
     vary too. temperature 0 makes the start labels the most probable admissible ones."""
-    from sincvae.methods.branches import LABELS, PhaseBranches, Settings
+    from sincvae.learn.methods.branches import LABELS, PhaseBranches, Settings
 
     def draw(**temperatures):
         model = PhaseBranches(Settings(hidden=8, layers=1, draw="labels", ends="learned", **temperatures), Context(data_2)).eval()
@@ -503,7 +503,7 @@ def test_phase_branches_with_checked_ends_complete_every_right_start_to_a_soluti
     starts at random. With ends checked, every drawn line whose start labels are an exact
     solution's solves y at every point; with ends learned, the heads' random end labels leave
     most of those lines off y."""
-    from sincvae.methods.branches import PhaseBranches, Settings
+    from sincvae.learn.methods.branches import PhaseBranches, Settings
 
     y = data_2(lines(20, seed=6))
     solutions = [solve_lines(data_2, row.double().numpy()) for row in y]
@@ -529,7 +529,7 @@ def test_phase_branches_with_checked_ends_move_a_start_that_no_end_completes_to_
     in the box completes to a line solving y is an exact solution's start and is kept; any other
     is moved to the nearest exact solution's start among the classes beside it, or kept if none
     is there."""
-    from sincvae.methods.branches import NEIGHBOURS, PhaseBranches, Settings
+    from sincvae.learn.methods.branches import NEIGHBOURS, PhaseBranches, Settings
 
     for fmap in (data_1, data_2):
         model = PhaseBranches(Settings(hidden=8, layers=1), Context(fmap)).eval()
@@ -560,7 +560,7 @@ def test_phase_branches_drawn_among_the_solutions_find_every_exact_solution_and_
     """draw: solutions: the labels the formula lists for a y give back every exact solution of it
     (the enumerator's, within 1e-3) and nothing that misses y; the lines drawn all solve y, each
     as often as the heads' probability of its labels, renormalised over the solutions, says."""
-    from sincvae.methods.branches import PhaseBranches, Settings
+    from sincvae.learn.methods.branches import PhaseBranches, Settings
 
     for fmap in (data_1, data_2):
         model = PhaseBranches(Settings(hidden=8, layers=1), Context(fmap)).eval()
@@ -589,8 +589,8 @@ def test_phase_branches_drawn_among_the_solutions_find_every_exact_solution_and_
 
 
 def test_phase_branches_need_two_independent_phases():
-    from sincvae.forward import ForwardMap
-    from sincvae.methods.branches import PhaseBranches, Settings
+    from sincvae.problem.forward import ForwardMap
+    from sincvae.learn.methods.branches import PhaseBranches, Settings
 
     parallel = ForwardMap.from_config({"terms": [{"fn": "cos", "a": 2, "b": 4}, {"fn": "sin", "a": 1, "b": 2}]})
     with pytest.raises(ValueError, match="singular coefficient matrix"):
@@ -602,7 +602,7 @@ def test_offset_bins_place_each_drawn_bin_at_its_predicted_offset_and_score_both
     (probability 1/4) or b (3/4), at offsets sigmoid(±1) inside them. Samples land exactly there,
     in that proportion, and the loss is the bins' negative log-likelihood plus offset_weight
     times the true bins' squared offset errors, computed here by hand."""
-    from sincvae.methods.offset_bins import OffsetBins, Settings
+    from sincvae.learn.methods.offset_bins import OffsetBins, Settings
 
     bins, weight = 16, 10.0
     model = OffsetBins(Settings(bins=bins, hidden=8, layers=1, offset_weight=weight))

@@ -2,16 +2,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sincvae.data import make_dataset, split_rng
-from sincvae.scoring import lines_frame, lines_from_frame, save_table
-from sincvae.exact import forward_tolerance
-from sincvae.metrics import (
+from sincvae.problem.data import make_dataset, split_rng
+from sincvae.score.scoring import lines_frame, lines_from_frame, save_table
+from sincvae.problem.exact import forward_tolerance
+from sincvae.score.metrics import (
     sample_scores,
     summarise,
     truth_scores,
     truth_table,
 )
-from sincvae.distances import wasserstein
+from sincvae.score.distances import wasserstein
 
 
 @pytest.fixture

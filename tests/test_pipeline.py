@@ -22,18 +22,18 @@ import yaml
 from playwright.sync_api import sync_playwright
 
 from conftest import QUICK_STUDY, ROOT, SEED_SCORING, SNAKEMAKE, new_workdir, snakemake
-from sincvae.data import load_dataset, save_dataset, to_file_layout
-from sincvae.exact import forward_tolerance, solutions_from_frame
-from sincvae.forward import ForwardMap
-from sincvae.registry import METHODS, learned
-from sincvae.stats import METRICS as STATS_METRICS
-from sincvae.stats import RANK_WORDS, fragile
+from sincvae.problem.data import load_dataset, save_dataset, to_file_layout
+from sincvae.problem.exact import forward_tolerance, solutions_from_frame
+from sincvae.problem.forward import ForwardMap
+from sincvae.learn.registry import METHODS, learned
+from sincvae.decide.stats import METRICS as STATS_METRICS
+from sincvae.decide.stats import RANK_WORDS, fragile
 
 METHODS_LEARNED = learned()
-from sincvae.calibration import MEASURED_FIELDS, measure
-from sincvae.cost import Costs
-from sincvae.jobs import STEPS, job_table
-from sincvae.planning import RUN_FAMILIES, family_of, plan
+from sincvae.plan.calibration import MEASURED_FIELDS, measure
+from sincvae.plan.cost import Costs
+from sincvae.plan.jobs import STEPS, job_table
+from sincvae.plan.planning import RUN_FAMILIES, family_of, plan
 
 pytestmark = pytest.mark.pipeline
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -553,7 +553,7 @@ def dry_run_jobs(stdout: str) -> dict[str, int]:
 
 
 def test_a_finished_study_is_measured_job_by_job_with_the_sizes_its_rates_scale_with(quick_run):
-    """What calibration fits (sincvae.calibration.measure): a start-up record for every run job
+    """What calibration fits (sincvae.plan.calibration.measure): a start-up record for every run job
     and a start-up and a scoring record for every score job of the plan, training records of rows × epochs per seed, the solvers' rows, every
     rule the plan does not size. Its seconds are this machine's; tests/test_calibration.py fits rates
     on a recorded table, so nothing here asserts a time."""

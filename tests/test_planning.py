@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from sincvae.planning import (Claim, PlanError, Run, applicable, case_labels, grid_cases, plan, search_processes,
+from sincvae.plan.planning import (Claim, PlanError, Run, applicable, case_labels, grid_cases, plan, search_processes,
                               without_removed)
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -34,14 +34,14 @@ def imported(modules: str) -> set[str]:
 
 
 def test_planning_imports_neither_torch_nor_snakemake():
-    assert not {"torch", "snakemake"} & imported("sincvae.planning, sincvae.stats")
+    assert not {"torch", "snakemake"} & imported("sincvae.plan.planning, sincvae.decide.stats")
 
 
 def test_the_bookkeeping_rules_start_without_torch():
     """aggregate_seeds, compare, loss_curves, plot_comparison, verdicts, plot_claims, findings,
     report, grid and best_setting import only these library modules."""
-    assert "torch" not in imported("sincvae.planning, sincvae.stats, sincvae.findings, sincvae.report, sincvae.summary, "
-                                   "sincvae.plots, sincvae.tuning")
+    assert "torch" not in imported("sincvae.plan.planning, sincvae.decide.stats, sincvae.decide.findings, sincvae.show.report, sincvae.score.summary, "
+                                   "sincvae.show.plots, sincvae.learn.tuning")
 
 
 def test_an_overlay_removes_a_dataset_or_a_factor_with_null():
@@ -216,7 +216,7 @@ def test_a_sweep_of_a_setting_its_case_does_not_read_is_refused(changes, message
 
 
 def test_planning_the_default_study_reads_the_methods_settings_without_importing_torch():
-    code = ("import sys, yaml; from sincvae.planning import plan; "
+    code = ("import sys, yaml; from sincvae.plan.planning import plan; "
             f"plan(yaml.safe_load(open({str(ROOT / 'config' / 'config.yaml')!r}))); print('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
 
@@ -265,7 +265,7 @@ def test_a_run_job_reads_what_its_run_needs_and_writes_each_of_its_seeds():
     assert study.run_inputs("tuned", "data_1")["best"] == "results/tuning/data_1/best.yaml"
     assert set(study.run_inputs("prior-lines", "data_1")) == {"scoring"}  # learns nothing, reads no train split
     assert set(study.run_inputs("nearest-neighbours", "data_1")) == {"scoring", "train"}
-    from sincvae.planning import run_outputs
+    from sincvae.plan.planning import run_outputs
     written = run_outputs("ablation_continued", (0, 1))
     assert written["states"] == ["results/{dataset}/{case}/seed0/state.pt", "results/{dataset}/{case}/seed1/state.pt"]
     assert set(written) == {"lines", "timing", "histories", "states"}  # scores are the score job's
@@ -275,7 +275,7 @@ def test_a_run_job_reads_what_its_run_needs_and_writes_each_of_its_seeds():
 def test_a_score_job_reads_the_stored_lines_and_writes_the_scores_of_each_seed():
     """Scoring reads what the run job stored, the scored rows and their solutions, never a model
     or a data file: a change of a scoring setting retrains nothing."""
-    from sincvae.planning import score_outputs
+    from sincvae.plan.planning import score_outputs
     study = plan(CONFIG)
     branches = next(c for c in study.comparison if study.cases[c]["method"] == "branches")
     inputs = study.score_inputs(branches, "data_1")

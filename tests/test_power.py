@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from sincvae import power, stats
-from sincvae.planning import plan, power_settings
+from sincvae.decide import power, stats
+from sincvae.plan.planning import plan, power_settings
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 ROWS = 40

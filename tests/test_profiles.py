@@ -9,7 +9,7 @@ from collections import Counter
 import yaml
 
 from conftest import ROOT
-from sincvae.planning import family_of, plan
+from sincvae.plan.planning import family_of, plan
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 PLAN = plan(CONFIG)  # every case (comparison, grid, tuned, ablations) with its seeds

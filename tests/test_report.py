@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sincvae.findings import best_methods, claim_lines, claim_outcome, findings, number, render_markdown
-from sincvae.report import benchmark_summary, comparison_view, methods_view, power_views, render_report, spread, table_view
-from sincvae.summary import aggregate_seeds, column_kind, comparison_row, mean_interval
+from sincvae.decide.findings import best_methods, claim_lines, claim_outcome, findings
+from sincvae.show.render import number, render_markdown
+from sincvae.show.report import benchmark_summary, comparison_view, methods_view, power_views, render_report, spread, table_view
+from sincvae.score.summary import aggregate_seeds, column_kind, comparison_row, mean_interval
 
 RUN = {"config_sha256": "abc", "commit": "123", "scoring_rows": 50, "tests": 4, "alpha": 0.05, "train_rows": 10000,
        "epochs": 10, "match_tolerance": 0.02, "ranking": {"metric": "distance", "alpha": 0.05, "margin": 1.25}}
@@ -283,7 +284,7 @@ def test_numbers_keep_their_significant_digits_without_an_exponent_for_large_val
 
 
 def test_loss_curves_draw_one_panel_per_part_that_has_values_and_a_colour_per_seed():
-    from sincvae.plots import loss_curves
+    from sincvae.show.plots import loss_curves
     epochs = np.arange(1, 4)
     cvae = pd.DataFrame({"epoch": epochs, "train_loss": [3.0, 2.0, 1.0], "val_loss": [3.5, 2.5, 1.5],
                          "train_kl": [1.0, 0.5, 0.2], "train_nll": np.nan})
@@ -301,7 +302,7 @@ def test_loss_curves_draw_one_panel_per_part_that_has_values_and_a_colour_per_se
 
 
 def test_loss_curves_join_the_validation_losses_of_a_run_that_skipped_epochs():
-    from sincvae.plots import loss_curves
+    from sincvae.show.plots import loss_curves
     history = pd.DataFrame({"epoch": [1, 2, 3, 4], "train_loss": [4.0, 3.0, 2.0, 1.0],
                             "val_loss": [4.5, np.nan, np.nan, 1.5], "case": "a"})
     train, val = loss_curves(history).axes[0].get_lines()
@@ -310,14 +311,14 @@ def test_loss_curves_join_the_validation_losses_of_a_run_that_skipped_epochs():
 
 
 def test_loss_curves_give_every_case_its_own_colour_beyond_the_palettes_ten():
-    from sincvae.plots import loss_curves
+    from sincvae.show.plots import loss_curves
     history = pd.concat(pd.DataFrame({"epoch": [1, 2], "train_loss": [2.0, 1.0], "case": f"case {i}"}) for i in range(12))
     lines = loss_curves(history).axes[0].get_lines()
     assert len({line.get_color() for line in lines}) == 12
 
 
 def test_the_best_cases_figure_shows_every_contender_with_the_best_set_filled():
-    from sincvae.plots import best_cases
+    from sincvae.show.plots import best_cases
 
     fig = best_cases(ranking(), {"flow": "nothing", "mdn": "nothing", "ref": "formula"})
     ax = fig.axes[0]
@@ -329,7 +330,7 @@ def test_the_best_cases_figure_shows_every_contender_with_the_best_set_filled():
 
 
 def test_the_best_methods_figure_shows_each_methods_best_case():
-    from sincvae.plots import best_methods
+    from sincvae.show.plots import best_methods
 
     table = ranking(tied=False)
     table.loc[table["case"] == "mdn", ["mean", "ci_low", "ci_high"]] = [0.1, 0.09, 0.11]
@@ -377,7 +378,7 @@ def test_each_claims_sentence_appears_once_in_its_section():
 def test_a_claims_figure_draws_only_the_metrics_that_vary():
     """Precision 0 at every level and dataset (the CVAE's raw lines never solve y): one line of
     the title, no panel."""
-    from sincvae.plots import claim_levels
+    from sincvae.show.plots import claim_levels
 
     rows = [{"dataset": "d", "variant": "fixed", "level": level, "metric": metric, "mean": mean, "ci_low": mean - 0.1,
              "ci_high": mean + 0.1} for level, shift in ((0.5, 0.0), (1.1, 0.2))

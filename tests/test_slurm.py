@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from conftest import QUICK_STUDY, ROOT, snakemake
-from sincvae.jobs import STEPS
-from sincvae.planning import plan
+from sincvae.plan.jobs import STEPS
+from sincvae.plan.planning import plan
 
 SLURM = shutil.which("sbatch") and subprocess.run(["sinfo", "-h"], capture_output=True).returncode == 0
 pytestmark = pytest.mark.skipif(not SLURM and not os.environ.get("CI"),
@@ -55,7 +55,7 @@ def test_the_quick_study_on_slurm_under_load_writes_the_metrics_of_the_local_run
     # every job of the local run ran once, each one that computes submitted with sbatch
     ran = re.findall(r"^(?:local)?rule (\w+):", local, re.MULTILINE)
     assert collections.Counter(submitted + ran_here) == collections.Counter(ran)
-    # the bookkeeping ran here: the table's local steps (sincvae.jobs.STEPS), and nothing else
+    # the bookkeeping ran here: the table's local steps (sincvae.plan.jobs.STEPS), and nothing else
     assert set(ran_here) == ({rule for rule, step in STEPS.items() if step.local} | {"all"}) & set(ran)
     assert {"train", "ablation", "ablation_continued", "train_grid_point", "tune", "generate", "solve_exact",
             "notebook", "plot_dataset"} <= set(submitted) and len(jobs) == len(submitted)

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from sincvae import stats
-from sincvae.stats import (Estimate, best_set, contrast, decide, holm, judge, level_summary, rank_word, ranking,
+from sincvae.decide import stats
+from sincvae.decide.stats import (Estimate, best_set, contrast, decide, holm, judge, level_summary, rank_word, ranking,
                            verdicts)
 
 ROWS = 50
@@ -575,9 +575,9 @@ def test_the_degrees_of_freedom_move_smoothly_with_the_seed_component():
 
 @pytest.mark.parametrize("metric", ["distance", "precision"])
 def test_the_bootstrap_studentizes_each_resample_as_difference_does(metric):
-    """A resample's weighted sums (sincvae.bootstrap) give the same t as stats.difference on the
+    """A resample's weighted sums (sincvae.decide.bootstrap) give the same t as stats.difference on the
     resampled tables written out: rows drawn once for both cases, each case's seeds its own."""
-    from sincvae import bootstrap
+    from sincvae.decide import bootstrap
 
     rng = np.random.default_rng(24)
     a, b = np.exp(rng.normal(0, 1, (3, ROWS))), np.exp(rng.normal(0, 1.5, (5, ROWS)))

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from sincvae.data import prior_lines, split_rng
-from sincvae.methods.cvae import CVAE, cvae_loss
-from sincvae.methods.cvae import Settings as CVAESettings
-from sincvae.train import TrainingDiverged, TrainSettings, bf16_supported, fit, resolve_device, spaced_epochs
+from sincvae.problem.data import prior_lines, split_rng
+from sincvae.learn.methods.cvae import CVAE, cvae_loss
+from sincvae.learn.methods.cvae import Settings as CVAESettings
+from sincvae.learn.train import TrainingDiverged, TrainSettings, bf16_supported, fit, resolve_device, spaced_epochs
 
 
 def _data(fmap, n, split):
@@ -47,7 +47,7 @@ def test_skipping_validation_epochs_leaves_the_training_as_it_was(data_1, monkey
     train, val = _data(data_1, 200, "train"), _data(data_1, 100, "validation")
     settings = TrainSettings.from_dict({**SMALL["autoregressive"], "epochs": 5})
     every_epoch, history = fit(settings, data_1, train, val, torch.device("cpu"), log=lambda _: None)
-    monkeypatch.setattr("sincvae.train.SPACED_POINTS", 2)  # every 3rd epoch, and the first and last
+    monkeypatch.setattr("sincvae.learn.train.SPACED_POINTS", 2)  # every 3rd epoch, and the first and last
     sparse, sparse_history = fit(settings, data_1, train, val, torch.device("cpu"), log=lambda _: None)
     assert [row["epoch"] for row in sparse_history if "val_loss" in row] == [1, 3, 5]
     for row, full in zip(sparse_history, history):
@@ -140,7 +140,7 @@ def test_an_interrupted_run_resumes_to_the_same_result(data_1, tmp_path, monkeyp
                                                        resumed_after):
     """A run killed after an epoch resumes from its last checkpoint: every epoch of a short run,
     spaced ones of a long run (2 points of 5 epochs: after epochs 1, 3 and 5)."""
-    monkeypatch.setattr("sincvae.train.SPACED_POINTS", points)
+    monkeypatch.setattr("sincvae.learn.train.SPACED_POINTS", points)
     settings = replace(SETTINGS, epochs=epochs)
     train, val = _data(data_1, 300, "train"), _data(data_1, 100, "validation")
     cpu = torch.device("cpu")
@@ -195,7 +195,7 @@ def test_online_training_draws_fresh_reproducible_lines_every_epoch(data_1):
 
 
 def test_a_cosine_schedule_decays_the_lr_to_zero_and_resumes_only_its_own_run(data_1, tmp_path):
-    from sincvae.train import learning_rate
+    from sincvae.learn.train import learning_rate
 
     cosine = replace(SETTINGS, schedule="cosine", epochs=4)
     assert [learning_rate(cosine, step, 8) for step in (0, 4)] == [1e-3, pytest.approx(5e-4)]

@@ -9,8 +9,8 @@ import pandas as pd
 import yaml
 
 from conftest import ROOT
-from sincvae.planning import claims, with_best_setting
-from sincvae.tuning import (FINISHED, OBJECTIVE, best_case, grid_frame, in_original_ranges, open_study, run_search,
+from sincvae.plan.planning import claims, with_best_setting
+from sincvae.learn.tuning import (FINISHED, OBJECTIVE, best_case, grid_frame, in_original_ranges, open_study, run_search,
                              study_name,
                             run_trial, suggest, trials_frame)
 

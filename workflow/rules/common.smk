@@ -2,11 +2,13 @@ from dataclasses import asdict
 
 from snakemake.utils import validate
 
-from sincvae import paths, registry
+from sincvae import paths
+
+from sincvae.learn import registry
 from sincvae.paths import SPLITS
-from sincvae.jobs import STEPS, benchmark_file, log_file
-from sincvae.metric_table import margins as claim_margins
-from sincvae.planning import (
+from sincvae.plan.jobs import STEPS, benchmark_file, log_file
+from sincvae.score.metric_table import margins as claim_margins
+from sincvae.plan.planning import (
     SCORE,
     TEMPORARY_OUTPUTS,
     evaluated_splits,
@@ -23,7 +25,7 @@ from sincvae.planning import (
 validate(config, schema="../../config/schema.yaml")
 config.update(without_removed(config))
 
-# The whole study as a table of cases (sincvae.planning, unit-tested without Snakemake): the
+# The whole study as a table of cases (sincvae.plan.planning, unit-tested without Snakemake): the
 # comparison's cases, the search's grid points and `tuned` case, the ablations' levels.
 PLAN = plan(config)
 LEARNED = registry.learned()
@@ -49,7 +51,7 @@ wildcard_constraints:
 
 def runs_here(rule):
     """Whether a rule's jobs run where Snakemake runs, not queued on a cluster: seconds of
-    bookkeeping (its entry in the table of jobs, sincvae.jobs.Step.local)."""
+    bookkeeping (its entry in the table of jobs, sincvae.plan.jobs.Step.local)."""
     return STEPS[rule].local
 
 

@@ -1,5 +1,5 @@
 # A dataset file that is present (the user's own) is kept and validated; an absent one is generated.
-# Every chain starts from the data: its jobs come first (sincvae.jobs.FIRST).
+# Every chain starts from the data: its jobs come first (sincvae.plan.jobs.FIRST).
 
 
 rule generate_data:

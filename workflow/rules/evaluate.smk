@@ -116,7 +116,7 @@ rule unknown_dataset:
         case="[^/]+",
 
 
-# The original study's claims decided from the ablations (sincvae.stats): one row per claim × dataset ×
+# The original study's claims decided from the ablations (sincvae.decide.stats): one row per claim × dataset ×
 # variant × metric, and each level's mean with its interval for the figures.
 rule verdicts:
     input:

@@ -1,7 +1,7 @@
 NOTEBOOKS = expand(paths.NOTEBOOK_HTML, dataset=DATASETS)
 
 
-# The study's cost before anything runs (sincvae.cost): `snakemake results/plan.csv`.
+# The study's cost before anything runs (sincvae.plan.cost): `snakemake results/plan.csv`.
 rule plan:
     output:
         jobs=paths.PLAN,
@@ -25,9 +25,9 @@ rule plan:
         "../scripts/plan.py"
 
 
-# What the planned seeds can detect, before anything trains (sincvae.power): each claim's and each
+# What the planned seeds can detect, before anything trains (sincvae.decide.power): each claim's and each
 # ranking comparison's smallest detectable effect, from the variance components of a finished
-# study that `python -m sincvae.power store` keeps in config/variance.csv.
+# study that `python -m sincvae.decide.power store` keeps in config/variance.csv.
 rule power:
     input:
         components=workflow.source_path("../../config/variance.csv"),
@@ -333,7 +333,7 @@ rule plot_latent:
 
 
 # Time and peak memory of every upstream job, for the report: each job's benchmark, from the table
-# of jobs (sincvae.jobs). generate_data is left out: asking for its benchmark would regenerate a
+# of jobs (sincvae.plan.jobs). generate_data is left out: asking for its benchmark would regenerate a
 # file the user supplied.
 UPSTREAM_BENCHMARKS = [
     job["benchmark"] for job in JOBS if job["rule"] not in ("generate_data", "report")

@@ -5,9 +5,9 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import pandas as pd
 import yaml
 
-from sincvae.planning import claims
-from sincvae.plots import save_figure, tuning_history
-from sincvae.tuning import OBJECTIVE, best_case, importances, in_original_ranges, open_study, trials_frame
+from sincvae.plan.planning import claims
+from sincvae.show.plots import save_figure, tuning_history
+from sincvae.learn.tuning import OBJECTIVE, best_case, importances, in_original_ranges, open_study, trials_frame
 
 tuning = snakemake.params.search
 dataset = snakemake.wildcards.dataset

@@ -4,8 +4,8 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
-from sincvae.records import read
-from sincvae.summary import comparison_row, exact_row, knows, timing_rows
+from sincvae.score.records import read
+from sincvae.score.summary import comparison_row, exact_row, knows, timing_rows
 
 exact = [exact_row(read(path)) for path in snakemake.input.exact]
 stages = [stage for path in [*snakemake.input.metrics, *snakemake.input.external]

@@ -4,10 +4,11 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
-from sincvae import records
-from sincvae.findings import findings, render_markdown
-from sincvae.planning import plan
-from sincvae.report import provenance, run_facts
+from sincvae.score import records
+from sincvae.decide.findings import findings
+from sincvae.show.render import render_markdown
+from sincvae.plan.planning import plan
+from sincvae.show.report import provenance, run_facts
 
 config = snakemake.params.config
 verdicts = pd.read_csv(snakemake.input.verdicts) if snakemake.input.get("verdicts") else None

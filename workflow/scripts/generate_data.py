@@ -2,8 +2,8 @@ import sys
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from sincvae.data import make_dataset, save_dataset, split_rng
-from sincvae.forward import ForwardMap
+from sincvae.problem.data import make_dataset, save_dataset, split_rng
+from sincvae.problem.forward import ForwardMap
 
 fmap = ForwardMap.from_config(snakemake.params.dataset)
 split = snakemake.wildcards.split

@@ -3,7 +3,7 @@ import sys
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from sincvae.tuning import grid_frame
+from sincvae.learn.tuning import grid_frame
 
 metrics = []
 for path in snakemake.input.metrics:

@@ -6,8 +6,8 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import pandas as pd
 
 from sincvae.budget import reference_epoch_seconds
-from sincvae.cost import wall_ref
-from sincvae.machine import describe_cpu
+from sincvae.plan.cost import wall_ref
+from sincvae.plan.machine import describe_cpu
 
 # The study's cost before it runs: every job's estimate (ref: reference epochs) and the whole
 # study's wall time on this machine's cores, from the reference epoch measured here now.

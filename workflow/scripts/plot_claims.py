@@ -4,7 +4,7 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
-from sincvae.plots import claim_effects, claim_levels, save_figure
+from sincvae.show.plots import claim_effects, claim_levels, save_figure
 
 verdicts = pd.read_csv(snakemake.input.verdicts)
 levels = pd.read_csv(snakemake.input.levels)

@@ -4,12 +4,12 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
-from sincvae.data import load_split
-from sincvae.exact import solutions_from_frame
-from sincvae.forward import ForwardMap
-from sincvae.scoring import lines_from_frame
-from sincvae.lines import POINTS
-from sincvae.plots import data_overview, image_panels, line_panels, loss_curves, residual_distributions, save_figure
+from sincvae.problem.data import load_split
+from sincvae.problem.exact import solutions_from_frame
+from sincvae.problem.forward import ForwardMap
+from sincvae.score.scoring import lines_from_frame
+from sincvae.problem.lines import POINTS
+from sincvae.show.plots import data_overview, image_panels, line_panels, loss_curves, residual_distributions, save_figure
 
 cases, rows = snakemake.params.cases, snakemake.params.rows
 fmap = ForwardMap.from_config(snakemake.params.dataset)

@@ -4,10 +4,10 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import torch
 
-from sincvae.data import load_split
-from sincvae.latent import projected_means
-from sincvae.plots import latent_projections, save_figure
-from sincvae.registry import load_sampler
+from sincvae.problem.data import load_split
+from sincvae.learn.latent import projected_means
+from sincvae.show.plots import latent_projections, save_figure
+from sincvae.learn.registry import load_sampler
 
 x, y = (t[:snakemake.params.rows] for t in load_split(snakemake.input.validation))
 points, shares = {}, {}

@@ -6,9 +6,9 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import pandas as pd
 import yaml
 
-from sincvae import records
-from sincvae.findings import claim_lines
-from sincvae.report import (benchmark_summary, comparison_view, image, methods_view, power_views, provenance,
+from sincvae.score import records
+from sincvae.decide.findings import claim_lines
+from sincvae.show.report import (benchmark_summary, comparison_view, image, methods_view, power_views, provenance,
                             render_report, run_facts, table_view, tuning_view)
 
 params, inputs = snakemake.params, snakemake.input

@@ -7,12 +7,12 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import pandas as pd
 import torch
 
-from sincvae.data import SolutionSets, load_split
-from sincvae.evaluate import run_seeds
-from sincvae.forward import ForwardMap
-from sincvae.planning import Run, with_best_setting
-from sincvae.scoring import lines_frame, save_table
-from sincvae.train import resolve_device
+from sincvae.problem.data import SolutionSets, load_split
+from sincvae.learn.evaluate import run_seeds
+from sincvae.problem.forward import ForwardMap
+from sincvae.plan.planning import Run, with_best_setting
+from sincvae.score.scoring import lines_frame, save_table
+from sincvae.learn.train import resolve_device
 
 # One job's Run (planning.Run): every seed of one case trained (if its method learns) and its
 # lines generated, in one process: a job per seed spent most of its time starting Python and

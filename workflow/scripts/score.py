@@ -6,13 +6,13 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
-from sincvae import records
-from sincvae.exact import solutions_by_split
-from sincvae.forward import ForwardMap
-from sincvae.lines import POINTS
-from sincvae.planning import with_best_setting
-from sincvae.summary import case_summary
-from sincvae.scoring import lines_from_frame, save_table, score_stored, targets_by_split
+from sincvae.score import records
+from sincvae.problem.exact import solutions_by_split
+from sincvae.problem.forward import ForwardMap
+from sincvae.problem.lines import POINTS
+from sincvae.plan.planning import with_best_setting
+from sincvae.score.summary import case_summary
+from sincvae.score.scoring import lines_from_frame, save_table, score_stored, targets_by_split
 
 # A case's stored lines, each seed's, scored against the exact solutions of the rows they answer
 # (torch-free: the scored rows come from the solver's table, not the data files).

@@ -5,10 +5,10 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
-from sincvae import records
-from sincvae.exact import solutions_by_split
-from sincvae.forward import ForwardMap
-from sincvae.scoring import evaluate_exact, targets_by_split
+from sincvae.score import records
+from sincvae.problem.exact import solutions_by_split
+from sincvae.problem.forward import ForwardMap
+from sincvae.score.scoring import evaluate_exact, targets_by_split
 
 # The exact solutions scored as a method (weighted by the posterior): the comparison's bound, on
 # the scoring split as every case (the validation split's solutions are the search's).

@@ -5,13 +5,13 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
-from sincvae import records
-from sincvae.data import load_split
-from sincvae.exact import solutions_from_frame
-from sincvae.external import load_submission
-from sincvae.forward import ForwardMap
-from sincvae.summary import case_summary
-from sincvae.scoring import save_table, score_lines
+from sincvae.score import records
+from sincvae.problem.data import load_split
+from sincvae.problem.exact import solutions_from_frame
+from sincvae.score.external import load_submission
+from sincvae.problem.forward import ForwardMap
+from sincvae.score.summary import case_summary
+from sincvae.score.scoring import save_table, score_lines
 
 # Someone's generated lines for the scoring split, scored as a method's raw stage.
 w = snakemake.wildcards

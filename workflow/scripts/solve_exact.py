@@ -5,10 +5,10 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
-from sincvae.data import load_split
-from sincvae.exact import NoSolution, solutions_frame, solve_split
-from sincvae.forward import ForwardMap
-from sincvae.scoring import targets_frame
+from sincvae.problem.data import load_split
+from sincvae.problem.exact import NoSolution, solutions_frame, solve_split
+from sincvae.problem.forward import ForwardMap
+from sincvae.score.scoring import targets_frame
 
 # Every solution of each scored y, with its posterior weight, and the scored rows' x and y beside
 # them: the tables every scoring job reads (torch-free, unlike the data files).

@@ -7,10 +7,10 @@ from dataclasses import replace
 import pandas as pd
 import torch
 
-from sincvae.data import load_split
-from sincvae.forward import ForwardMap
-from sincvae.throughput import exact_y_per_s, generation_samples_per_s, machine, training_samples_per_s
-from sincvae.train import PRECISIONS, TrainSettings, resolve_device
+from sincvae.problem.data import load_split
+from sincvae.problem.forward import ForwardMap
+from sincvae.learn.throughput import exact_y_per_s, generation_samples_per_s, machine, training_samples_per_s
+from sincvae.learn.train import PRECISIONS, TrainSettings, resolve_device
 
 torch.set_num_threads(snakemake.threads)
 device = resolve_device(snakemake.params.device)

@@ -5,12 +5,12 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import optuna
 import pandas as pd
 
-from sincvae.data import load_split
-from sincvae.exact import solutions_from_frame
-from sincvae.forward import ForwardMap
-from sincvae.planning import Run
-from sincvae.train import resolve_device
-from sincvae.tuning import OBJECTIVE, make_objective, open_study, run_search, study_name, trials_frame
+from sincvae.problem.data import load_split
+from sincvae.problem.exact import solutions_from_frame
+from sincvae.problem.forward import ForwardMap
+from sincvae.plan.planning import Run
+from sincvae.learn.train import resolve_device
+from sincvae.learn.tuning import OBJECTIVE, make_objective, open_study, run_search, study_name, trials_frame
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # not a line per scratch study
 search, run = snakemake.params.search, Run.from_dict(snakemake.params.run)

@@ -3,8 +3,8 @@ import sys
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from sincvae.data import validate_dataset
-from sincvae.forward import ForwardMap
+from sincvae.problem.data import validate_dataset
+from sincvae.problem.forward import ForwardMap
 
 fmap = ForwardMap.from_config(snakemake.params.dataset)
 summary = {"dataset": snakemake.wildcards.dataset, "equations": str(fmap), "splits": {}}

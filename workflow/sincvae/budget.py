@@ -2,7 +2,7 @@
 PyTorch loop (torch.optim.Adam, no autocast) of the original study's CVAE at its recommended
 setting over 10,000 lines at batch 500, on one thread. Any machine runs it in seconds, so a
 budget in reference epochs holds across CPUs with and without bf16. Also each method's training
-seconds on this machine, from a few epochs (`python -m sincvae.calibration probe`).
+seconds on this machine, from a few epochs (`python -m sincvae.plan.calibration probe`).
 
     python -m sincvae.budget        # prints the seconds of one reference epoch here
 """
@@ -15,14 +15,14 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from . import registry
-from .cost import REFERENCE_ROWS
-from .data import prior_lines
-from .forward import ForwardMap
-from .lines import sample_lines
-from .methods.cvae import CVAE
-from .planning import Plan
-from .train import TrainSettings, fit
+from sincvae.learn import registry
+from sincvae.plan.cost import REFERENCE_ROWS
+from sincvae.problem.data import prior_lines
+from sincvae.problem.forward import ForwardMap
+from sincvae.problem.lines import sample_lines
+from sincvae.learn.methods.cvae import CVAE
+from sincvae.plan.planning import Plan
+from sincvae.learn.train import TrainSettings, fit
 
 BATCH = 500
 REFERENCE = {"method": "cvae", "loss": "l1_mean", "beta": 1.1, "wx": 0.6, "wy": 0.6, "latent_dim": 110}

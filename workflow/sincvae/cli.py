@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from . import paths
-from .metric_table import shown
+from sincvae import paths
+from sincvae.score.metric_table import shown
 
 # The workflow's scoring settings (config/config.yaml `evaluate.match_tolerance`, `data.tolerance`),
 # for a user without the repository; tests/test_cli.py holds them equal to the config's.
@@ -73,12 +73,12 @@ def score_file(path: str, dataset: dict, k: int | None = None, scoring: str | No
     import numpy as np
     import torch
 
-    from .data import DataFileError, from_file_layout, load_dataset, load_split
-    from .scoring import score_lines
-    from .exact import NoSolution, solve_split
-    from .external import SubmissionError, load_submission, submission_lines
-    from .forward import ForwardMap
-    from .lines import POINTS
+    from sincvae.problem.data import DataFileError, from_file_layout, load_dataset, load_split
+    from sincvae.score.scoring import score_lines
+    from sincvae.problem.exact import NoSolution, solve_split
+    from sincvae.score.external import SubmissionError, load_submission, submission_lines
+    from sincvae.problem.forward import ForwardMap
+    from sincvae.problem.lines import POINTS
 
     fmap = ForwardMap.from_config(dataset)
     if scoring:
@@ -128,10 +128,10 @@ def _score(args) -> None:
 
 
 def _plan(args) -> None:
-    from .cost import Costs, plan_line
-    from .jobs import job_table
-    from .machine import describe_cpu
-    from .planning import plan, without_removed
+    from sincvae.plan.cost import Costs, plan_line
+    from sincvae.plan.jobs import job_table
+    from sincvae.plan.machine import describe_cpu
+    from sincvae.plan.planning import plan, without_removed
 
     config = without_removed(yaml.safe_load(Path(args.config).read_text()))
     machine = describe_cpu()
@@ -140,7 +140,7 @@ def _plan(args) -> None:
 
 
 def _probe(args) -> None:
-    from .calibration import main as calibration_main
+    from sincvae.plan.calibration import main as calibration_main
 
     calibration_main(["probe", "--config", args.config, "--costs", args.costs, "--epochs", str(args.epochs)])
 

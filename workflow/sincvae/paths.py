@@ -1,7 +1,7 @@
 """Every file of the study, each spelled once, with its wildcards ({dataset}, {case}, {seed},
 {split}, {name}, {factor}) left for Snakemake or filled by the caller: the rules' inputs and
 outputs, the plan's run and score files (planning), the finished study calibration reads. Logs
-and benchmarks are the table of jobs' (sincvae.jobs). Torch-free and Snakemake-free."""
+and benchmarks are the table of jobs' (sincvae.plan.jobs). Torch-free and Snakemake-free."""
 
 from __future__ import annotations
 

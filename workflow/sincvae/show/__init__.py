@@ -1,0 +1,1 @@
+"""Showing: the figures (plots) and the report, rendered from templates/ (report)."""
