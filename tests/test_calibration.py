@@ -94,7 +94,7 @@ def test_each_rate_is_fitted_from_what_it_scales_with():
     solved = frame[frame["rate"] == "solve"]
     slope = np.polyfit(solved["size"], solved["seconds"], 1)[0]
     assert rates["solve"] == pytest.approx(slope * 1000 / reference_epoch_s, abs=5e-5)
-    ranked = frame[frame["rate"] == "rank"]  # its pairs of cases: stats.ranking's work
+    ranked = frame[frame["rate"] == "rank"]  # its pairs of cases: ranking.ranking's work
     assert rates["rank"] == pytest.approx(ranked["seconds"].sum() / ranked["size"].sum() * 1000 / reference_epoch_s,
                                           abs=5e-6)
     assert ranked["size"].tolist() == [ranking_pairs(plan(QUICK_STUDY), QUICK_STUDY)]

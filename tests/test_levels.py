@@ -18,7 +18,9 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from sincvae.decide.stats import best_set, bootstrap_critical, decide, judge, level_table
+from sincvae.decide.claims import decide, judge
+from sincvae.decide.ranking import best_set, bootstrap_critical
+from sincvae.decide.stats import level_table
 
 ROWS_FILE = ROOT / "tests" / "data" / "study_rows.parquet"
 ALPHA = 0.05
@@ -88,7 +90,7 @@ def test_the_best_set_holds_the_best_on_the_studys_rows(study_rows):
 
 def claim_family(rng: np.random.Generator, sweeps: dict, effect: float = 1.0) -> pd.DataFrame:
     """One null study of every claim × dataset on the primary metric, Holm over the family
-    (stats.decide). Each sweep's judged levels (the reference and those outside the claim), each
+    (claims.decide). Each sweep's judged levels (the reference and those outside the claim), each
     over its own mean, are exchangeable under the null: within every seed they are permuted at
     random (the pairs of seed s stay pairs), and the rows are drawn again, one draw per dataset.
     Six seeds are not redrawn with replacement: ties among so few make Student's t too narrow by

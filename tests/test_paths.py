@@ -1,7 +1,8 @@
 """sincvae.paths: every file of the study spelled once, its wildcards filled only where asked."""
 
 from sincvae import paths
-from sincvae.plan.planning import plan, run_outputs, score_outputs
+from sincvae.plan.planning import plan
+from sincvae.plan.rule_files import run_outputs, score_outputs
 
 from conftest import QUICK_STUDY
 

@@ -27,7 +27,8 @@ from sincvae.problem.exact import forward_tolerance, solutions_from_frame
 from sincvae.problem.forward import ForwardMap
 from sincvae.learn.registry import METHODS, learned
 from sincvae.decide.stats import METRICS as STATS_METRICS
-from sincvae.decide.stats import RANK_WORDS, fragile
+from sincvae.decide.ranking import RANK_WORDS
+from sincvae.decide.stats import fragile
 
 METHODS_LEARNED = learned()
 from sincvae.plan.calibration import MEASURED_FIELDS, measure

@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from sincvae.plan.planning import (Claim, PlanError, Run, applicable, case_labels, grid_cases, plan, search_processes,
-                              without_removed)
+from sincvae.plan.ablations import Claim
+from sincvae.plan.cases import applicable, case_labels, grid_cases
+from sincvae.plan.planning import PlanError, Run, plan, search_processes, without_removed
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 REFERENCE = CONFIG["reference_case"]
@@ -265,7 +266,7 @@ def test_a_run_job_reads_what_its_run_needs_and_writes_each_of_its_seeds():
     assert study.run_inputs("tuned", "data_1")["best"] == "results/tuning/data_1/best.yaml"
     assert set(study.run_inputs("prior-lines", "data_1")) == {"scoring"}  # learns nothing, reads no train split
     assert set(study.run_inputs("nearest-neighbours", "data_1")) == {"scoring", "train"}
-    from sincvae.plan.planning import run_outputs
+    from sincvae.plan.rule_files import run_outputs
     written = run_outputs("ablation_continued", (0, 1))
     assert written["states"] == ["results/{dataset}/{case}/seed0/state.pt", "results/{dataset}/{case}/seed1/state.pt"]
     assert set(written) == {"lines", "timing", "histories", "states"}  # scores are the score job's
@@ -275,7 +276,7 @@ def test_a_run_job_reads_what_its_run_needs_and_writes_each_of_its_seeds():
 def test_a_score_job_reads_the_stored_lines_and_writes_the_scores_of_each_seed():
     """Scoring reads what the run job stored, the scored rows and their solutions, never a model
     or a data file: a change of a scoring setting retrains nothing."""
-    from sincvae.plan.planning import score_outputs
+    from sincvae.plan.rule_files import score_outputs
     study = plan(CONFIG)
     branches = next(c for c in study.comparison if study.cases[c]["method"] == "branches")
     inputs = study.score_inputs(branches, "data_1")

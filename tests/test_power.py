@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from sincvae.decide import power, stats
-from sincvae.plan.planning import plan, power_settings
+from sincvae.decide import claims, power, stats
+from sincvae.plan.planning import plan
+from sincvae.plan.rule_files import power_settings
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 ROWS = 40
@@ -59,7 +60,7 @@ def test_at_the_studys_own_seeds_power_has_the_errors_its_decisions_used():
         # back from the log scale
         assert planned.loc[case, "level"] == pytest.approx(0.05 / 4)
         assert planned.loc[case, "detectable"] == pytest.approx(math.exp(stats.detectable(own, 0.05 / 4)))
-    claim = stats.judge(tables["center"], {0.5: tables["beta0.5"]}, "distance", 1.25)
+    claim = claims.judge(tables["center"], {0.5: tables["beta0.5"]}, "distance", 1.25)
     assert (planned.loc["beta0.5", "se"], planned.loc["beta0.5", "df"]) == pytest.approx((claim["se"], claim["df"]))
     assert planned.loc["beta0.5", "level"] == pytest.approx(0.05 / 2)
 

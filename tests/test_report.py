@@ -93,7 +93,7 @@ def comparison():
 
 
 def ranking(tied=True):
-    """As stats.ranking writes it: over all cases flow leads both stages, mdn not separated from
+    """As ranking.ranking writes it: over all cases flow leads both stages, mdn not separated from
     it (or worse), ref worse; among the methods that know nothing of the map, flow alone."""
     def row(stage, case, scope="all", comparisons=2):
         in_set = case == "flow" or (case == "mdn" and tied)

@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from sincvae.decide import stats
-from sincvae.decide.stats import (Estimate, best_set, contrast, decide, holm, judge, level_summary, rank_word, ranking,
-                           verdicts)
+from sincvae.decide import ranking as ranking_module, stats
+from sincvae.decide.claims import decide, judge, level_summary, verdicts
+from sincvae.decide.ranking import best_set, rank_word, ranking
+from sincvae.decide.stats import Estimate, contrast, holm
 
 ROWS = 50
 ALPHA = 0.05
@@ -383,7 +384,7 @@ def _without_rows(a, b=None):
     return Estimate(e.mean, math.sqrt(max(e.se ** 2 - d.var(ddof=1) / rows, 0.0)), e.df)
 
 
-_gaps = stats._gaps
+_gaps = ranking_module._gaps
 
 
 def _point_gap(tables, metric, alpha, critical=None):
@@ -393,20 +394,20 @@ def _point_gap(tables, metric, alpha, critical=None):
 
 
 MUTANTS = {
-    "the formula this module replaced": ("contrast", _replaced),
-    "interaction counted twice": ("components", _interaction_twice),
-    "degrees of freedom min(S, R) - 1": ("contrast", _minimal_df),
-    "standard error without the rows": ("contrast", _without_rows),
-    "Holm removed": ("holm", lambda p: np.asarray(p, dtype=float)),
-    "ratio scale dropped": ("SCALES", {**stats.SCALES, "distance": "identity"}),
-    "equivalence judged on the point gap": ("_gaps", _point_gap),
+    "the formula this module replaced": (stats, "contrast", _replaced),
+    "interaction counted twice": (stats, "components", _interaction_twice),
+    "degrees of freedom min(S, R) - 1": (stats, "contrast", _minimal_df),
+    "standard error without the rows": (stats, "contrast", _without_rows),
+    "Holm removed": (stats, "holm", lambda p: np.asarray(p, dtype=float)),
+    "ratio scale dropped": (stats, "SCALES", {**stats.SCALES, "distance": "identity"}),
+    "equivalence judged on the point gap": (ranking_module, "_gaps", _point_gap),
 }
 
 
 @pytest.mark.parametrize("mutant", MUTANTS)
 def test_every_mutant_is_caught(mutant, monkeypatch):
-    name, replacement = MUTANTS[mutant]
-    monkeypatch.setattr(stats, name, replacement)
+    module, name, replacement = MUTANTS[mutant]
+    monkeypatch.setattr(module, name, replacement)
     for check in CHECKS:
         try:
             check()
@@ -603,7 +604,7 @@ def test_the_bootstrap_widens_where_a_few_rows_hold_the_mean():
     heavy[0][:, :2] *= 30
     level = ALPHA / (2 * 3)
     for tables, above in ((light, False), (heavy, True)):
-        critical = stats.bootstrap_critical(tables, "distance", ALPHA, 999, np.random.default_rng(0))
+        critical = ranking_module.bootstrap_critical(tables, "distance", ALPHA, 999, np.random.default_rng(0))
         student = scipy_stats.t.isf(level, ROWS - 1)
         assert (critical[0] > 1.3 * student) == above, (critical, student)
 

@@ -9,7 +9,8 @@ import pandas as pd
 import yaml
 
 from conftest import ROOT
-from sincvae.plan.planning import claims, with_best_setting
+from sincvae.plan.ablations import claims
+from sincvae.plan.cases import with_best_setting
 from sincvae.learn.tuning import (FINISHED, OBJECTIVE, best_case, grid_frame, in_original_ranges, open_study, run_search,
                              study_name,
                             run_trial, suggest, trials_frame)

@@ -3,24 +3,20 @@ from dataclasses import asdict
 from snakemake.utils import validate
 
 from sincvae import paths
-
 from sincvae.learn import registry
 from sincvae.paths import SPLITS
 from sincvae.plan.jobs import STEPS, benchmark_file, log_file
-from sincvae.score.metric_table import margins as claim_margins
-from sincvae.plan.planning import (
-    SCORE,
+from sincvae.plan.planning import SCORE, evaluated_splits, plan, without_removed
+from sincvae.plan.rule_files import (
     TEMPORARY_OUTPUTS,
-    evaluated_splits,
     id_pattern as one_of,
     other_id_pattern as not_one_of,
     notebook_config,
-    plan,
     power_settings,
     run_outputs,
     score_outputs,
-    without_removed,
 )
+from sincvae.score.metric_table import margins as claim_margins
 
 validate(config, schema="../../config/schema.yaml")
 config.update(without_removed(config))
@@ -93,7 +89,7 @@ def get_score_inputs(wildcards):
 
 
 def get_run_outputs(group):
-    """A run rule's outputs (planning.run_outputs), models and states temporary."""
+    """A run rule's outputs (rule_files.run_outputs), models and states temporary."""
     return {
         name: temp(paths) if name in TEMPORARY_OUTPUTS else paths
         for name, paths in run_outputs(group.family, group.seeds).items()

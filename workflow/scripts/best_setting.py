@@ -5,7 +5,7 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import pandas as pd
 import yaml
 
-from sincvae.plan.planning import claims
+from sincvae.plan.ablations import claims
 from sincvae.show.plots import save_figure, tuning_history
 from sincvae.learn.tuning import OBJECTIVE, best_case, importances, in_original_ranges, open_study, trials_frame
 

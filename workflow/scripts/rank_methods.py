@@ -5,7 +5,7 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import pandas as pd
 
 from sincvae.show.plots import best_cases, best_methods, save_figure
-from sincvae.decide.stats import ranking
+from sincvae.decide.ranking import ranking
 
 # Which method is best: multiple comparisons with the best on the scoring split's rows, each
 # stage apart, over all cases and within each class of what the methods know of the map.

@@ -10,7 +10,8 @@ import torch
 from sincvae.problem.data import SolutionSets, load_split
 from sincvae.learn.evaluate import run_seeds
 from sincvae.problem.forward import ForwardMap
-from sincvae.plan.planning import Run, with_best_setting
+from sincvae.plan.cases import with_best_setting
+from sincvae.plan.planning import Run
 from sincvae.score.scoring import lines_frame, save_table
 from sincvae.learn.train import resolve_device
 

@@ -10,7 +10,7 @@ from sincvae.score import records
 from sincvae.problem.exact import solutions_by_split
 from sincvae.problem.forward import ForwardMap
 from sincvae.problem.lines import POINTS
-from sincvae.plan.planning import with_best_setting
+from sincvae.plan.cases import with_best_setting
 from sincvae.score.summary import case_summary
 from sincvae.score.scoring import lines_from_frame, save_table, score_stored, targets_by_split
 

@@ -4,7 +4,7 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
-from sincvae.decide.stats import level_summary, verdicts
+from sincvae.decide.claims import level_summary, verdicts
 
 # The claims are about the CVAE's own lines: raw stage, scoring split.
 rows = pd.concat(pd.read_parquet(path) for path in snakemake.input.rows)

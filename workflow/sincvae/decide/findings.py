@@ -11,7 +11,7 @@ import math
 import pandas as pd
 
 from sincvae.score.metric_table import shown
-from sincvae.decide.stats import RANK_WORDS
+from sincvae.decide.ranking import RANK_WORDS
 
 def key_metrics() -> dict[str, str]:
     """comparison.csv columns of the findings and the report's table -> their headings: the
@@ -90,9 +90,9 @@ def claim_lines(verdicts: pd.DataFrame) -> list[dict]:
 
 def best_methods(comparison: pd.DataFrame, ranking: pd.DataFrame, labels: dict[str, str] | None = None) -> list[dict]:
     """Per dataset, stage and scope (all cases, or the cases of one class of what they know of
-    the map), from multiple comparisons with the best (stats.ranking): the leader (best mean)
+    the map), from multiple comparisons with the best (ranking.ranking): the leader (best mean)
     with its coverage, precision, distance and cost, the best set (the cases that may be the
-    best) and the cases of each word, by their short labels (planning.case_labels; else ids)."""
+    best) and the cases of each word, by their short labels (cases.case_labels; else ids)."""
     label = (labels or {}).get
     rows = []
     for (dataset, stage, scope), ranked in ranking.groupby(["dataset", "stage", "scope"], sort=False):
@@ -141,7 +141,7 @@ def method_lines(comparison: pd.DataFrame, reference_case: str) -> list[dict]:
 def findings(comparison: pd.DataFrame, verdicts: pd.DataFrame | None, ranking: pd.DataFrame, reference_case: str,
              original_y_loss: float | None, labels: dict[str, str] | None = None) -> dict:
     """Everything the Findings section says, as data for the templates; cases named by
-    `labels` (planning.case_labels) in sentences."""
+    `labels` (cases.case_labels) in sentences."""
     claims = [] if verdicts is None else claim_lines(verdicts)
     outcomes = {o: sum(c["outcome"] == o for c in claims) for o in OUTCOMES}
     tested = {} if verdicts is None else {key: sorted(verdicts[key].unique()) for key in ("dataset", "variant")}

@@ -6,8 +6,8 @@ claim's recommended level against each level outside the claim (the ablations, p
 `python -m sincvae.decide.power store` keeps them in config/variance.csv, the way config/costs/ keeps
 the rates. From them, `power` gives each comparison's error at the seeds the config plans and
 the smallest effect the study's test detects with 80% power at its own level: for a claim, the
-difference test's family level (stats.decide's mde_support); for the ranking, one side of the
-MCB's interval over the other contenders (stats._comparisons). Torch-free.
+difference test's family level (claims.decide's mde_support); for the ranking, one side of the
+MCB's interval over the other contenders (ranking._comparisons). Torch-free.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import torch
 
     from sincvae.problem.forward import ForwardMap
-    from sincvae.plan.planning import Claim
+    from sincvae.plan.ablations import Claim
 
 OBJECTIVE = "validation_distance"
 PRUNING_SAMPLES = 4  # lines per y for the per-epoch progress value
@@ -222,7 +222,7 @@ def importances(study: optuna.Study) -> dict[str, float]:
 
 def in_original_ranges(params: dict, claims: dict[str, Claim]) -> dict[str, bool | None]:
     """For each of the original study's claims (config `ablations.factors.*.claim`:
-    planning.claims), whether a setting lies in its recommended range (None: not searched)."""
+    ablations.claims), whether a setting lies in its recommended range (None: not searched)."""
     return {factor: (bool(claim.holds(params[factor])) if factor in params else None)
             for factor, claim in claims.items()}
 

@@ -136,7 +136,7 @@ def wall_ref(jobs: list[dict], cores: int) -> float:
 def ranking_pairs(plan: Plan, config: dict) -> int:
     """Pairs of cases rule rank_methods compares: per dataset and stage, every pair of each scope
     (all contenders, and each class of what the methods know with two or more), once for the
-    study and once per bootstrap resample (stats.ranking)."""
+    study and once per bootstrap resample (ranking.ranking)."""
     classes = list(plan.classes.values())
     scopes = [len(classes)] + [n for n in (classes.count(k) for k in set(classes)) if n > 1]
     stages = 2 if config["evaluate"]["refine"]["steps"] else 1

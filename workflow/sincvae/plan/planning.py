@@ -7,19 +7,16 @@ the unit tests build one in milliseconds.
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass, field
 
-import yaml
-
 from sincvae import paths
-
 from sincvae.learn import registry
+from sincvae.plan.ablations import ABLATION_PREFIX, Claim, Level, ablation_cases, claims
+from sincvae.plan.cases import PlanError, case_labels, case_settings, check_applies, grid_cases
+from sincvae.plan.rule_files import run_outputs
 from sincvae.score.metric_table import config_problem
-from sincvae.learn.registry import TRAINING
 
-ABLATION_PREFIX = "ablation"
 # The rule families of the run jobs (Plan.run_rule); a family has one rule per seed count (RunGroup).
 RUN_FAMILIES = ("train", "train_grid_point", "generate", "ablation", "ablation_continued")
 SCORE = "score"  # the rule family of the score jobs, one per run job (Plan.score_groups)
@@ -31,49 +28,6 @@ STAGES = ("raw", "refined")  # a method's own lines; the same after refinement
 def family_of(rule: str) -> str:
     """The family of a run or score rule (train_8_seeds -> train); any other rule is its own."""
     return re.sub(rf"_\d+{SEEDS_SUFFIX}$", "", rule)
-
-
-class PlanError(ValueError):
-    """A config that names something that does not exist or cannot be planned."""
-
-
-@dataclass(frozen=True)
-class Claim:
-    """The original study's claim about one setting: the region it says is best."""
-
-    factor: str
-    above: float | None = None  # exclusive lower bound
-    below: float | None = None  # exclusive upper bound
-    at_least: float | None = None  # inclusive lower bound
-    one_of: tuple | None = None  # the claimed choices of a categorical setting
-
-    def holds(self, level) -> bool:
-        if self.one_of is not None:
-            return level in self.one_of
-        return ((self.above is None or level > self.above) and (self.below is None or level < self.below)
-                and (self.at_least is None or level >= self.at_least))
-
-    @property
-    def text(self) -> str:
-        if self.one_of is not None:
-            return f"{self.factor} in {{{', '.join(map(str, self.one_of))}}}"
-        if self.above is not None and self.below is not None:
-            return f"{self.above:g} < {self.factor} < {self.below:g}"
-        if self.above is not None:
-            return f"{self.factor} > {self.above:g}"
-        return f"{self.factor} ≥ {self.at_least:g}"
-
-
-@dataclass(frozen=True)
-class Level:
-    """One level of a one-factor sweep: the case that trains it."""
-
-    variant: str
-    factor: str
-    level: object
-    case: str
-    in_claim: bool
-    reference: bool  # the reference case's own value: the level the claim is judged by
 
 
 @dataclass(frozen=True)
@@ -123,7 +77,7 @@ class Run:
     exactly the jobs a change touches): train the case's seeds if its method learns, then
     generate each seed's lines on the scored rows of each split (evaluate.run_seeds)."""
 
-    case: dict  # full settings (planning.case_settings)
+    case: dict  # full settings (cases.case_settings)
     seeds: tuple[int, ...]
     splits: tuple[tuple[str, int | None], ...]  # (split, rows generated: None for all)
     generation: Generation
@@ -304,113 +258,6 @@ class Plan:
         return sorted({s for seeds in self.seeds.values() for s in seeds})
 
 
-def applicable(method: str) -> tuple[str, ...]:
-    """The case columns a method reads: its own settings, and the training's if it learns."""
-    own = tuple(registry.settings_of(method))
-    return (*own, *TRAINING) if registry.method(method).learns else own
-
-
-def case_settings(defaults: dict, row: dict) -> dict:
-    """A case row of the config with the `train` defaults and its method's own defaults filled
-    in; raises PlanError for an unknown method, a setting the method does not read, a required
-    setting left out or a value of the wrong kind."""
-    case, name = row["case"], row.get("method", defaults["method"])
-    if name not in registry.METHODS:
-        raise PlanError(f"config: case {case!r}: unknown method {name!r}; methods are {', '.join(registry.METHODS)}")
-    own, columns = registry.settings_of(name), applicable(name)
-    foreign = [k for k in row if k not in ("case", "method", *columns)]
-    if foreign:
-        raise PlanError(f"config: case {case!r}: {', '.join(foreign)} not a setting of method {name} "
-                        f"(its settings: {', '.join(columns) or 'none'})")
-    missing = [k for k, setting in own.items() if setting.required and k not in row]
-    if missing:
-        raise PlanError(f"config: case {case!r}: method {name} needs {', '.join(missing)}")
-    filled = {**defaults, **{k: s.default for k, s in own.items() if not s.required}, **row, "method": name}
-    problem = registry.training_problem(filled)
-    if problem:
-        raise PlanError(f"config: case {case!r}: {problem}")
-    for key, setting in own.items():
-        problem = setting.problem(filled[key])
-        if problem:
-            raise PlanError(f"config: case {case!r}: {key} = {filled[key]!r} {problem}")
-    return filled
-
-
-def _check_applies(where: str, keys, case: dict) -> None:
-    """Settings a sweep or search varies must be settings of its case's method."""
-    foreign = [k for k in keys if k not in applicable(case["method"])]
-    if foreign:
-        raise PlanError(f"config: {where} varies {', '.join(foreign)}, not a setting of {case['case']!r} "
-                        f"(method {case['method']}: {', '.join(applicable(case['method']))})")
-
-
-def _number(value) -> str:
-    """A level as it reads in a case id: 0.5, 2, l1_mean."""
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def grid_cases(tuning: dict, base: dict) -> dict[str, dict]:
-    """Every combination of the grid's values: `grid_beta~0.5_wy~0.0` -> its full settings."""
-    names = list(tuning["grid"])
-    cases = {}
-    for point in itertools.product(*tuning["grid"].values()):
-        values = dict(zip(names, point))
-        case = "grid_" + "_".join(f"{k}~{v}" for k, v in values.items())
-        cases[case] = {**base, **values, "case": case}
-    return cases
-
-
-def claims(config: dict) -> dict[str, Claim]:
-    """The original study's claim per ablated factor (config `ablations.factors.*.claim`)."""
-    factors = (config.get("ablations") or {}).get("factors", {})
-    return {f: Claim(f, **{k: (tuple(v) if k == "one_of" else v) for k, v in spec["claim"].items()})
-            for f, spec in factors.items()}
-
-
-def _judged_level(claim: Claim, levels: list, ref_value):
-    """The level a claim is judged by: the reference case's own value when the claim holds for
-    it (the original study's recommendation), else the level inside the claim nearest to it."""
-    if claim.holds(ref_value):
-        return ref_value
-    inside = [v for v in levels if claim.holds(v)]
-    numeric = all(isinstance(v, (int, float)) for v in [*inside, ref_value])
-    return min(inside, key=lambda v: abs(v - ref_value) if numeric else 0)
-
-
-def ablation_cases(config: dict, reference: dict) -> tuple[list[Level], dict[str, dict], dict[str, str]]:
-    """One-factor sweeps around the reference case: for each variant and factor, a case per level
-    with every other setting the reference's. The reference's own value of a factor is the
-    variant's `center` case, shared by every factor. Epoch levels continue one another: each
-    resumes from the end of the next shorter one, so one run is evaluated at every level.
-    Returns (levels, case id -> settings, case -> the case it continues)."""
-    ablations = config["ablations"]
-    levels, cases, continued = [], {}, {}
-    for variant in ablations["variants"]:
-        center = f"{ABLATION_PREFIX}-{variant}-center"
-        base = {**reference, "variant": variant}
-        cases[center] = {**base, "case": center}
-        for factor, claim in claims(config).items():
-            values, ref_value = ablations["factors"][factor]["levels"], reference[factor]
-            if ref_value not in values:
-                raise PlanError(f"config: ablations.factors.{factor}.levels {values} must include the "
-                                f"reference case's value {ref_value!r}: every sweep varies one setting of it")
-            inside = [v for v in values if claim.holds(v)]
-            if not inside or len(inside) == len(values):
-                raise PlanError(f"config: ablations.factors.{factor}.levels {values} must have levels "
-                                f"both inside and outside the claim {claim.text}")
-            judged = _judged_level(claim, values, ref_value)
-            for value in values:
-                case = center if value == ref_value else f"{ABLATION_PREFIX}-{variant}-{factor}{_number(value)}"
-                if case != center:
-                    cases[case] = {**base, factor: value, "case": case}
-                levels.append(Level(variant, factor, value, case, claim.holds(value), value == judged))
-        chain = sorted((lv for lv in levels if lv.variant == variant and lv.factor == "epochs"),
-                       key=lambda lv: lv.level)
-        for shorter, longer in zip(chain, chain[1:]):
-            continued[longer.case] = shorter.case
-    return levels, cases, continued
-
-
 def without_removed(config: dict) -> dict:
     """The config without what an overlay removed by setting it to null: a dataset
     (config/challenge.yaml) or an ablation factor (config/quick.yaml)."""
@@ -469,8 +316,8 @@ def plan(config: dict) -> Plan:
         if not registry.method(base["method"]).learns:
             raise PlanError(f"config: tuning.base_case {tuning['base_case']!r} must be a case of a method that "
                             f"trains: {', '.join(registry.learned())}")
-        _check_applies("tuning.grid", tuning["grid"], base)
-        _check_applies("tuning.space", tuning["space"], base)
+        check_applies("tuning.grid", tuning["grid"], base)
+        check_applies("tuning.space", tuning["space"], base)
         result.grid = grid_cases(tuning, base)
         cases.update(result.grid)
         result.seeds.update({c: seeds[:1] for c in result.grid_jobs})  # a grid point trains with the first seed
@@ -478,7 +325,7 @@ def plan(config: dict) -> Plan:
         result.comparison.append(TUNED)
         result.seeds[TUNED] = seeds
     if config.get("ablations"):
-        _check_applies("ablations.factors", config["ablations"]["factors"], reference)
+        check_applies("ablations.factors", config["ablations"]["factors"], reference)
         result.levels, ablation, result.continued_from = ablation_cases(config, reference)
         result.claims = claims(config)
         cases.update(ablation)
@@ -521,96 +368,3 @@ def _plan_runs(result: Plan, config: dict) -> None:
         result.search = Run(result.cases[base], tuple(result.seeds[base][:1]), validation, raw, validation_loss=False)
 
 
-# Run outputs that the jobs after the run job delete once read (Snakemake's temp): models
-# (3-5 MB each; `--notemp` keeps them, README "Disk") and training states.
-TEMPORARY_OUTPUTS = ("models", "states")
-
-
-def _each_seed(file: str, seeds: tuple[int, ...]) -> list[str]:
-    return [paths.seed_file(file, seed) for seed in seeds]
-
-
-def run_outputs(family: str, seeds: tuple[int, ...]) -> dict[str, list[str]]:
-    """What a run job of `family` (RunGroup) writes, with {dataset} and {case} left as
-    wildcards: for each of its seeds its lines and timings; the loss history of a method that
-    learns; the model of a case the notebooks and latent figures may read; and the training
-    state a longer epochs level resumes. Its score job (score_outputs) scores the lines."""
-    outputs = {name: _each_seed(file, seeds) for name, file in (("lines", "lines.parquet"), ("timing", "timing.json"))}
-    if family in ("train", "train_grid_point"):
-        outputs["models"] = _each_seed("model.pt", seeds)
-    if family != "generate":
-        outputs["histories"] = _each_seed("history.csv", seeds)
-    if family == "ablation_continued":
-        outputs["states"] = _each_seed("state.pt", seeds)
-    return outputs
-
-
-def score_outputs(seeds: tuple[int, ...]) -> dict[str, str | list[str]]:
-    """What a score job writes: for each seed its scores per line and per row and its metrics,
-    the case's metrics.json over its seeds, and the seconds its scoring took (calibration's)."""
-    outputs: dict[str, str | list[str]] = {name: _each_seed(file, seeds) for name, file in (
-        ("scores", "scores.parquet"), ("rows", "rows.parquet"), ("metrics", "metrics.json"))}
-    outputs["summary"] = paths.CASE_METRICS
-    outputs["timing"] = paths.SCORE_TIMING
-    return outputs
-
-
-def notebook_config(config: dict, dataset: str) -> dict:
-    """What the inspection notebook of `dataset` reads of the config. Only this is its params,
-    so another case or dataset (an overlay config) leaves the notebook, and the temporary models
-    of the cases it inspects, alone."""
-    inspected = config["report"]["inspect_cases"]
-    return {"train": config["train"], "cases": [row for row in config["cases"] if row["case"] in inspected],
-            "datasets": {dataset: config["datasets"][dataset]}, "data": {"tolerance": config["data"]["tolerance"]}}
-
-
-def id_pattern(ids) -> str:
-    """A wildcard pattern for exactly these ids; none: a pattern nothing matches (an empty
-    constraint would match anything)."""
-    return "|".join(re.escape(i) for i in ids) or "(?!)"
-
-
-def other_id_pattern(ids) -> str:
-    """A wildcard pattern for any path segment except the given ids."""
-    return f"(?!(?:{id_pattern(ids)})(?:/|$))[^/]+"
-
-
-def power_settings(study: Plan, config: dict) -> dict:
-    """What sincvae.decide.power.power reads of a plan: every compared case's planned seed count, the
-    contenders of a ranking, the primary claim tests of the family and both alphas."""
-    ablations = config.get("ablations") or {}
-    return {"seeds": {case: len(study.seeds[case]) for case in [*study.contenders, *study.ablation]},
-            "rows": config["data"]["rows"]["scoring"], "contenders": len(study.contenders), "ranking_alpha": config["ranking"]["alpha"],
-            "claim_tests": len(study.claims) * len(config["datasets"]) * len(ablations.get("variants", [])),
-            "claim_alpha": ablations.get("alpha", 0.05)}
-
-
-def with_best_setting(case: dict, best_path: str | None) -> dict:
-    """A case row; for the `tuned` case, with the search's best setting (best.yaml) applied."""
-    if not case.get("tuned"):
-        return case
-    with open(best_path) as f:
-        return {**case, **yaml.safe_load(f)["setting"]}
-
-
-def case_labels(cases: dict[str, dict], most: int = 4) -> dict[str, str]:
-    """A short label per case, for figures and sentences (the id stays in the tables): its method,
-    and the settings in which it differs from most cases of that method (at most `most`; the id where two labels would be the same), e.g.
-    "cvae (wx 0, wy 0)"; "tuned" for the search's case."""
-    labels = {}
-    for method in dict.fromkeys(settings["method"] for settings in cases.values()):
-        group = {case: s for case, s in cases.items() if s["method"] == method}
-        keys = ["variant", *(k for k in applicable(method) if k != "variant")]
-        common = {}
-        for key in keys:
-            values = [repr(s.get(key)) for s in group.values()]
-            common[key] = max(dict.fromkeys(values), key=values.count)
-        for case, settings in group.items():
-            differs = [f"{k} {settings.get(k):g}" if isinstance(settings.get(k), (int, float))
-                       and not isinstance(settings.get(k), bool) else f"{k} {settings.get(k)}"
-                       for k in keys if repr(settings.get(k)) != common[k]][:most]
-            if settings.get("tuned"):
-                differs = ["tuned"]
-            labels[case] = f"{method} ({', '.join(differs)})" if differs and len(group) > 1 else method
-    repeated = {label for label in labels.values() if list(labels.values()).count(label) > 1}
-    return {case: case if label in repeated else label for case, label in labels.items()}

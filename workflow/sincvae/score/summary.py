@@ -10,7 +10,7 @@ import pandas as pd
 
 from sincvae.learn import registry
 from sincvae.score.metric_table import SHARE, SIZE, kind_of
-from sincvae.plan.planning import applicable
+from sincvae.plan.cases import applicable
 from sincvae.decide.stats import Estimate, interval, log_interval
 
 

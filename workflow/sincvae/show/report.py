@@ -110,7 +110,7 @@ def table_view(frame: pd.DataFrame, marked: set[tuple[int, str]] = frozenset(),
 def comparison_view(comparison: pd.DataFrame, ranking: pd.DataFrame) -> tuple[dict, dict]:
     """The report's tables from comparison.csv: one row per dataset × case with each key metric's
     raw and refined values side by side with their 95% intervals over seeds (spread), and the
-    settings apart. Marked: the ranked metric's cells of the cases in the best set (stats.ranking:
+    settings apart. Marked: the ranked metric's cells of the cases in the best set (ranking.ranking:
     multiple comparisons with the best), not merely the best mean."""
     ids = ["dataset", "case", "method", "knows", "seeds"]
     wide = comparison.reindex(columns=ids).drop_duplicates(["dataset", "case"]).set_index(["dataset", "case"])
