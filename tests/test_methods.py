@@ -1,6 +1,7 @@
 """Methods beyond the CVAE: nearest neighbours, prior lines, the conditional flow, and refinement."""
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -244,6 +245,44 @@ def test_a_new_method_needs_only_its_module_its_registry_line_and_a_config_row(t
     torch.save(model.state_dict(), tmp_path / "model.pt")
     sampler = load_sampler(case, tmp_path / "model.pt", Context(data_1), torch.device("cpu"))
     assert sampler.generate(data_1(val), 3).shape == (100, 3, 2, POINTS)
+
+
+def test_a_new_method_runs_end_to_end_in_a_copy_of_the_workflow(tmp_path):
+    """The toy method added to a copy of the workflow in three places (its module, its registry
+    line, its config row) and no costs file: the plan prices its jobs at an estimate and says
+    so, and Snakemake trains it, draws and scores its lines into its metrics.json."""
+    import shutil
+    import subprocess
+    import sys
+
+    import pandas as pd
+    import yaml
+
+    from conftest import QUICK_STUDY
+
+    copy = tmp_path / "copy"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", "results", "logs", "benchmarks",
+                                                              ".snakemake", "__pycache__", "*.egg-info"))
+    methods = copy / "workflow" / "sincvae" / "learn" / "methods"
+    (methods / "toy_method.py").write_text(TOY_MODULE)  # its module
+    registry_py = copy / "workflow" / "sincvae" / "learn" / "registry.py"
+    registry_py.write_text(registry_py.read_text().replace(  # its line
+        '    "prior": Method(', '    "toy": Method("toy_method", "Toy", "forward loss"),\n    "prior": Method('))
+    toy = {"case": "toy-w16", "method": "toy", "width": 16, "epochs": 2, "seeds": 2}
+    overlay = tmp_path / "toy.yaml"
+    overlay.write_text(yaml.safe_dump({"cases": [*QUICK_STUDY["cases"], toy]}))  # its config row
+    env = {**os.environ, "PYTHONPATH": str(copy / "workflow")}  # the copy's library, not the installed one
+    ran = subprocess.run([sys.executable, "-m", "snakemake", "results/plan.csv", "results/data_1/toy-w16/metrics.json",
+                          "--directory", str(copy), "--cores", "2",
+                          "--configfile", str(copy / "config" / "quick.yaml"), str(overlay)],
+                         capture_output=True, text=True, env=env, cwd=copy)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert "priced at an estimate" in ran.stderr
+    planned = pd.read_csv(copy / "results" / "plan.csv").query("case == 'toy-w16'")
+    assert set(planned["rule"]) == {"train", "score"} and planned["estimated"].all() and (planned["ref"] > 0).all()
+    metrics = yaml.safe_load((copy / "results" / "data_1" / "toy-w16" / "metrics.json").read_text())
+    raw = metrics["stages"]["raw"]
+    assert raw["seeds"] == [0, 1] and 0 <= raw["summary"]["scoring_precision"]["mean"] <= 1
 
 
 def test_posterior_draws_are_exact_solutions_in_proportion_to_their_weights(data_2):

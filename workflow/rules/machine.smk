@@ -1,6 +1,9 @@
-# The one place that reads Snakemake's internals, for what no public interface gives: whether
-# this run schedules its jobs here, and how many cores it has (tests/test_profiles.py,
-# tests/test_pipeline.py and tests/test_slurm.py fail when they change).
+# The one adapter over Snakemake's internals, for what no public interface gives a Snakefile:
+# whether this run schedules its jobs here or on an executor, how many cores it has, and a
+# global limit set from the machine (snakemake/snakemake#2821 tracks what --cores means under an
+# executor; until a Snakefile can ask, this file reads workflow.nodes, workflow.cores and
+# workflow.global_resources). tests/test_profiles.py, tests/test_pipeline.py and
+# tests/test_slurm.py fail when they change.
 import os
 import sys
 
