@@ -175,3 +175,15 @@ def test_a_line_with_a_non_finite_point_counts_as_far_and_invalid(lines, data_1)
     assert summary["precision"] == 0.5 and summary["finite_share"] == 0.5 and summary["coverage"] == 1
     assert summary["distance"] == pytest.approx(0.5 * np.sqrt(2) * 0.9)  # half the mass moves the box's diagonal
     assert np.isfinite(summary["mmd"]) and summary["mmd"] > 0.1
+
+
+def test_a_claims_margin_the_config_leaves_out_is_the_metric_tables_and_a_bad_one_is_named():
+    from sincvae.score.metric_table import METRICS, config_problem, margins
+
+    assert margins({"coverage": 0.1}) == {"coverage": 0.1, **{m: METRICS[m].margin for m in ("distance", "precision",
+                                                                                           "residual_l1")}}
+    config = {"ranking": {"metric": "distance", "margin": 1.25}, "ablations": {"primary": "distance", "margin": {}}}
+    assert config_problem(config) is None
+    assert "ratio above 1" in config_problem({**config, "ranking": {"metric": "distance", "margin": 0.9}})
+    assert "(0, 1]" in config_problem({**config, "ablations": {"primary": "distance", "margin": {"coverage": 1.5}}})
+    assert "'near' is not one of" in config_problem({**config, "ablations": {"primary": "near", "margin": {}}})

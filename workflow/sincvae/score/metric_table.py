@@ -164,8 +164,11 @@ def shown(where: str) -> dict[str, str]:
 
 
 def margins(stated: dict[str, float] | None) -> dict[str, float]:
-    """Each tested metric's equivalence margin: the config's where it states one, else the table's."""
-    return {name: (stated or {}).get(name, METRICS[name].margin) for name in tested()}
+    """Each tested metric's equivalence margin: the config's where it states one (in its order),
+    else the table's."""
+    stated = stated or {}
+    return {**{name: stated[name] for name in stated if name in tested()},
+            **{name: METRICS[name].margin for name in tested() if name not in stated}}
 
 
 def config_problem(config: dict) -> str | None:
