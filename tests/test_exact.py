@@ -119,9 +119,10 @@ def test_posterior_weights_and_truth_scores(data_2):
     assert weights.sum() == pytest.approx(1) and (weights > 0).all()
     valid = np.ones(len(lines), bool)
     exact = truth_scores(lines, {"valid": valid, "residual_l1": np.zeros(len(lines))}, lines, weights, 0.02, sample_weights=weights)
-    assert exact == {"coverage": 1.0, "precision": 1.0, "near": 1.0, "near_coverage": 1.0,
-                     "distance": pytest.approx(0, abs=1e-12),
-                     "mmd": pytest.approx(0, abs=1e-6), "residual_l1": 0.0}
+    expected = {"coverage": 1.0, "precision": 1.0, "near": 1.0, "near_coverage": 1.0,
+                "distance": pytest.approx(0, abs=1e-12), "mmd": pytest.approx(0, abs=1e-6), "residual_l1": 0.0}
+    assert {k: exact[k] for k in expected} == expected
+    assert np.isnan(exact["pit"])  # no true line given: no calibration
     only_first = truth_scores(np.repeat(lines[:1], 5, 0), {"valid": np.ones(5, bool), "residual_l1": np.zeros(5)}, lines, weights, 0.02)
     assert only_first["coverage"] == pytest.approx(1 / len(lines)) and only_first["precision"] == 1
     assert only_first["mmd"] > 0.01

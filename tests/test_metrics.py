@@ -187,3 +187,55 @@ def test_a_claims_margin_the_config_leaves_out_is_the_metric_tables_and_a_bad_on
     assert "ratio above 1" in config_problem({**config, "ranking": {"metric": "distance", "margin": 0.9}})
     assert "(0, 1]" in config_problem({**config, "ablations": {"primary": "distance", "margin": {"coverage": 1.5}}})
     assert "'near' is not one of" in config_problem({**config, "ablations": {"primary": "near", "margin": {}}})
+
+
+@pytest.mark.parametrize("name", ["data_1", "data_2"])
+def test_the_ideal_sampler_is_calibrated_and_an_overconfident_one_is_not(name, request):
+    """Against the exact posterior: the ideal sampler (K draws of the exact solutions by their
+    weights) covers each level's share of rows within the coverage curve's Monte Carlo band (DKW
+    at 1%) and its end points' ranks are uniform; a sampler that always returns the most
+    probable solution misses every other one, and both diagnostics catch it on data_2."""
+    import torch
+
+    from sincvae.learn.methods.posterior import PosteriorDraws, Settings
+    from sincvae.learn.registry import Context
+    from sincvae.problem.exact import solve_split
+    from sincvae.problem.lines import sample_lines
+    from sincvae.score.diagnostics import coverage_curve, LEVELS
+    from sincvae.score.scoring import score_lines
+
+    fmap, rows, k = request.getfixturevalue(name), 300, 30
+    x = sample_lines(rows, np.random.default_rng(5))
+    y = fmap(x)
+    solutions = solve_split(fmap, y, 1e-6, known=x)
+    ideal = PosteriorDraws(Settings(), Context(fmap, tolerance=1e-6)).generate(
+        torch.from_numpy(y), k, torch.Generator().manual_seed(3)).numpy()
+    _, summary, per_row = score_lines(fmap, "scoring", ideal, x, y, solutions, 0.02, seed=7)
+    band = np.sqrt(np.log(2 / 0.01) / (2 * rows))
+    assert np.abs(coverage_curve(per_row["pit"]) - LEVELS).max() <= band
+    assert summary["coverage_gap"] <= band and abs(summary["calibration"]) <= band
+    assert summary["sbc_p"] > 0.01
+    top = np.stack([np.repeat(lines[weights.argmax()][None], k, 0) for lines, weights in solutions])
+    _, confident, _ = score_lines(fmap, "scoring", top, x, y, solutions, 0.02, seed=7)
+    assert confident["calibration"] < summary["calibration"]
+    if name == "data_2":  # several solutions per y: the missed ones are the truth in a third of rows or more
+        assert confident["coverage_gap"] > band and confident["calibration"] < -band
+        assert confident["sbc_p"] < 0.01
+
+
+def test_r_at_t_is_the_mean_best_forward_rmse_among_the_first_t_lines(lines, data_1):
+    """Each y's lines moved further and further from its solution: R_1 the first line's RMSE,
+    R_T the T-th's where the T-th is the closest, never rising with T; NaN past K."""
+    from sincvae.score.scoring import score_lines
+
+    x, y = lines
+    shifts = np.array([0.08, 0.04, 0.06, 0.01, 0.03])  # the 4th line is the best of the first 5
+    moved = x[:, None] + np.stack([np.array([s, 0.0])[:, None] for s in shifts])[None]
+    solutions = [(x[b:b + 1], np.ones(1)) for b in range(len(x))]
+    scores, summary, _ = score_lines(data_1, "scoring", moved, x, y, solutions, 0.02)
+    rmse = scores["residual_rmse"].to_numpy().reshape(len(x), len(shifts))
+    assert summary["r_at_1"] == pytest.approx(rmse[:, 0].mean())
+    assert summary["r_at_2"] == pytest.approx(rmse[:, :2].min(1).mean())
+    assert summary["r_at_5"] == pytest.approx(rmse.min(1).mean())
+    assert summary["r_at_5"] < summary["r_at_2"] <= summary["r_at_1"]
+    assert np.isnan(summary["r_at_10"]) and np.isnan(summary["r_at_30"])

@@ -62,6 +62,7 @@ rule score_exact:
     params:
         dataset=dataset_params,
         match_tolerance=config["evaluate"]["match_tolerance"],
+        seed=config["data"]["seed"],
     script:
         "../scripts/score_exact.py"
 
@@ -92,6 +93,7 @@ rule score_external:
     params:
         dataset=dataset_params,
         match_tolerance=config["evaluate"]["match_tolerance"],
+        seed=config["data"]["seed"],
     script:
         "../scripts/score_external.py"
 

@@ -70,5 +70,6 @@ for group in PLAN.score_groups():
             seeds=lambda w: PLAN.seeds[w.case],
             dataset=dataset_params,
             match_tolerance=config["evaluate"]["match_tolerance"],
+            seed=config["data"]["seed"],
         script:
             "../scripts/score.py"

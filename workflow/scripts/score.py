@@ -27,7 +27,8 @@ solutions = solutions_by_split(pd.read_parquet(inputs.solutions, filters=answere
 seed_metrics, seconds = [], 0.0
 for index, (seed, lines) in enumerate(zip(seeds, seed_lines, strict=True)):
     start = time.perf_counter()
-    scores, rows, summaries = score_stored(fmap, lines, splits, solutions, snakemake.params.match_tolerance)
+    scores, rows, summaries = score_stored(fmap, lines, splits, solutions, snakemake.params.match_tolerance,
+                                           snakemake.params.seed)
     seconds += time.perf_counter() - start
     save_table(scores, out.scores[index])
     rows.assign(dataset=w.dataset, case=w.case, seed=seed).to_parquet(out.rows[index], index=False)

@@ -15,7 +15,7 @@ from sincvae.score.scoring import evaluate_exact, targets_by_split
 fmap = ForwardMap.from_config(snakemake.params.dataset)
 solutions = solutions_by_split(pd.read_parquet(snakemake.input.solutions))["scoring"]
 x, y = targets_by_split(pd.read_parquet(snakemake.input.targets))["scoring"]
-scores, summary = evaluate_exact(fmap, x, y, solutions, snakemake.params.match_tolerance)
+scores, summary = evaluate_exact(fmap, x, y, solutions, snakemake.params.match_tolerance, snakemake.params.seed)
 counts = pd.Series([len(lines) for lines, _ in solutions]).value_counts().sort_index()
 summary["solution_counts"] = {str(k): int(v) for k, v in counts.items()}
 print("scoring", json.dumps(summary))

@@ -21,7 +21,7 @@ lines = load_submission(snakemake.input.submission, y)
 print(f"{snakemake.input.submission}: {lines.shape[1]} lines for each of the {len(x)} scoring rows of {w.dataset}")
 solutions = solutions_from_frame(pd.read_parquet(snakemake.input.solutions), "scoring", len(x))
 scores, summary, rows = score_lines(fmap, "scoring", lines, x.numpy(), y.numpy(), solutions,
-                                       snakemake.params.match_tolerance)
+                                       snakemake.params.match_tolerance, snakemake.params.seed)
 print(json.dumps(summary, indent=2))
 save_table(scores.assign(stage="raw"), snakemake.output.scores)
 rows.assign(stage="raw", dataset=w.dataset, case=w.case, seed=0).to_parquet(snakemake.output.rows, index=False)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-SHARE, SIZE, COUNT = "share", "size", "count"
+SHARE, SIZE, COUNT, VALUE = "share", "size", "count", "value"
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,18 @@ class RowLines:
     distances: Any  # (K, S) largest point-wise distance of each line to each solution
     matched: Any  # (K, S) distances below the match distance
     match_tolerance: float
+    truth: Any = None  # (2, L) the line y was made from, None where it is not known
+    seed: int = 0  # of the study (data.seed): the row's random draws
+    row: int = 0  # its index in its split
+
+    def draws(self, name: str, count: int):
+        """`count` uniforms of this row's own stream for metric `name`: the same for the same
+        seed, row and metric, whatever other metrics draw."""
+        import zlib
+
+        import numpy as np
+
+        return np.random.default_rng([self.seed, self.row, zlib.crc32(name.encode())]).random(count)
 
 
 @dataclass(frozen=True)
@@ -44,7 +56,9 @@ class Split:
 @dataclass(frozen=True)
 class Metric:
     heading: str  # its short name: table headings, the command line, the Findings
-    kind: str  # SHARE in [0, 1], compared as a difference; SIZE above zero, compared as a ratio (log scale); COUNT
+    # SHARE in [0, 1], compared as a difference; SIZE above zero, compared as a ratio (log scale);
+    # COUNT; VALUE any other number
+    kind: str
     better: str | None = None  # "lower" or "higher"; None: descriptive, never ranked
     row: Callable[[RowLines], float] | None = None  # a row score
     split: Callable[[Split], float] | None = None  # a split's number (default: a row score's mean)
@@ -53,6 +67,7 @@ class Metric:
     claims: bool = False  # the claims test it (their primary metric is one of these)
     findings: bool = False  # a column of the Findings' and the report's tables
     cli: bool = False  # printed by `sincvae score`
+    summary: bool = True  # a row score's mean is a number of the split (False: the row score feeds split metrics only)
 
 
 def _mean(column: str) -> Callable[[Split], float]:
@@ -101,12 +116,33 @@ METRICS: dict[str, Metric] = {
                                         split=lambda s: float(_best_of_k(s).median())),
     "true_line_recovered": Metric("true line recovered", SHARE, "higher",
                                   split=lambda s: float((_best_of_k(s) < s.match_tolerance).mean())),
+    # calibration against the exact posterior (score/diagnostics.py): per row, the coverage PIT
+    # and the end points' ranks; per split, the coverage curve's gaps, the ranks' test and R_T
+    "pit": Metric("coverage PIT", SHARE, row=lambda r: _diagnostics().row_pit(r), summary=False),
+    **{f"rank_{name}": Metric(f"rank {name}", SHARE, row=lambda r, name=name: _diagnostics().row_rank(r, name),
+                              summary=False) for name in ("x0_start", "x1_start", "x0_end", "x1_end")},
+    "calibration": Metric("calibration", VALUE, label="expected coverage less the level, mean over levels "
+                          "(below 0: overconfident)", split=lambda s: _diagnostics().calibration(s.rows["pit"]),
+                          cli=True),
+    "coverage_gap": Metric("coverage gap", SHARE, "lower", label="largest gap of expected coverage to the level",
+                           split=lambda s: _diagnostics().coverage_gap(s.rows["pit"]), cli=True),
+    "sbc_p": Metric("SBC p", VALUE, label="Holm-adjusted p of the end points' rank uniformity",
+                    split=lambda s: _diagnostics().sbc_p(s.rows), cli=True),
+    **{f"r_at_{t}": Metric(f"R_{t}", SIZE, "lower", label=f"best forward RMSE among the first {t} lines",
+                           split=lambda s, t=t: _diagnostics().best_of(s.lines, t), cli=t in (1, 10))
+       for t in (1, 2, 5, 10, 30)},
     # measured by the run job
     "converged_share": Metric("converged", SHARE, "higher"),
     "train_s": Metric("training s", SIZE),
     "ms_per_sample": Metric("ms per line", SIZE, "lower"),
     "lines_seen": Metric("training lines", SIZE),
 }
+
+
+def _diagnostics():
+    from sincvae.score import diagnostics  # numpy and scipy: imported by the scoring jobs only
+
+    return diagnostics
 
 
 def _wasserstein(r: RowLines) -> float:

@@ -95,33 +95,38 @@ def summarise(scores: pd.DataFrame, truth: pd.DataFrame, match_tolerance: float)
     over the rows, and each split metric from the per-line and per-row tables."""
     split = Split(scores, truth, match_tolerance)
     return {name: m.split(split) if m.split is not None else float(truth[name].mean())
-            for name, m in METRICS.items() if m.row is not None or m.split is not None}
+            for name, m in METRICS.items() if (m.row is not None and m.summary) or m.split is not None}
 
 
 def truth_table(samples: np.ndarray, scores: pd.DataFrame, solutions: list[tuple[np.ndarray, np.ndarray]],
-                match_tolerance: float, sample_weights: list[np.ndarray] | None = None) -> pd.DataFrame:
+                match_tolerance: float, sample_weights: list[np.ndarray] | None = None,
+                truth: np.ndarray | None = None, seed: int = 0) -> pd.DataFrame:
     """Per-row scores (every row score of metric_table.METRICS). samples: (B, K, 2, L) or a list
     of (K_b, 2, L); scores: their per-line scores (sample_scores, `row` b for samples[b], in
-    sample order); solutions[b]: (lines, weights)."""
+    sample order); solutions[b]: (lines, weights); truth: the lines y was made from (B, 2, L),
+    where known; seed: the study's, for the rows' random draws."""
     by_row = {b: part for b, part in scores.groupby("row", sort=True)}
     return pd.DataFrame([
         {"row": b, "solutions": len(lines),
          **truth_scores(samples[b], {c: part[c].to_numpy() for c in part.columns}, lines, weights, match_tolerance,
-                        None if sample_weights is None else sample_weights[b])}
+                        None if sample_weights is None else sample_weights[b],
+                        None if truth is None else np.asarray(truth[b], dtype=np.float64), seed, b)}
         for (b, (lines, weights)), part in zip(enumerate(solutions), (by_row[b] for b in range(len(solutions))))
     ])
 
 
 def truth_scores(samples: np.ndarray, lines: dict[str, np.ndarray], solutions: np.ndarray, weights: np.ndarray,
-                 match_tolerance: float, sample_weights: np.ndarray | None = None) -> dict:
+                 match_tolerance: float, sample_weights: np.ndarray | None = None, truth: np.ndarray | None = None,
+                 seed: int = 0, row: int = 0) -> dict:
     """Every row score (metric_table.METRICS) of K samples of one y against its exact solution lines.
 
     samples: (K, 2, L), equally weighted unless sample_weights; lines: their per-line scores
     (sample_scores' columns: `valid`, the forward test, among them); solutions: (S, 2, L) with
-    posterior weights (S,). The row scores' definitions are in docs/metrics.md.
+    posterior weights (S,); truth: the line y was made from (2, L), where known; seed and row:
+    the row's random draws. The row scores' definitions are in docs/metrics.md.
     """
     distances = sample_distances(samples, solutions)  # (K, S)
     u = np.full(len(samples), 1 / len(samples)) if sample_weights is None else sample_weights
     row = RowLines(samples, u, {**lines, "valid": np.asarray(lines["valid"], dtype=bool)}, solutions, weights,
-                   distances, distances < match_tolerance, match_tolerance)
+                   distances, distances < match_tolerance, match_tolerance, truth, seed, row)
     return {name: METRICS[name].row(row) for name in row_scores()}

@@ -63,19 +63,21 @@ def lines_from_frame(frame: pd.DataFrame, length: int) -> dict[tuple[str, str], 
 
 
 def score_lines(fmap: ForwardMap, split: str, x_hat: np.ndarray, x: np.ndarray, y: np.ndarray,
-                solutions: Solutions, match_tolerance: float) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+                solutions: Solutions, match_tolerance: float, seed: int = 0) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """Score lines x_hat (B, K, 2, L) for targets y against the true x and the exact solutions.
 
     Returns (per-sample scores, summary dict, per-row scores: every row score of
-    metric_table.METRICS over the row's K lines).
+    metric_table.METRICS over the row's K lines). x: the true lines (NaN where not known);
+    seed: the study's, for the rows' random draws (the diagnostics' ties).
     """
     scores = sample_scores(x_hat, y, x, fmap, match_tolerance)
-    truth = truth_table(x_hat, scores, solutions, match_tolerance)
+    truth = truth_table(x_hat, scores, solutions, match_tolerance, truth=x, seed=seed)
     return scores.assign(split=split), summarise(scores, truth, match_tolerance), truth.assign(split=split)
 
 
 def score_stored(fmap: ForwardMap, lines: dict[tuple[str, str], np.ndarray], splits: dict[str, tuple],
-                 solutions: dict[str, Solutions], match_tolerance: float) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+                 solutions: dict[str, Solutions], match_tolerance: float,
+                 seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Score stored lines {(split, stage): (B, K, 2, L)} against splits {split: (x, y)} (the
     first B rows are scored) and their exact solutions. Returns (per-line scores, per-row
     scores, {stage: {split: summary}}), the tables with their split and stage."""
@@ -83,7 +85,7 @@ def score_stored(fmap: ForwardMap, lines: dict[tuple[str, str], np.ndarray], spl
     for (split, stage), x_hat in lines.items():
         x, y = (np.asarray(t)[:len(x_hat)] for t in splits[split])
         line_scores, summary, row_scores = score_lines(fmap, split, x_hat, x, y, solutions[split][:len(x_hat)],
-                                                      match_tolerance)
+                                                      match_tolerance, seed)
         scores.append(line_scores.assign(stage=stage))
         rows.append(row_scores.assign(stage=stage))
         summaries.setdefault(stage, {})[split] = summary
@@ -91,13 +93,13 @@ def score_stored(fmap: ForwardMap, lines: dict[tuple[str, str], np.ndarray], spl
 
 
 def evaluate_exact(fmap: ForwardMap, x: np.ndarray, y: np.ndarray, solutions: Solutions,
-                   match_tolerance: float) -> tuple[pd.DataFrame, dict]:
+                   match_tolerance: float, seed: int = 0) -> tuple[pd.DataFrame, dict]:
     """The enumerator as a method: its samples are the solutions, weighted by the posterior."""
     per_row = [sample_scores(lines[None], y[b:b + 1], x[b:b + 1], fmap, match_tolerance).assign(row=b)
                for b, (lines, _) in enumerate(solutions)]
     scores = pd.concat(per_row, ignore_index=True)
     truth = truth_table([lines for lines, _ in solutions], scores, solutions, match_tolerance,
-                        sample_weights=[weights for _, weights in solutions])
+                        sample_weights=[weights for _, weights in solutions], truth=x, seed=seed)
     return scores, summarise(scores, truth, match_tolerance)
 
 
