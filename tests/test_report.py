@@ -389,3 +389,22 @@ def test_a_claims_figure_draws_only_the_metrics_that_vary():
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == ["d: distance to the exact posterior", "d: coverage"]
     assert "precision (valid lines): 0 at every level" in fig._suptitle.get_text()
+
+
+def test_the_findings_name_the_lowest_coverage_gap_and_the_original_cvaes_confidence():
+    """One bullet of at most 40 words per run: per dataset the learned case of the lowest mean
+    coverage gap with two seeds or more (a one-seed case with a smaller gap is not named), and
+    the original study's CVAE overconfident only where its calibration's interval lies below 0."""
+    gaps = {"ref": 0.4, "flow": 0.001, "mdn": 0.02, "exact": 0.0}
+    table = comparison().assign(
+        scoring_coverage_gap=lambda t: t["case"].map(gaps), scoring_calibration=-0.3,
+        scoring_calibration_ci_low=-0.35, scoring_calibration_ci_high=-0.25,
+        seeds=lambda t: np.where(t["case"] == "flow", 1, t["seeds"]))
+    text = render_markdown(findings(table, verdicts(), ranking(), "ref", None), RUN)
+    bullet = next(line for line in text.splitlines() if "Calibration against the exact posterior" in line)
+    assert bullet.endswith("lowest coverage gap on d mdn (0.02, 3 seeds), the original CVAE overconfident.")
+    assert len(bullet.split()) <= 40
+    straddles = table.assign(scoring_calibration_ci_high=0.05)
+    assert "the original CVAE neither shown over- nor underconfident." in render_markdown(
+        findings(straddles, verdicts(), ranking(), "ref", None), RUN)
+    assert "Calibration against" not in render_markdown(findings(comparison(), verdicts(), ranking(), "ref", None), RUN)

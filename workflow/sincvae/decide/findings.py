@@ -10,6 +10,7 @@ import math
 
 import pandas as pd
 
+from sincvae.learn import registry
 from sincvae.score.metric_table import shown
 from sincvae.decide.ranking import RANK_WORDS
 
@@ -138,6 +139,32 @@ def method_lines(comparison: pd.DataFrame, reference_case: str) -> list[dict]:
     return rows
 
 
+def calibration_lines(comparison: pd.DataFrame, reference_case: str, labels: dict[str, str] | None = None) -> list[dict]:
+    """Per dataset, from the raw lines' calibration against the exact posterior (scoring split,
+    metric_table `coverage_gap` and `calibration`): the learned case of the lowest mean coverage
+    gap among those with two seeds or more, a description and no test; and the original study's
+    CVAE called overconfident only where its calibration's interval over seeds lies below 0,
+    underconfident only where it lies above."""
+    if "scoring_coverage_gap" not in comparison:
+        return []
+    label = (labels or {}).get
+    learned = comparison["method"].map(lambda m: m in registry.METHODS and registry.method(m).learns)
+    rows = []
+    for dataset, table in comparison[learned & (comparison["stage"] == "raw")].groupby("dataset", sort=False):
+        candidates = table[(table["seeds"] >= 2) & table["scoring_coverage_gap"].notna()]
+        if candidates.empty:
+            continue
+        best = candidates.loc[candidates["scoring_coverage_gap"].idxmin()]
+        own = table[table["case"] == reference_case]
+        word = None
+        if not own.empty and "scoring_calibration_ci_high" in own:
+            low, high = own.iloc[0]["scoring_calibration_ci_low"], own.iloc[0]["scoring_calibration_ci_high"]
+            word = "overconfident" if high < 0 else "underconfident" if low > 0 else "neither shown over- nor underconfident"
+        rows.append({"dataset": dataset, "case": best["case"], "label": label(best["case"], best["case"]),
+                     "gap": best["scoring_coverage_gap"], "seeds": int(best["seeds"]), "reference": word})
+    return rows
+
+
 def findings(comparison: pd.DataFrame, verdicts: pd.DataFrame | None, ranking: pd.DataFrame, reference_case: str,
              original_y_loss: float | None, labels: dict[str, str] | None = None) -> dict:
     """Everything the Findings section says, as data for the templates; cases named by
@@ -154,4 +181,5 @@ def findings(comparison: pd.DataFrame, verdicts: pd.DataFrame | None, ranking: p
             "outcomes": [f"{n} {o if n == 1 else PLURAL.get(o, o)}" for o, n in outcomes.items() if n],
             "best": best_methods(comparison, ranking, labels),
             "methods": method_lines(comparison, reference_case),
+            "calibration": calibration_lines(comparison, reference_case, labels),
             "shown": list(key_metrics().values()), "original_y_loss": original_y_loss}
