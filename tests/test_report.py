@@ -231,7 +231,7 @@ def test_the_report_template_renders_valid_html_with_findings_first():
                               "refine": {"oversample": 4, "steps": 30, "converged": 1e-4}, "ablation_seeds": 5,
                               "tuning": None},
                          headline=None, best_figure="data:,", best_cases_figure="data:,", claims=[], verdicts=None, comparison=view, settings=settings,
-                         methods=methods_view(comparison()), compute_figure="data:,", datasets=[], validations=[], validation=empty, figures={},
+                         methods=methods_view(comparison()), compute_figure="data:,", calibration_figures={"expected_coverage": "data:,"}, datasets=[], validations=[], validation=empty, figures={},
                          notebooks={}, tuning=[], origin=empty, benchmarks=empty,
                          planned={"jobs": 3, "cpu_ref": 40.0, "wall_ref": 20.0, "cores": 2, "wall_minutes": 0.4,
                                   "reference_epoch_s": 1.1, "rates_from": "test", "machine": "other CPU"},
@@ -363,7 +363,7 @@ def test_each_claims_sentence_appears_once_in_its_section():
                          headline="data:,", best_figure="data:,", best_cases_figure="data:,",
                          claims=[{"line": line, "figure": "data:,"} for line in claim_lines(claims)],
                          verdicts=table_view(claims), comparison=view, settings=settings, methods=methods_view(comparison()),
-                         compute_figure="data:,", datasets=[], validations=[], validation=empty, figures={},
+                         compute_figure="data:,", calibration_figures={"expected_coverage": "data:,"}, datasets=[], validations=[], validation=empty, figures={},
                          notebooks={}, tuning=[], origin=empty, benchmarks=empty,
                          planned={"jobs": 3, "cpu_ref": 40.0, "wall_ref": 20.0, "cores": 2, "wall_minutes": 0.4,
                                   "reference_epoch_s": 1.1, "rates_from": "test", "machine": "other CPU"},
@@ -408,3 +408,30 @@ def test_the_findings_name_the_lowest_coverage_gap_and_the_original_cvaes_confid
     assert "the original CVAE neither shown over- nor underconfident." in render_markdown(
         findings(straddles, verdicts(), ranking(), "ref", None), RUN)
     assert "Calibration against" not in render_markdown(findings(comparison(), verdicts(), ranking(), "ref", None), RUN)
+
+
+def test_the_calibration_figures_draw_each_methods_best_case():
+    """Each method's best case is its raw case of the lowest mean distance; the figures draw one
+    coverage curve per method (the ideal sampler's on the diagonal here), and the accuracy-for-
+    time figure fills the cases of the best set."""
+    from sincvae.score.diagnostics import BUDGETS, LEVELS
+    from sincvae.show.calibration_plots import (accuracy_for_time, best_cases, best_of_budget, coverage_curves,
+                                                rank_histograms)
+
+    table = comparison().assign(**{f"scoring_r_at_{t}": 1.0 / t for t in BUDGETS})
+    table = pd.concat([table, table[table["case"] == "flow"].assign(case="flow-worse", scoring_distance=5.0),
+                       table[table["case"] == "flow"].assign(case="ideal", method="posterior", scoring_distance=0.01)])
+    cases = best_cases(table)
+    assert cases == {"d": {"cvae": "ref", "flow": "flow", "mdn": "mdn", "posterior": "ideal"}}
+    rng = np.random.default_rng(0)
+    rows = pd.concat(pd.DataFrame({"dataset": "d", "case": case, "seed": 0, "split": "scoring", "stage": "raw",
+                                   "pit": rng.random(200) if case == "ideal" else np.ones(200),
+                                   **{f"rank_{n}": rng.random(200) for n in ("x0_start", "x1_start", "x0_end", "x1_end")}})
+                     for case in ("ref", "flow", "mdn", "ideal"))
+    curves = {line.get_label(): line.get_ydata() for line in coverage_curves(rows, cases).axes[0].get_lines()[1:]}
+    assert np.abs(curves["posterior"] - LEVELS).max() < 0.1 and (curves["flow"] == 0).all()
+    assert len(rank_histograms(rows, cases).axes) == 4
+    assert len(best_of_budget(table, cases).axes[0].get_lines()) > 0
+    markers = accuracy_for_time(table, ranking(), cases).axes[0].get_lines()
+    filled = {(line.get_label(), line.get_marker()): line.get_markerfacecolor() != "none" for line in markers}
+    assert filled[("flow", "o")] and not filled[("cvae", "o")]

@@ -74,11 +74,20 @@ rule plot_dataset:
         "../scripts/plot_dataset.py"
 
 
+# The comparison's figures: coverage against compute, and calibration against the exact
+# posterior (each method's best case's expected coverage, rank histograms, R_T against the
+# budget T, accuracy against time: sincvae.show.calibration_plots).
 rule plot_comparison:
     input:
-        paths.COMPARISON,
+        comparison=paths.COMPARISON,
+        ranking=paths.RANKING,
+        rows=per_case_seed(paths.seed_file("rows.parquet")),
     output:
-        report(
+        **{
+            name: report(path, caption=f"../report/{name}.rst", category="Calibration")
+            for name, path in paths.CALIBRATION_FIGURES.items()
+        },
+        compute=report(
             paths.COMPUTE_FIGURE,
             caption="../report/coverage_vs_compute.rst",
             category="Comparison",

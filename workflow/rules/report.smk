@@ -154,6 +154,7 @@ rule report:
         best=paths.BEST_FIGURE,
         best_cases=paths.BEST_CASES_FIGURE,
         compute=paths.COMPUTE_FIGURE,
+        calibration=list(paths.CALIBRATION_FIGURES.values()),
         curves=per_case(paths.CASE_LOSS_CURVES, cases=LEARNED_CASES),
         notebooks=NOTEBOOKS,
         tuning=[p for files in TUNING_FILES.values() for p in files.values()],

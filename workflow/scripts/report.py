@@ -6,10 +6,11 @@ sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import pandas as pd
 import yaml
 
-from sincvae.score import records
+from sincvae import paths
 from sincvae.decide.findings import claim_lines
+from sincvae.score import records
 from sincvae.show.report import (benchmark_summary, comparison_view, image, methods_view, power_views, provenance,
-                            render_report, run_facts, table_view, tuning_view)
+                                 render_report, run_facts, table_view, tuning_view)
 
 params, inputs = snakemake.params, snakemake.input
 config = params.config
@@ -34,6 +35,7 @@ html = render_report(
     power=power_views(pd.read_csv(inputs.power)),
     comparison=table, settings=settings, methods=methods_view(comparison),
     compute_figure=image(inputs.compute),
+    calibration_figures={name: image(path) for name, path in zip(paths.CALIBRATION_FIGURES, inputs.calibration)},
     datasets=list(params.datasets), validations=validations,
     validation=table_view(pd.DataFrame([
         {"dataset": v["dataset"], "split": split, "rows": s["rows"], "checks passed": len(s["checks_passed"]),

@@ -45,6 +45,9 @@ RANKING = "results/ranking.csv"
 BEST_FIGURE = "results/figures/best.png"
 BEST_CASES_FIGURE = "results/figures/best_cases.png"
 COMPUTE_FIGURE = "results/figures/coverage_vs_compute.png"
+# calibration against the exact posterior (rule plot_calibration)
+CALIBRATION_FIGURES = {name: f"results/figures/{name}.png"
+                       for name in ("expected_coverage", "rank_histograms", "best_of_budget", "accuracy_for_time")}
 VERDICTS = "results/verdicts.csv"
 ABLATION_LEVELS = "results/ablation_levels.csv"
 CLAIMS_FIGURE = "results/figures/claims.png"
