@@ -418,7 +418,9 @@ def test_the_calibration_figures_draw_each_methods_best_case():
     from sincvae.show.calibration_plots import (accuracy_for_time, best_cases, best_of_budget, coverage_curves,
                                                 rank_histograms)
 
-    table = comparison().assign(**{f"scoring_r_at_{t}": 1.0 / t for t in BUDGETS})
+    table = comparison().assign(**{f"scoring_r_at_{t}": 1.0 / t for t in BUDGETS},
+                                **{f"scoring_r_at_{t}_ci_low": 1.2 / t for t in BUDGETS},  # as a skewed interval may
+                                **{f"scoring_r_at_{t}_ci_high": 2.0 / t for t in BUDGETS})
     table = pd.concat([table, table[table["case"] == "flow"].assign(case="flow-worse", scoring_distance=5.0),
                        table[table["case"] == "flow"].assign(case="ideal", method="posterior", scoring_distance=0.01)])
     cases = best_cases(table)

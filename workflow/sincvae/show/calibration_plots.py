@@ -97,7 +97,9 @@ def best_of_budget(comparison: pd.DataFrame, cases: dict[str, dict[str, str]]):
                 mean = np.array([row.get(f"scoring_r_at_{t}", np.nan) for t in BUDGETS], dtype=float)
                 low = np.array([row.get(f"scoring_r_at_{t}_ci_low", np.nan) for t in BUDGETS], dtype=float)
                 high = np.array([row.get(f"scoring_r_at_{t}_ci_high", np.nan) for t in BUDGETS], dtype=float)
-                ax.errorbar(BUDGETS, mean, yerr=np.nan_to_num([mean - low, high - mean]), ls=style, marker=".",
+                # a size's interval is the log scale's around the mean (summary.mean_interval); kept to its side
+                error = np.clip(np.nan_to_num([mean - low, high - mean]), 0, None)
+                ax.errorbar(BUDGETS, mean, yerr=error, ls=style, marker=".",
                             color=colours[method], capsize=2, label=method if stage == "raw" else None)
         ax.set(xscale="log", yscale="log", title=dataset, xlabel="lines drawn per y, T (log scale)",
                ylabel="R_T: best forward RMSE among T lines")
