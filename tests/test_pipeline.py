@@ -22,6 +22,7 @@ import yaml
 from playwright.sync_api import sync_playwright
 
 from conftest import QUICK_STUDY, ROOT, SEED_SCORING, SNAKEMAKE, new_workdir, snakemake
+from sincvae import paths
 from sincvae.problem.data import load_dataset, save_dataset, to_file_layout
 from sincvae.problem.exact import forward_tolerance, solutions_from_frame
 from sincvae.problem.forward import ForwardMap
@@ -49,8 +50,9 @@ FINAL = next(c for c in CASES if c.startswith("final"))
 FLOW = next(row["case"] for row in QUICK["cases"] if row.get("method") == "flow")
 NEAREST = next(row["case"] for row in QUICK["cases"] if row.get("method") == "nearest")
 # per dataset: five figures, the latent space and the search history; coverage against compute;
-# the best methods and the best cases; the claims' headline figure and one per claim
-REPORT_IMAGES = 7 * len(DATASETS) + 1 + 2 + 1 + len(FACTORS)
+# the calibration figures (paths.CALIBRATION_FIGURES); the best methods and the best cases; the
+# claims' headline figure and one per claim
+REPORT_IMAGES = 7 * len(DATASETS) + 1 + len(paths.CALIBRATION_FIGURES) + 2 + 1 + len(FACTORS)
 QUICK_SEEDS = QUICK["seeds"]
 QUICK_EPOCHS = QUICK["train"]["epochs"]
 

@@ -30,7 +30,8 @@ def best_cases(comparison: pd.DataFrame) -> dict[str, dict[str, str]]:
 
 def _colours(methods) -> dict[str, tuple]:
     others = [m for m in methods if m != IDEAL]
-    return {**dict(zip(others, sns.color_palette("colorblind", len(others)))), IDEAL: (0.0, 0.0, 0.0)}
+    palette = "colorblind" if len(others) <= 10 else "tab20"  # a colour of its own for each method
+    return {**dict(zip(others, sns.color_palette(palette, len(others)))), IDEAL: (0.0, 0.0, 0.0)}
 
 
 def _scored(rows: pd.DataFrame, dataset: str, case: str) -> pd.DataFrame:
