@@ -45,9 +45,13 @@ RANKING = "results/ranking.csv"
 BEST_FIGURE = "results/figures/best.png"
 BEST_CASES_FIGURE = "results/figures/best_cases.png"
 COMPUTE_FIGURE = "results/figures/coverage_vs_compute.png"
-# calibration against the exact posterior (rule plot_calibration)
-CALIBRATION_FIGURES = {name: f"results/figures/{name}.png"
-                       for name in ("expected_coverage", "rank_histograms", "best_of_budget", "accuracy_for_time")}
+# calibration against the exact posterior (rule plot_comparison), by output name
+EXPECTED_COVERAGE_FIGURE = "results/figures/expected_coverage.png"
+RANKS_FIGURE = "results/figures/rank_histograms.png"
+BUDGET_FIGURE = "results/figures/best_of_budget.png"
+TIME_FIGURE = "results/figures/accuracy_for_time.png"
+CALIBRATION_FIGURES = {"expected_coverage": EXPECTED_COVERAGE_FIGURE, "rank_histograms": RANKS_FIGURE,
+                       "best_of_budget": BUDGET_FIGURE, "accuracy_for_time": TIME_FIGURE}
 VERDICTS = "results/verdicts.csv"
 ABLATION_LEVELS = "results/ablation_levels.csv"
 CLAIMS_FIGURE = "results/figures/claims.png"
