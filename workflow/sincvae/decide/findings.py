@@ -148,7 +148,7 @@ def calibration_lines(comparison: pd.DataFrame, reference_case: str, labels: dic
     if "scoring_coverage_gap" not in comparison:
         return []
     label = (labels or {}).get
-    learned = comparison["method"].map(lambda m: m in registry.METHODS and registry.method(m).learns)
+    learned = comparison["method"].isin(registry.learned())
     rows = []
     for dataset, table in comparison[learned & (comparison["stage"] == "raw")].groupby("dataset", sort=False):
         candidates = table[(table["seeds"] >= 2) & table["scoring_coverage_gap"].notna()]

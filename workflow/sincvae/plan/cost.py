@@ -83,11 +83,16 @@ def _rate(rates: dict[str, float], method: str) -> float:
     return rates[method] if method in rates else max(rates.values())
 
 
+def estimated_rate(method: str, costs: Costs) -> bool:
+    """Whether a method's training or drawing has no rate in the costs file: priced at an
+    estimate (_rate)."""
+    return method not in costs.generate or (registry.method(method).learns and method not in costs.train)
+
+
 def uncalibrated(plan: Plan, costs: Costs) -> list[str]:
-    """The plan's methods whose training or drawing the costs file has no rate for, priced at
-    an estimate (_rate)."""
+    """The plan's methods priced at an estimate (estimated_rate)."""
     methods = dict.fromkeys(run.case["method"] for run in plan.runs.values())
-    return [m for m in methods if m not in costs.generate or (registry.method(m).learns and m not in costs.train)]
+    return [m for m in methods if estimated_rate(m, costs)]
 
 
 def lines_drawn(run: Run, rows: dict[str, int]) -> int:

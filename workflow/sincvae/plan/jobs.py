@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from sincvae.plan import measured
-from sincvae.plan.cost import (PER_1000, Costs, ranking_pairs, run_cost, score_cost, scored_rows, train_rows, trial_cost,
-                   uncalibrated)
+from sincvae.plan.cost import (PER_1000, Costs, estimated_rate, ranking_pairs, run_cost, score_cost, scored_rows,
+                               train_rows, trial_cost)
 from sincvae.paths import SPLITS
 from sincvae.plan.planning import SCORE, Plan, family_of, search_processes
 
@@ -75,7 +75,7 @@ def _run_step(family: str, memory: int, priority) -> Step:
 
 
 def _method_guessed(plan: Plan, costs: Costs, job: dict) -> bool:
-    return plan.runs[job["case"]].case["method"] in uncalibrated(plan, costs)
+    return estimated_rate(plan.runs[job["case"]].case["method"], costs)
 
 
 def _training_chain(plan: Plan, config: dict, case: str | None) -> int:
@@ -85,7 +85,7 @@ def _training_chain(plan: Plan, config: dict, case: str | None) -> int:
 def _train_split_solver(plan: Plan, config: dict, costs: Costs, job: dict) -> float:
     """The solver's job on the scored rows, and the train split's rows past those."""
     extra = train_rows(config) - scored_rows(config)
-    return costs.rules.get("solve_exact", STEPS["solve_exact"].estimate) + extra / PER_1000 * costs.solve
+    return per_job_cost("solve_exact", costs) + extra / PER_1000 * costs.solve
 
 
 def _search(plan: Plan, config: dict, costs: Costs, job: dict) -> float:
@@ -222,6 +222,11 @@ def study_jobs(plan: Plan, config: dict, cores: int | None = None) -> list[dict]
     return jobs
 
 
+def per_job_cost(rule: str, costs: Costs) -> float:
+    """A step priced per job: its rule's rate in the costs file, else its step's estimate."""
+    return costs.rules.get(rule, STEPS[rule].estimate)
+
+
 def job_table(plan: Plan, config: dict, costs: Costs, cores: int | None = None) -> list[dict]:
     """The study's table of jobs (study_jobs), each priced: `ref`, its estimate in reference
     epochs of CPU (Step.cost, else its rule's rate per job, else the step's estimate), and
@@ -232,7 +237,7 @@ def job_table(plan: Plan, config: dict, costs: Costs, cores: int | None = None) 
         if step.cost is not None:
             ref = step.cost(plan, config, costs, job)
         else:
-            ref = costs.rules.get(job["rule"], step.estimate)
+            ref = per_job_cost(job["rule"], costs)
         guessed = (step.estimated(plan, costs, job) if step.estimated is not None
                    else job["rule"] not in costs.rules)
         return {**job, "ref": ref, "estimated": guessed}

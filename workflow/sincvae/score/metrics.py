@@ -105,13 +105,14 @@ def truth_table(samples: np.ndarray, scores: pd.DataFrame, solutions: list[tuple
     of (K_b, 2, L); scores: their per-line scores (sample_scores, `row` b for samples[b], in
     sample order); solutions[b]: (lines, weights); truth: the lines y was made from (B, 2, L),
     where known; seed: the study's, for the rows' random draws."""
-    by_row = {b: part for b, part in scores.groupby("row", sort=True)}
+    columns = {c: scores[c].to_numpy() for c in scores.columns}  # once, then each row's positions
+    positions = scores.groupby("row").indices
     return pd.DataFrame([
         {"row": b, "solutions": len(lines),
-         **truth_scores(samples[b], {c: part[c].to_numpy() for c in part.columns}, lines, weights, match_tolerance,
-                        None if sample_weights is None else sample_weights[b],
+         **truth_scores(samples[b], {c: values[positions[b]] for c, values in columns.items()}, lines, weights,
+                        match_tolerance, None if sample_weights is None else sample_weights[b],
                         None if truth is None else np.asarray(truth[b], dtype=np.float64), seed, b)}
-        for (b, (lines, weights)), part in zip(enumerate(solutions), (by_row[b] for b in range(len(solutions))))
+        for b, (lines, weights) in enumerate(solutions)
     ])
 
 

@@ -39,6 +39,12 @@ def _scored(rows: pd.DataFrame, dataset: str, case: str) -> pd.DataFrame:
                 & (rows["stage"] == "raw")]
 
 
+def _row(comparison: pd.DataFrame, dataset: str, case: str, stage: str) -> pd.Series | None:
+    """A case's comparison row of one stage, or None where it has none (a method without refinement)."""
+    found = comparison[(comparison["dataset"] == dataset) & (comparison["case"] == case) & (comparison["stage"] == stage)]
+    return None if found.empty else found.iloc[0]
+
+
 def coverage_curves(rows: pd.DataFrame, cases: dict[str, dict[str, str]]):
     """Per dataset: each method's best case's share of scoring rows whose true solution lies in
     its credible set at each level, over its seeds' rows; on the diagonal a calibrated method,
@@ -90,11 +96,9 @@ def best_of_budget(comparison: pd.DataFrame, cases: dict[str, dict[str, str]]):
     for ax, (dataset, by_method) in zip(axes[0], cases.items()):
         for method, case in by_method.items():
             for stage, style in (("raw", "-"), ("refined", "--")):
-                row = comparison[(comparison["dataset"] == dataset) & (comparison["case"] == case)
-                                 & (comparison["stage"] == stage)]
-                if row.empty:
+                row = _row(comparison, dataset, case, stage)
+                if row is None:
                     continue
-                row = row.iloc[0]
                 mean = np.array([row.get(f"scoring_r_at_{t}", np.nan) for t in BUDGETS], dtype=float)
                 low = np.array([row.get(f"scoring_r_at_{t}_ci_low", np.nan) for t in BUDGETS], dtype=float)
                 high = np.array([row.get(f"scoring_r_at_{t}_ci_high", np.nan) for t in BUDGETS], dtype=float)
@@ -120,11 +124,9 @@ def accuracy_for_time(comparison: pd.DataFrame, ranking: pd.DataFrame, cases: di
     for ax, (dataset, by_method) in zip(axes[0], cases.items()):
         for method, case in by_method.items():
             for stage, marker in (("raw", "o"), ("refined", "s")):
-                row = comparison[(comparison["dataset"] == dataset) & (comparison["case"] == case)
-                                 & (comparison["stage"] == stage)]
-                if row.empty or not np.isfinite(row.iloc[0].get("ms_per_sample", np.nan)):
+                row = _row(comparison, dataset, case, stage)
+                if row is None or not np.isfinite(row.get("ms_per_sample", np.nan)):
                     continue
-                row = row.iloc[0]
                 filled = (dataset, case, stage) in in_best
                 ax.plot(row["ms_per_sample"], row["scoring_distance"], marker=marker, ls="", ms=7,
                         color=colours[method], mfc=colours[method] if filled else "none",
