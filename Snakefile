@@ -23,7 +23,10 @@ include: "workflow/rules/tuning.smk"
 
 # The whole study's cost, said before anything runs (results/plan.csv has every job's).
 onstart:
-    print(plan_line(JOBS, COSTS, computing_cores(), MACHINE), file=sys.stderr)
+    print(
+        plan_line(planned_schedule(computing_cores()), JOBS, COSTS, MACHINE),
+        file=sys.stderr,
+    )
 
 
 rule all:

@@ -1,4 +1,3 @@
-import copy
 import shutil
 import subprocess
 import sys
@@ -8,19 +7,11 @@ import pytest
 import yaml
 
 from sincvae.problem.forward import ForwardMap
-from sincvae.plan.planning import without_removed
+from sincvae.plan.planning import merged, without_removed  # noqa: F401 (merged: the tests import it from here)
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_SCORING = ROOT.parent / "shared" / "seed" / "data" / "scoring_dataset.pt"
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
-
-
-def merged(base: dict, overlay: dict) -> dict:
-    """Snakemake's --configfile overlay: mappings merged key by key, anything else replaced."""
-    out = copy.deepcopy(base)
-    for key, value in overlay.items():
-        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
 
 
 # config/quick.yaml over config/config.yaml, as the pipeline reads it

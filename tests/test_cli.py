@@ -146,9 +146,22 @@ def test_the_command_is_installed_with_help_for_each_subcommand():
 def test_plan_prints_the_studys_cost(capsys):
     main(["plan", "--config", str(ROOT / "config" / "config.yaml"), "--costs", str(ROOT / "config" / "costs")])
     line = capsys.readouterr().out
-    # the same line a run's log opens with (cost.plan_line)
-    assert re.match(r"planned: \d+ jobs, [\d,]+ reference epochs of CPU, [\d,]+ of wall time on 2 cores: about \d+ min",
-                    line)
+    # the same line a run's log opens with (schedule.plan_line)
+    assert re.match(r"planned: \d+ jobs, [\d,]+ reference epochs of CPU, [\d,]+ of wall time on 2 cores "
+                    r"\(a simulated schedule; its critical path [\d,]+, \d+ jobs\): about \d+ min", line)
+
+
+def test_plan_takes_overlays_and_names_the_critical_path(capsys):
+    """`sincvae plan --config A B` reads B over A, as snakemake --configfile does; --critical-path
+    lists the chain that bounds the wall time, one job a line, the walls summing to its length."""
+    files = [str(ROOT / "config" / name) for name in ("config.yaml", "paper.yaml")]
+    main(["plan", "--config", *files, "--cores", "64", "--cluster", "--critical-path"])
+    first, *chain = capsys.readouterr().out.splitlines()
+    length = float(re.search(r"critical path ([\d,]+)", first).group(1).replace(",", ""))
+    assert len(chain) == int(re.search(r"critical path [\d,]+, (\d+) jobs", first).group(1))
+    assert sum(float(line.split()[0].replace(",", "")) for line in chain) == pytest.approx(length, abs=len(chain))
+    main(["plan", "--config", files[0], "--cores", "64", "--cluster"])
+    assert capsys.readouterr().out.split(" jobs")[0] != first.split(" jobs")[0]  # the overlay's split: more jobs
 
 
 def test_a_new_metric_is_one_entry_of_the_metric_table(submissions, monkeypatch, capsys, data_1):

@@ -12,24 +12,31 @@ import pandas as pd
 import yaml
 
 from conftest import QUICK_STUDY, ROOT, merged
-from sincvae.plan.jobs import FIRST, STEPS, benchmark_file, log_file, study_jobs
+from sincvae.plan.cost import Costs
+from sincvae.plan.jobs import STEPS, benchmark_file, log_file, study_jobs
 from sincvae.paths import SPLITS
-from sincvae.plan.planning import RUN_FAMILIES, SCORE, family_of, plan
+from sincvae.plan.planning import RUN_FAMILIES, SCORE, plan
+from sincvae.plan.schedule import FIRST, job_key, priced_jobs
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 
 
-def test_every_rule_of_the_workflow_is_in_the_table():
-    """`snakemake --list-rules` against the table: each rule is an entry, a run or score rule for
-    another seed count its family's; the default target and the two rules that refuse unknown
-    ids are no jobs."""
+def written_rules() -> set[str]:
+    """The rules a reader finds by grep: `rule NAME:` and `use rule ... as NAME` in the rule files."""
+    text = "\n".join(p.read_text() for p in [ROOT / "Snakefile", *(ROOT / "workflow" / "rules").glob("*.smk")])
+    return {*re.findall(r"^rule (\w+):", text, flags=re.M), *re.findall(r"^use rule \w+ as (\w+)", text, flags=re.M)}
+
+
+def test_every_rule_of_the_workflow_is_in_the_table_and_written_out():
+    """`snakemake --list-rules` against the table: each rule is an entry, and each is a block of
+    the rule files (none is made in a loop); the default target and the two rules that refuse
+    unknown ids are no jobs."""
     listed = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
                              "--directory", str(ROOT), "--list-rules"], capture_output=True, text=True, check=True)
     rules = set(listed.stdout.split())
-    study = plan(CONFIG)
-    families = {group.name: group.family for group in [*study.run_groups(), *study.score_groups()]}
-    assert set(families.values()) == {*RUN_FAMILIES, SCORE}
-    assert {family_of(rule) for rule in rules} - {"all", "unknown_case", "unknown_dataset"} == set(STEPS)
+    assert rules == written_rules()
+    assert rules - {"all", "unknown_case", "unknown_dataset"} == set(STEPS)
+    assert {*RUN_FAMILIES, SCORE} <= rules
 
 
 def test_each_job_has_its_own_files_and_every_split_its_data_job():
@@ -38,7 +45,7 @@ def test_each_job_has_its_own_files_and_every_split_its_data_job():
     assert jobs["log"].is_unique and jobs["benchmark"].is_unique
     final = jobs[(jobs["case"] == "final-l1mean-b1.1-wx0.6-wy0.6-z110") & (jobs["dataset"] == "data_2")]
     assert sorted(final["rule"]) == [SCORE, "train"]
-    assert set(final["benchmark"]) == {"benchmarks/train/data_2/final-l1mean-b1.1-wx0.6-wy0.6-z110.tsv",
+    assert set(final["benchmark"]) == {"benchmarks/train/data_2/final-l1mean-b1.1-wx0.6-wy0.6-z110/seeds0-2.tsv",
                                        "benchmarks/score/data_2/final-l1mean-b1.1-wx0.6-wy0.6-z110.tsv"}
     data = jobs[jobs["rule"] == "generate_data"]
     assert sorted(zip(data["dataset"], data["split"])) == sorted((d, s) for d in CONFIG["datasets"] for s in SPLITS)
@@ -47,15 +54,33 @@ def test_each_job_has_its_own_files_and_every_split_its_data_job():
     # a rule's pattern is its jobs' paths with their wildcards
     assert log_file("notebook") == "logs/notebook/{dataset}.log"
     assert benchmark_file(SCORE) == "benchmarks/score/{dataset}/{case}.tsv"
-    # a job that trains nothing first; a training job by its chain's seed-epochs; the search by its trials'
-    assert (jobs.loc[jobs["rule"].isin(["generate", SCORE, "notebook"]), "priority"] == FIRST).all()
-    branches = next(c for c in study.comparison if study.cases[c]["method"] == "branches")
-    trained = jobs.loc[(jobs["rule"] != SCORE) & (jobs["case"] == branches), "priority"]
-    assert (trained == len(study.seeds[branches]) * study.cases[branches]["epochs"]).all()
-    assert (jobs.loc[jobs["rule"] == "tune", "priority"] == study.search_priority(CONFIG["tuning"]["trials"])).all()
     # the bookkeeping runs where snakemake runs; nothing that trains does
     assert set(jobs.loc[jobs["local"], "rule"]) == {rule for rule, step in STEPS.items() if step.local}
     assert not jobs.loc[jobs["rule"].isin(RUN_FAMILIES), "local"].any()
+
+
+def test_a_jobs_priority_is_its_chain_to_the_studys_end():
+    """Each job's priority: its own wall and the longest chain of jobs waiting on it, in tenths
+    (schedule.prioritised), so the head of a long chain starts before a short job; the plan
+    first (it times an idle core)."""
+    costs = Costs.calibrated(ROOT / "config" / "costs")[0]
+    jobs, graph = priced_jobs(plan(CONFIG), CONFIG, costs, 2)
+    priority = {job_key(job): job["priority"] for job in jobs}
+    wall = {job_key(job): job["ref"] / job["threads"] for job in jobs}
+    waiting_on: dict = {key: [] for key in priority}
+    for key, before in graph.items():
+        for other in before:
+            waiting_on[other].append(key)
+    for key, after in waiting_on.items():
+        if key[0] == "plan":
+            assert priority[key] == FIRST
+            continue
+        longest = max((priority[other] for other in after), default=0)
+        assert abs(priority[key] - (10 * wall[key] + longest)) <= 1, key  # two roundings to tenths
+    # a training job's data before it, its score job after it
+    train = next(key for key in priority if key[0] == "train")
+    score = ("score", train[1], train[2], None, None)
+    assert priority[("generate_data", train[1], None, None, "train")] > priority[train] > priority[score]
 
 
 def test_the_local_rules_are_the_tables_local_steps():
@@ -106,8 +131,9 @@ def test_a_new_rule_takes_its_block_its_file_and_its_table_entry(tmp_path):
                                                               ".snakemake", "__pycache__", "*.egg-info"))
     jobs_py = copy / "workflow" / "sincvae" / "plan" / "jobs.py"
     jobs_py.write_text(jobs_py.read_text().replace(
-        '    "report": Step((), local=True),\n',
-        '    "report": Step((), local=True),\n    "toy": Step(("dataset",), local=True, estimate=7.0),\n'))
+        '    "report": Step((), local=True, after=_everything),\n',
+        '    "report": Step((), local=True, after=_everything),\n'
+        '    "toy": Step(("dataset",), local=True, estimate=7.0, after=_on("solve_exact")),\n'))
     paths_py = copy / "workflow" / "sincvae" / "paths.py"
     paths_py.write_text(paths_py.read_text() + '\nTOY = "results/{dataset}/toy.txt"\n')
     rules = copy / "workflow" / "rules" / "evaluate.smk"

@@ -36,7 +36,7 @@ METHODS_LEARNED = learned()
 from sincvae.plan.calibration import MEASURED_FIELDS, measure
 from sincvae.plan.cost import Costs
 from sincvae.plan.jobs import STEPS, job_table
-from sincvae.plan.planning import RUN_FAMILIES, family_of, plan
+from sincvae.plan.planning import RUN_FAMILIES, plan
 
 pytestmark = pytest.mark.pipeline
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -55,6 +55,18 @@ NEAREST = next(row["case"] for row in QUICK["cases"] if row.get("method") == "ne
 REPORT_IMAGES = 7 * len(DATASETS) + 1 + len(paths.CALIBRATION_FIGURES) + 2 + 1 + len(FACTORS)
 QUICK_SEEDS = QUICK["seeds"]
 QUICK_EPOCHS = QUICK["train"]["epochs"]
+
+
+def batch(workdir: Path, case: str, name: str, seed: int = 0) -> Path:
+    """A finished study's run job file `name` (lines.parquet, history.csv, ...) holding `seed`'s."""
+    return paths.written_batch_file(name, seed, DATASET, case, workdir)
+
+
+def run_log(workdir: Path, case: str, rule: str = "train") -> Path:
+    """The log of a case's one run job (all its seeds)."""
+    logs = list((workdir / "logs" / rule / DATASET / case).glob("seeds*.log"))
+    assert len(logs) == 1, logs
+    return logs[0]
 
 
 def by_weight(weights, count: int) -> np.ndarray:
@@ -90,31 +102,23 @@ def test_no_more_jobs_at_once_than_cores(quick_run):
     assert max_running(log) <= cores
 
 
-def job_order(log: str) -> list[tuple[str, str]]:
-    """(event, rule) of a Snakemake log in order: ("start", rule) and ("finish", rule)."""
-    rules, events = {}, []
-    for block in re.split(r"\n(?=\[)", log):
-        started = re.search(r"rule (\w+):\n(?:.*\n)*?\s+jobid: (\d+)", block)
-        if started:
-            rules[started.group(2)] = started.group(1)
-            events.append(("start", started.group(1)))
-        events += [("finish", rules[job]) for job in re.findall(r"Finished jobid: (\d+)", block)]
-    return events
+def started_priorities(log: str) -> list[tuple[str, int]]:
+    """(rule, priority) of each job a Snakemake log starts, in order."""
+    return [(rule, int(priority)) for rule, priority in
+            re.findall(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    priority: (\d+)", log, flags=re.M)]
 
 
-def test_jobs_that_train_nothing_run_as_soon_as_they_are_ready(quick_run):
-    """Every job that trains nothing outranks the training jobs (priority FIRST), so none is
-    left for the end, where a core would wait on it: the training-free methods' jobs, the exact
-    solutions' scores and the train split's solutions (which cases with targets: solutions wait
-    on) are done before the last training job starts."""
-    events = job_order(next((quick_run / ".snakemake" / "log").glob("*.snakemake.log")).read_text())
-    last_training = max(i for i, (event, rule) in enumerate(events) if event == "start" and rule == "train")
-    early = [i for i, (event, rule) in enumerate(events)
-             if event == "finish" and rule in ("generate", "score_exact", "solve_train")]
-    assert any(row.get("targets") == "solutions" for row in QUICK["cases"])
-    assert len(early) == len(DATASETS) * (2 + sum(row.get("method") in ("nearest", "prior", "posterior")
-                                                  for row in QUICK["cases"]))
-    assert max(early) < last_training
+def test_the_head_of_the_longest_chain_starts_first(quick_run):
+    """Snakemake starts jobs by the plan's priorities (results/plan.csv: each job's chain to the
+    study's end, sincvae.plan.schedule): of the jobs that wait only on the data, the training,
+    the search and the train split's solver, the first to start is the one of the longest
+    chain."""
+    started = started_priorities(next((quick_run / ".snakemake" / "log").glob("*.snakemake.log")).read_text())
+    heads = ("tune", "solve_train", *RUN_FAMILIES)
+    planned = pd.read_csv(quick_run / "results" / "plan.csv")
+    longest = planned.loc[planned["rule"].isin(heads), "priority"].max()
+    assert next(priority for rule, priority in started if rule in heads) == longest
+    assert [p for rule, p in started if rule == "plan"] == [planned["priority"].max()]  # it times an idle core
 
 
 def test_quick_run_builds_the_comparison_and_the_report(quick_run):
@@ -214,12 +218,14 @@ def test_the_ablations_decide_every_claim_and_lead_the_findings(quick_run):
     for factor in FACTORS:
         assert f"- {verdicts[verdicts['factor'] == factor]['claim'].iloc[0]}: " in findings
     # the 25-epoch level continues the shorter run: its first epochs are that run's
-    center = pd.read_csv(quick_run / "results" / DATASET / "ablation-fixed-center" / "seed0" / "history.csv")
-    longer = pd.read_csv(quick_run / "results" / DATASET / "ablation-fixed-epochs25" / "seed0" / "history.csv")
+    center = pd.read_csv(batch(quick_run, "ablation-fixed-center", "history.csv")).query("seed == 0")
+    longer = pd.read_csv(batch(quick_run, "ablation-fixed-epochs25", "history.csv")).query("seed == 0")
     assert len(longer) == 25
     columns = [c for c in center.columns if c not in ("seconds", "samples_per_s")]
     pd.testing.assert_frame_equal(longer[columns].head(len(center)), center[columns])
-    assert not (quick_run / "results" / DATASET / "ablation-fixed-center" / "seed0" / "state.pt").exists()
+    # the kept states (temp) and the checkpoints are gone once read
+    assert not list((quick_run / "results" / DATASET / "ablation-fixed-center").glob("seeds*/states.pt"))
+    assert not list((quick_run / "results" / DATASET).glob("*/checkpoints/*.pt"))
     # a level's target: its seeds' raw scores, as a comparison case's metrics.json
     level = json.loads((quick_run / "results" / DATASET / "ablation-fixed-beta0.5" / "metrics.json").read_text())
     assert level["stages"]["raw"]["seeds"] == list(range(QUICK["ablations"]["seeds"]))
@@ -320,23 +326,28 @@ def test_snakemakes_own_report_builds(quick_run):
 
 def test_outputs_of_one_case(quick_run):
     case_dir = quick_run / "results" / DATASET / FINAL
-    seed_dir = case_dir / "seed0"
-    lines = pd.read_parquet(seed_dir / "lines.parquet")
-    assert list(lines.columns) == ["split", "stage", "row", "sample", "point", "x0", "x1"]
+    batch_dir = case_dir / f"seeds0-{QUICK_SEEDS - 1}"  # one run job for all its seeds
+    lines = pd.read_parquet(batch_dir / "lines.parquet")
+    assert list(lines.columns) == ["split", "stage", "row", "sample", "point", "x0", "x1", "seed"]
+    assert sorted(lines["seed"].unique()) == list(range(QUICK_SEEDS))
     # the CVAE's own lines in full; refined lines are straight: their end points alone
-    sizes = lines.groupby(["split", "stage"]).size().to_dict()
+    sizes = lines[lines["seed"] == 0].groupby(["split", "stage"]).size().to_dict()
     # judged on the scoring split alone (settings are chosen on the validation split)
     assert sizes == {("scoring", "raw"): 8 * 5 * 50, ("scoring", "refined"): 8 * 5 * 2}
-    assert not (seed_dir / "model.pt").exists()  # temp: removed once its consumers ran
-    history = pd.read_csv(seed_dir / "history.csv")
-    assert history["epoch"].tolist() == [1, 2]
-    log = (quick_run / "logs" / "train" / DATASET / f"{FINAL}.log").read_text()
+    assert not (batch_dir / "models.pt").exists()  # temp: removed once its consumers ran
+    history = pd.read_csv(batch_dir / "history.csv")
+    assert history["seed"].tolist() == [s for s in range(QUICK_SEEDS) for _ in (1, 2)]
+    assert history["epoch"].tolist() == [1, 2] * QUICK_SEEDS
+    log = run_log(quick_run, FINAL).read_text()
     assert "epoch 2/2" in log and "y_loss" in log
-    metrics = json.loads((seed_dir / "metrics.json").read_text())
-    assert set(metrics["stages"]) == {"raw", "refined"}
-    assert set(metrics["stages"]["refined"]) == {"scoring"}
-    timing = json.loads((seed_dir / "timing.json").read_text())
-    assert timing["train_s"] > 0 and timing["scoring"]["candidates"] == 5 * CONFIG["evaluate"]["refine"]["oversample"]
+    metrics = json.loads((case_dir / "seed_metrics.json").read_text())
+    assert len(metrics) == QUICK_SEEDS and set(metrics[0]["stages"]) == {"raw", "refined"}
+    assert set(metrics[0]["stages"]["refined"]) == {"scoring"}
+    assert pd.read_parquet(case_dir / "rows.parquet")["seed"].unique().tolist() == list(range(QUICK_SEEDS))
+    timing = json.loads((batch_dir / "timing.json").read_text())
+    assert [t["seed"] for t in timing] == list(range(QUICK_SEEDS))
+    assert timing[0]["train_s"] > 0
+    assert timing[0]["scoring"]["candidates"] == 5 * CONFIG["evaluate"]["refine"]["oversample"]
     aggregated = json.loads((case_dir / "metrics.json").read_text())
     for stage in aggregated["stages"].values():
         assert stage["seeds"] == list(range(QUICK_SEEDS)) and len(stage["per_seed"]) == QUICK_SEEDS
@@ -344,7 +355,7 @@ def test_outputs_of_one_case(quick_run):
     validation = json.loads((quick_run / "results" / DATASET / "data_validation.json").read_text())
     assert validation["splits"]["train"]["rows"] == 1000
     # training and generation in one job per case, its scoring in another that loads no torch
-    assert (quick_run / "benchmarks" / "train" / DATASET / f"{FINAL}.tsv").exists()
+    assert (quick_run / "benchmarks" / "train" / DATASET / FINAL / f"{batch_dir.name}.tsv").exists()
     assert json.loads((case_dir / "score_timing.json").read_text())["score_s"] > 0
     assert "scored" in (quick_run / "logs" / "score" / DATASET / f"{FINAL}.log").read_text()
     assert f"device cpu, {CONFIG['threads']} threads" in log  # torch uses exactly the rule's threads
@@ -352,11 +363,11 @@ def test_outputs_of_one_case(quick_run):
 
 def test_methods_without_training_have_no_training_job(quick_run):
     for case in CASES:
-        trained = (quick_run / "results" / DATASET / case / "seed0" / "history.csv").exists()
+        trained = bool(list((quick_run / "results" / DATASET / case).glob("seeds*/history.csv")))
         assert trained == (case in LEARNED)
     assert (quick_run / "results" / DATASET / FLOW / "loss_curves.png").exists()
-    assert "nll" in (quick_run / "logs" / "train" / DATASET / f"{FLOW}.log").read_text()
-    plan = snakemake(quick_run, "--dry-run", "--forceall", f"results/{DATASET}/{NEAREST}/seed0/metrics.json").stdout
+    assert "nll" in run_log(quick_run, FLOW).read_text()
+    plan = snakemake(quick_run, "--dry-run", "--forceall", f"results/{DATASET}/{NEAREST}/metrics.json").stdout
     assert "rule train:" not in plan and "rule generate:" in plan
 
 
@@ -370,7 +381,7 @@ def test_the_search_finds_a_tuned_case_and_resumes(quick_run, tmp_path_factory):
     assert trials["trial"].tolist() == list(range(tuning["trials"]))
     assert best["value"] == trials["validation_distance"].min() and set(best["setting"]) == set(tuning["space"])
     # the tuned case trains with the best setting, on every seed
-    log = (quick_run / "logs" / "train" / DATASET / "tuned.log").read_text()
+    log = run_log(quick_run, "tuned").read_text()
     assert f"{DATASET}/tuned/seed1: training" in log and f"latent_dim={best['setting']['latent_dim']}" in log and f"loss='{best['setting']['loss']}'" in log
     report = (quick_run / "results" / "report.html").read_text()
     assert "Hyperparameter search" in report and "in the original study&#39;s range" in report
@@ -402,12 +413,32 @@ def test_the_same_config_gives_byte_identical_metrics_on_one_core(quick_run, tmp
     """The quick run used --cores 2; one case again with --cores 1 in a fresh directory."""
     workdir = new_workdir(tmp_path_factory, "again")
     snakemake(workdir, "--cores", "1", f"results/{DATASET}/{FINAL}/metrics.json")
-    for seed in range(QUICK_SEEDS):
-        path = Path("results", DATASET, FINAL, f"seed{seed}", "metrics.json")
+    for name in ("seed_metrics.json", "metrics.json"):
+        path = Path("results", DATASET, FINAL, name)
         assert (workdir / path).read_bytes() == (quick_run / path).read_bytes()
-    path = Path("results", DATASET, FINAL, "metrics.json")
-    assert (workdir / path).read_bytes() == (quick_run / path).read_bytes()
-    assert not (workdir / "results" / DATASET / FINAL / "seed0" / "checkpoint.pt").exists()
+    assert not list((workdir / "results" / DATASET / FINAL).glob("checkpoints/*"))
+
+
+def test_a_case_split_over_jobs_gives_the_same_numbers(quick_run, tmp_path_factory):
+    """The quick run's cases in one run job each; here with max_job_share so small that each
+    seed is a job of its own, a comparison case and an epochs level that continues a shorter
+    one, whose seeds resume from the shorter level's batches: every line is the same, bit for
+    bit, and the cases' metrics files byte for byte."""
+    workdir = new_workdir(tmp_path_factory, "split")
+    (workdir / "config" / "split.yaml").write_text("max_job_share: 0.0001\n")
+    longer = "ablation-fixed-epochs25"
+    targets = [f"results/{DATASET}/{case}/metrics.json" for case in (FINAL, longer)]
+    result = snakemake(workdir, str(workdir / "config" / "split.yaml"), "--cores", "2", *targets)
+    for case in (FINAL, longer):
+        batches = sorted((workdir / "results" / DATASET / case).glob("seeds*/lines.parquet"))
+        assert [p.parent.name for p in batches] == [f"seeds{s}" for s in range(len(batches))] and len(batches) > 1
+        split = pd.concat(pd.read_parquet(p) for p in batches).reset_index(drop=True)
+        whole = pd.read_parquet(batch(quick_run, case, "lines.parquet"))
+        pd.testing.assert_frame_equal(split, whole, check_exact=True)
+        for name in ("seed_metrics.json", "metrics.json"):
+            path = Path("results", DATASET, case, name)
+            assert (workdir / path).read_bytes() == (quick_run / path).read_bytes()
+    assert "ablation_continued" in result.stdout + result.stderr
 
 
 HANG_S = 600  # a wait this long means a hang, on any machine
@@ -424,32 +455,36 @@ def test_an_interrupted_run_loses_no_work(tmp_path_factory, how):
     (workdir / "config" / "slow.yaml").write_text(yaml.safe_dump(
         {"seeds": 1, "train": {"epochs": 40}, "data": {"rows": {"train": 2000, "validation": 200, "scoring": 8}},
          "ablations": None}))
-    target = f"results/{DATASET}/{FINAL}/seed0/metrics.json"
-    seed_dir = workdir / "results" / DATASET / FINAL / "seed0"
+    target = f"results/{DATASET}/{FINAL}/metrics.json"
+    case_dir = workdir / "results" / DATASET / FINAL
+    seed_dir = case_dir / "seeds0"  # one seed: one run job
+    checkpoint = case_dir / "checkpoints" / "seed0.pt"
     command = [*SNAKEMAKE, target, "--directory", str(workdir), "--cores", "1",
                "--configfile", str(workdir / "config" / "quick.yaml"), str(workdir / "config" / "slow.yaml")]
     job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + HANG_S
-    while not (seed_dir / "checkpoint.pt").exists():
+    while not checkpoint.exists():
         assert job.poll() is None and time.monotonic() < deadline, "training never wrote a checkpoint"
         time.sleep(0.2)
-    train_log = workdir / "logs" / "train" / DATASET / f"{FINAL}.log"
+    train_log = workdir / "logs" / "train" / DATASET / FINAL / "seeds0.log"
     if how == "SIGTERM":
         job.terminate()
         job.wait(timeout=HANG_S)
         assert (seed_dir / "lines.parquet").exists()
         finished = train_log.read_text()
         rerun = subprocess.run(command, check=True, capture_output=True, text=True)
-        assert dry_run_jobs(rerun.stdout + rerun.stderr) == {"score": 1} and train_log.read_text() == finished
+        # scoring (and the exact solver, had it not run before) but no training
+        assert set(dry_run_jobs(rerun.stdout + rerun.stderr)) - {"solve_exact"} == {"score"}
+        assert train_log.read_text() == finished
     else:
         os.killpg(job.pid, signal.SIGKILL)
         job.wait(timeout=HANG_S)
-        assert not (seed_dir / "model.pt").exists() and not (seed_dir / "metrics.json").exists()
+        assert not (seed_dir / "models.pt").exists() and not (case_dir / "metrics.json").exists()
         subprocess.run([*command, "--unlock"], check=True, capture_output=True)
         subprocess.run(command, check=True, capture_output=True)
         assert "resuming from" in train_log.read_text()
     assert "epoch 40/40" in train_log.read_text()
-    assert (seed_dir / "metrics.json").exists() and not (seed_dir / "checkpoint.pt").exists()
+    assert (case_dir / "metrics.json").exists() and not checkpoint.exists()
     assert len(pd.read_csv(seed_dir / "history.csv")) == 40
 
 
@@ -462,11 +497,11 @@ def test_a_diverging_case_stops_naming_case_and_epoch_and_writes_no_model(tmp_pa
     quick["tuning"]["base_case"] = quick["reference_case"] = "blowup"
     quick["ablations"] = None
     (workdir / "config" / "quick.yaml").write_text(yaml.safe_dump(quick))
-    result = snakemake(workdir, "--cores", "1", "results/data_1/blowup/seed0/model.pt", check=False)
+    result = snakemake(workdir, "--cores", "1", "results/data_1/blowup/seeds0/models.pt", check=False)
     assert result.returncode != 0
-    log = (workdir / "logs" / "train" / DATASET / "blowup.log").read_text()
+    log = (workdir / "logs" / "train" / DATASET / "blowup" / "seeds0.log").read_text()
     assert "TrainingDiverged: data_1/blowup/seed0: loss became nan at epoch 1" in log
-    assert not (workdir / "results" / "data_1" / "blowup" / "seed0" / "model.pt").exists()
+    assert not (workdir / "results" / "data_1" / "blowup" / "seeds0" / "models.pt").exists()
 
 
 def test_a_target_runs_as_typed_without_cores(tmp_path_factory):
@@ -555,14 +590,9 @@ def test_the_challenge_overlay_plans_its_dataset_alone(tmp_path_factory):
 
 
 def dry_run_jobs(stdout: str) -> dict[str, int]:
-    """A dry run's "Job stats": rule -> jobs, without the `all` target and the total; a run
-    family's rule for another seed count (planning.RunGroup: train_8_seeds) counts as its family."""
+    """A dry run's "Job stats": rule -> jobs, without the `all` target and the total."""
     stats = stdout.split("Job stats:")[1].split("\n\n")[0].splitlines()[3:]
-    jobs = collections.Counter()
-    for rule, n in (line.split() for line in stats if line.strip()):
-        if rule not in ("all", "total"):
-            jobs[family_of(rule)] += int(n)
-    return dict(jobs)
+    return {rule: int(n) for rule, n in (line.split() for line in stats if line.strip()) if rule not in ("all", "total")}
 
 
 def test_a_finished_study_is_measured_job_by_job_with_the_sizes_its_rates_scale_with(quick_run):
@@ -574,7 +604,7 @@ def test_a_finished_study_is_measured_job_by_job_with_the_sizes_its_rates_scale_
     records = pd.DataFrame(measure(study, QUICK_STUDY, quick_run))
     assert list(records.columns) == list(MEASURED_FIELDS) and records["seconds"].notna().all()
     jobs = pd.DataFrame(job_table(study, QUICK_STUDY, Costs.calibrated(ROOT / "config" / "costs")[0]))
-    run_jobs = {f"{j.rule}/{j.dataset}/{j.case}" for j in jobs.itertuples() if j.rule in RUN_FAMILIES}
+    run_jobs = {f"{j.rule}/{j.dataset}/{j.case}/seeds{j.seeds}" for j in jobs.itertuples() if j.rule in RUN_FAMILIES}
     score_jobs = {f"score/{j.dataset}/{j.case}" for j in jobs.itertuples() if j.rule == "score"}
     assert len(score_jobs) == len(run_jobs)
     assert sorted(records.loc[records["rate"] == "startup", "job"]) == sorted(run_jobs | score_jobs)

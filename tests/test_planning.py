@@ -1,7 +1,7 @@
 """The study's plan from its config, without Snakemake or torch."""
 
 import copy
-from dataclasses import asdict
+from dataclasses import asdict, replace
 import re
 import subprocess
 import sys
@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
+from sincvae import paths
 from sincvae.plan.ablations import Claim
 from sincvae.plan.cases import applicable, case_labels, grid_cases
 from sincvae.plan.planning import PlanError, Run, plan, search_processes, without_removed
@@ -17,6 +18,11 @@ from sincvae.plan.planning import PlanError, Run, plan, search_processes, withou
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 REFERENCE = CONFIG["reference_case"]
 
+
+
+def label(study, case: str) -> str:
+    """The {seeds} of a case's one run job: all its seeds."""
+    return paths.batch_label(tuple(study.seeds[case]))
 
 def edited(**changes):
     config = copy.deepcopy(CONFIG)
@@ -238,39 +244,46 @@ def test_each_case_gets_a_short_label_from_what_tells_it_from_its_siblings():
     assert case_labels(twins) == {"a": "a", "b": "b", "c": "mdn (lr 2)"}
 
 
-def test_a_case_row_sets_its_own_seeds_and_gets_a_rule_for_that_count():
+def test_a_case_row_sets_its_own_seeds_and_its_run_jobs_hold_them():
     config = edited(seeds=3)
     row = next(r for r in config["cases"] if r["case"] == "c2-l1mean-b0-wx1-wy0-z100")
     row["seeds"] = 7
     study = plan(config)
     assert study.seeds["c2-l1mean-b0-wx1-wy0-z100"] == list(range(7)) and study.seeds["tuned"] == [0, 1, 2]
     assert "seeds" not in study.cases["c2-l1mean-b0-wx1-wy0-z100"]  # how often it runs, not how
-    groups = {g.name: g for g in study.run_groups()}
-    assert groups["train_7_seeds"].cases == ("c2-l1mean-b0-wx1-wy0-z100",)
-    assert groups["train_7_seeds"].family == "train" and groups["train_7_seeds"].seeds == tuple(range(7))
-    # the family's most common count keeps the family's name; every run case is in exactly one rule
-    assert groups["train"].seeds == (0, 1, 2)
-    everywhere = [case for g in groups.values() for case in g.cases]
-    assert sorted(everywhere) == sorted(study.runs)
-    assert {g.family for g in groups.values()} <= {"train", "train_grid_point", "generate", "ablation",
-                                                   "ablation_continued"}
+    # one run job for all its seeds, under its family's one rule, unless the plan splits it
+    assert study.batches("c2-l1mean-b0-wx1-wy0-z100") == [tuple(range(7))]
+    assert study.run_rule("c2-l1mean-b0-wx1-wy0-z100") == "train"
+    assert study.batch_run("c2-l1mean-b0-wx1-wy0-z100", "0-6").seeds == tuple(range(7))
+    split = replace(study, split={"c2-l1mean-b0-wx1-wy0-z100": [(0, 1, 2, 3), (4, 5, 6)]})
+    assert split.batch_run("c2-l1mean-b0-wx1-wy0-z100", "4-6").seeds == (4, 5, 6)
+    with pytest.raises(PlanError, match="no run job for seeds 0-6: its jobs are seeds0-3, seeds4-6"):
+        split.batch("c2-l1mean-b0-wx1-wy0-z100", "0-6")
 
 
 def test_a_run_job_reads_what_its_run_needs_and_writes_each_of_its_seeds():
     study = plan(CONFIG)
     continued = next(iter(study.continued_from))
     shorter = study.continued_from[continued]
-    inputs = study.run_inputs(continued, "data_2")
-    assert inputs["starts"] == [f"results/data_2/{shorter}/seed{s}/state.pt" for s in study.seeds[shorter]]
+    everything = label(study, continued)
+    inputs = study.run_inputs(continued, "data_2", everything)
+    assert inputs["starts"] == [f"results/data_2/{shorter}/seeds{label(study, shorter)}/states.pt"]
     assert inputs["scoring"] == "data/data_2/scoring_dataset.pt" and "validation" not in inputs  # no loss curves
-    assert study.run_inputs("tuned", "data_1")["best"] == "results/tuning/data_1/best.yaml"
-    assert set(study.run_inputs("prior-lines", "data_1")) == {"scoring"}  # learns nothing, reads no train split
-    assert set(study.run_inputs("nearest-neighbours", "data_1")) == {"scoring", "train"}
+    assert study.run_inputs("tuned", "data_1", label(study, "tuned"))["best"] == "results/tuning/data_1/best.yaml"
+    # learns nothing, reads no train split
+    assert set(study.run_inputs("prior-lines", "data_1", label(study, "prior-lines"))) == {"scoring"}
+    assert set(study.run_inputs("nearest-neighbours", "data_1", label(study, "nearest-neighbours"))) == {
+        "scoring", "train"}
+    # split, a batch of the longer level reads the shorter level's batches that hold its seeds
+    seeds = study.seeds[shorter]
+    split = replace(study, split={shorter: [tuple(seeds[:1]), tuple(seeds[1:])], continued: [tuple(seeds[1:])]})
+    assert split.run_inputs(continued, "data_2", paths.batch_label(tuple(seeds[1:])))["starts"] == [
+        f"results/data_2/{shorter}/seeds{paths.batch_label(tuple(seeds[1:]))}/states.pt"]
     from sincvae.plan.rule_files import run_outputs
-    written = run_outputs("ablation_continued", (0, 1))
-    assert written["states"] == ["results/{dataset}/{case}/seed0/state.pt", "results/{dataset}/{case}/seed1/state.pt"]
+    written = run_outputs("ablation_continued")
+    assert written["states"] == "results/{dataset}/{case}/seeds{seeds}/states.pt"
     assert set(written) == {"lines", "timing", "histories", "states"}  # scores are the score job's
-    assert "models" in run_outputs("train_grid_point", (0,)) and "histories" not in run_outputs("generate", (0,))
+    assert "models" in run_outputs("train_grid_point") and "histories" not in run_outputs("generate")
 
 
 def test_a_score_job_reads_the_stored_lines_and_writes_the_scores_of_each_seed():
@@ -280,19 +293,19 @@ def test_a_score_job_reads_the_stored_lines_and_writes_the_scores_of_each_seed()
     study = plan(CONFIG)
     branches = next(c for c in study.comparison if study.cases[c]["method"] == "branches")
     inputs = study.score_inputs(branches, "data_1")
-    assert inputs["lines"] == [f"results/data_1/{branches}/seed{s}/lines.parquet" for s in study.seeds[branches]]
+    assert inputs["lines"] == [f"results/data_1/{branches}/seeds{label(study, branches)}/lines.parquet"]
     assert inputs["histories"] == [p.replace("lines.parquet", "history.csv") for p in inputs["lines"]]
     assert inputs["targets"] == "results/data_1/exact/targets.parquet"
     assert set(study.score_inputs("prior-lines", "data_1")) == {"lines", "targets", "solutions"}
     assert study.score_inputs("tuned", "data_2")["best"] == "results/tuning/data_2/best.yaml"
-    written = score_outputs((0, 1))
-    assert written["metrics"] == ["results/{dataset}/{case}/seed0/metrics.json", "results/{dataset}/{case}/seed1/metrics.json"]
+    written = score_outputs()
+    assert written["seed_metrics"] == "results/{dataset}/{case}/seed_metrics.json"
     assert written["summary"] == "results/{dataset}/{case}/metrics.json"
-    # one score rule per seed count, as the run rules
-    groups = {group.name: group for group in study.score_groups()}
-    assert {group.family for group in groups.values()} == {"score"}
-    assert branches in groups[f"score_{len(study.seeds[branches])}_seeds"].cases
-    assert sorted(c for g in groups.values() for c in g.cases) == sorted(study.runs)
+    # split over run jobs, the score job reads every batch's lines
+    seeds = study.seeds[branches]
+    split = replace(study, split={branches: [tuple(seeds[:2]), tuple(seeds[2:])]})
+    assert split.score_inputs(branches, "data_1")["lines"] == [
+        f"results/data_1/{branches}/seeds{paths.batch_label(batch)}/lines.parquet" for batch in split.batches(branches)]
 
 
 def test_an_unknown_target_or_a_misplaced_external_file_is_named():

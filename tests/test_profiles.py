@@ -9,7 +9,7 @@ from collections import Counter
 import yaml
 
 from conftest import ROOT
-from sincvae.plan.planning import family_of, plan
+from sincvae.plan.planning import plan
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 PLAN = plan(CONFIG)  # every case (comparison, grid, tuned, ablations) with its seeds
@@ -40,9 +40,7 @@ def dry_run(tmp_path, profile: str, *args: str) -> tuple[list[dict], str]:
         rule = re.match(r"(?:local)?rule (\w+):", block)
         resources = re.search(r"resources: (.*)", block)
         if rule and resources:
-            # a family's rule for another seed count (planning.RunGroup) counts as the family
-            name = family_of(rule.group(1))
-            jobs.append({"rule": name, **dict(kv.split("=", 1) for kv in resources.group(1).split(", "))})
+            jobs.append({"rule": rule.group(1), **dict(kv.split("=", 1) for kv in resources.group(1).split(", "))})
     return jobs, result.stderr
 
 

@@ -619,3 +619,15 @@ def test_cases_with_identical_scores_stay_in_the_best_set_together():
     ranked = best_set(tables, "distance", ALPHA, 1.25).set_index("case")
     assert ranked["in_best_set"].to_dict() == {"lead": True, "twin": True, "far": False}
     assert ranked.at["far", "word"] == "worse beyond the margin"
+
+
+@pytest.mark.parametrize("df", [0.5, 2.0, 30.0])
+def test_the_detectable_effect_is_the_one_the_test_detects_with_its_power(df):
+    """The noncentral t's root, also under one degree of freedom, where the t's tails need a
+    noncentrality far past the critical value (a bracket of critical + 100 missed it)."""
+    estimate = Estimate(mean=0.0, se=0.3, df=df)
+    level = 0.05 / 8
+    effect = stats.detectable(estimate, level)
+    critical = scipy_stats.t.isf(level, df)
+    assert scipy_stats.nct.sf(critical, df, effect / estimate.se) == pytest.approx(stats.POWER, abs=1e-6)
+    assert scipy_stats.nct.sf(critical, df, 0.9 * effect / estimate.se) < stats.POWER

@@ -30,7 +30,7 @@ CASES = PLAN.cases
 CASE_IDS = PLAN.comparison
 ABLATIONS = config.get("ablations") or {}
 TUNING = config.get("tuning")
-LEARNED_CASES = [c for c in CASE_IDS if CASES[c]["method"] in LEARNED]
+LEARNED_CASES = PLAN.learned_comparison
 # The rows every method's lines and the exact solutions are scored on.
 SCORED_SPLITS = evaluated_splits(config["evaluate"]["validation_rows"])
 # The cases each dataset's notebook shows, and those with an encoder (latent-space figure).
@@ -42,7 +42,7 @@ wildcard_constraints:
     dataset=one_of(DATASETS),
     case=one_of([*CASES, *PLAN.external]),
     split=one_of(SPLITS),
-    seed=one_of(str(s) for s in PLAN.all_seeds),
+    seeds=paths.BATCH_PATTERN,
 
 
 def runs_here(rule):
@@ -68,19 +68,25 @@ def per_case(pattern, dataset=None, cases=CASE_IDS, **fixed):
     return expand(pattern, dataset=datasets, case=cases, **fixed)
 
 
-def per_case_seed(pattern, dataset=None, cases=CASE_IDS):
-    """Paths of `pattern` for every seed of every case (or the given ones), each case its own
-    seeds, of one dataset or of every dataset."""
+def per_batch(name, dataset=None, cases=CASE_IDS):
+    """A run job's file `name` (paths.batch_file) of every batch of seeds of every case (or the
+    given ones), of one dataset or of every dataset."""
     return [
         path
         for case in cases
-        for path in per_case(pattern, dataset, [case], seed=PLAN.seeds[case])
+        for batch in PLAN.batches(case)
+        for path in per_case(paths.batch_file(name, batch), dataset, [case])
     ]
+
+
+def cases_of(family):
+    """A run rule's {case} pattern: the cases of its family (planning.Plan.run_rule)."""
+    return one_of(case for case in PLAN.runs if PLAN.run_rule(case) == family)
 
 
 def get_run_inputs(wildcards):
     """Input function: what a case's run job reads (planning.Plan.run_inputs)."""
-    return PLAN.run_inputs(wildcards.case, wildcards.dataset)
+    return PLAN.run_inputs(wildcards.case, wildcards.dataset, wildcards.seeds)
 
 
 def get_score_inputs(wildcards):
@@ -88,21 +94,24 @@ def get_score_inputs(wildcards):
     return PLAN.score_inputs(wildcards.case, wildcards.dataset)
 
 
-def get_run_outputs(group):
+def get_run_outputs(family):
     """A run rule's outputs (rule_files.run_outputs), models and states temporary."""
     return {
-        name: temp(paths) if name in TEMPORARY_OUTPUTS else paths
-        for name, paths in run_outputs(group.family, group.seeds).items()
+        name: temp(path) if name in TEMPORARY_OUTPUTS else path
+        for name, path in run_outputs(family).items()
     }
 
 
+def first_batch(name, dataset, cases):
+    """A run job's file `name` for the first batch of seeds (the first seed's) of each of `cases`."""
+    return [paths.batch_file(name, PLAN.batches(c)[0], dataset, c) for c in cases]
+
+
 def first_seed_models(cases):
-    """Input function: the first seed's model of each of `cases` that trains, for the job's dataset."""
-    return lambda w: expand(
-        paths.seed_file("model.pt"),
-        dataset=w.dataset,
-        case=[c for c in cases if CASES[c]["method"] in LEARNED],
-        seed=0,
+    """Input function: the models of the first batch (holding the first seed's) of each of
+    `cases` that trains, for the job's dataset."""
+    return lambda w: first_batch(
+        "models.pt", w.dataset, [c for c in cases if CASES[c]["method"] in LEARNED]
     )
 
 

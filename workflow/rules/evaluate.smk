@@ -122,7 +122,7 @@ rule unknown_dataset:
 # variant × metric, and each level's mean with its interval for the figures.
 rule verdicts:
     input:
-        rows=per_case_seed(paths.seed_file("rows.parquet"), cases=PLAN.ablation),
+        rows=per_case(paths.CASE_ROWS, cases=PLAN.ablation),
     output:
         verdicts=report(
             paths.VERDICTS,

@@ -28,13 +28,9 @@ rule plot_dataset:
         # residuals of every case pooled over seeds; loss curves of every seed (one figure per
         # case, and the first seeds' together); generated lines of the inspected cases (first
         # seed), as in the notebook
-        scores=lambda w: per_case_seed(paths.seed_file("scores.parquet"), w.dataset),
-        lines=lambda w: per_case(
-            paths.seed_file("lines.parquet", 0), w.dataset, INSPECT_CASES
-        ),
-        histories=lambda w: per_case_seed(
-            paths.seed_file("history.csv"), w.dataset, LEARNED_CASES
-        ),
+        scores=lambda w: per_case(paths.CASE_SCORES, w.dataset),
+        lines=lambda w: first_batch("lines.parquet", w.dataset, INSPECT_CASES),
+        histories=lambda w: per_batch("history.csv", w.dataset, LEARNED_CASES),
         solutions=paths.EXACT_SOLUTIONS,
         scoring=paths.dataset("scoring"),
     output:
@@ -67,7 +63,7 @@ rule plot_dataset:
         cases=CASE_IDS,
         learned_cases=LEARNED_CASES,
         inspect_cases=INSPECT_CASES,
-        seeds={c: PLAN.seeds[c] for c in CASE_IDS},
+        batches={c: len(PLAN.batches(c)) for c in LEARNED_CASES},
         dataset=dataset_params,
         rows=config["report"]["rows"],
     script:
@@ -81,7 +77,7 @@ rule plot_comparison:
     input:
         comparison=paths.COMPARISON,
         ranking=paths.RANKING,
-        rows=per_case_seed(paths.seed_file("rows.parquet")),
+        rows=per_case(paths.CASE_ROWS),
     output:
         **{
             name: report(path, caption=f"../report/{name}.rst", category="Calibration")

@@ -19,7 +19,7 @@ rule plan:
         cpu=cpu_slots,
     params:
         jobs=JOBS,
-        cores=lambda w: computing_cores(),
+        schedule=lambda w: planned_schedule(computing_cores()).summary(),
         rates_from=COSTS.cpu,
     script:
         "../scripts/plan.py"
@@ -51,7 +51,7 @@ rule compare:
     input:
         exact=expand(paths.EXACT_METRICS, dataset=DATASETS),
         metrics=per_case(paths.CASE_METRICS),
-        timings=per_case_seed(paths.seed_file("timing.json")),
+        timings=per_batch("timing.json"),
         external=[
             paths.fill(paths.CASE_METRICS, dataset=spec["dataset"], case=name)
             for name, spec in PLAN.external.items()
@@ -79,7 +79,7 @@ rule compare:
 # not the references (the ideal sampler) nor samples read from a file (one seed: no test).
 rule rank_methods:
     input:
-        rows=per_case_seed(paths.seed_file("rows.parquet"), cases=PLAN.contenders),
+        rows=per_case(paths.CASE_ROWS, cases=PLAN.contenders),
     output:
         table=paths.RANKING,
         figure=report(

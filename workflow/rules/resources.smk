@@ -2,24 +2,44 @@
 # sincvae.plan.cost): its time limit on a cluster, memory, priority, threads and GPUs.
 import os
 
-from sincvae.plan.cost import Costs, plan_line, time_limits
-from sincvae.plan.jobs import job_table, memory_mb, priority as job_priority
+from sincvae.plan.cost import Costs, time_limits
+from sincvae.plan.jobs import memory_mb
 from sincvae.plan.machine import describe_cpu
+from sincvae.plan.schedule import (
+    job_key,
+    plan_line,
+    priced_jobs,
+    simulate,
+    split_by_cost,
+)
 
 # Every job's cost in reference epochs, from the rates of this machine's file in config/costs/
 # (the nearest machine's if it has none): results/plan.csv before anything trains, the time
 # limits on a cluster.
 MACHINE = describe_cpu()
 COSTS = Costs.for_machine(os.path.join(workflow.basedir, "config", "costs"), MACHINE)
-JOBS = job_table(PLAN, config, COSTS, cores_here())
+# a costly case's seeds over several run jobs (config max_job_share)
+PLAN = split_by_cost(PLAN, config, COSTS)
+# Each job's priority is its chain's length; the job graph is what the plan's simulated schedule
+# runs (sincvae.plan.schedule).
+JOBS, WAITS = priced_jobs(PLAN, config, COSTS, cores_here())
+PRIORITIES = {job_key(job): job["priority"] for job in JOBS}
 # Each job's time limit on a cluster, by rule and case (cost.time_limits).
 TIME_LIMITS = time_limits(JOBS, COSTS.reference_epoch_s)
 GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
 
 
+def planned_schedule(cores):
+    """The study simulated on `cores` computing cores (sincvae.plan.schedule.simulate), here or
+    on a cluster (a run given --jobs)."""
+    return simulate(JOBS, WAITS, cores, cluster=cores_here() is None)
+
+
 def time_limit(rule):
-    """A job's runtime on a cluster: its rule's (a run rule's family) limit for its case."""
-    return lambda wildcards: TIME_LIMITS[rule, wildcards.get("case")]
+    """A job's runtime on a cluster: its rule's limit for its case and batch of seeds."""
+    return lambda wildcards: TIME_LIMITS[
+        rule, wildcards.get("case"), wildcards.get("seeds")
+    ]
 
 
 def memory_of(rule):
@@ -28,8 +48,8 @@ def memory_of(rule):
 
 
 def priority_of(rule):
-    """A rule's jobs' priority, as the table of jobs has it (sincvae.plan.jobs.priority)."""
-    return lambda wildcards: job_priority(PLAN, config, rule, wildcards.get("case"))
+    """A job's priority, its chain's length (sincvae.plan.schedule.prioritised)."""
+    return lambda wildcards: PRIORITIES[job_key({"rule": rule, **wildcards})]
 
 
 def threads_of(rule):

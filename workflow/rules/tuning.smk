@@ -5,12 +5,7 @@ SEARCH = {k: v for k, v in (TUNING or {}).items() if k != "grid"}
 
 rule grid:
     input:
-        metrics=lambda w: expand(
-            paths.seed_file("metrics.json"),
-            dataset=w.dataset,
-            case=PLAN.grid_jobs,
-            seed=0,
-        ),
+        metrics=lambda w: per_case(paths.SEED_METRICS, w.dataset, PLAN.grid_jobs),
     output:
         report(
             paths.GRID,
@@ -37,7 +32,6 @@ rule tune:
     input:
         train=paths.dataset("train"),
         validation=paths.dataset("validation"),
-        solutions=paths.EXACT_SOLUTIONS,
         checked=paths.DATA_VALIDATION,
     output:
         paths.SEARCH,
@@ -45,8 +39,6 @@ rule tune:
         log_file("tune"),
     benchmark:
         benchmark_file("tune")
-    # the head of the longest chain (trials, then the tuned case's training): first, as a search
-    # left for last ran alone at the end
     priority: priority_of("tune")
     conda:
         "../../envs/sincvae.yaml"
@@ -62,6 +54,7 @@ rule tune:
         dataset=dataset_params,
         device=config["device"],
         journal=lambda w: paths.fill(paths.STUDY_JOURNAL, dataset=w.dataset),
+        tolerance=config["data"]["tolerance"],
     script:
         "../scripts/tune.py"
 

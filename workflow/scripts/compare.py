@@ -12,7 +12,7 @@ stages = [stage for path in [*snakemake.input.metrics, *snakemake.input.external
           for stage in read(path)["stages"].values()]
 table = pd.DataFrame(exact + [comparison_row(stage) for stage in stages])
 # Wall times: mean over seeds (they vary run to run, so they stay out of the metrics files).
-timing = pd.DataFrame([row for path in snakemake.input.timings for row in timing_rows(read(path))])
+timing = pd.DataFrame([row for path in snakemake.input.timings for seed in read(path) for row in timing_rows(seed)])
 timing = timing.groupby(["dataset", "case", "stage"], as_index=False).mean(numeric_only=True).drop(columns="seed")
 table = table.merge(timing, on=["dataset", "case", "stage"], how="left")
 table.insert(table.columns.get_loc("method") + 1, "knows", table["method"].map(knows))

@@ -16,21 +16,20 @@ fmap = ForwardMap.from_config(snakemake.params.dataset)
 x, y = (t.numpy() for t in load_split(snakemake.input.scoring))
 save_figure(data_overview(x, y), snakemake.output.data)
 
-seeds = snakemake.params.seeds  # case -> its seeds, in the order of the inputs
-case_seeds = [(c, s) for c in snakemake.params.learned_cases for s in seeds[c]]
-histories = pd.concat(pd.read_csv(p).assign(case=c, seed=f"seed {s}")
-                      for (c, s), p in zip(case_seeds, snakemake.input.histories))
+batches = snakemake.params.batches  # case -> how many run jobs' histories, in the order of the inputs
+cases_of_batches = [c for c in snakemake.params.learned_cases for _ in range(batches[c])]
+histories = pd.concat(pd.read_csv(p).assign(case=c) for c, p in zip(cases_of_batches, snakemake.input.histories))
+histories["seed"] = "seed " + histories["seed"].astype(str)
 save_figure(loss_curves(histories[histories["seed"] == "seed 0"]), snakemake.output.losses)
 for case, path in zip(snakemake.params.learned_cases, snakemake.output.case_losses):
     save_figure(loss_curves(histories[histories["case"] == case], hue="seed"), path)
 
-case_seeds = [(c, s) for c in cases for s in seeds[c]]
-scores = pd.concat((pd.read_parquet(p).assign(case=c, seed=s) for (c, s), p in zip(case_seeds, snakemake.input.scores)),
+scores = pd.concat((pd.read_parquet(p).assign(case=c) for c, p in zip(cases, snakemake.input.scores)),
                    ignore_index=True)
 save_figure(residual_distributions(scores[scores["split"] == "scoring"]), snakemake.output.residuals)
 
-# Each method's own lines (the raw stage): what it learned, before refinement moves them.
-raw = [("split", "==", "scoring"), ("stage", "==", "raw")]
+# Each method's own lines (the raw stage) of its first seed: what it learned, before refinement moves them.
+raw = [("split", "==", "scoring"), ("stage", "==", "raw"), ("seed", "==", 0)]
 generated = {c: lines_from_frame(pd.read_parquet(p, filters=raw), POINTS)[("scoring", "raw")][rows]
              for c, p in zip(snakemake.params.inspect_cases, snakemake.input.lines)}
 solutions = solutions_from_frame(pd.read_parquet(snakemake.input.solutions), "scoring", max(rows) + 1)

@@ -14,29 +14,35 @@ from sincvae.plan.cases import with_best_setting
 from sincvae.score.summary import case_summary
 from sincvae.score.scoring import lines_from_frame, save_table, score_stored, targets_by_split
 
-# A case's stored lines, each seed's, scored against the exact solutions of the rows they answer
-# (torch-free: the scored rows come from the solver's table, not the data files).
+# A case's stored lines, every batch's, scored seed by seed against the exact solutions of the
+# rows they answer (torch-free: the scored rows come from the solver's table, not the data files).
 w, inputs, out = snakemake.wildcards, snakemake.input, snakemake.output
 case, seeds = with_best_setting(snakemake.params.case, inputs.get("best")), snakemake.params.seeds
 fmap = ForwardMap.from_config(snakemake.params.dataset)
-seed_lines = [lines_from_frame(pd.read_parquet(path), POINTS) for path in inputs.lines]
+written = pd.concat((pd.read_parquet(path) for path in inputs.lines), ignore_index=True).groupby("seed")
+seed_lines = [lines_from_frame(written.get_group(seed).drop(columns="seed"), POINTS) for seed in seeds]
 # only the splits the lines answer (every seed's the same): a grid point's, or the scoring split
 answered = [("split", "in", sorted({split for split, _ in seed_lines[0]}))]
 splits = targets_by_split(pd.read_parquet(inputs.targets, filters=answered))
 solutions = solutions_by_split(pd.read_parquet(inputs.solutions, filters=answered))
-seed_metrics, seconds = [], 0.0
-for index, (seed, lines) in enumerate(zip(seeds, seed_lines, strict=True)):
+seed_metrics, seed_scores, seed_rows, seconds = [], [], [], 0.0
+for seed, lines in zip(seeds, seed_lines, strict=True):
     start = time.perf_counter()
     scores, rows, summaries = score_stored(fmap, lines, splits, solutions, snakemake.params.match_tolerance,
                                            snakemake.params.seed)
     seconds += time.perf_counter() - start
-    save_table(scores, out.scores[index])
-    rows.assign(dataset=w.dataset, case=w.case, seed=seed).to_parquet(out.rows[index], index=False)
-    metrics = records.scored(w.dataset, w.case, case["method"], summaries)
-    records.write(metrics, out.metrics[index])
-    print(f"seed {seed}: {inputs.lines[index]} scored:", json.dumps(summaries, indent=2))
-    seed_metrics.append(metrics)
-histories = [pd.read_csv(path) for path in inputs.histories] if "histories" in inputs.keys() else [None] * len(seeds)
+    seed_scores.append(scores.assign(seed=seed))
+    seed_rows.append(rows.assign(dataset=w.dataset, case=w.case, seed=seed))
+    seed_metrics.append(records.scored(w.dataset, w.case, case["method"], summaries))
+    print(f"seed {seed} scored:", json.dumps(summaries, indent=2))
+save_table(pd.concat(seed_scores, ignore_index=True), out.scores)
+pd.concat(seed_rows, ignore_index=True).to_parquet(out.rows, index=False)
+records.write(seed_metrics, out.seed_metrics)
+if "histories" in inputs.keys():
+    written = pd.concat((pd.read_csv(path) for path in inputs.histories), ignore_index=True).groupby("seed")
+    histories = [written.get_group(seed).drop(columns="seed").reset_index(drop=True) for seed in seeds]
+else:
+    histories = [None] * len(seeds)
 records.write(case_summary(case, list(seeds), seed_metrics, histories), out.summary)
 print(f"{len(seeds)} seeds summarised in {out.summary}")
 # Wall times vary run to run: kept out of the metrics, which the same config reproduces byte for byte.

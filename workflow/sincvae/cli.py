@@ -128,15 +128,22 @@ def _score(args) -> None:
 
 
 def _plan(args) -> None:
-    from sincvae.plan.cost import Costs, plan_line
-    from sincvae.plan.jobs import job_table
+    from sincvae.plan.cost import Costs
     from sincvae.plan.machine import describe_cpu
-    from sincvae.plan.planning import plan, without_removed
+    from sincvae.plan.planning import merged, without_removed
+    from sincvae.plan.schedule import plan_line, schedule
 
-    config = without_removed(yaml.safe_load(Path(args.config).read_text()))
+    config = {}
+    for path in args.config:  # later files override earlier ones, as with snakemake --configfile
+        config = merged(config, yaml.safe_load(Path(path).read_text()))
     machine = describe_cpu()
     costs = Costs.for_machine(args.costs, machine)
-    print(plan_line(job_table(plan(config), config, costs, args.cores), costs, args.cores, machine))
+    planned, jobs = schedule(without_removed(config), costs, args.cores, args.cluster)
+    print(plan_line(planned, jobs, costs, machine))
+    if args.critical_path:
+        for job in planned.critical:
+            print(f"  {job['wall']:10,.1f}  {job['rule']} {job['dataset'] or ''} {job['case'] or ''} "
+                  f"{'seeds' + job['seeds'] if job['seeds'] else ''}".rstrip())
 
 
 def _probe(args) -> None:
@@ -167,9 +174,14 @@ def main(argv: list[str] | None = None) -> None:
                        help="the exact solutions' largest residual (config data.tolerance)")
     score.set_defaults(run=_score)
     planned = commands.add_parser("plan", help="the study's planned cost on this machine, before anything runs")
-    planned.add_argument("--config", default="config/config.yaml")
+    planned.add_argument("--config", nargs="+", default=["config/config.yaml"],
+                         help="config files, later ones overriding earlier ones (as snakemake --configfile)")
     planned.add_argument("--costs", default="config/costs")
-    planned.add_argument("--cores", type=int, default=2)
+    planned.add_argument("--cores", type=int, default=2, help="computing cores: 2 here, or a cluster's")
+    planned.add_argument("--cluster", action="store_true",
+                         help="the cores are a cluster's: the local rules run where Snakemake runs, beside them")
+    planned.add_argument("--critical-path", action="store_true",
+                         help="list the critical path's jobs with their wall, in reference epochs")
     planned.set_defaults(run=_plan)
     probe = commands.add_parser("probe", help="time this machine's training rates (minutes; nothing else running)")
     probe.add_argument("--config", default="config/config.yaml")

@@ -1,9 +1,11 @@
-"""Every file of the study, each spelled once, with its wildcards ({dataset}, {case}, {seed},
+"""Every file of the study, each spelled once, with its wildcards ({dataset}, {case}, {seeds},
 {split}, {name}, {factor}) left for Snakemake or filled by the caller: the rules' inputs and
 outputs, the plan's run and score files (planning), the finished study calibration reads. Logs
 and benchmarks are the table of jobs' (sincvae.plan.jobs). Torch-free and Snakemake-free."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 # The data: a file the user supplies is validated, a missing one generated. Its splits, in the
 # order their random streams are numbered (data.split_rng).
@@ -18,13 +20,19 @@ TRAIN_SOLUTIONS = "results/{dataset}/exact/train_solutions.parquet"
 EXACT_SCORES = "results/{dataset}/exact/scores.parquet"
 EXACT_METRICS = "results/{dataset}/exact/metrics.json"
 
-# A case: its metrics over its seeds, and each seed's files (seed_file).
+# A case: its metrics over its seeds, each seed's scores per line and per row and its metrics
+# (a `seed` column or key), and the files of each of its run jobs, a batch of its seeds
+# (batch_file: seeds0-7 holds seeds 0 to 7).
 CASE_METRICS = "results/{dataset}/{case}/metrics.json"
 CASE_SCORES = "results/{dataset}/{case}/scores.parquet"
 CASE_ROWS = "results/{dataset}/{case}/rows.parquet"
+SEED_METRICS = "results/{dataset}/{case}/seed_metrics.json"
 SCORE_TIMING = "results/{dataset}/{case}/score_timing.json"
 CASE_LOSS_CURVES = "results/{dataset}/{case}/loss_curves.png"
-SEED_FILE = "results/{dataset}/{case}/seed{seed}/{name}"
+BATCH_FILE = "results/{dataset}/{case}/seeds{seeds}/{name}"
+# Each seed's training state after its latest spaced epoch (seed{s}.pt): not a declared output,
+# so it outlives a killed job, and a rerun resumes from it however the seeds are split into jobs.
+CHECKPOINTS = "results/{dataset}/{case}/checkpoints"
 
 # The hyperparameter search.
 SEARCH = "results/tuning/{dataset}/search.csv"
@@ -77,7 +85,31 @@ def dataset(split: str, dataset: str = "{dataset}") -> str:
     return fill(DATASET, split=split, dataset=dataset)
 
 
-def seed_file(name: str, seed: object = "{seed}", dataset: str = "{dataset}", case: str = "{case}") -> str:
-    """A file a case writes for each seed (lines.parquet, model.pt, ...), with the wildcards
-    not given left for Snakemake."""
-    return fill(SEED_FILE, name=name, seed=seed, dataset=dataset, case=case)
+def batch_label(seeds: tuple[int, ...]) -> str:
+    """The {seeds} of a run job's consecutive seeds: 0-7, or 3 for one seed."""
+    return str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
+
+
+BATCH_PATTERN = r"\d+(-\d+)?"  # every batch_label
+
+
+def batch_file(name: str, seeds: object = "{seeds}", dataset: str = "{dataset}", case: str = "{case}") -> str:
+    """A file of a run job (lines.parquet, models.pt, ...), for its seeds (a tuple or a
+    label), with the wildcards not given left for Snakemake."""
+    label = batch_label(seeds) if isinstance(seeds, tuple) else seeds
+    return fill(BATCH_FILE, name=name, seeds=label, dataset=dataset, case=case)
+
+
+def batch_seeds(label: str) -> range:
+    """The seeds of a batch_label: 0-7 -> 0..7, 3 -> 3."""
+    first, _, last = label.partition("-")
+    return range(int(first), int(last or first) + 1)
+
+
+def written_batch_file(name: str, seed: int, dataset: str, case: str, root: Path = Path(".")) -> Path:
+    """The run job's file `name` that holds `seed`'s, in a finished study under `root`, however
+    its seeds were split into jobs."""
+    for path in sorted(root.glob(fill(BATCH_FILE, dataset=dataset, case=case, seeds="*", name=name))):
+        if seed in batch_seeds(path.parent.name.removeprefix("seeds")):
+            return path
+    raise FileNotFoundError(f"no {name} of seed {seed} under {root / 'results' / dataset / case}: has its run finished?")

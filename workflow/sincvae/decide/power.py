@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from sincvae import paths as files
 from sincvae.decide import stats
 from sincvae.plan.planning import plan, without_removed
 
@@ -115,9 +116,8 @@ def power(components: pd.DataFrame, seeds: dict[str, int], rows: int, contenders
 def _study_rows(results: Path, config: dict) -> tuple[pd.DataFrame, list[str], list[dict]]:
     """A finished study's per-row scores on the scoring split, its contenders and its ablation levels."""
     study = plan(without_removed(config))
-    paths = [results / dataset / case / f"seed{seed}" / "rows.parquet"
-             for dataset in config["datasets"] for case in [*study.contenders, *study.ablation]
-             for seed in study.seeds[case]]
+    paths = [results / Path(files.fill(files.CASE_ROWS, dataset=dataset, case=case)).relative_to("results")
+             for dataset in config["datasets"] for case in [*study.contenders, *study.ablation]]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise FileNotFoundError(f"{missing[0]}: not a finished study of this config "

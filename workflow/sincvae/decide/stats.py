@@ -229,7 +229,15 @@ def detectable(estimate: Estimate, level: float, power: float = POWER) -> float:
     critical = t_quantile(level, estimate.df)
     if math.isinf(estimate.df):
         return (critical + float(stats.norm.ppf(power))) * estimate.se
-    return float(brentq(lambda d: stats.nct.sf(critical, estimate.df, d) - power, 0.0, critical + 100.0)) * estimate.se
+    shortfall = lambda d: stats.nct.sf(critical, estimate.df, d) - power  # noqa: E731
+    # under a degree of freedom the t's tails are so heavy that the power needs a noncentrality
+    # far past critical + 100: widen the bracket until it holds the root
+    high = critical + 100.0
+    while shortfall(high) < 0:
+        if high > 1e12 * critical:
+            return math.inf  # no effect this test can detect with that power
+        high *= 4
+    return float(brentq(shortfall, 0.0, high)) * estimate.se
 
 
 # Ranking: multiple comparisons with the best.

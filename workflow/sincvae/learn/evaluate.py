@@ -45,8 +45,8 @@ def generate_split(sampler: torch.nn.Module, fmap: ForwardMap, y: torch.Tensor, 
 
 def run_seeds(run: Run, fmap: ForwardMap, targets: dict[str, torch.Tensor], device: torch.device, label: str, *,
               train: tuple | None = None, validation: tuple | None = None, tolerance: float | None = None,
-              histories: list[str] | None = None, starts: list[str] | None = None,
-              states: list[str] | None = None, log: Callable[[str], None] = print,
+              history: str | None = None, checkpoints: str | None = None, starts: list[str] | None = None,
+              states: str | None = None, log: Callable[[str], None] = print,
               epoch_end: Callable | None = None,
               solutions: SolutionSets | None = None) -> Iterator[tuple[int, torch.nn.Module, dict, dict, list]]:
     """A Run, seed after seed: train the case (a method that learns; train.train_seeds), then
@@ -57,13 +57,14 @@ def run_seeds(run: Run, fmap: ForwardMap, targets: dict[str, torch.Tensor], devi
     train, validation: (x, y) to train on and for the validation losses (run.validation_loss);
     a training-free method reads `train` as its Context (nearest neighbours); `tolerance`: the
     exact enumerator's, for a method that needs it (the posterior, bayes); `solutions`: the train split's exact solutions (targets:
-    solutions). Yields (seed, model, {(split, stage): lines}, timing, history: one dict per
-    epoch, none for a training-free method).
+    solutions); history, checkpoints, starts, states: as in train.train_seeds. Yields (seed,
+    model, {(split, stage): lines}, timing, history: one dict per epoch, none for a
+    training-free method).
     """
     case = run.case
     if registry.method(case["method"]).learns:
-        trained = train_seeds(case, list(run.seeds), histories, fmap, train,
-                              validation if run.validation_loss else None, device, label, starts=starts,
+        trained = train_seeds(case, list(run.seeds), fmap, train, validation if run.validation_loss else None,
+                              device, label, history=history, checkpoints=checkpoints, starts=starts,
                               states=states, log=log, epoch_end=epoch_end, solutions=solutions, tolerance=tolerance)
     else:
         context = registry.Context(fmap, tolerance, train)

@@ -196,12 +196,13 @@ def build(name: str, own_settings, context: Context):
     return getattr(load(name), method(name).model)(own_settings, context)
 
 
-def load_sampler(case: dict, model_path, context: Context, device):
+def load_sampler(case: dict, model_path, context: Context, device, seed: int | None = None):
     """A case's trained (or training-free) model on `device`, in eval mode; model_path: a
-    learned method's state dict."""
+    learned method's state dict, or with `seed` a run job's models.pt ({seed: state dict})."""
     import torch
 
     sampler = build(case["method"], settings(case), context)
     if method(case["method"]).learns:
-        sampler.load_state_dict(torch.load(model_path, weights_only=True, map_location="cpu"))
+        state = torch.load(model_path, weights_only=True, map_location="cpu")
+        sampler.load_state_dict(state if seed is None else state[seed])
     return sampler.to(device).eval()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, fields
@@ -242,45 +241,56 @@ def fit(settings: TrainSettings, fmap: ForwardMap, train: tuple[torch.Tensor, to
     return model.cpu(), history
 
 
-def train_seeds(case: dict, seeds: list[int], histories: list[str] | None, fmap: ForwardMap,
+def train_seeds(case: dict, seeds: list[int], fmap: ForwardMap,
                 train: tuple[torch.Tensor, torch.Tensor], validation: tuple[torch.Tensor, torch.Tensor] | None,
-                device: torch.device, label: str, *, starts: list[str] | None = None, states: list[str] | None = None,
-                log: Callable[[str], None] = print,
+                device: torch.device, label: str, *, history: str | None = None, checkpoints: str | None = None,
+                starts: list[str] | None = None, states: str | None = None, log: Callable[[str], None] = print,
                 epoch_end: Callable[[int, torch.nn.Module], None] | None = None,
                 solutions: SolutionSets | None = None, tolerance: float | None = None
                 ) -> Iterator[tuple[int, torch.nn.Module, list[dict]]]:
-    """Train a case's seeds one after another as a rule runs them; yields (seed, model, history)
-    after writing each seed's history CSV to `histories` (None: a search's trial, which keeps
-    neither history nor checkpoint).
+    """Train a batch of a case's seeds one after another as a run job runs them; yields (seed,
+    model, history) after writing the histories so far, a `seed` column, to `history`.
 
-    Each seed checkpoints next to its history (not a declared output, so Snakemake keeps it when
-    the job dies); the checkpoints are kept until every seed is done, so a rerun takes finished
-    seeds from theirs without training and resumes the one it was on. `starts`: a shorter run's
-    final state each seed continues from (an epochs level); `states`: where each seed's final
-    state is kept for a longer run, else the checkpoints are deleted at the end. `label` (e.g.
-    data_1/case) names the run in the log and when the loss diverges; `epoch_end`, `solutions`, `tolerance` as in fit.
+    With `checkpoints` (a folder; None: a search's trial, which keeps none), each seed
+    checkpoints there as checkpoints/seed{s}.pt (not a declared output, so Snakemake keeps it
+    when the job dies); the checkpoints are kept until every seed is done, so a rerun takes
+    finished seeds from theirs without training and resumes the one it was on. `starts`: the
+    batch files ({seed: state}) of a shorter run whose final states these seeds continue from
+    (an epochs level); `states`: where the batch's final states are kept ({seed: state}) for a
+    longer run, else the checkpoints are deleted at the end. `label` (e.g. data_1/case) names
+    the run in the log and when the loss diverges; `epoch_end`, `solutions`, `tolerance` as in fit.
     """
-    none = [None] * len(seeds)
-    checkpoints = [Path(path).with_name("checkpoint.pt") for path in histories] if histories else none
-    for seed, path, checkpoint, start in zip(seeds, histories or none, checkpoints, starts or none):
+    folder = Path(checkpoints) if checkpoints else None
+    paths = {seed: folder / f"seed{seed}.pt" if folder else None for seed in seeds}
+    if folder:
+        folder.mkdir(parents=True, exist_ok=True)
+    shorter = {}
+    for start in starts or []:
+        shorter.update(torch.load(start, weights_only=True, map_location="cpu"))
+    rows = []
+    for seed in seeds:
         settings = TrainSettings.from_dict({**case, "seed": seed})
-        if start and not checkpoint.exists():  # an interrupted run's own checkpoint goes first
-            log(f"continuing the run that ended in {start}")
-            shutil.copyfile(start, checkpoint)
+        checkpoint = paths[seed]
+        if seed in shorter and not checkpoint.exists():  # an interrupted run's own checkpoint goes first
+            log(f"seed {seed}: continuing the shorter run's final state")
+            torch.save(shorter[seed], checkpoint)
         log(f"{label}/seed{seed}: training on {fmap}; {settings}; device {device}, {torch.get_num_threads()} threads")
         try:
-            model, history = fit(settings, fmap, train, validation, device, log=log, checkpoint=checkpoint,
-                                 epoch_end=epoch_end, solutions=solutions, tolerance=tolerance)
+            model, seed_history = fit(settings, fmap, train, validation, device, log=log, checkpoint=checkpoint,
+                                      epoch_end=epoch_end, solutions=solutions, tolerance=tolerance)
         except TrainingDiverged as err:
             raise TrainingDiverged(f"{label}/seed{seed}: {err}") from None
-        if path:
-            pd.DataFrame(history).to_csv(path, index=False)
-        yield seed, model, history
-    for checkpoint, state in zip(checkpoints, states or none):
-        if state:
-            checkpoint.replace(state)
-        elif checkpoint:
+        if history:
+            rows += [{"seed": seed, **row} for row in seed_history]
+            pd.DataFrame(rows).to_csv(history, index=False)
+        yield seed, model, seed_history
+    if states:
+        torch.save({seed: torch.load(paths[seed], weights_only=True, map_location="cpu") for seed in seeds}, states)
+    for checkpoint in paths.values():
+        if checkpoint:
             checkpoint.unlink()
+    if folder and not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def _save(path: Path, settings, data, model, optimiser, shuffle, history) -> None:

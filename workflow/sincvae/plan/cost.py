@@ -132,12 +132,6 @@ def score_cost(run: Run, costs: Costs, rows: dict[str, int]) -> float:
     return costs.startup[SCORE] + lines_scored(run, rows) / PER_1000 * costs.score
 
 
-def wall_ref(jobs: list[dict], cores: int) -> float:
-    """The study's wall time on `cores` cores, in ref: its CPU spread over the cores, or its
-    longest job if that is longer (a job's threads share its estimate)."""
-    return max(sum(job["ref"] for job in jobs) / cores, max(job["ref"] / job["threads"] for job in jobs))
-
-
 def ranking_pairs(plan: Plan, config: dict) -> int:
     """Pairs of cases rule rank_methods compares: per dataset and stage, every pair of each scope
     (all contenders, and each class of what the methods know with two or more), once for the
@@ -166,25 +160,12 @@ def time_limit_minutes(ref: float, reference_epoch_s: float) -> int:
     return 5 + math.ceil(3 * ref * reference_epoch_s / 60)
 
 
-def time_limits(jobs: list[dict], reference_epoch_s: float) -> dict[tuple[str, str | None], int]:
+def time_limits(jobs: list[dict], reference_epoch_s: float) -> dict[tuple[str, str | None, str | None], int]:
     """Each job's time limit on a cluster (time_limit_minutes of its ref per thread), keyed by
-    its rule and case (None for a job of no case: the search), the longest over datasets."""
-    limits: dict[tuple[str, str | None], int] = {}
+    its rule, case and seeds (None for a job of no case or batch: the search), the longest over
+    datasets."""
+    limits: dict[tuple[str, str | None, str | None], int] = {}
     for job in jobs:
-        key = job["rule"], job["case"]
+        key = job["rule"], job["case"], job["seeds"]
         limits[key] = max(limits.get(key, 0), time_limit_minutes(job["ref"] / job["threads"], reference_epoch_s))
     return limits
-
-
-def plan_line(jobs: list[dict], costs: Costs, cores: int, machine: str) -> str:
-    """The plan in one line: jobs, reference epochs, and minutes at the calibrating machine's
-    reference epoch on the cores the computing jobs get (`machine`: this one's description)."""
-    wall = wall_ref(jobs, cores)
-    other = "" if costs.cpu == machine else f"; this machine: {machine}, which `python -m sincvae.plan.calibration probe` times"
-    guessed = sum(job["estimated"] for job in jobs)
-    estimates = (f"; {guessed} of them priced at an estimate, no calibration having measured their rates "
-                 f"(results/plan.csv: estimated)") if guessed else ""
-    return (f"planned: {len(jobs)} jobs, {sum(job['ref'] for job in jobs):,.0f} reference epochs of CPU, "
-            f"{wall:,.0f} of wall time on {cores} cores: about {wall * costs.reference_epoch_s / 60:.0f} min "
-            f"at {costs.reference_epoch_s:.2f} s per reference epoch (rates of {costs.cpu}{other}{estimates}); "
-            f"`snakemake results/plan.csv` measures this machine's")

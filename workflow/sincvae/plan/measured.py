@@ -53,13 +53,16 @@ def run_job(study: Finished, job: dict) -> list[Record]:
     """A run job's timed work, seed by seed: training (rows × epochs trained), drawing (lines
     drawn) and refinement (lines × steps); its seconds past them, its rule's start-up."""
     plan, case, dataset = study.plan, job["case"], job["dataset"]
-    run, rows = plan.runs[case], study.config["data"]["rows"]
+    run, rows = plan.batch_run(case, job["seeds"]), study.config["data"]["rows"]
     method, work = run.case["method"], []
+    batch_file = {name: study.root / paths.batch_file(name, job["seeds"], dataset, case)
+                  for name in ("timing.json", "history.csv")}
+    timings = {timing["seed"]: timing for timing in json.loads(batch_file["timing.json"].read_text())}
+    histories = table_rows(batch_file["history.csv"]) if registry.method(method).learns else []
     for seed in run.seeds:
-        seed_file = {name: study.root / paths.seed_file(name, seed, dataset, case) for name in ("timing.json", "history.csv")}
-        timing = json.loads(seed_file["timing.json"].read_text())
+        timing = timings[seed]
         if registry.method(method).learns:
-            history = table_rows(seed_file["history.csv"])
+            history = [row for row in histories if int(row["seed"]) == seed]
             done = len(history) - (run.case["epochs"] - plan.epochs_done(case))
             trained = sum(float(row["seconds"]) for row in history[done:])
             work.append(("train", method, trained, (len(history) - done) * rows["train"]))

@@ -7,8 +7,9 @@ the unit tests build one in milliseconds.
 
 from __future__ import annotations
 
+import copy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sincvae import paths
 from sincvae.learn import registry
@@ -17,17 +18,11 @@ from sincvae.plan.cases import PlanError, case_labels, case_settings, check_appl
 from sincvae.plan.rule_files import run_outputs
 from sincvae.score.metric_table import config_problem
 
-# The rule families of the run jobs (Plan.run_rule); a family has one rule per seed count (RunGroup).
+# The rule families of the run jobs (Plan.run_rule), each a rule of workflow/rules/train.smk.
 RUN_FAMILIES = ("train", "train_grid_point", "generate", "ablation", "ablation_continued")
-SCORE = "score"  # the rule family of the score jobs, one per run job (Plan.score_groups)
-SEEDS_SUFFIX = "_seeds"  # of a family's rule for a seed count other than its most common: train_8_seeds
+SCORE = "score"  # the rule of the score jobs, one per case
 TUNED = "tuned"
 STAGES = ("raw", "refined")  # a method's own lines; the same after refinement
-
-
-def family_of(rule: str) -> str:
-    """The family of a run or score rule (train_8_seeds -> train); any other rule is its own."""
-    return re.sub(rf"_\d+{SEEDS_SUFFIX}$", "", rule)
 
 
 @dataclass(frozen=True)
@@ -97,18 +92,6 @@ class Run:
                    Generation(**values["generation"]), values["validation_loss"])
 
 
-@dataclass(frozen=True)
-class RunGroup:
-    """One rule of run jobs: the cases of one rule family (Plan.run_rule) that run the same seeds,
-    since a rule's outputs list its seeds. Named by its family, or, where a family's cases run
-    different seed counts, by family and count for all but its most common count."""
-
-    name: str
-    family: str
-    seeds: tuple[int, ...]
-    cases: tuple[str, ...]
-
-
 @dataclass
 class Plan:
     cases: dict[str, dict]  # every case id -> its full settings (defaults filled in)
@@ -119,13 +102,20 @@ class Plan:
     levels: list[Level] = field(default_factory=list)  # the ablations' levels, every variant
     continued_from: dict[str, str] = field(default_factory=dict)  # case -> case whose end it resumes
     external: dict[str, dict] = field(default_factory=dict)  # name -> {dataset, path}: other people's samples
-    runs: dict[str, Run] = field(default_factory=dict)  # case -> its job's work (training and generation)
+    runs: dict[str, Run] = field(default_factory=dict)  # case -> its jobs' work (training and generation)
+    # case -> its run jobs' seeds, where the cost splits its seeds (sincvae.plan.schedule); else one job
+    split: dict[str, list[tuple[int, ...]]] = field(default_factory=dict)
     search: Run | None = None  # what each trial of the search runs, with its settings over the base case's
     datasets: list[str] = field(default_factory=list)
 
     @property
     def learned(self) -> list[str]:
         return [c for c, row in self.cases.items() if registry.method(row["method"]).learns]
+
+    @property
+    def learned_comparison(self) -> list[str]:
+        """The comparison's cases whose method learns: those with loss curves."""
+        return [c for c in self.comparison if registry.method(self.cases[c]["method"]).learns]
 
     @property
     def contenders(self) -> list[str]:
@@ -175,31 +165,31 @@ class Plan:
             return "train_grid_point"
         return "train" if registry.method(self.cases[case]["method"]).learns else "generate"
 
-    def run_groups(self) -> list[RunGroup]:
-        """The run jobs' rules (RunGroup), in the plan's order."""
-        return self._groups(self.run_rule)
+    def batches(self, case: str) -> list[tuple[int, ...]]:
+        """A case's run jobs, each a batch of consecutive seeds: one for all its seeds unless
+        the plan split them by cost (sincvae.plan.schedule.split_by_cost). A seed's lines do not
+        depend on its batch."""
+        return self.split.get(case, [tuple(self.seeds[case])])
 
-    def score_groups(self) -> list[RunGroup]:
-        """The score jobs' rules: family `score`, one rule per seed count."""
-        return self._groups(lambda case: SCORE)
+    def batch(self, case: str, label: str) -> tuple[int, ...]:
+        """The seeds of a case's run job by its {seeds} label (paths.batch_label)."""
+        for seeds in self.batches(case):
+            if paths.batch_label(seeds) == label:
+                return seeds
+        raise PlanError(f"{case} has no run job for seeds {label}: its jobs are "
+                        f"{', '.join('seeds' + paths.batch_label(b) for b in self.batches(case))}")
 
-    def _groups(self, family_of) -> list[RunGroup]:
-        groups: dict[tuple[str, tuple[int, ...]], list[str]] = {}
-        for case in self.runs:
-            groups.setdefault((family_of(case), tuple(self.seeds[case])), []).append(case)
-        common: dict[str, tuple[int, ...]] = {}  # each family's seeds of the most cases (the first on a tie)
-        for (family, seeds), cases in groups.items():
-            if family not in common or len(cases) > len(groups[family, common[family]]):
-                common[family] = seeds
-        return [RunGroup(family if seeds == common[family] else f"{family}_{len(seeds)}{SEEDS_SUFFIX}", family,
-                         seeds, tuple(cases)) for (family, seeds), cases in groups.items()]
+    def batch_run(self, case: str, label: str) -> Run:
+        """What one run job of a case does: its Run for the seeds of its batch."""
+        return replace(self.runs[case], seeds=self.batch(case, label))
 
-    def run_inputs(self, case: str, dataset: str) -> dict[str, str | list[str]]:
-        """What a case's run job reads: the data of each split it generates for, the train split
-        (and the validation split, for the validation losses) if its method learns or searches
-        the train split (nearest neighbours), the train split's exact solutions if it trains
-        towards them, the search's best setting for `tuned`, and each seed's training state
-        where an epochs level continues a shorter one."""
+    def run_inputs(self, case: str, dataset: str, label: str) -> dict[str, str | list[str]]:
+        """What a case's run job for the seeds of `label` reads: the data of each split it
+        generates for, the train split (and the validation split, for the validation losses) if
+        its method learns or searches the train split (nearest neighbours), the train split's
+        exact solutions if it trains towards them, the search's best setting for `tuned`, and
+        the training states of its seeds where an epochs level continues a shorter one (the
+        shorter level's batches that hold them)."""
         run = self.runs[case]
         method = registry.method(run.case["method"])
         splits = [split for split, _ in run.splits]
@@ -214,16 +204,19 @@ class Plan:
             inputs["best"] = paths.fill(paths.BEST_SETTING, dataset=dataset)
         shorter = self.continued_from.get(case)
         if shorter is not None:
-            inputs["starts"] = [paths.seed_file("state.pt", seed, dataset, shorter) for seed in self.seeds[shorter]]
+            seeds = set(self.batch(case, label))
+            inputs["starts"] = [paths.batch_file("states.pt", batch, dataset, shorter)
+                                for batch in self.batches(shorter) if seeds & set(batch)]
         return inputs
 
     def score_inputs(self, case: str, dataset: str) -> dict[str, str | list[str]]:
-        """What a case's score job reads: what its run job wrote of each seed's lines and loss
+        """What a case's score job reads: what its run jobs wrote of each seed's lines and loss
         history (the final losses in the case's metrics.json), the scored rows and their exact
         solutions, and the search's best setting for `tuned` (the settings its metrics.json lists)."""
-        written = run_outputs(self.run_rule(case), tuple(self.seeds[case]))
+        written = run_outputs(self.run_rule(case))
         inputs: dict[str, str | list[str]] = {
-            name: [paths.fill(path, dataset=dataset, case=case) for path in written[name]]
+            name: [paths.fill(written[name], dataset=dataset, case=case, seeds=paths.batch_label(batch))
+                   for batch in self.batches(case)]
             for name in ("lines", "histories") if name in written}
         inputs["targets"] = paths.fill(paths.EXACT_TARGETS, dataset=dataset)
         inputs["solutions"] = paths.fill(paths.EXACT_SOLUTIONS, dataset=dataset)
@@ -256,6 +249,14 @@ class Plan:
     @property
     def all_seeds(self) -> list[int]:
         return sorted({s for seeds in self.seeds.values() for s in seeds})
+
+
+def merged(base: dict, overlay: dict) -> dict:
+    """Snakemake's --configfile overlay: mappings merged key by key, anything else replaced."""
+    out = copy.deepcopy(base)
+    for key, value in overlay.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def without_removed(config: dict) -> dict:

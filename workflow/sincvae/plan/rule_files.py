@@ -17,33 +17,28 @@ if TYPE_CHECKING:
 TEMPORARY_OUTPUTS = ("models", "states")
 
 
-def _each_seed(file: str, seeds: tuple[int, ...]) -> list[str]:
-    return [paths.seed_file(file, seed) for seed in seeds]
-
-
-def run_outputs(family: str, seeds: tuple[int, ...]) -> dict[str, list[str]]:
-    """What a run job of `family` (RunGroup) writes, with {dataset} and {case} left as
-    wildcards: for each of its seeds its lines and timings; the loss history of a method that
-    learns; the model of a case the notebooks and latent figures may read; and the training
-    state a longer epochs level resumes. Its score job (score_outputs) scores the lines."""
-    outputs = {name: _each_seed(file, seeds) for name, file in (("lines", "lines.parquet"), ("timing", "timing.json"))}
+def run_outputs(family: str) -> dict[str, str]:
+    """What a run job of `family` (Plan.run_rule) writes for its batch of seeds, with
+    {dataset}, {case} and {seeds} left as wildcards: its seeds' lines and timings; the loss
+    history of a method that learns; the models of a case the notebooks and latent figures may
+    read; and the training states a longer epochs level resumes. Each file has a `seed` column
+    or key; the case's score job (score_outputs) scores every batch's lines."""
+    names = [("lines", "lines.parquet"), ("timing", "timing.json")]
     if family in ("train", "train_grid_point"):
-        outputs["models"] = _each_seed("model.pt", seeds)
+        names.append(("models", "models.pt"))
     if family != "generate":
-        outputs["histories"] = _each_seed("history.csv", seeds)
+        names.append(("histories", "history.csv"))
     if family == "ablation_continued":
-        outputs["states"] = _each_seed("state.pt", seeds)
-    return outputs
+        names.append(("states", "states.pt"))
+    return {name: paths.batch_file(file) for name, file in names}
 
 
-def score_outputs(seeds: tuple[int, ...]) -> dict[str, str | list[str]]:
-    """What a score job writes: for each seed its scores per line and per row and its metrics,
-    the case's metrics.json over its seeds, and the seconds its scoring took (calibration's)."""
-    outputs: dict[str, str | list[str]] = {name: _each_seed(file, seeds) for name, file in (
-        ("scores", "scores.parquet"), ("rows", "rows.parquet"), ("metrics", "metrics.json"))}
-    outputs["summary"] = paths.CASE_METRICS
-    outputs["timing"] = paths.SCORE_TIMING
-    return outputs
+def score_outputs() -> dict[str, str]:
+    """What a case's score job writes: its seeds' scores per line and per row (a `seed` column)
+    and metrics (a list, in seed order), the case's metrics.json over its seeds, and the seconds
+    its scoring took (calibration's)."""
+    return {"scores": paths.CASE_SCORES, "rows": paths.CASE_ROWS, "seed_metrics": paths.SEED_METRICS,
+            "summary": paths.CASE_METRICS, "timing": paths.SCORE_TIMING}
 
 
 def notebook_config(config: dict, dataset: str) -> dict:

@@ -16,8 +16,8 @@ def scored(dataset: str, case: str, method: str, stages: dict[str, dict[str, dic
     return {"dataset": dataset, "case": case, "method": method, "stages": stages}
 
 
-def write(record: dict, path: str | Path) -> None:
-    """A record as JSON; numpy scalars as the numbers they are."""
+def write(record: dict | list, path: str | Path) -> None:
+    """A record (or a list of them) as JSON; numpy scalars as the numbers they are."""
     with open(path, "w") as f:
         json.dump(record, f, indent=2, default=lambda value: value.item())
 
