@@ -5,13 +5,8 @@ import os
 from sincvae.plan.cost import Costs, time_limits
 from sincvae.plan.jobs import memory_mb
 from sincvae.plan.machine import describe_cpu
-from sincvae.plan.schedule import (
-    job_key,
-    plan_line,
-    priced_jobs,
-    simulate,
-    split_by_cost,
-)
+from sincvae.plan.schedule import job_key, plan_line, priced_jobs
+from sincvae.plan.schedule import simulate, split_by_cost
 
 # Every job's cost in reference epochs, from the rates of this machine's file in config/costs/
 # (the nearest machine's if it has none): results/plan.csv before anything trains, the time
@@ -37,9 +32,7 @@ def planned_schedule(cores):
 
 def time_limit(rule):
     """A job's runtime on a cluster: its rule's limit for its case and batch of seeds."""
-    return lambda wildcards: TIME_LIMITS[
-        rule, wildcards.get("case"), wildcards.get("seeds")
-    ]
+    return lambda w: TIME_LIMITS[rule, w.get("case"), w.get("seeds")]
 
 
 def memory_of(rule):
