@@ -125,3 +125,16 @@ def test_the_plans_job_graph_is_snakemakes(tmp_path):
 def test_the_simulated_wall_is_never_below_the_cpu_over_the_cores_nor_the_critical_path(cores):
     planned = schedule(CONFIG, COSTS, cores)[0]
     assert planned.wall >= max(planned.cpu / cores, planned.critical_ref) - 1e-9
+
+
+def test_the_cluster_pages_tables_are_the_plans():
+    """docs/cluster.md's wall tables are `sincvae plan --table` on the rates it names."""
+    from sincvae.plan.schedule import wall_table
+
+    text = (ROOT / "docs" / "cluster.md").read_text()
+    machine = "Intel(R) Xeon(R) Processor, 2 cores, amx_bf16, avx512_bf16"
+    assert f'--machine "{machine.replace(" avx512_bf16", chr(10) + "avx512_bf16")}"' in text
+    costs = Costs.for_machine(ROOT / "config" / "costs", machine)
+    paper = merged(CONFIG, yaml.safe_load((ROOT / "config" / "paper.yaml").read_text()))
+    assert wall_table(CONFIG, costs, [2, 8, 64, 256]) in text
+    assert wall_table(paper, costs, [2, 8, 64, 256], cluster=True) in text

@@ -131,14 +131,18 @@ def _plan(args) -> None:
     from sincvae.plan.cost import Costs
     from sincvae.plan.machine import describe_cpu
     from sincvae.plan.planning import merged, without_removed
-    from sincvae.plan.schedule import plan_line, schedule
+    from sincvae.plan.schedule import plan_line, schedule, wall_table
 
     config = {}
     for path in args.config:  # later files override earlier ones, as with snakemake --configfile
         config = merged(config, yaml.safe_load(Path(path).read_text()))
-    machine = describe_cpu()
+    config = without_removed(config)
+    machine = args.machine or describe_cpu()
     costs = Costs.for_machine(args.costs, machine)
-    planned, jobs = schedule(without_removed(config), costs, args.cores, args.cluster)
+    if args.table:
+        print(wall_table(config, costs, args.table, args.cluster))
+        return
+    planned, jobs = schedule(config, costs, args.cores, args.cluster)
     print(plan_line(planned, jobs, costs, machine))
     if args.critical_path:
         for job in planned.critical:
@@ -182,6 +186,10 @@ def main(argv: list[str] | None = None) -> None:
                          help="the cores are a cluster's: the local rules run where Snakemake runs, beside them")
     planned.add_argument("--critical-path", action="store_true",
                          help="list the critical path's jobs with their wall, in reference epochs")
+    planned.add_argument("--table", type=int, nargs="+", metavar="CORES",
+                         help="a Markdown table of the simulated wall on each number of cores (docs/cluster.md)")
+    planned.add_argument("--machine", help="plan with the rates of this calibrated machine (its `cpu` in "
+                                           "config/costs/) instead of this one's")
     planned.set_defaults(run=_plan)
     probe = commands.add_parser("probe", help="time this machine's training rates (minutes; nothing else running)")
     probe.add_argument("--config", default="config/config.yaml")

@@ -217,3 +217,15 @@ def plan_line(planned: Schedule, jobs: list[dict], costs: Costs, machine: str) -
             f"{len(planned.critical)} jobs): about {planned.wall * costs.reference_epoch_s / 60:.0f} min at "
             f"{costs.reference_epoch_s:.2f} s per reference epoch (rates of {costs.cpu}{other}{estimates}); "
             f"`snakemake results/plan.csv` measures this machine's")
+
+
+def wall_table(config: dict, costs: Costs, cores: list[int], cluster: bool = False) -> str:
+    """The study's simulated wall on each number of `cores`, as a Markdown table in reference
+    epochs: beside the CPU spread evenly over the cores, and the critical path."""
+    lines = ["| cores | jobs | CPU | simulated wall | wall ÷ (CPU ÷ cores) | critical path |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for count in cores:
+        planned, jobs = schedule(config, costs, count, cluster)
+        lines.append(f"| {count} | {len(jobs)} | {planned.cpu:,.0f} | {planned.wall:,.0f} | "
+                     f"{planned.wall / (planned.cpu / count):.2f} | {planned.critical_ref:,.0f} |")
+    return "\n".join(lines)
