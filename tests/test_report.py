@@ -234,10 +234,12 @@ def test_the_report_template_renders_valid_html_with_findings_first():
                          methods=methods_view(comparison()), compute_figure="data:,", calibration_figures={"expected_coverage": "data:,"}, datasets=[], validations=[], validation=empty, figures={},
                          notebooks={}, tuning=[], origin=empty, benchmarks=empty,
                          planned={"jobs": 3, "cpu_ref": 40.0, "wall_ref": 20.0, "cores": 2, "wall_minutes": 0.4,
-                                  "reference_epoch_s": 1.1, "rates_from": "test", "machine": "other CPU"},
+                                  "reference_epoch_s": 1.1, "rates_from": "test", "machine": "other CPU",
+                                  "critical_path_ref": 12.4, "critical_path": ["generate_data", "train", "report"]},
                          config_text="a: <b>", docs="../docs", power={})
     html5lib.HTMLParser(strict=True).parse(page)
     assert "rates measured on test; this machine: other CPU" in page
+    assert "20 of wall time on 2 cores (a simulated schedule; its critical path 12, 3 jobs)" in page
     assert page.index('id="findings"') < page.index('id="comparison"')
     assert "a: &lt;b&gt;" in page and "0.5 &lt; beta &lt; 2: differs by dataset" in page  # text is escaped
     assert 'href="#claims"' not in page  # no claims section (claims=[]), so no link to one

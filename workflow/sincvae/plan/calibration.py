@@ -26,6 +26,7 @@ from sincvae.plan.jobs import STEPS, study_jobs
 from sincvae.plan.machine import describe_cpu
 from sincvae.plan.measured import Finished, table_rows
 from sincvae.plan.planning import Plan
+from sincvae.plan.schedule import split_by_cost
 
 MEASURED_FIELDS = ("rate", "key", "dataset", "job", "seconds", "size")
 
@@ -157,11 +158,12 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--measured needs --reference-epoch-s: the reference epoch of the machine that ran the study")
     with open(args.config) as f:
         config = without_removed(yaml.safe_load(f))
-    study = make_plan(config)
     out = Path(args.costs) / file_name(args.cpu)
     # What is not measured now keeps its rate from this machine's file, or from the nearest
-    # machine's on its first calibration.
-    kept = asdict(Costs.for_machine(args.costs, args.cpu))
+    # machine's on its first calibration: the rates the study's run split its cases by.
+    current = Costs.for_machine(args.costs, args.cpu)
+    kept = asdict(current)
+    study = split_by_cost(make_plan(config), config, current)
     if args.command == "calibrate":
         seconds = args.reference_epoch_s or statistics.median(reference_epoch_seconds(seed) for seed in range(3))
         records = read_measured(args.measured) if args.measured else measure(study, config, Path(args.root))
