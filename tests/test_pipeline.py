@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 import zipfile
 from pathlib import Path
 
@@ -36,7 +37,10 @@ METHODS_LEARNED = learned()
 from sincvae.plan.calibration import MEASURED_FIELDS, measure
 from sincvae.plan.cost import Costs
 from sincvae.plan.jobs import STEPS, job_table
+from sincvae.plan.machine import describe_cpu
+from sincvae.plan.measured import Finished
 from sincvae.plan.planning import RUN_FAMILIES, plan
+from sincvae.plan.schedule import priced_jobs, simulate, split_by_cost
 
 pytestmark = pytest.mark.pipeline
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -593,6 +597,28 @@ def dry_run_jobs(stdout: str) -> dict[str, int]:
     """A dry run's "Job stats": rule -> jobs, without the `all` target and the total."""
     stats = stdout.split("Job stats:")[1].split("\n\n")[0].splitlines()[3:]
     return {rule: int(n) for rule, n in (line.split() for line in stats if line.strip()) if rule not in ("all", "total")}
+
+
+def log_seconds(log: str) -> float:
+    """Seconds from a Snakemake log's first time stamp to its last."""
+    stamps = [datetime.strptime(stamp, "%a %b %d %H:%M:%S %Y") for stamp in re.findall(r"^\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]$", log, flags=re.M)]
+    return (stamps[-1] - stamps[0]).total_seconds()
+
+
+def test_the_plans_schedule_replays_the_run_it_simulates(quick_run):
+    """The plan's schedule (sincvae.plan.schedule.simulate: its job graph, priorities, threads,
+    local jobs beside the computing ones) given each job's measured seconds (its benchmark)
+    ends within 15% of the quick run's own wall time: the README's --cores 8 on this machine,
+    whose computing jobs share its cores and whose bookkeeping runs beside them."""
+    here = Costs.for_machine(ROOT / "config" / "costs", describe_cpu())
+    study = split_by_cost(plan(QUICK_STUDY), QUICK_STUDY, here)
+    cores = len(os.sched_getaffinity(0))
+    jobs, graph = priced_jobs(study, QUICK_STUDY, here, cores)
+    finished = Finished(study, QUICK_STUDY, quick_run)
+    timed = [{**job, "ref": finished.benchmark_s(job) * min(job["threads"], cores)} for job in jobs]
+    replayed = simulate(timed, graph, cores, cluster=True).wall
+    measured = log_seconds(next((quick_run / ".snakemake" / "log").glob("*.snakemake.log")).read_text())
+    assert abs(replayed / measured - 1) <= 0.15, (replayed, measured)
 
 
 def test_a_finished_study_is_measured_job_by_job_with_the_sizes_its_rates_scale_with(quick_run):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from sincvae.plan.cost import Costs
 from sincvae.plan.jobs import STEPS, job_table
-from sincvae.plan.planning import RUN_FAMILIES, Plan, plan
+from sincvae.plan.planning import RUN_FAMILIES, Plan, plan as make_plan
 
 
 def _batches(seeds: list[int], parts: int) -> list[tuple[int, ...]]:
@@ -199,7 +199,7 @@ def critical_path(jobs: list[dict], graph: dict[tuple, list[tuple]]) -> list[dic
 def schedule(config: dict, costs: Costs, cores: int, cluster: bool = False) -> tuple[Schedule, list[dict]]:
     """The study of `config`, its seeds split by cost, priced (job_table) and simulated on
     `cores` cores of one machine or of a `cluster`; and its priced jobs."""
-    study = split_by_cost(plan(config), config, costs)
+    study = split_by_cost(make_plan(config), config, costs)
     jobs, graph = priced_jobs(study, config, costs, None if cluster else cores)
     return simulate(jobs, graph, cores, cluster), jobs
 
