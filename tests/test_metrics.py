@@ -229,6 +229,12 @@ def test_the_ideal_sampler_is_calibrated_and_an_overconfident_one_is_not(name, r
     assert np.abs(coverage_curve(per_row["pit"]) - LEVELS).max() <= band
     assert summary["coverage_gap"] <= band and abs(summary["calibration"]) <= band
     assert summary["sbc_p"] > 0.01
+    # the same lines a little off their solutions, no longer through the forward gate: an
+    # approximate sampler's raw lines, calibrated as the lines they approximate
+    shift = np.array([0.01, 0.0])[:, None]  # x0 moved by half the match tolerance
+    nudged_scores, nudged, _ = score_lines(fmap, "scoring", ideal + shift, x, y, solutions, 0.02, seed=7)
+    assert nudged_scores["valid"].mean() < 0.05
+    assert abs(nudged["calibration"]) <= band and nudged["coverage_gap"] <= band
     top = np.stack([np.repeat(lines[weights.argmax()][None], k, 0) for lines, weights in solutions])
     _, confident, _ = score_lines(fmap, "scoring", top, x, y, solutions, 0.02, seed=7)
     assert confident["calibration"] < summary["calibration"]

@@ -32,14 +32,13 @@ RANK_BINS = 10  # bins of the ranks' uniformity test
 BUDGETS = (1, 2, 5, 10, 30)  # the T of R_T
 
 
-def solution_mass(distances: np.ndarray, matched: np.ndarray, valid: np.ndarray,
-                  weights: np.ndarray) -> tuple[np.ndarray, float]:
-    """The method's mass on each exact solution (S,): the weight of its valid lines that match
-    it, each line given to its nearest matched solution; and the mass on no solution (lines
-    that are invalid or match none)."""
-    ok = matched & valid[:, None]
-    nearest = np.where(ok, distances, np.inf).argmin(1)
-    assigned = ok.any(1)
+def solution_mass(distances: np.ndarray, matched: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, float]:
+    """The method's mass on each exact solution (S,): the weight of its lines that match it
+    (within the match tolerance, valid or not: a method's raw lines stand for the solution they
+    approximate, as its refined ones do), each line given to its nearest matched solution; and
+    the mass on no solution (lines that match none)."""
+    nearest = np.where(matched, distances, np.inf).argmin(1)
+    assigned = matched.any(1)
     mass = np.bincount(nearest[assigned], weights=weights[assigned], minlength=distances.shape[1])
     return mass, max(0.0, 1.0 - float(mass.sum()))
 
@@ -142,7 +141,7 @@ def row_pit(row) -> float:
     index = true_solution(row.truth, row.solutions, row.match_tolerance)
     if index is None:
         return float("nan")
-    mass, off = solution_mass(row.distances, row.matched, row.lines["valid"], row.weights)
+    mass, off = solution_mass(row.distances, row.matched, row.weights)
     if np.allclose(row.weights, row.weights[0]):
         mass, off = counted_with_truth(mass, off, index, len(row.weights))
     return coverage_pit(mass, off, index, row.draws("pit", len(mass) + 2))
