@@ -102,7 +102,7 @@ def test_no_more_jobs_at_once_than_cores(quick_run):
     assert "Provided cores: 8" in output
     assert f"at most {cores} computing jobs at once: this machine's cores" in output
     # no more computing jobs running at once than cores, from the jobs' start and end times
-    log = next((quick_run / ".snakemake" / "log").glob("*.snakemake.log")).read_text()
+    log = run_log_of(quick_run)
     assert max_running(log) <= cores
 
 
@@ -117,7 +117,7 @@ def test_the_head_of_the_longest_chain_starts_first(quick_run):
     study's end, sincvae.plan.schedule): of the jobs that wait only on the data, the training,
     the search and the train split's solver, the first to start is the one of the longest
     chain."""
-    started = started_priorities(next((quick_run / ".snakemake" / "log").glob("*.snakemake.log")).read_text())
+    started = started_priorities(run_log_of(quick_run))
     heads = ("tune", "solve_train", *RUN_FAMILIES)
     planned = pd.read_csv(quick_run / "results" / "plan.csv")
     longest = planned.loc[planned["rule"].isin(heads), "priority"].max()
@@ -599,6 +599,11 @@ def dry_run_jobs(stdout: str) -> dict[str, int]:
     return {rule: int(n) for rule, n in (line.split() for line in stats if line.strip()) if rule not in ("all", "total")}
 
 
+def run_log_of(workdir: Path) -> str:
+    """The Snakemake log of a directory's first run (later dry runs and reports log too)."""
+    return sorted((workdir / ".snakemake" / "log").glob("*.snakemake.log"))[0].read_text()
+
+
 def log_seconds(log: str) -> float:
     """Seconds from a Snakemake log's first time stamp to its last."""
     stamps = [datetime.strptime(stamp, "%a %b %d %H:%M:%S %Y") for stamp in re.findall(r"^\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]$", log, flags=re.M)]
@@ -617,7 +622,7 @@ def test_the_plans_schedule_replays_the_run_it_simulates(quick_run):
     finished = Finished(study, QUICK_STUDY, quick_run)
     timed = [{**job, "ref": finished.benchmark_s(job) * min(job["threads"], cores)} for job in jobs]
     replayed = simulate(timed, graph, cores, cluster=True).wall
-    measured = log_seconds(next((quick_run / ".snakemake" / "log").glob("*.snakemake.log")).read_text())
+    measured = log_seconds(run_log_of(quick_run))
     assert abs(replayed / measured - 1) <= 0.15, (replayed, measured)
 
 

@@ -286,11 +286,9 @@ def train_seeds(case: dict, seeds: list[int], fmap: ForwardMap,
         yield seed, model, seed_history
     if states:
         torch.save({seed: torch.load(paths[seed], weights_only=True, map_location="cpu") for seed in seeds}, states)
-    for checkpoint in paths.values():
+    for checkpoint in paths.values():  # the folder stays: another job of the case may be writing to it
         if checkpoint:
             checkpoint.unlink()
-    if folder and not any(folder.iterdir()):
-        folder.rmdir()
 
 
 def _save(path: Path, settings, data, model, optimiser, shuffle, history) -> None:
