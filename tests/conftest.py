@@ -1,3 +1,4 @@
+import re
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,17 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stderr[-4000:]}")
     return result
+
+
+def dry_run_blocks(stdout: str) -> list[tuple[str, dict[str, str]]]:
+    """A Snakemake dry run's jobs: each one's rule and its fields (input, output, wildcards,
+    resources, ...) as printed."""
+    blocks = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", stdout):
+        head = re.match(r"(?:local)?rule (\w+):", block)
+        if head:
+            blocks.append((head.group(1), dict(re.findall(r"^    (\w+): (.*)$", block, re.M))))
+    return blocks
 
 
 def new_workdir(tmp_path_factory, name: str) -> Path:

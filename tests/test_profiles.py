@@ -1,6 +1,5 @@
 """The cluster profiles plan every job with the right resources (dry runs: no cluster needed)."""
 
-import re
 import shutil
 import subprocess
 import sys
@@ -8,7 +7,7 @@ from collections import Counter
 
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, dry_run_blocks
 from sincvae.plan.planning import plan
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -35,12 +34,8 @@ def dry_run(tmp_path, profile: str, *args: str) -> tuple[list[dict], str]:
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    jobs = []
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", result.stdout):
-        rule = re.match(r"(?:local)?rule (\w+):", block)
-        resources = re.search(r"resources: (.*)", block)
-        if rule and resources:
-            jobs.append({"rule": rule.group(1), **dict(kv.split("=", 1) for kv in resources.group(1).split(", "))})
+    jobs = [{"rule": rule, **dict(kv.split("=", 1) for kv in fields["resources"].split(", "))}
+            for rule, fields in dry_run_blocks(result.stdout) if "resources" in fields]
     return jobs, result.stderr
 
 

@@ -2,19 +2,19 @@
 each job's priority its chain's length, and the schedule Snakemake makes of them simulated on
 a number of cores, its graph the one Snakemake builds."""
 
-import re
 import subprocess
 import sys
 
 import pytest
 import yaml
 
-from conftest import QUICK_STUDY, ROOT, merged
+from conftest import QUICK_STUDY, ROOT, dry_run_blocks, merged
 from sincvae.plan.cost import Costs
 from sincvae.plan.jobs import job_table
 from sincvae.plan.machine import describe_cpu
 from sincvae.plan.planning import RUN_FAMILIES, plan
-from sincvae.plan.schedule import critical_path, job_key, prioritised, schedule, simulate, split_by_cost, waits
+from sincvae.plan.schedule import (critical_path, job_key, prioritised, schedule, simulate, split_by_cost, wall_table,
+                                   waits)
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 COSTS = Costs.calibrated(ROOT / "config" / "costs")[0]
@@ -74,13 +74,11 @@ def _dry_run_graph(config_files: list[str]) -> tuple[set, set]:
                           str(ROOT), "-n", "--forceall", "--configfile", *config_files],
                          capture_output=True, text=True, check=True).stdout
     jobs = []
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", out):
-        head = re.match(r"(?:local)?rule (\w+):", block)
-        if not head or head.group(1) == "all":
+    for rule, fields in dry_run_blocks(out):
+        if rule == "all":
             continue
-        fields = dict(re.findall(r"^    (\w+): (.*)$", block, re.M))
         wildcards = dict(pair.split("=", 1) for pair in fields.get("wildcards", "").split(", ") if pair)
-        jobs.append((job_key({"rule": head.group(1), **wildcards}), set(fields.get("input", "").split(", ")),
+        jobs.append((job_key({"rule": rule, **wildcards}), set(fields.get("input", "").split(", ")),
                      set(fields.get("output", "").split(", "))))
     writer = {path: key for key, _, outputs in jobs for path in outputs}
     edges = {(writer[path], key) for key, inputs, _ in jobs for path in inputs if path in writer}
@@ -129,8 +127,6 @@ def test_the_simulated_wall_is_never_below_the_cpu_over_the_cores_nor_the_critic
 
 def test_the_cluster_pages_tables_are_the_plans():
     """docs/cluster.md's wall tables are `sincvae plan --table` on the rates it names."""
-    from sincvae.plan.schedule import wall_table
-
     text = (ROOT / "docs" / "cluster.md").read_text()
     machine = "Intel(R) Xeon(R) Processor, 2 cores, amx_bf16, avx512_bf16"
     assert f'--machine "{machine.replace(" avx512_bf16", chr(10) + "avx512_bf16")}"' in text

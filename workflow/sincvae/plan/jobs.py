@@ -28,9 +28,8 @@ RUN_MB, ABLATION_MB, SCORE_MB, SEARCH_MB = 2500, 1500, 1000, 1500  # about twice
 Wait = dict[str, str]  # the values a job waited on has: its rule and some of its wildcards
 
 
-def _on(*rules: str, **values) -> Callable[[Plan, dict, dict], list[Wait]]:
+def _on(*rules: str, by_dataset: bool = True) -> Callable[[Plan, dict, dict], list[Wait]]:
     """Waits on the jobs of `rules` of the job's own dataset (by_dataset) or of every one."""
-    by_dataset = values.pop("by_dataset", True)
     return lambda plan, config, job: [{"rule": rule, **({"dataset": job["dataset"]} if by_dataset else {})}
                                       for rule in rules]
 
@@ -75,10 +74,6 @@ def _score_waits(plan: Plan, config: dict, job: dict) -> list[Wait]:
     waits = [{"rule": plan.run_rule(job["case"]), "dataset": job["dataset"], "case": job["case"]},
              {"rule": "solve_exact", "dataset": job["dataset"]}]
     return waits + ([{"rule": "best_setting", "dataset": job["dataset"]}] if job["case"] == TUNED else [])
-
-
-def _run_rule(plan: Plan, case: str) -> str:
-    return plan.run_rule(case)
 
 
 def _score_rule(plan: Plan, case: str) -> str:
@@ -201,7 +196,7 @@ STEPS: dict[str, Step] = {
     "best_setting": Step(("dataset",), local=True, part="tuning", after=_on("tune")),
     "plot_dataset": Step(("dataset",), after=_both(
         _on("solve_exact", "validate_data"), _cases(_score_rule, lambda plan, config: plan.comparison),
-        _first_batches(_inspected), _cases(_run_rule, lambda plan, config: plan.learned_comparison))),
+        _first_batches(_inspected), _cases(Plan.run_rule, lambda plan, config: plan.learned_comparison))),
     "notebook": Step(("dataset",), after=_both(
         _on("solve_exact", "validate_data"), _first_batches(_inspected_learned))),
     "plot_latent": Step(("dataset",), part="latent", after=_both(

@@ -113,7 +113,7 @@ class Schedule:
     """A simulated run of the study: its wall time and CPU in reference epochs, and its critical
     path (the chain of jobs, each waiting on the one before, whose walls sum the longest)."""
 
-    cores: int | None
+    cores: int
     wall: float
     cpu: float
     critical: list[dict]  # the critical path's jobs, first to last: rule, dataset, case, seeds, ref
@@ -122,10 +122,14 @@ class Schedule:
     def critical_ref(self) -> float:
         return sum(job["wall"] for job in self.critical)
 
+    @property
+    def over_ideal(self) -> float:
+        """Its wall over its CPU spread evenly over the cores."""
+        return self.wall / (self.cpu / self.cores)
+
     def summary(self) -> dict:
-        ideal = self.cpu / self.cores if self.cores else None
         return {"cores": self.cores, "cpu_ref": self.cpu, "wall_ref": self.wall,
-                "wall_over_cpu_per_core": self.wall / ideal if ideal else None,
+                "wall_over_cpu_per_core": self.over_ideal,
                 "critical_path_ref": self.critical_ref,
                 "critical_path": [_name(job) for job in self.critical]}
 
@@ -156,14 +160,14 @@ def simulate(jobs: list[dict], graph: dict[tuple, list[tuple]], cores: int, clus
     free, now = cores, 0.0
     while ready or running:
         ready.sort(key=lambda key: (-by_key[key]["priority"], order[key]))
-        started = []
+        started = set()
         for key in ready:
             job = by_key[key]
             need = 0 if cluster and job["local"] else min(job["threads"], cores)
             if need <= free:
                 free -= need
                 heapq.heappush(running, (now + _wall(job), order[key], key))
-                started.append(key)
+                started.add(key)
         ready = [key for key in ready if key not in started]
         now = running[0][0]
         while running and running[0][0] == now:  # every job ending now, before the next choice
@@ -227,5 +231,5 @@ def wall_table(config: dict, costs: Costs, cores: list[int], cluster: bool = Fal
     for count in cores:
         planned, jobs = schedule(config, costs, count, cluster)
         lines.append(f"| {count} | {len(jobs)} | {planned.cpu:,.0f} | {planned.wall:,.0f} | "
-                     f"{planned.wall / (planned.cpu / count):.2f} | {planned.critical_ref:,.0f} |")
+                     f"{planned.over_ideal:.2f} | {planned.critical_ref:,.0f} |")
     return "\n".join(lines)

@@ -50,6 +50,13 @@ def lines_frame(lines: dict[tuple[str, str], np.ndarray]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def each_seed(frames: list[pd.DataFrame], seeds: list[int]) -> list[pd.DataFrame]:
+    """The tables of a case's run jobs (each a batch of its seeds, a `seed` column) -> each seed's
+    rows in the order of `seeds`, without the column."""
+    grouped = pd.concat(frames, ignore_index=True).groupby("seed")
+    return [grouped.get_group(seed).drop(columns="seed").reset_index(drop=True) for seed in seeds]
+
+
 def lines_from_frame(frame: pd.DataFrame, length: int) -> dict[tuple[str, str], np.ndarray]:
     """Inverse of lines_frame -> {(split, stage): (B, K, 2, length) float64}."""
     lines = {}
