@@ -14,19 +14,31 @@ import torch
 import yaml
 
 from conftest import ROOT
-from sincvae.cli import MATCH_TOLERANCE, SOLVER_TOLERANCE, MapError, main, parse_map
+from sincvae.cli import MapError, main, parse_map
 from sincvae.problem.data import make_dataset, save_dataset, split_rng, to_file_layout
 from sincvae.problem.exact import solve_split
 from sincvae.problem.forward import ForwardMap
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+MATCH_TOLERANCE, SOLVER_TOLERANCE = CONFIG["evaluate"]["match_tolerance"], CONFIG["data"]["tolerance"]
 DATA_1 = "sin(5*x0 + 3*x1), cos(4*x0 + 8*x1)"
 ROWS, K = 4, 5
 
 
-def test_the_commands_defaults_are_the_workflows():
-    assert MATCH_TOLERANCE == CONFIG["evaluate"]["match_tolerance"]
-    assert SOLVER_TOLERANCE == CONFIG["data"]["tolerance"]
+def test_the_commands_tolerances_are_the_configs_unless_given(submissions, tmp_path, monkeypatch, capsys):
+    """`sincvae score` reads the match and solver tolerances from --config, as the workflow does;
+    a flag overrides them, and with neither it stops naming the missing file."""
+    monkeypatch.chdir(tmp_path)
+    moved = str(submissions / "moved.pt")  # every line 0.05 off an exact solution
+    with pytest.raises(SystemExit, match="^sincvae score: --config config/config.yaml: no such file"):
+        main(["score", moved, "--map", DATA_1])
+    (tmp_path / "config").mkdir()
+    loose = {**CONFIG, "evaluate": {**CONFIG["evaluate"], "match_tolerance": 0.1}}
+    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(loose))
+    assert scored(moved, "--map", DATA_1, capsys=capsys)["near"] == 1.0
+    assert scored(moved, "--map", DATA_1, "--match-tolerance", "0.02", capsys=capsys)["near"] == 0.0
+    given = ["--match-tolerance", str(MATCH_TOLERANCE), "--tolerance", str(SOLVER_TOLERANCE)]
+    assert scored(moved, "--map", DATA_1, *given, "--config", "absent.yaml", capsys=capsys)["near"] == 0.0
 
 
 @pytest.mark.parametrize("text, terms", [

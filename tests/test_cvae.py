@@ -2,7 +2,10 @@ import pytest
 import torch
 from torch import nn
 
-from sincvae.learn.methods.cvae import CVAE, HIDDEN, Decoder, Settings, he_init
+from sincvae.learn.methods.cvae import CVAE, HIDDEN, Decoder, he_init
+from sincvae.learn.registry import settings_class
+
+Settings = settings_class("cvae")
 
 
 def cvae(latent_dim: int, variant: str = "fixed") -> CVAE:

@@ -18,7 +18,7 @@ import sincvae
 from conftest import ROOT, SNAKEMAKE
 from sincvae import paths
 from sincvae.learn import registry
-from sincvae.score.metric_table import tested
+from sincvae.score import metric_table
 from sincvae.plan.planning import RUN_FAMILIES, SCORE
 from sincvae.show.report import NOT_METHODS
 
@@ -46,7 +46,7 @@ def vocabulary() -> dict[str, set[str]]:
             walk(sub, prefix)
 
     walk(schema, "")
-    keys |= {f"ablations.margin.{metric}" for metric in tested()}  # its keys are the metric table's
+    keys |= {f"ablations.margin.{metric}" for metric in metric_table.tested()}  # its keys are the metric table's
     # a module by its path under sincvae (plan.planning), or by its own name as the pages name it (planning)
     library = {name for module in pkgutil.walk_packages(sincvae.__path__, "sincvae.")
                for name in (module.name.removeprefix("sincvae."), module.name.rsplit(".", 1)[-1])}

@@ -12,15 +12,17 @@ from sincvae.problem.data import SolutionSets
 from sincvae.problem.exact import solutions_frame, solve_lines, solve_split
 from sincvae.learn.methods import nearest
 from sincvae.learn.methods.flow import LineFlow
-from sincvae.learn.methods.flow import Settings as FlowSettings
 from sincvae.learn.methods.layers import ends_of
 from sincvae.problem.lines import DOMAIN, POINTS, fit_lines, lines_from_ends, sample_lines
 from sincvae.score.distances import line_distances
 from sincvae.learn.methods.prior import PriorLines
 from sincvae.learn.refine import refine_candidates
-from sincvae.learn.registry import Context, build, load_sampler
+from sincvae.learn.methods.contract import Setting
+from sincvae.learn.registry import Context, build, load_sampler, settings_class
 from sincvae.learn.registry import settings as method_settings
 from sincvae.learn.train import TrainSettings, fit
+
+FlowSettings = settings_class("flow")
 
 
 def fresh_model(settings: TrainSettings, fmap):
@@ -34,7 +36,7 @@ def lines(n, seed=0):
 def test_nearest_returns_the_training_lines_of_the_nearest_y_nearest_first(data_1):
     x = lines(300)
     y = data_1(x)
-    sampler = nearest.NearestLines(nearest.Settings(), Context(data_1, train=(x, y)))
+    sampler = nearest.NearestLines(settings_class("nearest")(), Context(data_1, train=(x, y)))
     queries = y[[7, 42]] + 1e-4  # just off two training rows
     found = sampler.generate(queries, 3)
     assert found.shape == (2, 3, 2, POINTS)
@@ -174,19 +176,10 @@ def test_bf16_generation_keeps_fp32_lines(data_1, method):
 
 
 TOY_MODULE = '''
-from dataclasses import dataclass
-from typing import Annotated
-
 import torch
 from torch import nn
 
 from sincvae.problem.lines import lines_from_ends
-from sincvae.learn.methods.contract import AtLeast
-
-
-@dataclass(frozen=True)
-class Settings:
-    width: Annotated[int, AtLeast(2)] = 8
 
 
 class Toy(nn.Module):
@@ -222,7 +215,8 @@ def test_a_new_method_needs_only_its_module_its_registry_line_and_a_config_row(t
 
     (tmp_path / "toy_method.py").write_text(TOY_MODULE)  # its module
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setitem(registry.METHODS, "toy", registry.Method("toy_method", "Toy", "forward loss"))  # its line
+    monkeypatch.setitem(registry.METHODS, "toy", registry.Method(  # its line, with its setting and its bound
+        "toy_method", "Toy", "forward loss", {"width": Setting(int, 8, at_least=2)}))
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     config["cases"].append({"case": "toy-w16", "method": "toy", "width": 16, "epochs": 3})  # its config row
     case = plan(config).cases["toy-w16"]
@@ -267,7 +261,9 @@ def test_a_new_method_runs_end_to_end_in_a_copy_of_the_workflow(tmp_path):
     (methods / "toy_method.py").write_text(TOY_MODULE)  # its module
     registry_py = copy / "workflow" / "sincvae" / "learn" / "registry.py"
     registry_py.write_text(registry_py.read_text().replace(  # its line
-        '    "prior": Method(', '    "toy": Method("toy_method", "Toy", "forward loss"),\n    "prior": Method('))
+        '    "prior": Method(',
+        '    "toy": Method("toy_method", "Toy", "forward loss", dict(width=Setting(int, 8, at_least=2))),\n'
+        '    "prior": Method('))
     toy = {"case": "toy-w16", "method": "toy", "width": 16, "epochs": 2, "seeds": 2}
     overlay = tmp_path / "toy.yaml"
     overlay.write_text(yaml.safe_dump({"cases": [*QUICK_STUDY["cases"], toy]}))  # its config row
@@ -286,7 +282,8 @@ def test_a_new_method_runs_end_to_end_in_a_copy_of_the_workflow(tmp_path):
 
 
 def test_posterior_draws_are_exact_solutions_in_proportion_to_their_weights(data_2):
-    from sincvae.learn.methods.posterior import PosteriorDraws, Settings
+    from sincvae.learn.methods.posterior import PosteriorDraws
+    Settings = settings_class("posterior")
 
     truth = sample_lines(30, np.random.default_rng(11))
     y = torch.from_numpy(data_2(truth))
@@ -363,7 +360,8 @@ def test_mixture_density_samples_its_components_by_weight_and_scores_their_densi
     At temperature 0 every sample is a component's mean, in proportion to its weight; the loss
     is the mixture's negative log-density, computed here by hand."""
     from sincvae.learn.methods.layers import CENTRE, SCALE
-    from sincvae.learn.methods.mdn import MixtureDensity, Settings
+    from sincvae.learn.methods.mdn import MixtureDensity
+    Settings = settings_class("mdn")
 
     model = MixtureDensity(Settings(components=2, hidden=8, layers=1, temperature=0.0, embedding="arccos"))
     means = torch.tensor([[0.8, 0.2, 0.3, 0.9], [0.6, 0.4, 0.5, 0.7]])
@@ -397,7 +395,8 @@ def test_autoregressive_bins_sample_each_coordinate_by_its_bin_weights_and_score
     """A model whose heads ignore their inputs (zero last-layer weights): each end-point
     coordinate in bin a with probability 1/4 and bin b with 3/4. Samples fall in those bins in
     that proportion, and the loss is the bins' negative log-likelihood, computed here by hand."""
-    from sincvae.learn.methods.autoregressive import AutoregressiveBins, Settings
+    from sincvae.learn.methods.autoregressive import AutoregressiveBins
+    Settings = settings_class("autoregressive")
 
     bins = 32
     model = AutoregressiveBins(Settings(bins=bins, hidden=8, layers=1))
@@ -427,26 +426,37 @@ def test_autoregressive_bins_learn_the_line_end_points_given_y(data_1):
 
 
 def test_a_method_that_breaks_the_contract_is_refused_when_loaded(tmp_path, monkeypatch):
-    """A learning method whose model has no loss, or whose Settings is not a dataclass, fails
-    when its module is loaded, naming the method and what is missing."""
+    """A learning method whose model has no loss fails when its module is loaded, naming the
+    method and what is missing; a registry entry that names no module, knows something unknown,
+    puts a required setting after a default or gives a default its own bound refuses fails when
+    it is read."""
     from sincvae.learn import registry
 
     (tmp_path / "lossless_method.py").write_text(TOY_MODULE.replace("def loss(", "def objective("))
-    (tmp_path / "plain_settings.py").write_text(TOY_MODULE.replace("@dataclass(frozen=True)\nclass Settings", "class Settings"))
     monkeypatch.syspath_prepend(str(tmp_path))
-    for name, module, message in (("lossless", "lossless_method", "model lossless_method.Toy has no loss"),
-                                  ("plain", "plain_settings", "plain_settings.Settings must be a dataclass")):
-        monkeypatch.setitem(registry.METHODS, name, registry.Method(module, "Toy", "forward loss"))
-        with pytest.raises(TypeError, match=f"method '{name}': .*{message}"):
-            registry.load(name)
+    monkeypatch.setitem(registry.METHODS, "lossless", registry.Method("lossless_method", "Toy", "forward loss"))
+    with pytest.raises(TypeError, match="method 'lossless': its model lossless_method.Toy has no loss"):
+        registry.load("lossless")
+    monkeypatch.setitem(registry.METHODS, "missing", registry.Method("no_such_method", "Toy", "forward loss"))
+    with pytest.raises(ModuleNotFoundError, match="no method module 'no_such_method'"):
+        registry.load("missing")
     with pytest.raises(ValueError, match="knows = 'everything' must be one of nothing, forward loss"):
         registry.Method("toy_method", "Toy", "everything")
+    with pytest.raises(ValueError, match="required settings must come before those with a default"):
+        registry.Method("toy_method", "Toy", "nothing", {"width": Setting(int, 8), "depth": Setting(int)})
+    with pytest.raises(ValueError, match="setting default 1 must be at least 2"):
+        Setting(int, 1, at_least=2)
+    with pytest.raises(ValueError, match="setting default 'wide' must be one of narrow, deep"):
+        Setting(("narrow", "deep"), "wide")
+    with pytest.raises(TypeError, match="setting kind <class 'str'> is not int, float or a tuple of choices"):
+        Setting(str, "x")
 
 
 def test_phase_branches_solve_each_exact_solution_back_from_its_labels_and_y(data_1, data_2):
     """A line's four branch labels and its y give back the line: the end points solved in the
     labelled half periods, for sine and cosine terms alike; the map's own y, to float32's precision."""
-    from sincvae.learn.methods.branches import PhaseBranches, Settings
+    from sincvae.learn.methods.branches import PhaseBranches
+    Settings = settings_class("branches")
 
     for fmap in (data_1, data_2):
         model = PhaseBranches(Settings(hidden=8, layers=1), Context(fmap))
@@ -488,7 +498,8 @@ def test_phase_branches_draw_only_lines_inside_the_box_and_directed(data_1, data
     even an untrained model's lines all lie in the box with x0 falling and x1 rising (the scoring's own
     test of a line's shape, metrics.forward_valid's), on both maps; the labels the heads would
     otherwise draw put most of them outside."""
-    from sincvae.learn.methods.branches import PhaseBranches, Settings
+    from sincvae.learn.methods.branches import PhaseBranches
+    Settings = settings_class("branches")
     from sincvae.score.metrics import LINE_SLACK
 
     for fmap in (data_1, data_2):
@@ -511,7 +522,8 @@ def test_phase_branches_draw_the_end_labels_at_their_own_temperature(data_2):
     end_temperature 0 every line's end labels are, given its start, the most probable admissible
     classes, while the start labels, at temperature 1, still vary; at end_temperature 1 the ends
     vary too. temperature 0 makes the start labels the most probable admissible ones."""
-    from sincvae.learn.methods.branches import LABELS, PhaseBranches, Settings
+    from sincvae.learn.methods.branches import LABELS, PhaseBranches
+    Settings = settings_class("branches")
 
     def draw(**temperatures):
         model = PhaseBranches(Settings(hidden=8, layers=1, draw="labels", ends="learned", **temperatures), Context(data_2)).eval()
@@ -542,7 +554,8 @@ def test_phase_branches_with_checked_ends_complete_every_right_start_to_a_soluti
     starts at random. With ends checked, every drawn line whose start labels are an exact
     solution's solves y at every point; with ends learned, the heads' random end labels leave
     most of those lines off y."""
-    from sincvae.learn.methods.branches import PhaseBranches, Settings
+    from sincvae.learn.methods.branches import PhaseBranches
+    Settings = settings_class("branches")
 
     y = data_2(lines(20, seed=6))
     solutions = [solve_lines(data_2, row.double().numpy()) for row in y]
@@ -568,7 +581,8 @@ def test_phase_branches_with_checked_ends_move_a_start_that_no_end_completes_to_
     in the box completes to a line solving y is an exact solution's start and is kept; any other
     is moved to the nearest exact solution's start among the classes beside it, or kept if none
     is there."""
-    from sincvae.learn.methods.branches import NEIGHBOURS, PhaseBranches, Settings
+    from sincvae.learn.methods.branches import NEIGHBOURS, PhaseBranches
+    Settings = settings_class("branches")
 
     for fmap in (data_1, data_2):
         model = PhaseBranches(Settings(hidden=8, layers=1), Context(fmap)).eval()
@@ -599,7 +613,8 @@ def test_phase_branches_drawn_among_the_solutions_find_every_exact_solution_and_
     """draw: solutions: the labels the formula lists for a y give back every exact solution of it
     (the enumerator's, within 1e-3) and nothing that misses y; the lines drawn all solve y, each
     as often as the heads' probability of its labels, renormalised over the solutions, says."""
-    from sincvae.learn.methods.branches import PhaseBranches, Settings
+    from sincvae.learn.methods.branches import PhaseBranches
+    Settings = settings_class("branches")
 
     for fmap in (data_1, data_2):
         model = PhaseBranches(Settings(hidden=8, layers=1), Context(fmap)).eval()
@@ -629,7 +644,8 @@ def test_phase_branches_drawn_among_the_solutions_find_every_exact_solution_and_
 
 def test_phase_branches_need_two_independent_phases():
     from sincvae.problem.forward import ForwardMap
-    from sincvae.learn.methods.branches import PhaseBranches, Settings
+    from sincvae.learn.methods.branches import PhaseBranches
+    Settings = settings_class("branches")
 
     parallel = ForwardMap.from_config({"terms": [{"fn": "cos", "a": 2, "b": 4}, {"fn": "sin", "a": 1, "b": 2}]})
     with pytest.raises(ValueError, match="singular coefficient matrix"):
@@ -641,7 +657,8 @@ def test_offset_bins_place_each_drawn_bin_at_its_predicted_offset_and_score_both
     (probability 1/4) or b (3/4), at offsets sigmoid(±1) inside them. Samples land exactly there,
     in that proportion, and the loss is the bins' negative log-likelihood plus offset_weight
     times the true bins' squared offset errors, computed here by hand."""
-    from sincvae.learn.methods.offset_bins import OffsetBins, Settings
+    from sincvae.learn.methods.offset_bins import OffsetBins
+    Settings = settings_class("offset_bins")
 
     bins, weight = 16, 10.0
     model = OffsetBins(Settings(bins=bins, hidden=8, layers=1, offset_weight=weight))

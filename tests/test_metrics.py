@@ -209,8 +209,8 @@ def test_the_ideal_sampler_is_calibrated_and_an_overconfident_one_is_not(name, r
     catch it wherever a y has several solutions."""
     import torch
 
-    from sincvae.learn.methods.posterior import PosteriorDraws, Settings
-    from sincvae.learn.registry import Context
+    from sincvae.learn.methods.posterior import PosteriorDraws
+    from sincvae.learn.registry import Context, settings_class
     from sincvae.problem.exact import solve_split
     from sincvae.problem.lines import sample_lines
     from sincvae.score.diagnostics import coverage_curve, LEVELS
@@ -222,7 +222,7 @@ def test_the_ideal_sampler_is_calibrated_and_an_overconfident_one_is_not(name, r
     x = sample_lines(rows, np.random.default_rng(5))
     y = fmap(x)
     solutions = solve_split(fmap, y, 1e-6, known=x)
-    ideal = PosteriorDraws(Settings(), Context(fmap, tolerance=1e-6)).generate(
+    ideal = PosteriorDraws(settings_class("posterior")(), Context(fmap, tolerance=1e-6)).generate(
         torch.from_numpy(y), k, torch.Generator().manual_seed(3)).numpy()
     _, summary, per_row = score_lines(fmap, "scoring", ideal, x, y, solutions, 0.02, seed=7)
     band = np.sqrt(np.log(2 / 0.01) / (2 * rows))

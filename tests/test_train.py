@@ -6,8 +6,10 @@ import torch
 
 from sincvae.problem.data import prior_lines, split_rng
 from sincvae.learn.methods.cvae import CVAE, cvae_loss
-from sincvae.learn.methods.cvae import Settings as CVAESettings
+from sincvae.learn.registry import settings_class
 from sincvae.learn.train import TrainingDiverged, TrainSettings, bf16_supported, fit, resolve_device, spaced_epochs
+
+CVAESettings = settings_class("cvae")
 
 
 def _data(fmap, n, split):

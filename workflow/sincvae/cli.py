@@ -14,10 +14,6 @@ import yaml
 from sincvae import paths
 from sincvae.score.metric_table import shown
 
-# The workflow's scoring settings (config/config.yaml `evaluate.match_tolerance`, `data.tolerance`),
-# for a user without the repository; tests/test_cli.py holds them equal to the config's.
-MATCH_TOLERANCE = 0.02
-SOLVER_TOLERANCE = 1.0e-4
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _PHASE_TERM = re.compile(rf"^(?P<sign>[+-]?)\s*(?:(?P<coef>{_NUMBER})\s*[*·]?\s*)?"
                          rf"(?P<var>x[01])\s*(?:[*·]\s*(?P<after>{_NUMBER}))?$")
@@ -64,8 +60,8 @@ def lines_per_y(y_rows) -> int:
     return k
 
 
-def score_file(path: str, dataset: dict, k: int | None = None, scoring: str | None = None,
-               match_tolerance: float = MATCH_TOLERANCE, tolerance: float = SOLVER_TOLERANCE) -> dict:
+def score_file(path: str, dataset: dict, k: int | None, scoring: str | None, *, match_tolerance: float,
+               tolerance: float) -> dict:
     """A submission's scores under the workflow's definitions (scoring.score_lines against the
     exact solutions of each y). `dataset`: its config entry; `scoring`: the dataset's scoring
     file when at hand (its Y must match the submission's, and its X joins the exact solutions
@@ -105,10 +101,27 @@ def score_file(path: str, dataset: dict, k: int | None = None, scoring: str | No
     return {heading: summary[name] for name, heading in shown("cli").items()}  # metric_table's `cli` metrics
 
 
+def _config(args) -> dict:
+    if not Path(args.config).is_file():
+        raise ValueError(f"--config {args.config}: no such file; give the study's config, or --map with "
+                       f"--match-tolerance and --tolerance")
+    return yaml.safe_load(Path(args.config).read_text())
+
+
+def _tolerances(args) -> dict:
+    """The tolerances given, else the workflow's own from --config, so both score alike."""
+    given = {"match_tolerance": args.match_tolerance, "tolerance": args.tolerance}
+    if None not in given.values():
+        return given
+    config = _config(args)
+    return {"match_tolerance": config["evaluate"]["match_tolerance"], "tolerance": config["data"]["tolerance"],
+            **{k: v for k, v in given.items() if v is not None}}
+
+
 def _dataset_of(args) -> dict:
     if args.map:
         return parse_map(args.map)
-    config = yaml.safe_load(Path(args.config).read_text())
+    config = _config(args)
     if args.dataset not in config["datasets"]:
         raise MapError(f"--dataset {args.dataset!r} is not in {args.config}; its datasets are "
                        f"{', '.join(config['datasets'])} (or give --map)")
@@ -118,7 +131,7 @@ def _dataset_of(args) -> dict:
 def _score(args) -> None:
     scoring = Path(args.scoring or paths.dataset("scoring", args.dataset)) if args.dataset else None
     scores = score_file(args.file, _dataset_of(args), args.k, str(scoring) if scoring and scoring.exists() else None,
-                        args.match_tolerance, args.tolerance)
+                        **_tolerances(args))
     if args.json:
         print(json.dumps(scores, indent=2))
     else:
@@ -172,10 +185,10 @@ def main(argv: list[str] | None = None) -> None:
     score.add_argument("--json", action="store_true", help="print JSON instead of a table")
     score.add_argument("--scoring", help="the dataset's scoring file (default data/NAME/scoring_dataset.pt)")
     score.add_argument("--config", default="config/config.yaml")
-    score.add_argument("--match-tolerance", type=float, default=MATCH_TOLERANCE,
-                       help="how close a line must be to an exact solution (config evaluate.match_tolerance)")
-    score.add_argument("--tolerance", type=float, default=SOLVER_TOLERANCE,
-                       help="the exact solutions' largest residual (config data.tolerance)")
+    score.add_argument("--match-tolerance", type=float,
+                       help="how close a line must be to an exact solution (default: --config's evaluate.match_tolerance)")
+    score.add_argument("--tolerance", type=float,
+                       help="the exact solutions' largest residual (default: --config's data.tolerance)")
     score.set_defaults(run=_score)
     planned = commands.add_parser("plan", help="the study's planned cost on this machine, before anything runs")
     planned.add_argument("--config", nargs="+", default=["config/config.yaml"],

@@ -8,7 +8,6 @@ the unit tests build one in milliseconds.
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass, field, replace
 
 from sincvae import paths

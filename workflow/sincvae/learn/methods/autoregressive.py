@@ -10,13 +10,10 @@ the earlier ones through sinusoidal features, so one can pin the next within a b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
 
 import torch
 from torch import nn
 
-from .contract import AtLeast
 from .layers import Arccos, draw_class, ends_of, silu_layers, sinusoids
 from sincvae.problem.lines import DOMAIN, POINTS, lines_from_ends
 
@@ -24,16 +21,8 @@ COORDINATES = 4
 FREQUENCIES = 6  # sin/cos(2^m π θ) for m < 6: periods from 2 down to 1/16, finer than a phase of 63·θ
 
 
-@dataclass(frozen=True)
-class Settings:
-    bins: Annotated[int, AtLeast(2)] = 256  # per coordinate, over the box [0.1, 1]
-    hidden: Annotated[int, AtLeast(1)] = 256  # width of the hidden layers (the y trunk and each coordinate's head)
-    layers: Annotated[int, AtLeast(1)] = 3  # hidden layers of the y trunk; each head has 2
-    temperature: Annotated[float, AtLeast(0)] = 1.0  # of the bins' softmax when sampling: 1 samples the model as trained
-
-
 class AutoregressiveBins(nn.Module):
-    def __init__(self, settings: Settings, context=None):
+    def __init__(self, settings, context=None):
         super().__init__()
         self.settings = settings
         width = settings.hidden

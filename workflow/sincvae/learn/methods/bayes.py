@@ -15,14 +15,11 @@ decides only how often each solution is drawn.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Annotated
 
 import numpy as np
 import torch
 from torch import nn
 
-from .contract import AtLeast
 from .layers import ends_of
 from sincvae.problem.exact import solve_split
 from sincvae.problem.lines import DOMAIN
@@ -30,16 +27,8 @@ from sincvae.problem.lines import DOMAIN
 EDGE = 1e-6  # end points closer to the box's edge are clipped before the logit
 
 
-@dataclass(frozen=True)
-class Settings:
-    # Gaussians of the prior over θ. data_2, fresh lines, lr 1e-2 cosine, 200 epochs: the weights of
-    # 100 fresh y's solutions were 0.028 in total variation from the posterior's with 32, 0.029
-    # with 64, 0.024 with 128 (16 Gaussians, 30 epochs: 0.069)
-    components: Annotated[int, AtLeast(1)] = 32
-
-
 class LearnedPriorBayes(nn.Module):
-    def __init__(self, settings: Settings, context):
+    def __init__(self, settings, context):
         super().__init__()
         self.settings, self.fmap, self.tolerance = settings, context.fmap, context.tolerance
         count = settings.components

@@ -36,14 +36,11 @@ posterior: distance 0.085 against 0.052, one seed.)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Annotated, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
-from .contract import AtLeast
 from .layers import Arccos, Fp32Linear, draw_class, ends_of, silu_layers
 from sincvae.problem.exact import phase_range, phase_slack
 from sincvae.problem.lines import DOMAIN, POINTS, lines_from_ends, slopes_ok
@@ -57,26 +54,8 @@ SOLVED = phase_slack(float(np.finfo(np.float32).eps))
 BLOCK = 2048  # rows per block of _complete
 
 
-@dataclass(frozen=True)
-class Settings:
-    hidden: Annotated[int, AtLeast(1)] = 256  # width of the hidden layers (the y trunk and each label's head)
-    layers: Annotated[int, AtLeast(1)] = 3  # hidden layers of the y trunk; each head has 2
-    temperature: Annotated[float, AtLeast(0)] = 1.0  # of the start point's labels' softmax when sampling (0: the most probable)
-    # of the end point's labels, given the start's: y's interior fixes a line's end from its start
-    # (up to aliasing), so sharpening them cuts the heads' leftover mass on ends that do not solve y
-    # without changing which start, hence which solution, is drawn (docs/methods.md "Phase branches")
-    end_temperature: Annotated[float, AtLeast(0)] = 0.25
-    # checked: the formula completes the drawn start to a line that solves y, moving the start by
-    # a class where only a neighbour can be (module docstring); learned: the heads alone choose
-    ends: Literal["checked", "learned"] = "checked"
-    # solutions: the formula lists every line in the box that solves y (module docstring), and the
-    # heads' probability of its four labels, at `temperature`, chooses among them; labels: label
-    # by label from the heads (`end_temperature` and `ends` apply), as where y has no such line
-    draw: Literal["solutions", "labels"] = "solutions"
-
-
 class PhaseBranches(nn.Module):
-    def __init__(self, settings: Settings, context):
+    def __init__(self, settings, context):
         super().__init__()
         self.settings = settings
         fmap = context.fmap

@@ -1,19 +1,18 @@
 """The contract of a method: what its module holds, what its model does, what it knows of the
 map, and the rules its settings obey. Torch-free, so the plan can read it without torch.
 
-A method is a module of this package (or on sys.path) with
-- `Settings`: a frozen dataclass of the method's own case columns with their defaults; a
-  number's rule is written beside it, `Annotated[int, AtLeast(1)]` (RULES), and a choice is a
-  `Literal[...]`;
-- a model class, `Model(settings, context)` (registry.Context), that is a `Sampler` and, if the
-  method learns, a `Learner` (train.fit minimises its loss and calls nothing else);
-plus one line in registry.METHODS that names them and says what the method knows (KNOWS).
+A method is a module of this package (or on sys.path) with a model class, `Model(settings,
+context)` (registry.Context), that is a `Sampler` and, if the method learns, a `Learner`
+(train.fit minimises its loss and calls nothing else); plus one entry in registry.METHODS that
+names them, says what the method knows (KNOWS) and declares its settings (`Setting`): its own
+case columns with their types, defaults and bounds. The plan reads them there, without torch;
+the model gets them as a frozen dataclass (registry.settings_class).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import torch
@@ -45,29 +44,44 @@ class Encoder(Protocol):
         """The latent posterior's mean and log-variance of each (x, y): the report draws them."""
 
 
-@dataclass(frozen=True)
-class AtLeast:
-    """A number setting's lower bound."""
+REQUIRED = "required"  # a setting's default when every case of its method must set it
 
-    bound: float
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting of a method, declared in its registry line: its type (int, float, or the
+    tuple of its choices), its default (none: every case of the method sets it) and the least
+    value a number may take."""
+
+    kind: type | tuple
+    default: Any = REQUIRED
+    at_least: float | None = None
+
+    def __post_init__(self):
+        if not (self.kind in (int, float) or isinstance(self.kind, tuple)):
+            raise TypeError(f"setting kind {self.kind!r} is not int, float or a tuple of choices")
+        if not self.required and self.problem(self.default):
+            raise ValueError(f"setting default {self.default!r} {self.problem(self.default)}")
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    @property
+    def annotation(self):
+        """The field type of the method's settings dataclass."""
+        return Literal[self.kind] if isinstance(self.kind, tuple) else self.kind
 
     def problem(self, value) -> str | None:
-        return None if value >= self.bound else f"must be at least {self.bound:g}"
-
-
-RULES = {"AtLeast": AtLeast}  # the rules a Settings annotation may use, by name
-
-
-def type_problem(kind: str, value) -> str | None:
-    """Why `value` is not of a setting's type: int, float (any number) or a tuple of choices."""
-    if isinstance(kind, tuple):
-        return None if value in kind else f"must be one of {', '.join(map(str, kind))}"
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind == "int":
-        return None if number and isinstance(value, int) else "must be an integer"
-    if kind == "float":
-        return None if number else "must be a number"
-    return None
+        """Why `value` is not a valid value of this setting, or None."""
+        if isinstance(self.kind, tuple):
+            return None if value in self.kind else f"must be one of {', '.join(map(str, self.kind))}"
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or (self.kind is int and not isinstance(value, int)):
+            return "must be an integer" if self.kind is int else "must be a number"
+        if self.at_least is not None and value < self.at_least:
+            return f"must be at least {self.at_least:g}"
+        return None
 
 
 def check_model(name: str, model: type, learns: bool, encoder: bool) -> None:

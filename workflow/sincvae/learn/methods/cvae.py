@@ -7,31 +7,17 @@ same function with fewer, larger kernels on a CPU.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .contract import AtLeast
 from sincvae.problem.lines import POINTS
 
 HIDDEN_LENGTH = POINTS - 16 + 1 - 8 + 1  # 28 after kernels 16 and 8
 HIDDEN = 64 * HIDDEN_LENGTH  # 1792, the original study's flatten size
 
 VARIANTS = ("fixed", "original_code")
-
-
-@dataclass(frozen=True)
-class Settings:
-    loss: Literal["l1_mean", "mse", "l1_sum"]
-    beta: Annotated[float, AtLeast(0)]
-    wx: Annotated[float, AtLeast(0)]
-    wy: Annotated[float, AtLeast(0)]
-    latent_dim: Annotated[int, AtLeast(1)] = 100
-    # fixed: the README's intent (encoder sees x and y, He init); original_code: the original study's code
-    variant: Literal["fixed", "original_code"] = "fixed"
 
 
 RECONSTRUCTION = {
@@ -130,7 +116,7 @@ class CVAE(nn.Module):
     variant "original_code": encoder sees x only, PyTorch default initialisation (the original study's code).
     composed: the decoder's two transposed convolutions as one matrix product (Decoder)."""
 
-    def __init__(self, settings: Settings, context=None, composed: bool = True):
+    def __init__(self, settings, context=None, composed: bool = True):
         super().__init__()
         latent_dim, variant = settings.latent_dim, settings.variant
         if variant not in VARIANTS:

@@ -8,26 +8,17 @@ convolution network (layers.py) trained with the flow.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
 
 import torch
 import zuko
 from torch import nn
 
-from .contract import AtLeast
 from .layers import CENTRE, SCALE, ends_of, y_embedding
 from sincvae.problem.lines import lines_from_ends
 
 
-@dataclass(frozen=True)
-class Settings:
-    transforms: Annotated[int, AtLeast(1)] = 5  # autoregressive rational-quadratic spline layers
-    hidden: Annotated[int, AtLeast(1)] = 256  # width of the two hidden layers of each transform
-
-
 class LineFlow(nn.Module):
-    def __init__(self, settings: Settings, context=None, embedding: int = 128):
+    def __init__(self, settings, context=None, embedding: int = 128):
         super().__init__()
         self.embed = y_embedding(embedding)
         self.flow = zuko.flows.NSF(4, embedding, transforms=settings.transforms,

@@ -7,23 +7,12 @@ a Gaussian, so the field can split the noise into separate modes (the solutions 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
 
 import torch
 from torch import nn
 
-from .contract import AtLeast
 from .layers import CENTRE, SCALE, Fp32Linear, ends_of, silu_layers, sinusoids, y_embedding
 from sincvae.problem.lines import lines_from_ends
-
-
-@dataclass(frozen=True)
-class Settings:
-    hidden: Annotated[int, AtLeast(1)] = 256  # width of the velocity field's hidden layers
-    layers: Annotated[int, AtLeast(1)] = 4  # its hidden layers
-    steps: Annotated[int, AtLeast(1)] = 16  # midpoint steps of the ODE sampler (two field evaluations each)
-    time_power: Annotated[float, AtLeast(0)] = 1.0  # t drawn ∝ t^(1/(1+α)), α = time_power: more training near the data (FMPE)
 
 
 SIGMA = 1e-3  # width of the paths at the data end
@@ -31,7 +20,7 @@ FREQUENCIES = 8  # sinusoidal features of t
 
 
 class FlowMatching(nn.Module):
-    def __init__(self, settings: Settings, context=None, embedding: int = 128):
+    def __init__(self, settings, context=None, embedding: int = 128):
         super().__init__()
         self.settings = settings
         self.embed = y_embedding(embedding)

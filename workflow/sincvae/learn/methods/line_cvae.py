@@ -12,26 +12,13 @@ Changes from the original study's model, and why:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .contract import AtLeast
 from .layers import CENTRE, SCALE, Fp32Linear, ends_of, y_embedding
 from sincvae.problem.lines import lines_from_ends
-
-
-@dataclass(frozen=True)
-class Settings:
-    beta: Annotated[float, AtLeast(0)]
-    wx: Annotated[float, AtLeast(0)]
-    wy: Annotated[float, AtLeast(0)]
-    latent_dim: Annotated[int, AtLeast(1)] = 4
-    free_bits: Annotated[float, AtLeast(0)] = 0.0  # nats per latent dimension below which the KL is not penalised
-    hidden: Annotated[int, AtLeast(1)] = 256  # width of the encoder's and decoder's two hidden layers
 
 
 def line_cvae_loss(x, x_hat, y, y_hat, mean, logvar, *, beta: float, wx: float, wy: float, free_bits: float):
@@ -52,7 +39,7 @@ def _mlp(inputs: int, hidden: int, outputs: int) -> nn.Sequential:
 
 
 class LineCVAE(nn.Module):
-    def __init__(self, settings: Settings, context=None, embedding: int = 128):
+    def __init__(self, settings, context=None, embedding: int = 128):
         super().__init__()
         self.settings = settings
         self.fmap = context.fmap if context else None  # the loss's f; generation needs none

@@ -8,34 +8,19 @@ scoring split; the challenge's map: 24).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Annotated, Literal
 
 import torch
 from torch import nn
 
-from .contract import AtLeast
 from .layers import CENTRE, SCALE, Arccos, Fp32Linear, ends_of, silu_layers, y_embedding
 from sincvae.problem.lines import POINTS, lines_from_ends
-
-
-@dataclass(frozen=True)
-class Settings:
-    components: Annotated[int, AtLeast(1)] = 16  # Gaussians per y: at least the most solutions a y has
-    hidden: Annotated[int, AtLeast(1)] = 256  # width of the hidden layers between the y-embedding and the mixture
-    layers: Annotated[int, AtLeast(1)] = 3  # those hidden layers
-    # sampling width of a component, relative to its learned σ: 1 samples the model as trained
-    temperature: Annotated[float, AtLeast(0)] = 1.0
-    # y's features: arccos (the 100 values and their arccos, a cosine's phase folded into [0, π],
-    # linear along a line between folds) or conv (the flow's embedding, layers.y_embedding)
-    embedding: Literal["arccos", "conv"] = "arccos"
 
 
 MIN_LOG_SCALE = -9.0  # σ ≥ 1.2e-4 standardised, 3e-5 in x: the loss stays finite at a solution
 
 
 class MixtureDensity(nn.Module):
-    def __init__(self, settings: Settings, context=None, embedding: int = 128):
+    def __init__(self, settings, context=None, embedding: int = 128):
         super().__init__()
         self.settings = settings
         width, c = settings.hidden, settings.components

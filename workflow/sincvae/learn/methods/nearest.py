@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 
-@dataclass(frozen=True)
-class Settings:
-    """No settings."""
-
-
 class NearestLines(nn.Module):
     """The training lines whose y are nearest (Euclidean over all 100 values)."""
 
-    def __init__(self, settings: Settings, context):
+    def __init__(self, settings, context):
         super().__init__()
         x, y = context.train
         self.register_buffer("x", x)

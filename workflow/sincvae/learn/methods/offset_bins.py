@@ -9,31 +9,17 @@ choose among solutions while a regression places the point.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
 
 import torch
 from torch import nn
 
 from .autoregressive import COORDINATES, AutoregressiveBins
-from .contract import AtLeast
 from .layers import Fp32Linear, draw_class, ends_of
 from sincvae.problem.lines import DOMAIN, lines_from_ends
 
 
-@dataclass(frozen=True)
-class Settings:
-    # per coordinate, over the box [0.1, 1]; an offset is a sawtooth of y that a head learns the
-    # harder the narrower its bin (data_1, 16 epochs: its error fell from 0.32 to 0.09 with 4 bins, not with 32)
-    bins: Annotated[int, AtLeast(2)] = 8
-    hidden: Annotated[int, AtLeast(1)] = 256  # width of the hidden layers (the y trunk and each coordinate's head)
-    layers: Annotated[int, AtLeast(1)] = 3  # hidden layers of the y trunk; each head has 2
-    temperature: Annotated[float, AtLeast(0)] = 1.0  # of the bins' softmax when sampling
-    offset_weight: Annotated[float, AtLeast(0)] = 100.0  # the offsets' squared error (in bin widths) beside the bins' NLL
-
-
 class OffsetBins(AutoregressiveBins):
-    def __init__(self, settings: Settings, context=None):
+    def __init__(self, settings, context=None):
         super().__init__(settings, context)
         for head in self.heads:  # each head: the bins' logits, then each bin's offset
             head[-1] = Fp32Linear(settings.hidden, 2 * settings.bins)

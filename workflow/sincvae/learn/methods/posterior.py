@@ -4,7 +4,6 @@ method's K lines can reach: a perfect sampler still misses a rare solution in K 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -13,13 +12,8 @@ from torch import nn
 from sincvae.problem.exact import solve_split
 
 
-@dataclass(frozen=True)
-class Settings:
-    """No settings."""
-
-
 class PosteriorDraws(nn.Module):
-    def __init__(self, settings: Settings, context):
+    def __init__(self, settings, context):
         super().__init__()
         self.fmap, self.tolerance = context.fmap, context.tolerance
 

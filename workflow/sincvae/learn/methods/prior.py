@@ -3,7 +3,6 @@ squares, the bar a learned method must beat."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -11,13 +10,8 @@ from torch import nn
 from sincvae.problem.lines import ends_from_uniforms, lines_from_ends
 
 
-@dataclass(frozen=True)
-class Settings:
-    """No settings."""
-
-
 class PriorLines(nn.Module):
-    def __init__(self, settings: Settings | None = None, context=None):
+    def __init__(self, settings=None, context=None):
         super().__init__()
 
     @torch.no_grad()
