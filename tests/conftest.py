@@ -1,3 +1,4 @@
+import os
 import re
 import shutil
 import subprocess
@@ -43,6 +44,29 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stderr[-4000:]}")
     return result
+
+
+def workflow_copy(tmp_path: Path) -> Path:
+    """A copy of the repository without its outputs, for a test that adds to the workflow."""
+    copy = tmp_path / "copy"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", "results", "logs", "benchmarks",
+                                                              ".snakemake", "__pycache__", "*.egg-info"))
+    return copy
+
+
+def add_to(path: Path, anchor: str, added: str) -> None:
+    """Write `added` into a copied file right after `anchor`, which must occur once there."""
+    text = path.read_text()
+    assert text.count(anchor) == 1, f"{path}: the anchor {anchor!r} moved"
+    path.write_text(text.replace(anchor, anchor + added))
+
+
+def snakemake_in(copy: Path, *args: str, overlays: tuple[Path, ...] = ()) -> subprocess.CompletedProcess:
+    """Snakemake on a workflow copy's quick study, importing the copy's library, not the installed one."""
+    env = {**os.environ, "PYTHONPATH": str(copy / "workflow")}
+    return subprocess.run([sys.executable, "-m", "snakemake", "--directory", str(copy), *args,  # config last:
+                           "--configfile", str(copy / "config" / "quick.yaml"), *map(str, overlays)],  # it takes many
+                          capture_output=True, text=True, env=env, cwd=copy)
 
 
 def dry_run_blocks(stdout: str) -> list[tuple[str, dict[str, str]]]:

@@ -211,3 +211,31 @@ def test_a_new_metric_is_one_entry_of_the_metric_table(submissions, monkeypatch,
     ranking = pd.DataFrame(columns=["dataset", "case", "metric", "stage", "scope", "in_best_set"])
     view, _ = comparison_view(table, ranking)
     assert "farthest line raw" in view["head"]
+
+
+def test_a_new_metric_runs_through_the_workflow_from_its_one_entry(tmp_path):
+    """The toy metric added to a copy of the workflow in its one place, METRICS, with no costs
+    file touched: the plan is priced as before, the exact solutions score 0 on it, and a case's
+    score job writes it per row and summed up over its seeds into its metrics.json."""
+    import pandas as pd
+
+    from conftest import QUICK_STUDY, add_to, snakemake_in, workflow_copy
+    from sincvae.plan.jobs import study_jobs
+    from sincvae.plan.planning import plan
+
+    copy = workflow_copy(tmp_path)
+    add_to(copy / "workflow" / "sincvae" / "score" / "metric_table.py", "METRICS: dict[str, Metric] = {\n",
+           '    "farthest": Metric("farthest line", SIZE, "lower", row=lambda r: float(r.distances.min(1).max()),\n'
+           '                       findings=True, cli=True),\n')
+    targets = ["results/plan.csv", "results/data_1/exact/metrics.json", "results/data_1/prior-lines/metrics.json"]
+    ran = snakemake_in(copy, "--cores", "2", *targets)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    planned = pd.read_csv(copy / "results" / "plan.csv")
+    assert len(planned) == len(study_jobs(plan(QUICK_STUDY), QUICK_STUDY)) and (planned["ref"] > 0).all()
+    exact = json.loads((copy / targets[1]).read_text())["stages"]["raw"]["scoring"]
+    assert exact["farthest"] == 0.0  # every exact solution is one
+    prior = json.loads((copy / targets[2]).read_text())["stages"]["raw"]
+    rows = pd.read_parquet(copy / "results" / "data_1" / "prior-lines" / "rows.parquet").query("split == 'scoring' and stage == 'raw'")
+    per_seed = rows.groupby("seed")["farthest"].mean()
+    assert (rows["farthest"] > 0).all() and len(per_seed) == len(prior["seeds"]) >= 2
+    assert prior["summary"]["scoring_farthest"]["mean"] == pytest.approx(per_seed.mean())

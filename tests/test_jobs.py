@@ -2,16 +2,14 @@
 has its own log and benchmark, the parts of the study a config leaves out have no jobs, and a
 new rule takes its rule block and its table entry, nothing else."""
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 
 import pandas as pd
 import yaml
 
-from conftest import QUICK_STUDY, ROOT, merged
+from conftest import QUICK_STUDY, ROOT, add_to, merged, snakemake_in, workflow_copy
 from sincvae.plan.cost import Costs
 from sincvae.plan.jobs import STEPS, benchmark_file, log_file, study_jobs
 from sincvae.paths import SPLITS
@@ -126,26 +124,16 @@ def test_a_new_rule_takes_its_block_its_file_and_its_table_entry(tmp_path):
     its file in sincvae.paths and its entry in STEPS, with no costs file touched): the dry run
     plans its job as the report's input, results/plan.csv prices it at its step's estimate and
     says so, and its job writes the log and the benchmark the table names."""
-    copy = tmp_path / "copy"
-    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", "results", "logs", "benchmarks",
-                                                              ".snakemake", "__pycache__", "*.egg-info"))
-    jobs_py = copy / "workflow" / "sincvae" / "plan" / "jobs.py"
-    jobs_py.write_text(jobs_py.read_text().replace(
-        '    "report": Step((), local=True, after=_everything),\n',
-        '    "report": Step((), local=True, after=_everything),\n'
-        '    "toy": Step(("dataset",), local=True, estimate=7.0, after=_on("solve_exact")),\n'))
-    paths_py = copy / "workflow" / "sincvae" / "paths.py"
-    paths_py.write_text(paths_py.read_text() + '\nTOY = "results/{dataset}/toy.txt"\n')
+    copy = workflow_copy(tmp_path)
+    add_to(copy / "workflow" / "sincvae" / "plan" / "jobs.py", '    "report": Step((), local=True, after=_everything),\n',
+           '    "toy": Step(("dataset",), local=True, estimate=7.0, after=_on("solve_exact")),\n')
+    add_to(copy / "workflow" / "sincvae" / "paths.py", 'REPORT = "results/report.html"\n', 'TOY = "results/{dataset}/toy.txt"\n')
     rules = copy / "workflow" / "rules" / "evaluate.smk"
     rules.write_text(rules.read_text() + TOY_RULE)
-    env = {**os.environ, "PYTHONPATH": str(copy / "workflow")}  # the copy's library, not the installed one
-    command = [sys.executable, "-m", "snakemake", "--directory", str(copy), "--configfile",
-               str(copy / "config" / "quick.yaml")]
-    dry = subprocess.run([*command, "--dry-run"], capture_output=True, text=True, env=env, cwd=copy)
+    dry = snakemake_in(copy, "--dry-run")
     assert dry.returncode == 0, dry.stderr[-3000:]
     assert re.search(r"^toy\s+1$", dry.stdout, flags=re.M)  # the report waits on its benchmark
-    ran = subprocess.run([*command, "--cores", "2", "results/plan.csv", "results/data_1/toy.txt"],
-                         capture_output=True, text=True, env=env, cwd=copy)
+    ran = snakemake_in(copy, "--cores", "2", "results/plan.csv", "results/data_1/toy.txt")
     assert ran.returncode == 0, ran.stderr[-3000:]
     planned = pd.read_csv(copy / "results" / "plan.csv").query("rule == 'toy'")
     assert planned[["dataset", "ref", "local", "benchmark", "estimated"]].to_dict("records") == [

@@ -1,7 +1,6 @@
 """Methods beyond the CVAE: nearest neighbours, prior lines, the conditional flow, and refinement."""
 
 import math
-import os
 
 import numpy as np
 import pytest
@@ -245,33 +244,20 @@ def test_a_new_method_runs_end_to_end_in_a_copy_of_the_workflow(tmp_path):
     """The toy method added to a copy of the workflow in three places (its module, its registry
     line, its config row) and no costs file: the plan prices its jobs at an estimate and says
     so, and Snakemake trains it, draws and scores its lines into its metrics.json."""
-    import shutil
-    import subprocess
-    import sys
-
     import pandas as pd
     import yaml
 
-    from conftest import QUICK_STUDY
+    from conftest import QUICK_STUDY, add_to, snakemake_in, workflow_copy
 
-    copy = tmp_path / "copy"
-    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", "results", "logs", "benchmarks",
-                                                              ".snakemake", "__pycache__", "*.egg-info"))
-    methods = copy / "workflow" / "sincvae" / "learn" / "methods"
-    (methods / "toy_method.py").write_text(TOY_MODULE)  # its module
-    registry_py = copy / "workflow" / "sincvae" / "learn" / "registry.py"
-    registry_py.write_text(registry_py.read_text().replace(  # its line
-        '    "prior": Method(',
-        '    "toy": Method("toy_method", "Toy", "forward loss", dict(width=Setting(int, 8, at_least=2))),\n'
-        '    "prior": Method('))
+    copy = workflow_copy(tmp_path)
+    (copy / "workflow" / "sincvae" / "learn" / "methods" / "toy_method.py").write_text(TOY_MODULE)  # its module
+    add_to(copy / "workflow" / "sincvae" / "learn" / "registry.py", "METHODS: dict[str, Method] = {\n",  # its entry
+           '    "toy": Method("toy_method", "Toy", "forward loss", dict(width=Setting(int, 8, at_least=2))),\n')
     toy = {"case": "toy-w16", "method": "toy", "width": 16, "epochs": 2, "seeds": 2}
     overlay = tmp_path / "toy.yaml"
     overlay.write_text(yaml.safe_dump({"cases": [*QUICK_STUDY["cases"], toy]}))  # its config row
-    env = {**os.environ, "PYTHONPATH": str(copy / "workflow")}  # the copy's library, not the installed one
-    ran = subprocess.run([sys.executable, "-m", "snakemake", "results/plan.csv", "results/data_1/toy-w16/metrics.json",
-                          "--directory", str(copy), "--cores", "2",
-                          "--configfile", str(copy / "config" / "quick.yaml"), str(overlay)],
-                         capture_output=True, text=True, env=env, cwd=copy)
+    ran = snakemake_in(copy, "results/plan.csv", "results/data_1/toy-w16/metrics.json", "--cores", "2",
+                       overlays=(overlay,))
     assert ran.returncode == 0, ran.stderr[-3000:]
     assert "priced at an estimate" in ran.stderr
     planned = pd.read_csv(copy / "results" / "plan.csv").query("case == 'toy-w16'")
