@@ -3,12 +3,11 @@ each job's priority its chain's length, and the schedule Snakemake makes of them
 a number of cores, its graph the one Snakemake builds."""
 
 import subprocess
-import sys
 
 import pytest
 import yaml
 
-from conftest import QUICK_STUDY, ROOT, dry_run_blocks, merged
+from conftest import QUICK_STUDY, ROOT, SNAKEMAKE, dry_run_blocks, merged
 from sincvae.plan.cost import Costs
 from sincvae.plan.jobs import job_table
 from sincvae.plan.machine import describe_cpu
@@ -70,8 +69,7 @@ def test_a_case_is_split_over_jobs_only_when_its_cost_needs_it():
 def _dry_run_graph(config_files: list[str]) -> tuple[set, set]:
     """Snakemake's own job graph of a forced dry run: its jobs (rule, wildcards) and each edge
     from a job to one that reads a file it writes."""
-    out = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory",
-                          str(ROOT), "-n", "--forceall", "--configfile", *config_files],
+    out = subprocess.run([*SNAKEMAKE, "--directory", str(ROOT), "-n", "--forceall", "--configfile", *config_files],
                          capture_output=True, text=True, check=True).stdout
     jobs = []
     for rule, fields in dry_run_blocks(out):

@@ -104,24 +104,19 @@ def score_file(path: str, dataset: dict, k: int | None, scoring: str | None, *, 
 def _config(args) -> dict:
     if not Path(args.config).is_file():
         raise ValueError(f"--config {args.config}: no such file; give the study's config, or --map with "
-                       f"--match-tolerance and --tolerance")
+                         f"--match-tolerance and --tolerance")
     return yaml.safe_load(Path(args.config).read_text())
 
 
-def _tolerances(args) -> dict:
+def _tolerances(given: dict, config: dict | None) -> dict:
     """The tolerances given, else the workflow's own from --config, so both score alike."""
-    given = {"match_tolerance": args.match_tolerance, "tolerance": args.tolerance}
-    if None not in given.values():
+    if config is None:
         return given
-    config = _config(args)
     return {"match_tolerance": config["evaluate"]["match_tolerance"], "tolerance": config["data"]["tolerance"],
             **{k: v for k, v in given.items() if v is not None}}
 
 
-def _dataset_of(args) -> dict:
-    if args.map:
-        return parse_map(args.map)
-    config = _config(args)
+def _dataset_in(config: dict, args) -> dict:
     if args.dataset not in config["datasets"]:
         raise MapError(f"--dataset {args.dataset!r} is not in {args.config}; its datasets are "
                        f"{', '.join(config['datasets'])} (or give --map)")
@@ -129,9 +124,12 @@ def _dataset_of(args) -> dict:
 
 
 def _score(args) -> None:
+    mapped = parse_map(args.map) if args.map else None
+    given = {"match_tolerance": args.match_tolerance, "tolerance": args.tolerance}
+    config = None if mapped and None not in given.values() else _config(args)  # read once, where needed
     scoring = Path(args.scoring or paths.dataset("scoring", args.dataset)) if args.dataset else None
-    scores = score_file(args.file, _dataset_of(args), args.k, str(scoring) if scoring and scoring.exists() else None,
-                        **_tolerances(args))
+    scores = score_file(args.file, mapped or _dataset_in(config, args), args.k,
+                        str(scoring) if scoring and scoring.exists() else None, **_tolerances(given, config))
     if args.json:
         print(json.dumps(scores, indent=2))
     else:

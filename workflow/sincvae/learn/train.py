@@ -249,7 +249,7 @@ def train_seeds(case: dict, seeds: list[int], fmap: ForwardMap,
                 solutions: SolutionSets | None = None, tolerance: float | None = None
                 ) -> Iterator[tuple[int, torch.nn.Module, list[dict]]]:
     """Train a batch of a case's seeds one after another as a run job runs them; yields (seed,
-    model, history) after writing the histories so far, a `seed` column, to `history`.
+    model, history) seed by seed, then writes every seed's history, a `seed` column, to `history`.
 
     With `checkpoints` (a folder; None: a search's trial, which keeps none), each seed
     checkpoints there as checkpoints/seed{s}.pt (not a declared output, so Snakemake keeps it
@@ -280,10 +280,10 @@ def train_seeds(case: dict, seeds: list[int], fmap: ForwardMap,
                                       epoch_end=epoch_end, solutions=solutions, tolerance=tolerance)
         except TrainingDiverged as err:
             raise TrainingDiverged(f"{label}/seed{seed}: {err}") from None
-        if history:
-            rows += [{"seed": seed, **row} for row in seed_history]
-            pd.DataFrame(rows).to_csv(history, index=False)
+        rows += [{"seed": seed, **row} for row in seed_history]
         yield seed, model, seed_history
+    if history:
+        pd.DataFrame(rows).to_csv(history, index=False)
     if states:
         torch.save({seed: torch.load(paths[seed], weights_only=True, map_location="cpu") for seed in seeds}, states)
     for checkpoint in paths.values():  # the folder stays: another job of the case may be writing to it

@@ -62,10 +62,8 @@ def _run_waits(plan: Plan, config: dict, job: dict) -> list[Wait]:
     if case == TUNED:
         waits.append({"rule": "best_setting", "dataset": dataset})
     shorter = plan.continued_from.get(case)
-    if shorter is not None:
-        seeds = set(plan.batch(case, job["seeds"]))
-        waits += [{"rule": plan.run_rule(shorter), "dataset": dataset, "case": shorter, "seeds": batch_label(batch)}
-                  for batch in plan.batches(shorter) if seeds & set(batch)]
+    waits += [{"rule": plan.run_rule(shorter), "dataset": dataset, "case": shorter, "seeds": batch_label(batch)}
+              for batch in plan.resumed_batches(case, job["seeds"])]
     return waits
 
 
@@ -173,7 +171,7 @@ STEPS: dict[str, Step] = {
     "solve_train": Step(("dataset",), part="solutions", cost=_train_split_solver,
                         estimated=_sized, measure=measured.solver_job(train_rows), after=_on("validate_data")),
     "score_exact": Step(("dataset",), after=_on("solve_exact")),
-    # the run jobs' families (planning.Plan.run_rule); a training job by its chain's seed-epochs
+    # the run jobs' families (planning.Plan.run_rule)
     "train": _run_step("train", RUN_MB),
     "train_grid_point": _run_step("train_grid_point", RUN_MB),
     "generate": _run_step("generate", RUN_MB),
@@ -220,10 +218,10 @@ STEPS: dict[str, Step] = {
 
 
 def _job_file(kind: str, extension: str, rule: str, values: dict[str, str] | None) -> str:
-    names = STEPS[rule].wildcards
-    parts = [values[name] if values is not None else f"{{{name}}}" for name in names]
-    # a run job's batch named as its files' folder is: seeds0-2
-    parts = [f"seeds{part}" if name == "seeds" else part for name, part in zip(names, parts)]
+    parts = []
+    for name in STEPS[rule].wildcards:
+        value = values[name] if values is not None else f"{{{name}}}"
+        parts.append(f"seeds{value}" if name == "seeds" else value)  # a batch, named as its files' folder is
     return "/".join([kind, rule, *parts]) + extension
 
 
@@ -280,8 +278,8 @@ def study_jobs(plan: Plan, config: dict, cores: int | None = None) -> list[dict]
         threads = 1 if step.threads is None else step.threads(plan, config, cores)
         for values in _values(step, plan, config):
             jobs.append({"rule": rule, "dataset": values.get("dataset"), "case": values.get("case"),
-                         "seeds": values.get("seeds"), "split": values.get("split"), "threads": threads, "mem_mb": memory_mb(rule, threads),
-                         "local": step.local,
+                         "seeds": values.get("seeds"), "split": values.get("split"), "threads": threads,
+                         "mem_mb": memory_mb(rule, threads), "local": step.local,
                          "log": log_file(rule, values), "benchmark": benchmark_file(rule, values)})
     return jobs
 

@@ -182,6 +182,15 @@ class Plan:
         """What one run job of a case does: its Run for the seeds of its batch."""
         return replace(self.runs[case], seeds=self.batch(case, label))
 
+    def resumed_batches(self, case: str, label: str) -> list[tuple[int, ...]]:
+        """The batches of the shorter epochs level whose final states the seeds of a case's run
+        job `label` continue; none unless the case continues one."""
+        shorter = self.continued_from.get(case)
+        if shorter is None:
+            return []
+        seeds = set(self.batch(case, label))
+        return [batch for batch in self.batches(shorter) if seeds & set(batch)]
+
     def run_inputs(self, case: str, dataset: str, label: str) -> dict[str, str | list[str]]:
         """What a case's run job for the seeds of `label` reads: the data of each split it
         generates for, the train split (and the validation split, for the validation losses) if
@@ -201,11 +210,10 @@ class Plan:
             inputs["train_solutions"] = paths.fill(paths.TRAIN_SOLUTIONS, dataset=dataset)
         if case == TUNED:
             inputs["best"] = paths.fill(paths.BEST_SETTING, dataset=dataset)
-        shorter = self.continued_from.get(case)
-        if shorter is not None:
-            seeds = set(self.batch(case, label))
-            inputs["starts"] = [paths.batch_file("states.pt", batch, dataset, shorter)
-                                for batch in self.batches(shorter) if seeds & set(batch)]
+        resumed = self.resumed_batches(case, label)
+        if resumed:
+            inputs["starts"] = [paths.batch_file("states.pt", batch, dataset, self.continued_from[case])
+                                for batch in resumed]
         return inputs
 
     def score_inputs(self, case: str, dataset: str) -> dict[str, str | list[str]]:

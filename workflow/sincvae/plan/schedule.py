@@ -89,16 +89,25 @@ def prioritised(jobs: list[dict], graph: dict[tuple, list[tuple]]) -> list[dict]
     per cent of the best schedule when no job is long against the study. A Step.first job
     (the plan, which times an idle core) comes before all."""
     by_key = {job_key(job): job for job in jobs}
-    after = _successors(by_key, graph)
-    chains: dict[tuple, float] = {}
+    chains = _longest_chains(by_key, _successors(by_key, graph))
+    return [{**job, "priority": FIRST if STEPS[job["rule"]].first else round(10 * chains[job_key(job)][0])}
+            for job in jobs]
+
+
+def _longest_chains(by_key: dict[tuple, dict], next_of: dict[tuple, list[tuple]]) -> dict[tuple, tuple]:
+    """Each job's longest chain of walls through `next_of` (the jobs that wait on it, or those
+    it waits on): (its length, the next job on it or None)."""
+    longest: dict[tuple, tuple[float, tuple | None]] = {}
 
     def chain(key: tuple) -> float:
-        if key not in chains:
-            chains[key] = _wall(by_key[key]) + max((chain(other) for other in after[key]), default=0.0)
-        return chains[key]
+        if key not in longest:
+            following = max(next_of.get(key, []), key=chain, default=None)
+            longest[key] = (_wall(by_key[key]) + (chain(following) if following is not None else 0.0), following)
+        return longest[key][0]
 
-    return [{**job, "priority": FIRST if STEPS[job["rule"]].first else round(10 * chain(job_key(job)))}
-            for job in jobs]
+    for key in by_key:
+        chain(key)
+    return longest
 
 
 def priced_jobs(plan: Plan, config: dict, costs: Costs, cores: int | None) -> tuple[list[dict], dict]:
@@ -152,6 +161,10 @@ def simulate(jobs: list[dict], graph: dict[tuple, list[tuple]], cores: int, clus
     job (Step.local: seconds of bookkeeping) runs where Snakemake runs, beside the computing
     jobs, without a core of theirs; on one machine it takes a core like any job."""
     by_key = {job_key(job): job for job in jobs}
+
+    def cores_taken(job: dict) -> int:
+        return 0 if cluster and job["local"] else min(job["threads"], cores)
+
     order = {key: index for index, key in enumerate(by_key)}
     waiting = {key: len(graph.get(key, [])) for key in by_key}
     after = _successors(by_key, graph)
@@ -163,7 +176,7 @@ def simulate(jobs: list[dict], graph: dict[tuple, list[tuple]], cores: int, clus
         started = set()
         for key in ready:
             job = by_key[key]
-            need = 0 if cluster and job["local"] else min(job["threads"], cores)
+            need = cores_taken(job)
             if need <= free:
                 free -= need
                 heapq.heappush(running, (now + _wall(job), order[key], key))
@@ -172,7 +185,7 @@ def simulate(jobs: list[dict], graph: dict[tuple, list[tuple]], cores: int, clus
         now = running[0][0]
         while running and running[0][0] == now:  # every job ending now, before the next choice
             _, _, key = heapq.heappop(running)
-            free += 0 if cluster and by_key[key]["local"] else min(by_key[key]["threads"], cores)
+            free += cores_taken(by_key[key])
             for other in after[key]:
                 waiting[other] -= 1
                 if waiting[other] == 0:
@@ -184,15 +197,8 @@ def critical_path(jobs: list[dict], graph: dict[tuple, list[tuple]]) -> list[dic
     """The chain of jobs, each waiting on the one before, whose own walls sum the longest: no
     number of cores runs the study in less."""
     by_key = {job_key(job): job for job in jobs}
-    longest: dict[tuple, tuple[float, tuple | None]] = {}
-
-    def chain(key: tuple) -> float:
-        if key not in longest:
-            before = max(graph.get(key, []), key=chain, default=None)
-            longest[key] = (_wall(by_key[key]) + (chain(before) if before else 0.0), before)
-        return longest[key][0]
-
-    last = max(by_key, key=chain)
+    longest = _longest_chains(by_key, graph)
+    last = max(by_key, key=lambda key: longest[key][0])
     path = []
     while last is not None:
         path.append({**by_key[last], "wall": _wall(by_key[last])})
